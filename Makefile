@@ -1,0 +1,110 @@
+# gw -- a real-time WebSocket gateway.  See README.md.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+
+CFLAGS ?= -O2 -g
+# libev and wslay ship no .pc file on Debian: fall back to plain -l flags.
+PKGS := hiredis jansson libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+	$(shell pkg-config --libs libev 2>/dev/null || echo -lev) \
+	$(shell pkg-config --libs libwslay 2>/dev/null || echo -lwslay)
+
+# B is the build directory; SAN=1 builds with ASan+UBSan, SAN=fuzz with
+# libFuzzer instrumentation (clang only).
+B ?= build
+SAN ?=
+ifeq ($(SAN),1)
+SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+endif
+ifeq ($(SAN),fuzz)
+SANFLAGS := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+endif
+override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-Wstrict-prototypes -Wmissing-prototypes -Wshadow -Ilib \
+	$(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
+override LDFLAGS := $(LDFLAGS) $(filter-out -fsanitize=fuzzer-no-link%,$(SANFLAGS))
+
+BINS := gw-listen
+LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
+LISTEN_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-listen/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_SECONDS ?= 15
+
+all: $(BINS:%=$(B)/%)
+
+$(B)/%.o: %.c $(wildcard lib/*.h cmd/*/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libgw.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(B)/gw-listen: $(LISTEN_OBJS) $(B)/libgw.a
+	$(CC) $(LDFLAGS) -o $@ $(LISTEN_OBJS) $(B)/libgw.a $(PKG_LIBS)
+
+# Unit tests: one per module; those of a binary's module link its object.
+UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
+.SECONDEXPANSION:
+$(B)/unit/%: tests/unit/%.c tests/unit/tap.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit -Icmd/gw-listen $(LDFLAGS) -o $@ $< \
+	    $(UNIT_EXTRA_$*) $(B)/libgw.a $(PKG_LIBS)
+
+unit-bins: $(UNIT_TESTS)
+
+unit: unit-bins
+	@for t in $(UNIT_TESTS); do echo "# $$t"; $$t || exit 1; done
+
+# libFuzzer targets (clang).  "make fuzz" runs each for FUZZ_SECONDS=300.
+UNIT_EXTRA_proto_fuzz := $(B)/cmd/gw-listen/proto.o
+$(B)/fuzz/%: tests/fuzz/%.c $$(UNIT_EXTRA_$$*) $(B)/libgw.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icmd/gw-listen -fsanitize=fuzzer -o $@ $< \
+	    $(UNIT_EXTRA_$*) $(B)/libgw.a $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_TARGETS)
+
+fuzz:
+	$(MAKE) B=build-fuzz SAN=fuzz CC=clang fuzz-bins
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh tests/fuzz/run.sh build-fuzz
+
+deps:
+	@sh share/deps.sh
+
+test check: deps
+	@sh tests/run.sh
+
+run: deps all
+	@sh share/run.sh
+
+bench: deps all
+	@sh share/bench/idle-rss.sh
+
+lint:
+	mandoc -Tlint -Wwarning man/*.[0-9]
+	shellcheck share/*.sh tests/*.sh tests/fuzz/*.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)
+	for s in 7 8; do for f in man/*.$$s; do [ -e "$$f" ] || continue; \
+	    install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s; done; done
+
+uninstall:
+	for b in $(BINS); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
+	for f in man/*.[0-9]; do s=$${f##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all unit unit-bins fuzz fuzz-bins deps test check run bench lint \
+	install uninstall clean
