@@ -1,0 +1,179 @@
+/*
+ * auth.c -- who a client is, decided before the upgrade: an HS256 JWT
+ * (auth = jwt) or a user id in the query (auth = none, development only).
+ */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "jwt.h"
+#include "listen.h"
+#include "xmalloc.h"
+
+static int	user_valid(const char *, size_t);
+static int	auth_jwt(const struct listen_conf *, const char *, size_t,
+		    struct ident **, char *, size_t);
+
+/* User ids given in the query: the characters of a channel name, no more. */
+static int
+user_valid(const char *s, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || n > LISTEN_MAXUSER)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("_-.@:", ch) != NULL) ||
+		    ch == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Decide who the client of req is.  On success store a new identity in
+ * *idp (the caller owns it; ident_free()) and return 0.  Otherwise return
+ * the HTTP status to answer (400 or 401) and a one-line reason in why.
+ */
+int
+auth_check(const struct listen_conf *conf, const struct http_req *req,
+    struct ident **idp, char *why, size_t whylen)
+{
+	const struct http_hdr	*h;
+	struct ident		*id;
+	char			 tok[JWT_MAXLEN + 1], user[LISTEN_MAXUSER + 1];
+	unsigned char		 rnd[6];
+	ssize_t			 n;
+
+	*idp = NULL;
+	if (conf->lc_authnone) {
+		n = -1;
+		if (req->r_query != NULL)
+			n = http_query_get(req->r_query, req->r_querylen,
+			    "user", user, sizeof(user));
+		if (n == -1) {
+			if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+				memset(rnd, 0, sizeof(rnd));
+			snprintf(user, sizeof(user),
+			    "anon-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+			    rnd[2], rnd[3], rnd[4], rnd[5]);
+			n = strlen(user);
+		} else if (n < 0 || !user_valid(user, n)) {
+			snprintf(why, whylen, "invalid user id");
+			return 400;
+		}
+		id = xcalloc(1, sizeof(*id));
+		id->id_user = xstrndup(user, n);
+		*idp = id;
+		return 0;
+	}
+
+	n = -1;
+	if (req->r_query != NULL)
+		n = http_query_get(req->r_query, req->r_querylen, "token", tok,
+		    sizeof(tok));
+	if (n == -2) {
+		snprintf(why, whylen, "invalid token: token too long or "
+		    "badly encoded");
+		return 401;
+	}
+	if (n == -1 && (h = http_hdr_get(req, "Authorization")) != NULL) {
+		if (h->h_valuelen < 7 || strncasecmp(h->h_value, "Bearer ", 7)) {
+			snprintf(why, whylen, "invalid token: Authorization "
+			    "is not Bearer");
+			return 401;
+		}
+		n = h->h_valuelen - 7;
+		if (n > JWT_MAXLEN) {
+			snprintf(why, whylen, "invalid token: token too long");
+			return 401;
+		}
+		memcpy(tok, h->h_value + 7, n);
+		tok[n] = '\0';
+	}
+	if (n <= 0) {
+		snprintf(why, whylen, "missing token");
+		return 401;
+	}
+	return auth_jwt(conf, tok, n, idp, why, whylen);
+}
+
+static int
+auth_jwt(const struct listen_conf *conf, const char *tok, size_t len,
+    struct ident **idp, char *why, size_t whylen)
+{
+	struct ident	*id;
+	json_t		*claims, *v, *g;
+	char		 err[JWT_ERRLEN];
+	size_t		 i, ng;
+
+	if (jwt_verify(tok, len, conf->lc_secret, conf->lc_secretlen,
+	    (int64_t)time(NULL), &claims, err) == -1) {
+		snprintf(why, whylen, "invalid token: %s", err);
+		return 401;
+	}
+	id = xcalloc(1, sizeof(*id));
+	id->id_user = xstrdup(json_string_value(json_object_get(claims,
+	    "sub")));
+	if ((v = json_object_get(claims, "exp")) != NULL)
+		id->id_exp = (int64_t)json_number_value(v);
+	if ((v = json_object_get(claims, "info")) != NULL)
+		id->id_info = json_dumps(v, JSON_COMPACT);
+	if ((v = json_object_get(claims, "channels")) != NULL) {
+		ng = json_array_size(v);
+		id->id_globs = xcalloc(ng + 1, sizeof(char *));
+		json_array_foreach(v, i, g)
+			id->id_globs[i] = xstrdup(json_string_value(g));
+	}
+	json_decref(claims);
+	*idp = id;
+	return 0;
+}
+
+/* Free an identity and everything it holds; NULL is fine. */
+void
+ident_free(struct ident *id)
+{
+	char	**g;
+
+	if (id == NULL)
+		return;
+	free(id->id_user);
+	free(id->id_info);
+	if (id->id_globs != NULL) {
+		for (g = id->id_globs; *g != NULL; g++)
+			free(*g);
+		free(id->id_globs);
+	}
+	free(id);
+}
+
+/*
+ * May this identity subscribe to the (valid) channel name ch?  user:ID is
+ * for user ID, private: channels and other users' channels need a matching
+ * glob in the channels claim, the rest is public.  Return value: 1 if it may, 0 if not.
+ */
+int
+ident_may_subscribe(const struct ident *id, const char *ch)
+{
+	char	**g;
+
+	if (strncmp(ch, "user:", 5) == 0) {
+		if (strcmp(ch + 5, id->id_user) == 0)
+			return 1;
+	} else if (strncmp(ch, "private:", 8) != 0)
+		return 1;
+	if (id->id_globs == NULL)
+		return 0;
+	for (g = id->id_globs; *g != NULL; g++)
+		if (fnmatch(*g, ch, 0) == 0)
+			return 1;
+	return 0;
+}

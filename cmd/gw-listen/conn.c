@@ -1,0 +1,399 @@
+/*
+ * conn.c -- a client connection's life: accept, the read dispatch, the
+ * outbound queue of shared frames, the per-iteration flush, and closing.
+ *
+ * Nothing is freed inside a callback: conn_kill() marks the connection and
+ * puts it on the reap list, and the loop's prepare watcher frees it (Redis
+ * freeClientAsync), so that a fan-out loop never sees a member vanish.
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CONN_MAXIOV	64
+
+static void	conn_io_cb(struct ev_loop *, ev_io *, int);
+static void	conn_enqueue(struct conn *, struct obuf *);
+static void	conn_flush(struct conn *);
+static void	conn_free(struct conn *);
+static void	conn_drain_input(struct conn *);
+
+/* Take ownership of an accepted socket and wait for its request head. */
+void
+conn_accept(int fd)
+{
+	struct conn	*c;
+	int		 on = 1;
+
+	/* We gather writes ourselves: Nagle would only add latency. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c = xcalloc(1, sizeof(*c));
+	ev_io_init(&c->c_io, conn_io_cb, fd, EV_READ);
+	c->c_io.data = c;
+	c->c_state = CONN_ST_HEAD;
+	ev_io_start(gl->l_loop, &c->c_io);
+	/* The head deadline is absolute: set once, never refreshed. */
+	tlist_add(&gl->l_heads, c, ev_now(gl->l_loop));
+	gl->l_nconns++;
+}
+
+/*
+ * Allocate a shared buffer of len bytes with one reference, owned by the
+ * caller until it is handed to conn_send() and released with obuf_unref().
+ */
+struct obuf *
+obuf_new(size_t len)
+{
+	struct obuf	*ob;
+
+	if (len > UINT32_MAX - sizeof(*ob))
+		fatalx("obuf_new: %zu bytes", len);
+	ob = xmalloc(sizeof(*ob) + len);
+	ob->ob_ref = 1;
+	ob->ob_len = len;
+	return ob;
+}
+
+/* Drop one reference; the last one frees the buffer. */
+void
+obuf_unref(struct obuf *ob)
+{
+	if (ob != NULL && --ob->ob_ref == 0)
+		free(ob);
+}
+
+/*
+ * Queue a frame on c, taking a new reference to ob (the caller keeps its
+ * own).  It is written at the end of this loop iteration.  A connection
+ * whose queue would pass max_outbound is failed with 1013 instead: one slow
+ * reader never grows memory without bound.  Return value: 0 if queued, -1
+ * if c does not take frames (closing, or just failed).
+ */
+int
+conn_send(struct conn *c, struct obuf *ob)
+{
+	if (c->c_state != CONN_ST_WS)
+		return -1;
+	if (c->c_outbytes + (size_t)ob->ob_len > gl->l_conf->lc_maxout) {
+		ws_close(c, 1013, "slow consumer: outbound queue full");
+		return -1;
+	}
+	conn_enqueue(c, ob);
+	return 0;
+}
+
+static void
+conn_enqueue(struct conn *c, struct obuf *ob)
+{
+	struct oq	*q;
+
+	q = xmalloc(sizeof(*q));
+	q->oq_next = NULL;
+	q->oq_buf = ob;
+	ob->ob_ref++;
+	if (c->c_otail != NULL)
+		c->c_otail->oq_next = q;
+	else
+		c->c_ohead = q;
+	c->c_otail = q;
+	c->c_outbytes += ob->ob_len;
+	if (!(c->c_flags & (CONN_F_FLUSH | CONN_F_WWAIT))) {
+		c->c_flags |= CONN_F_FLUSH;
+		c->c_fnext = gl->l_flush;
+		gl->l_flush = c;
+	}
+}
+
+/*
+ * Queue bytes on c whatever its state and whatever the limit: the HTTP
+ * response, and the close frame that ends a connection.
+ */
+void
+conn_send_raw(struct conn *c, const void *p, size_t len)
+{
+	struct obuf	*ob;
+
+	ob = obuf_new(len);
+	memcpy(ob->ob_data, p, len);
+	conn_enqueue(c, ob);
+	obuf_unref(ob);
+}
+
+/*
+ * Forget what c has queued, but for the frame being written, if any: its
+ * tail must still go out or the stream would be corrupt.
+ */
+void
+conn_drop_queue(struct conn *c)
+{
+	struct oq	*q, *keep = NULL;
+
+	if (c->c_outoff > 0 && (keep = c->c_ohead) != NULL) {
+		c->c_ohead = keep->oq_next;
+		keep->oq_next = NULL;
+	}
+	while ((q = c->c_ohead) != NULL) {
+		c->c_ohead = q->oq_next;
+		obuf_unref(q->oq_buf);
+		free(q);
+	}
+	c->c_ohead = c->c_otail = keep;
+	c->c_outbytes = keep != NULL ? keep->oq_buf->ob_len - c->c_outoff : 0;
+}
+
+/* Write what every connection on the flush list has queued. */
+void
+conn_flush_all(void)
+{
+	struct conn	*c;
+
+	while ((c = gl->l_flush) != NULL) {
+		gl->l_flush = c->c_fnext;
+		c->c_fnext = NULL;
+		c->c_flags &= ~CONN_F_FLUSH;
+		if (!(c->c_flags & CONN_F_DEAD))
+			conn_flush(c);
+	}
+}
+
+/*
+ * One writev of up to LISTEN_WRITE_BUDGET bytes.  Whatever is left waits
+ * for EV_WRITE (nginx: wev->ready = 0 after a short write).
+ */
+static void
+conn_flush(struct conn *c)
+{
+	struct iovec	 iov[CONN_MAXIOV];
+	struct oq	*q;
+	size_t		 total = 0, off = c->c_outoff;
+	ssize_t		 n;
+	int		 niov = 0;
+
+	for (q = c->c_ohead; q != NULL && niov < CONN_MAXIOV &&
+	    total < LISTEN_WRITE_BUDGET; q = q->oq_next) {
+		iov[niov].iov_base = q->oq_buf->ob_data + off;
+		iov[niov].iov_len = q->oq_buf->ob_len - off;
+		total += iov[niov].iov_len;
+		niov++;
+		off = 0;
+	}
+	if (niov == 0)
+		goto done;
+	n = writev(c->c_io.fd, iov, niov);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			n = 0;
+		else {
+			log_debug("conn %016llx: write: %s",
+			    (unsigned long long)c->c_connid, strerror(errno));
+			conn_kill(c);
+			return;
+		}
+	}
+	while (n > 0 && (q = c->c_ohead) != NULL) {
+		size_t left = q->oq_buf->ob_len - c->c_outoff;
+
+		if ((size_t)n < left) {
+			c->c_outoff += n;
+			c->c_outbytes -= n;
+			break;
+		}
+		n -= left;
+		c->c_outbytes -= left;
+		c->c_outoff = 0;
+		c->c_ohead = q->oq_next;
+		if (c->c_ohead == NULL)
+			c->c_otail = NULL;
+		obuf_unref(q->oq_buf);
+		free(q);
+	}
+done:
+	if (c->c_ohead != NULL)
+		c->c_flags |= CONN_F_WWAIT;
+	else {
+		c->c_flags &= ~CONN_F_WWAIT;
+		if (c->c_flags & CONN_F_SHUTWR) {
+			/* All sent: half-close, then read until EOF. */
+			c->c_flags &= ~CONN_F_SHUTWR;
+			(void)shutdown(c->c_io.fd, SHUT_WR);
+		}
+	}
+	conn_update_events(c);
+}
+
+/* Set the watcher's mask from what c waits for. */
+void
+conn_update_events(struct conn *c)
+{
+	int	ev = EV_READ;
+
+	if (c->c_flags & CONN_F_DEAD)
+		return;
+	if (c->c_flags & CONN_F_WWAIT)
+		ev |= EV_WRITE;
+	if ((c->c_io.events & (EV_READ | EV_WRITE)) == ev)
+		return;
+	ev_io_stop(gl->l_loop, &c->c_io);
+	ev_io_set(&c->c_io, c->c_io.fd, ev);
+	ev_io_start(gl->l_loop, &c->c_io);
+}
+
+/*
+ * Stop taking frames on c, send what is queued, half-close, and wait up to
+ * LISTEN_CLOSE_TIMEOUT for the peer's EOF (a lingering close: closing at
+ * once could reset the connection and lose the last frames).
+ */
+void
+conn_close_after_flush(struct conn *c)
+{
+	if (c->c_state == CONN_ST_CLOSING || (c->c_flags & CONN_F_DEAD))
+		return;
+	c->c_state = CONN_ST_CLOSING;
+	c->c_flags |= CONN_F_SHUTWR;
+	tlist_add(&gl->l_closing, c, ev_now(gl->l_loop));
+	if (!(c->c_flags & (CONN_F_FLUSH | CONN_F_WWAIT))) {
+		c->c_flags |= CONN_F_FLUSH;
+		c->c_fnext = gl->l_flush;
+		gl->l_flush = c;
+	}
+	if (!(c->c_flags & CONN_F_REAP)) {
+		/* Leave the channels at the end of this iteration. */
+		c->c_flags |= CONN_F_REAP;
+		c->c_rnext = gl->l_reap;
+		gl->l_reap = c;
+	}
+}
+
+/* Close c now, without a goodbye; it is freed at the end of the iteration. */
+void
+conn_kill(struct conn *c)
+{
+	if (c->c_flags & CONN_F_DEAD)
+		return;
+	c->c_flags |= CONN_F_DEAD;
+	ev_io_stop(gl->l_loop, &c->c_io);
+	tlist_remove(c);
+	if (!(c->c_flags & CONN_F_REAP)) {
+		c->c_flags |= CONN_F_REAP;
+		c->c_rnext = gl->l_reap;
+		gl->l_reap = c;
+	}
+}
+
+/*
+ * Do the deferred work of every connection on the reap list: leave its
+ * channels, and free it if it is dead.  Leaving may fail other
+ * connections, which join the list: loop until it is empty.
+ */
+void
+conn_reap_all(void)
+{
+	struct conn	*c;
+
+	while ((c = gl->l_reap) != NULL) {
+		gl->l_reap = c->c_rnext;
+		c->c_rnext = NULL;
+		c->c_flags &= ~CONN_F_REAP;
+		if (c->c_nsubs > 0)
+			client_leave_all(c);
+		if (c->c_flags & CONN_F_DEAD)
+			conn_free(c);
+	}
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct oq	*q;
+	struct conn	**pp;
+
+	if (c->c_flags & CONN_F_FLUSH) {
+		for (pp = &gl->l_flush; *pp != NULL; pp = &(*pp)->c_fnext)
+			if (*pp == c) {
+				*pp = c->c_fnext;
+				break;
+			}
+	}
+	tlist_remove(c);
+	ev_io_stop(gl->l_loop, &c->c_io);
+	close(c->c_io.fd);
+	while ((q = c->c_ohead) != NULL) {
+		c->c_ohead = q->oq_next;
+		obuf_unref(q->oq_buf);
+		free(q);
+	}
+	if (c->c_state == CONN_ST_HEAD)
+		handshake_free(c);
+	else
+		ws_free(c);
+	ident_free(c->c_id);
+	free(c->c_subs);
+	free(c);
+	gl->l_nconns--;
+}
+
+/* The peer spoke: it is alive.  Move it to the back of the live list. */
+void
+conn_touch(struct conn *c)
+{
+	if (c->c_state == CONN_ST_WS)
+		tlist_add(&gl->l_live, c, ev_now(gl->l_loop));
+}
+
+/* Closing: read and discard until EOF, a bounded amount per event. */
+static void
+conn_drain_input(struct conn *c)
+{
+	char	buf[4096];
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < LISTEN_READ_BUDGET / (int)sizeof(buf); i++) {
+		n = read(c->c_io.fd, buf, sizeof(buf));
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		conn_kill(c);
+		return;
+	}
+}
+
+static void
+conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn	*c = w->data;
+
+	(void)loop;
+	if (revents & EV_WRITE) {
+		c->c_flags &= ~CONN_F_WWAIT;
+		conn_flush(c);
+		if (c->c_flags & CONN_F_DEAD)
+			return;
+	}
+	if (!(revents & EV_READ))
+		return;
+	switch (c->c_state) {
+	case CONN_ST_HEAD:
+		handshake_read(c);
+		break;
+	case CONN_ST_WS:
+		ws_read(c);
+		break;
+	case CONN_ST_CLOSING:
+		conn_drain_input(c);
+		break;
+	}
+}

@@ -1,0 +1,248 @@
+/*
+ * handshake.c -- the HTTP side of gw-listen: read the request head (within
+ * an absolute deadline), route it, check the upgrade and the identity, and
+ * answer with 101 or a one-line error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "listen.h"
+#include "log.h"
+#include "wskey.h"
+#include "xmalloc.h"
+
+/* The read buffer of a connection that has not finished its head. */
+struct conn_head {
+	size_t	h_len;
+	size_t	h_scanned;
+	char	h_buf[HTTP_MAXHEAD];
+};
+
+static void	handshake_route(struct conn *, size_t);
+static void	handshake_upgrade(struct conn *, const struct http_req *);
+static void	handshake_fail(struct conn *, int, const char *, const char *);
+static const char *status_text(int);
+
+/*
+ * Read what the client sent of its head; the buffer is allocated on the
+ * first byte, not at accept (nginx: an idle socket holds no buffer).
+ */
+void
+handshake_read(struct conn *c)
+{
+	struct conn_head	*h;
+	size_t			 end;
+	ssize_t			 n;
+
+	if ((h = c->c_head) == NULL) {
+		h = c->c_head = xmalloc(sizeof(*h));
+		h->h_len = h->h_scanned = 0;
+	}
+	n = read(c->c_io.fd, h->h_buf + h->h_len, sizeof(h->h_buf) - h->h_len);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		conn_kill(c);
+		return;
+	}
+	if (n == -1)
+		return;
+	h->h_len += n;
+	end = http_head_end(h->h_buf, h->h_len, h->h_scanned);
+	h->h_scanned = h->h_len;
+	if (end > 0) {
+		handshake_route(c, end);
+		return;
+	}
+	if (h->h_len == sizeof(h->h_buf))
+		handshake_fail(c, 431, "request head over 8192 bytes", NULL);
+}
+
+/* Release the head buffer (the connection upgraded or is being freed). */
+void
+handshake_free(struct conn *c)
+{
+	free(c->c_head);
+	c->c_head = NULL;
+}
+
+/* The head deadline passed: slowloris or a dead client. */
+void
+handshake_expire(struct conn *c)
+{
+	log_debug("request head timeout");
+	handshake_fail(c, 408, "request head not received in time", NULL);
+}
+
+static void
+handshake_route(struct conn *c, size_t end)
+{
+	struct http_req	*req;
+	const char	*reason;
+	int		 status;
+
+	req = xmalloc(sizeof(*req));
+	if ((status = http_parse(c->c_head->h_buf, end, req, &reason)) != 0) {
+		handshake_fail(c, status, reason, NULL);
+		goto out;
+	}
+	if (req->r_pathlen == 3 && memcmp(req->r_path, "/ws", 3) == 0) {
+		if (req->r_methodlen != 3 || memcmp(req->r_method, "GET", 3))
+			handshake_fail(c, 405, "method not allowed",
+			    "Allow: GET\r\n");
+		else
+			handshake_upgrade(c, req);
+	} else if (req->r_pathlen == 8 &&
+	    memcmp(req->r_path, "/healthz", 8) == 0) {
+		if (req->r_methodlen != 3 || memcmp(req->r_method, "GET", 3))
+			handshake_fail(c, 405, "method not allowed",
+			    "Allow: GET\r\n");
+		else if (gl->l_stopping)
+			handshake_fail(c, 503, "draining", NULL);
+		else
+			handshake_fail(c, 200, "ok", NULL);
+	} else
+		handshake_fail(c, 404, "not found", NULL);
+out:
+	free(req);
+}
+
+static int
+origin_allowed(const char *list, const struct http_hdr *h)
+{
+	const char	*p = list, *comma;
+	size_t		 n;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n == h->h_valuelen && strncasecmp(p, h->h_value, n) == 0)
+			return 1;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static void
+handshake_upgrade(struct conn *c, const struct http_req *req)
+{
+	const struct http_hdr	*h, *key;
+	struct ident		*id = NULL;
+	struct conn_head	*head;
+	char			 accept[WSKEY_ACCEPTLEN + 1], resp[256];
+	char			 why[160];
+	int			 status, n;
+
+	if (req->r_minor != 1) {
+		handshake_fail(c, 400, "HTTP/1.1 required", NULL);
+		return;
+	}
+	if (http_hdr_count(req, "Host") != 1) {
+		handshake_fail(c, 400, "missing or repeated Host", NULL);
+		return;
+	}
+	if (!http_hdr_has_token(req, "Upgrade", "websocket")) {
+		handshake_fail(c, 400, "missing Upgrade: websocket", NULL);
+		return;
+	}
+	if (!http_hdr_has_token(req, "Connection", "upgrade")) {
+		handshake_fail(c, 400, "missing Connection: upgrade", NULL);
+		return;
+	}
+	if (http_hdr_count(req, "Sec-WebSocket-Version") != 1 ||
+	    (h = http_hdr_get(req, "Sec-WebSocket-Version")) == NULL ||
+	    h->h_valuelen != 2 || memcmp(h->h_value, "13", 2) != 0) {
+		handshake_fail(c, 426, "WebSocket version 13 required",
+		    "Sec-WebSocket-Version: 13\r\n");
+		return;
+	}
+	if (http_hdr_count(req, "Sec-WebSocket-Key") != 1 ||
+	    (key = http_hdr_get(req, "Sec-WebSocket-Key")) == NULL ||
+	    !wskey_valid(key->h_value, key->h_valuelen)) {
+		handshake_fail(c, 400, "missing or invalid Sec-WebSocket-Key",
+		    NULL);
+		return;
+	}
+	if (((h = http_hdr_get(req, "Content-Length")) != NULL &&
+	    !(h->h_valuelen == 1 && h->h_value[0] == '0')) ||
+	    http_hdr_get(req, "Transfer-Encoding") != NULL) {
+		handshake_fail(c, 400, "upgrade request with a body", NULL);
+		return;
+	}
+	if (gl->l_conf->lc_origins != NULL &&
+	    (h = http_hdr_get(req, "Origin")) != NULL &&
+	    !origin_allowed(gl->l_conf->lc_origins, h)) {
+		handshake_fail(c, 403, "origin not allowed", NULL);
+		return;
+	}
+	if ((status = auth_check(gl->l_conf, req, &id, why,
+	    sizeof(why))) != 0) {
+		handshake_fail(c, status, why,
+		    status == 401 ? "WWW-Authenticate: Bearer\r\n" : NULL);
+		return;
+	}
+
+	wskey_accept(key->h_value, key->h_valuelen, accept);
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+	tlist_remove(c);
+	c->c_id = id;
+	c->c_state = CONN_ST_WS;
+	conn_send_raw(c, resp, n);
+	/*
+	 * Bytes the client sent after its head are its first frames.  The
+	 * head buffer and the frame state share a field: detach it first.
+	 */
+	head = c->c_head;
+	c->c_head = NULL;
+	ws_start(c, head->h_buf + req->r_headlen, head->h_len - req->r_headlen);
+	free(head);
+	client_welcome(c);
+	conn_touch(c);
+}
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 426: return "Upgrade Required";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/*
+ * Answer with status and a one-line body, then close.  extra is more
+ * header lines, each ending in CRLF, or NULL.
+ */
+static void
+handshake_fail(struct conn *c, int status, const char *line, const char *extra)
+{
+	char	buf[512];
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n%s\r\n%s\n", status, status_text(status),
+	    strlen(line) + 1, extra != NULL ? extra : "", line);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		fatalx("handshake_fail: response too long");
+	if (status != 200)
+		log_debug("http %d: %s", status, line);
+	conn_send_raw(c, buf, n);
+	handshake_free(c);
+	conn_close_after_flush(c);
+}

@@ -1,0 +1,313 @@
+/*
+ * listen.c -- gw-listen's event loop: listening sockets, the timeout lists,
+ * the per-iteration flush, signals and shutdown.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "htab.h"
+#include "listen.h"
+#include "log.h"
+
+struct listen	*gl;
+
+static int	listen_bind(struct listen_addr *);
+static void	listen_accept_cb(struct ev_loop *, ev_io *, int);
+static void	listen_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	listen_prepare_cb(struct ev_loop *, ev_prepare *, int);
+static void	listen_signal_cb(struct ev_loop *, ev_signal *, int);
+static void	listen_stop_cb(struct ev_loop *, ev_timer *, int);
+static void	tlist_init(struct tlist *, ev_tstamp, void (*)(struct conn *));
+static void	tlist_timer_cb(struct ev_loop *, ev_timer *, int);
+
+static int
+listen_bind(struct listen_addr *la)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			 host[INET6_ADDRSTRLEN];
+	int			 fd, on = 1;
+	uint16_t		 port;
+
+	fd = socket(la->la_ss.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("socket");
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		log_warn("setsockopt");
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&la->la_ss, la->la_len) == -1) {
+		log_warn("bind %s", la->la_name);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 4096) == -1) {
+		log_warn("listen %s", la->la_name);
+		close(fd);
+		return -1;
+	}
+	/* Port 0 asks the kernel for one: log the one it chose. */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+			log_info("listening on [%s]:%u", host, port);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+			log_info("listening on %s:%u", host, port);
+		}
+	}
+	return fd;
+}
+
+/*
+ * Run gw-listen with the given configuration until SIGTERM or SIGINT.
+ * Return value: 0 after a clean shutdown, -1 if it could not start.
+ */
+int
+listen_main(struct listen_conf *conf)
+{
+	static struct listen	 l;
+	int			 i, fd;
+
+	gl = &l;
+	l.l_conf = conf;
+	signal(SIGPIPE, SIG_IGN);
+	if ((l.l_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		log_warnx("cannot create the event loop");
+		return -1;
+	}
+	for (i = 0; i < conf->lc_naddrs; i++) {
+		if ((fd = listen_bind(&conf->lc_addrs[i])) == -1)
+			return -1;
+		ev_io_init(&l.l_accept[i], listen_accept_cb, fd, EV_READ);
+		ev_io_start(l.l_loop, &l.l_accept[i]);
+		l.l_naccept++;
+	}
+	ev_timer_init(&l.l_acceptpause, listen_resume_cb, 0.1, 0.);
+	l.l_chans = htab_new();
+	tlist_init(&l.l_heads, conf->lc_headtmo, handshake_expire);
+	tlist_init(&l.l_live, conf->lc_ping, ws_ping_expire);
+	tlist_init(&l.l_pinged, conf->lc_pong, ws_pong_expire);
+	tlist_init(&l.l_closing, LISTEN_CLOSE_TIMEOUT, conn_kill);
+
+	ev_prepare_init(&l.l_prepare, listen_prepare_cb);
+	ev_prepare_start(l.l_loop, &l.l_prepare);
+	ev_signal_init(&l.l_sigterm, listen_signal_cb, SIGTERM);
+	ev_signal_start(l.l_loop, &l.l_sigterm);
+	ev_signal_init(&l.l_sigint, listen_signal_cb, SIGINT);
+	ev_signal_start(l.l_loop, &l.l_sigint);
+	ev_unref(l.l_loop);	/* signal watchers do not keep the loop alive */
+	ev_unref(l.l_loop);
+
+	if (conf->lc_readyfd != -1) {
+		if (write(conf->lc_readyfd, "\n", 1) == -1)
+			log_warn("ready fd %d", conf->lc_readyfd);
+		close(conf->lc_readyfd);
+	}
+	log_info("ready: node %s, auth %s, max message %zu, max outbound %zu",
+	    conf->lc_node, conf->lc_authnone ? "none" : "jwt",
+	    conf->lc_maxmsg, conf->lc_maxout);
+	ev_run(l.l_loop, 0);
+
+	conn_reap_all();
+	log_info("stopped: %llu connections closed",
+	    (unsigned long long)l.l_nconns);
+	htab_free(l.l_chans);
+	return 0;
+}
+
+static void
+listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	int	i, fd;
+
+	(void)revents;
+	/* Bounded: the other listeners and the clients get their turn. */
+	for (i = 0; i < 64; i++) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of descriptors or memory: pause accepting
+			 * instead of spinning on a readable listener.
+			 */
+			log_warn("accept");
+			for (i = 0; i < gl->l_naccept; i++)
+				ev_io_stop(loop, &gl->l_accept[i]);
+			ev_timer_start(loop, &gl->l_acceptpause);
+			return;
+		}
+		conn_accept(fd);
+	}
+}
+
+static void
+listen_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	int	i;
+
+	(void)w;
+	(void)revents;
+	if (gl->l_stopping)
+		return;
+	for (i = 0; i < gl->l_naccept; i++)
+		ev_io_start(loop, &gl->l_accept[i]);
+}
+
+/*
+ * Once per loop iteration, before the loop sleeps: free what was closed
+ * during the iteration, then write everything queued, one writev per
+ * connection (DESIGN.md: syscalls are the currency).
+ */
+static void
+listen_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	conn_reap_all();
+	conn_flush_all();
+	conn_reap_all();
+	if (gl->l_stopping && gl->l_nconns == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+listen_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct conn	*c, *next;
+	int		 i;
+
+	(void)revents;
+	if (gl->l_stopping)
+		return;
+	log_info("%s: shutting down", strsignal(w->signum));
+	gl->l_stopping = 1;
+	for (i = 0; i < gl->l_naccept; i++) {
+		ev_io_stop(loop, &gl->l_accept[i]);
+		close(gl->l_accept[i].fd);
+	}
+	ev_timer_stop(loop, &gl->l_acceptpause);
+	for (c = gl->l_heads.tl_head; c != NULL; c = next) {
+		next = c->c_tnext;
+		conn_kill(c);
+	}
+	for (c = gl->l_live.tl_head; c != NULL; c = next) {
+		next = c->c_tnext;
+		ws_close(c, 1001, "node shutting down");
+	}
+	for (c = gl->l_pinged.tl_head; c != NULL; c = next) {
+		next = c->c_tnext;
+		ws_close(c, 1001, "node shutting down");
+	}
+	/* Connections left after the close timeout are cut. */
+	ev_timer_init(&gl->l_stoptimer, listen_stop_cb,
+	    LISTEN_CLOSE_TIMEOUT + 0.5, 0.);
+	ev_timer_start(loop, &gl->l_stoptimer);
+	ev_unref(loop);
+}
+
+static void
+listen_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+tlist_init(struct tlist *tl, ev_tstamp timeout, void (*expire)(struct conn *))
+{
+	memset(tl, 0, sizeof(*tl));
+	tl->tl_timeout = timeout;
+	tl->tl_expire = expire;
+	ev_init(&tl->tl_timer, tlist_timer_cb);
+	tl->tl_timer.data = tl;
+}
+
+/*
+ * Append c to tl, stamped now: every list has one timeout, so appending
+ * keeps it ordered by deadline and one timer per list is enough (the libev
+ * manual's "be smart about timeouts").
+ */
+void
+tlist_add(struct tlist *tl, struct conn *c, ev_tstamp now)
+{
+	if (c->c_tlist != NULL)
+		tlist_remove(c);
+	c->c_tlist = tl;
+	c->c_tstamp = now;
+	c->c_tnext = NULL;
+	c->c_tprev = tl->tl_tail;
+	if (tl->tl_tail != NULL)
+		tl->tl_tail->c_tnext = c;
+	else
+		tl->tl_head = c;
+	tl->tl_tail = c;
+	if (!ev_is_active(&tl->tl_timer)) {
+		ev_timer_set(&tl->tl_timer, tl->tl_timeout, 0.);
+		ev_timer_start(gl->l_loop, &tl->tl_timer);
+	}
+}
+
+/* Take c off whatever timeout list it is on. */
+void
+tlist_remove(struct conn *c)
+{
+	struct tlist	*tl = c->c_tlist;
+
+	if (tl == NULL)
+		return;
+	if (c->c_tprev != NULL)
+		c->c_tprev->c_tnext = c->c_tnext;
+	else
+		tl->tl_head = c->c_tnext;
+	if (c->c_tnext != NULL)
+		c->c_tnext->c_tprev = c->c_tprev;
+	else
+		tl->tl_tail = c->c_tprev;
+	c->c_tnext = c->c_tprev = NULL;
+	c->c_tlist = NULL;
+}
+
+static void
+tlist_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tlist	*tl = w->data;
+	struct conn	*c;
+	ev_tstamp	 now = ev_now(loop);
+	int		 n = 0;
+
+	(void)revents;
+	/* Expire callbacks move or remove the head, so this terminates. */
+	while ((c = tl->tl_head) != NULL &&
+	    c->c_tstamp + tl->tl_timeout <= now && n++ < 10000)
+		tl->tl_expire(c);
+	if ((c = tl->tl_head) != NULL) {
+		ev_tstamp after = c->c_tstamp + tl->tl_timeout - now;
+
+		ev_timer_set(w, after > 0.001 ? after : 0.001, 0.);
+		ev_timer_start(loop, w);
+	}
+}

@@ -1,0 +1,309 @@
+/*
+ * gw-listen -- the WebSocket endpoint of a gw node.
+ *
+ * main.c: options, configuration and logging; then listen_main().
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listen.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define SECRET_MIN	16
+#define SECRET_MAX	4096
+
+static __dead void usage(void);
+static int	parse_addr(const char *, struct listen_addr *);
+static int	parse_size(const char *, size_t, size_t, size_t *);
+static int	parse_secs(const char *, double *);
+static int	read_secret(const char *, struct listen_conf *);
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr,
+"usage: gw-listen [-nsv] [-l addr:port] [--listen addr:port] [--auth jwt|none]\n"
+"                 [--secret-file file] [--allow-origin origin,...]\n"
+"                 [--node name] [--max-message bytes] [--max-outbound bytes]\n"
+"                 [--max-subscriptions n] [--ping-interval seconds]\n"
+"                 [--pong-timeout seconds] [--head-timeout seconds]\n"
+"                 [--ready-fd fd]\n");
+	exit(2);
+}
+
+enum {
+	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
+	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD
+};
+
+static const struct option longopts[] = {
+	{ "listen",		required_argument,	NULL, 'l' },
+	{ "auth",		required_argument,	NULL, OPT_AUTH },
+	{ "secret-file",	required_argument,	NULL, OPT_SECRET },
+	{ "allow-origin",	required_argument,	NULL, OPT_ORIGIN },
+	{ "node",		required_argument,	NULL, OPT_NODE },
+	{ "max-message",	required_argument,	NULL, OPT_MAXMSG },
+	{ "max-outbound",	required_argument,	NULL, OPT_MAXOUT },
+	{ "max-subscriptions",	required_argument,	NULL, OPT_MAXSUBS },
+	{ "ping-interval",	required_argument,	NULL, OPT_PING },
+	{ "pong-timeout",	required_argument,	NULL, OPT_PONG },
+	{ "head-timeout",	required_argument,	NULL, OPT_HEADTMO },
+	{ "ready-fd",		required_argument,	NULL, OPT_READYFD },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct listen_conf	 conf;
+	const char		*secretfile = NULL, *auth = "jwt";
+	char			 name[32];
+	size_t			 n;
+	int			 ch, checkonly = 0, tosyslog = 0, verbose = 0;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.lc_maxmsg = 64 * 1024;
+	conf.lc_maxout = 1024 * 1024;
+	conf.lc_maxsubs = 256;
+	conf.lc_ping = 25;
+	conf.lc_pong = 10;
+	conf.lc_headtmo = 10;
+	conf.lc_readyfd = -1;
+	if (gethostname(conf.lc_node, sizeof(conf.lc_node) - 1) == -1)
+		strcpy(conf.lc_node, "gw");
+
+	snprintf(name, sizeof(name), "gw-listen[%d]", (int)getpid());
+	log_procinit(name);
+	log_init(0, 0);
+
+	while ((ch = getopt_long(argc, argv, "hl:nsv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (conf.lc_naddrs == LISTEN_MAXADDRS)
+				fatalx("too many listen addresses (max %d)",
+				    LISTEN_MAXADDRS);
+			if (parse_addr(optarg,
+			    &conf.lc_addrs[conf.lc_naddrs]) == -1) {
+				log_warnx("bad listen address: %s", optarg);
+				exit(2);
+			}
+			conf.lc_naddrs++;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 's':
+			tosyslog = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case OPT_AUTH:
+			auth = optarg;
+			break;
+		case OPT_SECRET:
+			secretfile = optarg;
+			break;
+		case OPT_ORIGIN:
+			conf.lc_origins = optarg;
+			break;
+		case OPT_NODE:
+			n = strlen(optarg);
+			if (n == 0 || n >= sizeof(conf.lc_node)) {
+				log_warnx("bad node name: %s", optarg);
+				exit(2);
+			}
+			memcpy(conf.lc_node, optarg, n + 1);
+			break;
+		case OPT_MAXMSG:
+			if (parse_size(optarg, 126, 16 * 1024 * 1024,
+			    &conf.lc_maxmsg) == -1)
+				exit(2);
+			break;
+		case OPT_MAXOUT:
+			if (parse_size(optarg, 1024, 1024 * 1024 * 1024,
+			    &conf.lc_maxout) == -1)
+				exit(2);
+			break;
+		case OPT_MAXSUBS:
+			if (parse_size(optarg, 1, 65535, &n) == -1)
+				exit(2);
+			conf.lc_maxsubs = n;
+			break;
+		case OPT_PING:
+			if (parse_secs(optarg, &conf.lc_ping) == -1)
+				exit(2);
+			break;
+		case OPT_PONG:
+			if (parse_secs(optarg, &conf.lc_pong) == -1)
+				exit(2);
+			break;
+		case OPT_HEADTMO:
+			if (parse_secs(optarg, &conf.lc_headtmo) == -1)
+				exit(2);
+			break;
+		case OPT_READYFD:
+			if (parse_size(optarg, 0, INT_MAX, &n) == -1)
+				exit(2);
+			conf.lc_readyfd = n;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if (strcmp(auth, "none") == 0)
+		conf.lc_authnone = 1;
+	else if (strcmp(auth, "jwt") != 0) {
+		log_warnx("bad --auth %s: want jwt or none", auth);
+		exit(2);
+	}
+	if (!conf.lc_authnone) {
+		if (secretfile == NULL) {
+			log_warnx("--auth jwt needs --secret-file; make one with:"
+			    " head -c 32 /dev/urandom | base64 > secret");
+			exit(2);
+		}
+		if (read_secret(secretfile, &conf) == -1)
+			exit(2);
+	}
+	if (conf.lc_naddrs == 0 &&
+	    parse_addr("127.0.0.1:8080", &conf.lc_addrs[conf.lc_naddrs++]) == -1)
+		fatalx("default address");
+	if (checkonly) {
+		fprintf(stderr, "configuration OK\n");
+		exit(0);
+	}
+	log_init(tosyslog, verbose);
+	return listen_main(&conf) == 0 ? 0 : 1;
+}
+
+/* ADDR:PORT with a dotted IPv4 address or [IPv6]; port 0 lets the kernel pick. */
+static int
+parse_addr(const char *s, struct listen_addr *la)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&la->la_ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&la->la_ss;
+	char			 host[64], *end;
+	const char		*colon;
+	unsigned long		 port;
+
+	memset(la, 0, sizeof(*la));
+	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+	    (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, colon - s);
+	host[colon - s] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
+		return -1;
+	if (host[0] == '[') {
+		size_t hl = strlen(host);
+
+		if (hl < 3 || host[hl - 1] != ']')
+			return -1;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		la->la_len = sizeof(*sin6);
+	} else {
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		la->la_len = sizeof(*sin);
+	}
+	snprintf(la->la_name, sizeof(la->la_name), "%s", s);
+	return 0;
+}
+
+static int
+parse_size(const char *s, size_t min, size_t max, size_t *out)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		log_warnx("bad number %s: want %zu..%zu", s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_secs(const char *s, double *out)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    !(v >= 0.05 && v <= 86400)) {
+		log_warnx("bad duration %s: want 0.05..86400 seconds", s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+read_secret(const char *path, struct listen_conf *conf)
+{
+	char	 buf[SECRET_MAX + 2];
+	ssize_t	 n;
+	size_t	 len = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("secret file %s", path);
+		return -1;
+	}
+	while (len < sizeof(buf) &&
+	    (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += n;
+	close(fd);
+	if (len > SECRET_MAX) {
+		log_warnx("secret file %s: longer than %d bytes", path,
+		    SECRET_MAX);
+		return -1;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len < SECRET_MIN) {
+		log_warnx("secret file %s: shorter than %d bytes; make one with:"
+		    " head -c 32 /dev/urandom | base64 > %s", path, SECRET_MIN,
+		    path);
+		return -1;
+	}
+	conf->lc_secret = xmalloc(len);
+	memcpy(conf->lc_secret, buf, len);
+	conf->lc_secretlen = len;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
