@@ -26,7 +26,6 @@ static void	listen_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	listen_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	listen_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	listen_stop_cb(struct ev_loop *, ev_timer *, int);
-static void	tlist_init(struct tlist *, ev_tstamp, void (*)(struct conn *));
 static void	tlist_timer_cb(struct ev_loop *, ev_timer *, int);
 
 static int
@@ -236,7 +235,8 @@ listen_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-static void
+/* Make tl an empty list whose members expire after timeout seconds. */
+void
 tlist_init(struct tlist *tl, ev_tstamp timeout, void (*expire)(struct conn *))
 {
 	memset(tl, 0, sizeof(*tl));

@@ -147,6 +147,7 @@ extern struct listen	*gl;
 
 /* listen.c */
 int		 listen_main(struct listen_conf *);
+void		 tlist_init(struct tlist *, ev_tstamp, void (*)(struct conn *));
 void		 tlist_add(struct tlist *, struct conn *, ev_tstamp);
 void		 tlist_remove(struct conn *);
 
