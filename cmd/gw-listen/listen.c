@@ -2,6 +2,7 @@
  * listen.c -- gw-listen's event loop: listening sockets, the timeout lists,
  * the per-iteration flush, signals and shutdown.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -86,11 +87,20 @@ int
 listen_main(struct listen_conf *conf)
 {
 	static struct listen	 l;
+	struct rlimit		 rl;
 	int			 i, fd;
 
 	gl = &l;
 	l.l_conf = conf;
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Take every descriptor the hard limit allows: a node holds more
+	 * connections by running more workers, not by raising the limit.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if ((l.l_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		log_warnx("cannot create the event loop");
 		return -1;
