@@ -310,10 +310,16 @@ tlist_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int		 n = 0;
 
 	(void)revents;
-	/* Expire callbacks move or remove the head, so this terminates. */
+	/*
+	 * Expire callbacks move the head to another list or remove it; if
+	 * one did not, take it off here, so that this always terminates.
+	 */
 	while ((c = tl->tl_head) != NULL &&
-	    c->c_tstamp + tl->tl_timeout <= now && n++ < 10000)
+	    c->c_tstamp + tl->tl_timeout <= now && n++ < 10000) {
 		tl->tl_expire(c);
+		if (tl->tl_head == c)
+			tlist_remove(c);
+	}
 	if ((c = tl->tl_head) != NULL) {
 		ev_tstamp after = c->c_tstamp + tl->tl_timeout - now;
 
