@@ -70,8 +70,9 @@ info_json(const char *info)
 {
 	json_t	*v;
 
+	/* Always an object, so that clients can read info.name safely. */
 	if (info == NULL || (v = json_loads(info, 0, NULL)) == NULL)
-		return json_null();
+		return json_object();
 	return v;
 }
 

@@ -35,6 +35,8 @@
 #define WS_OP_PONG	0xa
 
 #define WS_POOLMAX	256	/* idle reading states kept for reuse */
+#define WS_MAXHDR	14	/* bytes of the longest frame header */
+#define WS_LEN_UNKNOWN	UINT64_MAX
 
 struct conn_rx {
 	wslay_frame_context_ptr	 rx_ctx;
@@ -54,6 +56,7 @@ struct conn_rx {
 	size_t			 rx_msglen;
 	size_t			 rx_msgcap;
 	uint8_t			 rx_ctl[125];
+	uint8_t			 rx_tail[14];	/* last bytes fed to wslay */
 };
 
 static struct conn_rx	*ws_pool;
@@ -76,6 +79,10 @@ static int	ws_chunk(struct conn *, struct conn_rx *,
 		    const struct wslay_frame_iocb *);
 static int	ws_frame_start(struct conn *, struct conn_rx *,
 		    const struct wslay_frame_iocb *);
+static int	ws_frame_check(struct conn *, struct conn_rx *, int, int, int,
+		    uint64_t);
+static void	ws_peek_header(struct conn *, struct conn_rx *);
+static void	ws_keep_tail(struct conn_rx *, const uint8_t *, size_t);
 static void	ws_control(struct conn *, struct conn_rx *, int);
 static int	ws_token_expired(struct conn *);
 
@@ -109,6 +116,7 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 		}
 		rx->rx_buffered += n;
 		ws_got += n;
+		ws_keep_tail(rx, buf, n);
 		return n;
 	}
 	if (ws_budget == 0 || len == 0)
@@ -120,6 +128,7 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 		ws_budget -= n;
 		ws_got += n;
 		rx->rx_buffered += n;
+		ws_keep_tail(rx, buf, n);
 		return n;
 	}
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -294,12 +303,114 @@ ws_read(struct conn *c)
 	}
 	if (ws_got > 0)
 		conn_touch(c);
+	ws_peek_header(c, rx);
+	if (c->c_state != CONN_ST_WS)
+		return;
 	if (ws_rx_idle(rx)) {
 		ws_rx_put(rx);
 		c->c_rx = NULL;
 	}
 }
 
+/* Remember the last bytes fed to wslay: they hold a pending frame header. */
+static void
+ws_keep_tail(struct conn_rx *rx, const uint8_t *p, size_t n)
+{
+	if (n >= WS_MAXHDR) {
+		memcpy(rx->rx_tail, p + n - WS_MAXHDR, WS_MAXHDR);
+		return;
+	}
+	memmove(rx->rx_tail, rx->rx_tail + n, WS_MAXHDR - n);
+	memcpy(rx->rx_tail + WS_MAXHDR - n, p, n);
+}
+
+/*
+ * wslay hands a frame back only with its first payload byte, but a header
+ * that announces a 1 TiB frame, or an unmasked one, must be refused at
+ * once, not when (if ever) the payload comes.  When wslay waits for more
+ * between frames, what it holds is exactly the next header, the last
+ * rx_buffered bytes we fed it: check them.
+ */
+static void
+ws_peek_header(struct conn *c, struct conn_rx *rx)
+{
+	const uint8_t	*h;
+	uint64_t	 len = WS_LEN_UNKNOWN;
+	size_t		 n = rx->rx_buffered, i;
+
+	if (rx->rx_infr || n < 2 || n > WS_MAXHDR)
+		return;
+	h = rx->rx_tail + WS_MAXHDR - n;
+	if ((h[1] & 0x7f) < 126)
+		len = h[1] & 0x7f;
+	else if ((h[1] & 0x7f) == 126 && n >= 4)
+		len = (uint64_t)h[2] << 8 | h[3];
+	else if ((h[1] & 0x7f) == 127 && n >= 10) {
+		for (len = 0, i = 2; i < 10; i++)
+			len = len << 8 | h[i];
+		if (len >> 63)
+			len = WS_LEN_UNKNOWN;	/* wslay says 1002 */
+	}
+	(void)ws_frame_check(c, rx, (h[0] >> 4) & 7, h[0] & 0xf, h[1] >> 7,
+	    len);
+}
+
+/*
+ * Check what RFC 6455 and our limits say of a frame header: rsv, opcode,
+ * mask bit and payload length (WS_LEN_UNKNOWN if not read yet).  Return
+ * value: 0 if acceptable, -1 after failing the connection.
+ */
+static int
+ws_frame_check(struct conn *c, struct conn_rx *rx, int rsv, int opcode,
+    int mask, uint64_t len)
+{
+	size_t	room = gl->l_conf->lc_maxmsg;
+
+	if (!mask) {
+		ws_close(c, 1002, "unmasked client frame");
+		return -1;
+	}
+	if (rsv != 0) {
+		ws_close(c, 1002, "reserved bits set");
+		return -1;
+	}
+	switch (opcode) {
+	case WS_OP_CLOSE:
+	case WS_OP_PING:
+	case WS_OP_PONG:
+		return 0;	/* wslay checks fin and length */
+	case WS_OP_BINARY:
+		if (rx->rx_mop != 0)
+			break;
+		ws_close(c, 1003, "binary frames are not accepted");
+		return -1;
+	case WS_OP_TEXT:
+		if (rx->rx_mop != 0)
+			break;
+		if (len != WS_LEN_UNKNOWN && len > room) {
+			ws_close(c, 1009, "message too big");
+			return -1;
+		}
+		return 0;
+	case WS_OP_CONT:
+		if (rx->rx_mop == 0) {
+			ws_close(c, 1002, "continuation without a message");
+			return -1;
+		}
+		if (len != WS_LEN_UNKNOWN && len > room - rx->rx_msglen) {
+			ws_close(c, 1009, "message too big");
+			return -1;
+		}
+		return 0;
+	default:
+		ws_close(c, 1002, "reserved opcode");
+		return -1;
+	}
+	ws_close(c, 1002, "new message inside a fragmented one");
+	return -1;
+}
+
+/* The first piece of a frame: check its header and start it. */
 static int
 ws_frame_start(struct conn *c, struct conn_rx *rx,
     const struct wslay_frame_iocb *f)
@@ -312,52 +423,15 @@ ws_frame_start(struct conn *c, struct conn_rx *rx,
 	rx->rx_infr = 1;
 	rx->rx_fgot = 0;
 	rx->rx_ctllen = 0;
-	if (!f->mask) {
-		ws_close(c, 1002, "unmasked client frame");
+	if (ws_frame_check(c, rx, f->rsv, f->opcode, f->mask, pl) == -1)
 		return -1;
-	}
-	if (f->rsv != 0) {
-		ws_close(c, 1002, "reserved bits set");
-		return -1;
-	}
-	switch (f->opcode) {
-	case WS_OP_CLOSE:
-	case WS_OP_PING:
-	case WS_OP_PONG:
-		return 0;	/* wslay checked fin and length */
-	case WS_OP_BINARY:
-		if (rx->rx_mop != 0)
-			break;
-		ws_close(c, 1003, "binary frames are not accepted");
-		return -1;
-	case WS_OP_TEXT:
-		if (rx->rx_mop != 0)
-			break;
-		if (pl > gl->l_conf->lc_maxmsg) {
-			ws_close(c, 1009, "message too big");
-			return -1;
-		}
+	if (f->opcode == WS_OP_TEXT) {
 		rx->rx_msglen = 0;
 		rx->rx_utf8 = UTF8_ACCEPT;
 		if (!f->fin)
 			rx->rx_mop = WS_OP_TEXT;
-		return 0;
-	case WS_OP_CONT:
-		if (rx->rx_mop == 0) {
-			ws_close(c, 1002, "continuation without a message");
-			return -1;
-		}
-		if (pl > gl->l_conf->lc_maxmsg - rx->rx_msglen) {
-			ws_close(c, 1009, "message too big");
-			return -1;
-		}
-		return 0;
-	default:
-		ws_close(c, 1002, "reserved opcode");
-		return -1;
 	}
-	ws_close(c, 1002, "new message inside a fragmented one");
-	return -1;
+	return 0;
 }
 
 /*
