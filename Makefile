@@ -91,18 +91,25 @@ bench: deps all
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
-	shellcheck share/*.sh tests/*.sh tests/fuzz/*.sh
+	shellcheck share/*.sh share/bench/*.sh tests/*.sh tests/fuzz/*.sh
+	shellcheck -s bash completions/bash/*
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)
 	for s in 7 8; do for f in man/*.$$s; do [ -e "$$f" ] || continue; \
 	    install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s; done; done
+	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completions/bash/* $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 completions/zsh/_gw $(DESTDIR)$(ZSHCOMPDIR)
 
 uninstall:
 	for b in $(BINS); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
 	for f in man/*.[0-9]; do s=$${f##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done
+	for f in completions/bash/*; do \
+	    rm -f $(DESTDIR)$(BASHCOMPDIR)/$${f##*/}; done
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_gw
 
 clean:
 	rm -rf build build-san build-fuzz

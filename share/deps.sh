@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libev-dev libhiredis-dev libwslay-dev libssl-dev libjansson-dev
-redis-server python3 python3-websockets bats jq mandoc"
+redis-server python3 python3-websockets bats jq mandoc shellcheck zsh"
 
 missing=""
 for p in $PKGS; do
