@@ -1,0 +1,925 @@
+#!/usr/bin/env bats
+# 2000-gw-listen.bats -- conformance of gw-listen, the WebSocket endpoint,
+# to its spec (notes/listen-spec.md) and to PROTOCOL.md.  One @test per
+# behaviour; each starts its own gw-listen (usually --auth none) and the
+# teardown stops it, and fails the test if it had crashed.
+
+bats_require_minimum_version 1.5.0
+
+load ../helpers/gw
+
+setup() {
+	gw_setup
+}
+
+teardown() {
+	gw_teardown
+}
+
+# expect_n STATUS ARGS...: "gw-listen -n ARGS" exits STATUS, with a
+# message on stderr when STATUS is not 0.
+expect_n() {
+	local want=$1
+	shift
+	run --separate-stderr timeout 10 "$GW_LISTEN" -n "$@"
+	if [ "$status" -ne "$want" ]; then
+		echo "gw-listen -n $*: exit $status, want $want"
+		echo "stderr: $stderr"
+		return 1
+	fi
+	if [ "$want" -ne 0 ] && [ -z "$stderr" ]; then
+		echo "gw-listen -n $*: exit $want but no message on stderr"
+		return 1
+	fi
+}
+
+# wait_log REGEX FILE: wait (at most 5 s) for a line matching REGEX.
+wait_log() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -Eq "$1" "$2" && return 0
+		sleep 0.05
+	done
+	echo "no line matching /$1/ in $2:"
+	cat "$2"
+	return 1
+}
+
+listen_none() {
+	start_listen --auth none "$@"
+}
+
+listen_jwt() {
+	make_secret
+	start_listen --secret-file "$GW_SECRET" "$@"
+}
+
+# ---------------------------------------------------------------------
+# Usage and configuration
+# ---------------------------------------------------------------------
+
+@test "usage: -h prints the usage on stderr and exits 2" {
+	run --separate-stderr timeout 10 "$GW_LISTEN" -h
+	echo "status $status; stdout: $output; stderr: $stderr"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *usage* ]]
+	[[ "$stderr" == *--listen* ]]
+	[ -z "$output" ]
+}
+
+@test "usage: an unknown option exits 2 with the usage" {
+	local opt
+	for opt in --bogus -x --listen; do
+		run --separate-stderr timeout 10 "$GW_LISTEN" "$opt"
+		echo "$opt: status $status; stderr: $stderr"
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *usage* ]]
+	done
+}
+
+@test "usage: the usage text lists the options of the SYNOPSIS in man/gw-listen.8" {
+	local man="$GW_ROOT/man/gw-listen.8"
+	if [ ! -f "$man" ]; then
+		echo "man/gw-listen.8 does not exist (yet): cannot compare"
+		return 1
+	fi
+	timeout 10 "$GW_LISTEN" -h 2>"$GW_TMP/usage" || true
+	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$man"
+}
+
+@test "-n: --auth jwt (the default) without --secret-file exits 2" {
+	expect_n 2
+	expect_n 2 --auth jwt
+}
+
+@test "-n: a missing secret file exits 2" {
+	expect_n 2 --secret-file "$GW_TMP/no-such-file"
+}
+
+@test "-n: an unreadable secret file (a directory) exits 2" {
+	mkdir "$GW_TMP/secret.d"
+	expect_n 2 --secret-file "$GW_TMP/secret.d"
+}
+
+@test "-n: an empty secret exits 2" {
+	: >"$GW_TMP/empty"
+	expect_n 2 --secret-file "$GW_TMP/empty"
+	printf '\n' >"$GW_TMP/newline"
+	expect_n 2 --secret-file "$GW_TMP/newline"
+}
+
+@test "-n: a secret shorter than 16 bytes exits 2 (the newline is not counted)" {
+	printf '%s' 0123456789abcde >"$GW_TMP/s15"
+	expect_n 2 --secret-file "$GW_TMP/s15"
+	printf '%s\n' 0123456789abcde >"$GW_TMP/s15nl"
+	expect_n 2 --secret-file "$GW_TMP/s15nl"
+}
+
+@test "-n: a secret of 16 bytes is accepted" {
+	printf '%s' 0123456789abcdef >"$GW_TMP/s16"
+	expect_n 0 --secret-file "$GW_TMP/s16"
+	printf '%s\n' 0123456789abcdef >"$GW_TMP/s16nl"
+	expect_n 0 --secret-file "$GW_TMP/s16nl"
+}
+
+@test "-n: a bad --listen exits 2" {
+	local v
+	for v in 127.0.0.1 127.0.0.1: :8080 127.0.0.1:99999 127.0.0.1:65536 \
+	    127.0.0.1:-1 127.0.0.1:80x 1.2.3:80 256.0.0.1:80 '[::1' '[::1]' \
+	    '[::1]8080' '::1:8080' ''; do
+		expect_n 2 --auth none --listen "$v"
+	done
+	expect_n 2 --auth none -l 'x:1'
+}
+
+@test "-n: bad numbers exit 2" {
+	local o v
+	for o in --max-message --max-outbound --max-subscriptions \
+	    --ping-interval --pong-timeout --head-timeout; do
+		for v in abc '' -1 10x 99999999999999999999999999; do
+			expect_n 2 --auth none "$o" "$v"
+		done
+	done
+	expect_n 2 --auth none --max-subscriptions 1.5
+	expect_n 2 --auth none --max-message 1e3
+}
+
+@test "-n: an unknown --auth exits 2" {
+	expect_n 2 --auth basic
+	expect_n 2 --auth ''
+	expect_n 2 --auth NONE
+}
+
+@test "-n: a good configuration exits 0" {
+	make_secret
+	expect_n 0 --auth none
+	expect_n 0 --secret-file "$GW_SECRET"
+	expect_n 0 -v --auth jwt --secret-file "$GW_SECRET" \
+	    -l 127.0.0.1:8080 --listen '[::1]:8081' -l 0.0.0.0:0 \
+	    --allow-origin http://localhost:3000,https://app.example \
+	    --node n1 --max-message 1024 --max-outbound 65536 \
+	    --max-subscriptions 10 --ping-interval 0.5 --pong-timeout 1.5 \
+	    --head-timeout 2.5
+}
+
+@test "exit 1 when it cannot bind" {
+	run timeout 10 "$GW_LISTEN" --auth none -l 192.0.2.1:"$(free_port)"
+	echo "status $status; output: $output"
+	[ "$status" -eq 1 ]
+	[ -n "$output" ]
+}
+
+@test "-l 127.0.0.1:0: the log names the port the kernel chose" {
+	"$PY" "$CONF" port0 --binary "$(command -v "$GW_LISTEN")" \
+	    --log "$GW_TMP/port0.log" --pidfile "$GW_TMP/spawned.pids"
+}
+
+@test "--ready-fd: a newline and EOF once listening" {
+	"$PY" "$CONF" ready-fd --port "$(free_port)" \
+	    --binary "$(command -v "$GW_LISTEN")" \
+	    --log "$GW_TMP/ready.log" --pidfile "$GW_TMP/spawned.pids"
+}
+
+# ---------------------------------------------------------------------
+# Man pages
+# ---------------------------------------------------------------------
+
+# lint_man PAGE: mandoc -Tlint at the level "make lint" uses.
+lint_man() {
+	local man="$GW_ROOT/man/$1"
+	if [ ! -f "$man" ]; then
+		echo "man/$1 does not exist (yet)"
+		return 1
+	fi
+	run mandoc -Tlint -Wwarning "$man"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "mandoc -Tlint: man/gw-listen.8 is clean" {
+	lint_man gw-listen.8
+}
+
+@test "mandoc -Tlint: man/gw-protocol.7 is clean" {
+	lint_man gw-protocol.7
+}
+
+# ---------------------------------------------------------------------
+# HTTP: paths, methods, heads
+# ---------------------------------------------------------------------
+
+@test "http: GET /healthz -> 200 ok" {
+	listen_none
+	scenario http --request 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    --expect 200 --expect-body ok
+}
+
+@test "http: GET /healthz HTTP/1.0 -> 200 ok" {
+	listen_none
+	scenario http --request 'GET /healthz HTTP/1.0\r\n\r\n' \
+	    --expect 200 --expect-body ok
+}
+
+@test "http: other paths -> 404" {
+	local p
+	listen_none
+	for p in / /nope /wsx /healthzz /ws/ /api/publish; do
+		scenario http --expect 404 \
+		    --request "GET $p HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+	done
+}
+
+@test "http: 404 is decided before 405" {
+	listen_none
+	scenario http --request 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n' \
+	    --expect 404
+}
+
+@test "http: a method other than GET on /ws and /healthz -> 405 with Allow: GET" {
+	local m p
+	listen_none
+	for p in /ws /healthz; do
+		for m in POST PUT DELETE HEAD OPTIONS; do
+			scenario http --expect 405 --expect-header 'Allow: GET' \
+			    --request "$m $p HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+		done
+	done
+}
+
+@test "http: a head of 9 KiB -> 431" {
+	listen_none
+	scenario big-head --size 9216 --expect 431
+}
+
+@test "http: a head of exactly 8192 bytes is accepted" {
+	listen_none
+	scenario big-head --size 8192 --expect 200
+}
+
+@test "http: 65 header fields -> 431" {
+	listen_none
+	scenario many-headers --count 65 --expect 431
+}
+
+@test "http: 64 header fields are accepted" {
+	listen_none
+	scenario many-headers --count 64 --expect 200
+}
+
+@test "http: a version other than 1.0/1.1 -> 505" {
+	local v
+	listen_none
+	for v in HTTP/2.0 HTTP/0.9 HTTP/1.2; do
+		scenario http --expect 505 \
+		    --request "GET /healthz $v\\r\\nHost: x\\r\\n\\r\\n"
+	done
+}
+
+@test "http: a bad request line -> 400" {
+	local r
+	listen_none
+	for r in 'GARBAGE' 'GET /healthz' 'GET  /healthz HTTP/1.1' \
+	    'GET /healthz HTTP/1.1 x' 'GET /healthz HTTP/1.x' \
+	    'GET /healthz FTP/1.1' ' GET /healthz HTTP/1.1'; do
+		scenario http --expect 400 --request "$r\\r\\nHost: x\\r\\n\\r\\n"
+	done
+}
+
+@test "http: bare LF line ends -> 400" {
+	listen_none
+	scenario http --request 'GET /healthz HTTP/1.1\nHost: x\n\n' --expect 400
+	scenario http --request 'GET /healthz HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n' \
+	    --expect 400
+}
+
+@test "http: obs-fold -> 400" {
+	listen_none
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n'
+}
+
+@test "http: space before the colon -> 400" {
+	listen_none
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n'
+}
+
+@test "http: NUL or a control character in a header -> 400" {
+	listen_none
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n'
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n'
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x7fb\r\n\r\n'
+}
+
+@test "http: a header line without a colon -> 400" {
+	listen_none
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n'
+	scenario http --expect 400 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\n: novalue\r\n\r\n'
+}
+
+@test "http: a head trickled byte by byte is cut at --head-timeout (absolute) -> 408" {
+	listen_none --head-timeout 2
+	scenario slowloris --min 1.5 --max 6
+}
+
+@test "http: a connection that sends nothing gets 408 at --head-timeout" {
+	listen_none --head-timeout 2
+	scenario slowloris --idle --min 1.5 --max 6
+}
+
+# ---------------------------------------------------------------------
+# The upgrade
+# ---------------------------------------------------------------------
+
+@test "upgrade: a valid request -> 101, accept key, welcome" {
+	listen_none
+	scenario upgrade --path '/ws?user=u1' --user u1 --expect 101
+}
+
+@test "upgrade: header names in any case" {
+	local how
+	listen_none
+	for how in lower upper mixed; do
+		scenario upgrade --names "$how" --expect 101
+	done
+}
+
+@test "upgrade: Connection: keep-alive, Upgrade -> 101" {
+	listen_none
+	scenario upgrade --set 'Connection: keep-alive, Upgrade' --expect 101
+	scenario upgrade --set 'Connection: upgrade,keep-alive' --expect 101
+}
+
+@test "upgrade: Upgrade token is case-insensitive -> 101" {
+	listen_none
+	scenario upgrade --set 'Upgrade: WebSocket' --expect 101
+}
+
+@test "upgrade: an offered subprotocol is not chosen -> 101" {
+	listen_none
+	scenario upgrade --add 'Sec-WebSocket-Protocol: chat' --expect 101
+}
+
+@test "upgrade: HTTP/1.0 -> 400 HTTP/1.1 required" {
+	listen_none
+	scenario upgrade --version HTTP/1.0 --expect 400 \
+	    --expect-body 'HTTP/1.1 required'
+}
+
+@test "upgrade: no Host -> 400" {
+	listen_none
+	scenario upgrade --drop Host --expect 400
+}
+
+@test "upgrade: no Upgrade: websocket -> 400" {
+	listen_none
+	scenario upgrade --drop Upgrade --expect 400
+	scenario upgrade --set 'Upgrade: h2c' --expect 400
+}
+
+@test "upgrade: no upgrade token in Connection -> 400" {
+	listen_none
+	scenario upgrade --drop Connection --expect 400
+	scenario upgrade --set 'Connection: keep-alive' --expect 400
+}
+
+@test "upgrade: Sec-WebSocket-Version 8 -> 426 with Sec-WebSocket-Version: 13" {
+	listen_none
+	scenario upgrade --set 'Sec-WebSocket-Version: 8' --expect 426 \
+	    --expect-header 'Sec-WebSocket-Version: 13'
+}
+
+@test "upgrade: no Sec-WebSocket-Version -> 426 with Sec-WebSocket-Version: 13" {
+	listen_none
+	scenario upgrade --drop Sec-WebSocket-Version --expect 426 \
+	    --expect-header 'Sec-WebSocket-Version: 13'
+}
+
+@test "upgrade: a missing or bad Sec-WebSocket-Key -> 400" {
+	listen_none
+	scenario upgrade --drop Sec-WebSocket-Key --expect 400
+	scenario upgrade --set 'Sec-WebSocket-Key: !!notbase64!!!!!!!!!!!' \
+	    --expect 400
+	# base64 of 15 and of 17 bytes
+	scenario upgrade --set 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA' \
+	    --expect 400
+	scenario upgrade --set 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=' \
+	    --expect 400
+}
+
+@test "upgrade: two Sec-WebSocket-Key headers -> 400" {
+	listen_none
+	scenario upgrade --add 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==' \
+	    --expect 400
+}
+
+@test "upgrade: a request body -> 400" {
+	listen_none
+	scenario upgrade --add 'Content-Length: 4' --body 'abcd' --expect 400
+	scenario upgrade --add 'Transfer-Encoding: chunked' --body '0\r\n\r\n' \
+	    --expect 400
+}
+
+@test "auth none: a bad user id -> 400 invalid user id" {
+	local u
+	listen_none
+	for u in 'bad!id' 'a%20b' "$(printf 'u%.0s' {1..129})" ''; do
+		scenario upgrade --path "/ws?user=$u" --expect 400 \
+		    --expect-body 'invalid user id'
+	done
+}
+
+@test "auth none: user ids of 128 bytes and of every allowed character -> 101" {
+	local long
+	long=$(printf 'u%.0s' {1..128})
+	listen_none
+	scenario upgrade --path "/ws?user=$long" --user "$long" --expect 101
+	scenario upgrade --path '/ws?user=Az09_-.@:x' --user 'Az09_-.@:x' \
+	    --expect 101
+}
+
+@test "auth none: no user -> anonymous id anon-<12 hex>" {
+	listen_none
+	scenario upgrade --path /ws --user-re 'anon-[0-9a-f]{12}' --expect 101
+}
+
+@test "origin: an Origin not in --allow-origin -> 403" {
+	listen_none --allow-origin http://localhost:3000,https://app.example
+	scenario upgrade --add 'Origin: http://evil.example' --expect 403
+	scenario upgrade --add 'Origin: https://app.example.evil' --expect 403
+}
+
+@test "origin: a listed Origin, or none -> 101" {
+	listen_none --allow-origin http://localhost:3000,https://app.example
+	scenario upgrade --add 'Origin: https://app.example' --expect 101
+	scenario upgrade --add 'Origin: http://localhost:3000' --expect 101
+	scenario upgrade --expect 101
+}
+
+@test "origin: checked before auth (403, not 401)" {
+	listen_jwt --allow-origin https://app.example
+	scenario upgrade --path /ws --add 'Origin: http://evil.example' \
+	    --expect 403
+}
+
+# ---------------------------------------------------------------------
+# Authentication (JWT minted by the tests, not by gw)
+# ---------------------------------------------------------------------
+
+@test "jwt: no token -> 401 missing token" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token missing --expect 401 \
+	    --expect-body 'missing token'
+}
+
+@test "jwt: a bad signature -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token badsig --expect 401
+	scenario auth --secret-file "$GW_SECRET" --token tampered --expect 401
+	scenario auth --secret-file "$GW_SECRET" --token badsig --via bearer \
+	    --expect 401
+}
+
+@test "jwt: alg none -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token none --expect 401
+}
+
+@test "jwt: HS384 -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token hs384 --expect 401
+}
+
+@test "jwt: expired -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token expired --expect 401 \
+	    --expect-body expired
+}
+
+@test "jwt: nbf in the future -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token nbf --expect 401
+}
+
+@test "jwt: no sub -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token nosub --expect 401
+}
+
+@test "jwt: a sub of 129 bytes -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token longsub --expect 401
+}
+
+@test "jwt: info not an object, channels not an array of strings -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token info-notobj --expect 401
+	scenario auth --secret-file "$GW_SECRET" --token channels-notarray \
+	    --expect 401
+	scenario auth --secret-file "$GW_SECRET" --token channels-notstr \
+	    --expect 401
+}
+
+@test "jwt: a token that is not a JWT -> 401" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token garbage --expect 401
+}
+
+@test "jwt: a valid token in the query -> 101" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token valid --expect 101
+	scenario auth --secret-file "$GW_SECRET" --token noexp --expect 101
+}
+
+@test "jwt: a valid token in Authorization: Bearer -> 101" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token valid --via bearer \
+	    --expect 101
+}
+
+@test "jwt: a sub of 128 bytes -> 101" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token sub128 --expect 101
+}
+
+@test "jwt: the secret file's trailing newline is not part of the key" {
+	make_secret
+	printf '\n' >>"$GW_SECRET"
+	start_listen --secret-file "$GW_SECRET"
+	scenario auth --secret-file "$GW_SECRET" --token valid --expect 101
+}
+
+@test "jwt: info in presence, channels claims open private:*, user:ID is ID's" {
+	listen_jwt
+	scenario ws-claims --secret-file "$GW_SECRET"
+}
+
+@test "jwt: a token that expires while connected -> close 1008 (silent client)" {
+	# The spec sets no deadline; gw-listen checks at the ping timer.
+	listen_jwt --ping-interval 1
+	scenario ws-expire --case silent --secret-file "$GW_SECRET"
+}
+
+@test "jwt: a request after the token expired -> close 1008" {
+	listen_jwt
+	scenario ws-expire --case message --secret-file "$GW_SECRET"
+}
+
+# ---------------------------------------------------------------------
+# Frames: protocol errors -> 1002
+# ---------------------------------------------------------------------
+
+@test "frame: an unmasked client frame -> 1002" {
+	listen_none
+	scenario frame --case unmasked
+}
+
+@test "frame: RSV bits set -> 1002" {
+	listen_none
+	scenario frame --case rsv1
+	scenario frame --case rsv2
+	scenario frame --case rsv3
+	scenario frame --case rsv-ping
+}
+
+@test "frame: reserved opcode 3 -> 1002" {
+	listen_none
+	scenario frame --case opcode3
+}
+
+@test "frame: reserved opcode 0xB -> 1002" {
+	listen_none
+	scenario frame --case opcodeB
+}
+
+@test "frame: reserved opcodes 7 and 0xF -> 1002" {
+	listen_none
+	scenario frame --case opcode7
+	scenario frame --case opcodeF
+}
+
+@test "frame: a fragmented ping -> 1002" {
+	listen_none
+	scenario frame --case ping-fragmented
+}
+
+@test "frame: a ping of 126 bytes -> 1002" {
+	listen_none
+	scenario frame --case ping-126
+}
+
+@test "frame: a close of 126 bytes -> 1002" {
+	listen_none
+	scenario frame --case close-126
+}
+
+@test "frame: a non-minimal 16-bit length -> 1002" {
+	listen_none
+	scenario frame --case len16-nonminimal
+}
+
+@test "frame: a non-minimal 64-bit length -> 1002" {
+	listen_none
+	scenario frame --case len64-nonminimal
+}
+
+@test "frame: a 64-bit length with the MSB set -> 1002" {
+	listen_none
+	scenario frame --case len64-msb
+}
+
+@test "frame: a continuation without a message in progress -> 1002" {
+	listen_none
+	scenario frame --case cont-without-start
+}
+
+@test "frame: a text frame while a fragmented message is in progress -> 1002" {
+	listen_none
+	scenario frame --case text-during-fragments
+}
+
+@test "frame: a binary frame while a fragmented message is in progress -> 1002" {
+	listen_none
+	scenario frame --case binary-during-fragments
+}
+
+@test "frame: a binary frame -> 1003" {
+	listen_none
+	scenario frame --case binary
+	scenario frame --case binary-fragmented
+}
+
+# ---------------------------------------------------------------------
+# Close handshake
+# ---------------------------------------------------------------------
+
+@test "close: a close payload of 1 byte -> 1002" {
+	listen_none
+	scenario frame --case close-1byte
+}
+
+@test "close: code 999 -> 1002" {
+	listen_none
+	scenario close-code --code 999 --expect 1002
+}
+
+@test "close: code 1004 -> 1002" {
+	listen_none
+	scenario close-code --code 1004 --expect 1002
+}
+
+@test "close: code 1005 -> 1002" {
+	listen_none
+	scenario close-code --code 1005 --expect 1002
+}
+
+@test "close: code 1006 -> 1002" {
+	listen_none
+	scenario close-code --code 1006 --expect 1002
+}
+
+@test "close: code 1015 -> 1002" {
+	listen_none
+	scenario close-code --code 1015 --expect 1002
+}
+
+@test "close: code 2000 -> 1002" {
+	listen_none
+	scenario close-code --code 2000 --expect 1002
+}
+
+@test "close: code 5000 -> 1002" {
+	listen_none
+	scenario close-code --code 5000 --expect 1002
+}
+
+@test "close: code 1000 is echoed" {
+	listen_none
+	scenario close-code --code 1000 --expect 1000
+}
+
+@test "close: code 1001 is echoed" {
+	listen_none
+	scenario close-code --code 1001 --expect 1001
+}
+
+@test "close: code 3000 is echoed" {
+	listen_none
+	scenario close-code --code 3000 --expect 3000
+}
+
+@test "close: code 4999 is echoed" {
+	listen_none
+	scenario close-code --code 4999 --expect 4999
+}
+
+@test "close: codes 1003, 1007 and 1014 are echoed" {
+	listen_none
+	scenario close-code --code 1003 --expect 1003
+	scenario close-code --code 1007 --expect 1007
+	scenario close-code --code 1014 --expect 1014
+}
+
+@test "close: a valid UTF-8 reason is fine" {
+	listen_none
+	scenario close-client-reason
+}
+
+@test "close: an empty close is answered with an empty close (or 1000)" {
+	listen_none
+	scenario close-empty
+}
+
+@test "close: a reason with invalid UTF-8 -> 1007" {
+	listen_none
+	scenario frame --case close-reason-utf8
+}
+
+@test "close: python websockets ws.close(code=4000) gets 4000 back" {
+	listen_none
+	scenario ws-close-echo
+}
+
+# ---------------------------------------------------------------------
+# UTF-8
+# ---------------------------------------------------------------------
+
+@test "utf8: invalid UTF-8 in one text frame -> 1007" {
+	listen_none
+	scenario frame --case utf8-single
+}
+
+@test "utf8: overlong, surrogate and beyond-U+10FFFF sequences -> 1007" {
+	listen_none
+	scenario frame --case utf8-overlong
+	scenario frame --case utf8-surrogate
+	scenario frame --case utf8-beyond
+}
+
+@test "utf8: invalid UTF-8 split across fragments -> 1007" {
+	listen_none
+	scenario frame --case utf8-split
+}
+
+@test "utf8: a message ending inside a character -> 1007" {
+	listen_none
+	scenario frame --case utf8-truncated-at-end
+}
+
+@test "utf8: a bad first fragment -> 1007 before the message ends" {
+	listen_none
+	scenario frame --case utf8-failfast
+}
+
+@test "utf8: a bad later fragment -> 1007 before the message ends" {
+	listen_none
+	scenario frame --case utf8-failfast-cont
+}
+
+@test "utf8: valid characters split across fragments are delivered" {
+	listen_none
+	scenario utf8-split-valid
+}
+
+@test "frames: a fragmented message with a ping in between is processed" {
+	listen_none
+	scenario fragmented-ok
+}
+
+# ---------------------------------------------------------------------
+# Sizes (--max-message 1024)
+# ---------------------------------------------------------------------
+
+@test "size: a text frame of max-message + 1 bytes -> 1009" {
+	listen_none --max-message 1024
+	scenario too-big --case frame --max-message 1024
+}
+
+@test "size: fragments totalling more than max-message -> 1009" {
+	listen_none --max-message 1024
+	scenario too-big --case fragments --max-message 1024
+}
+
+@test "size: a frame header announcing 2^40 bytes -> 1009" {
+	listen_none --max-message 1024
+	scenario too-big --case declared --max-message 1024
+}
+
+@test "size: a frame header announcing 2^40 bytes, and no payload -> 1009" {
+	listen_none --max-message 1024
+	scenario too-big --case declared-header-only --max-message 1024
+}
+
+@test "size: a message of exactly max-message bytes is processed" {
+	listen_none --max-message 1024
+	scenario max-message-ok --max-message 1024
+}
+
+# ---------------------------------------------------------------------
+# Ping and pong
+# ---------------------------------------------------------------------
+
+@test "ping: answered with a pong of the same payload; unsolicited pongs ignored" {
+	listen_none
+	scenario ping-echo
+}
+
+@test "ping: python websockets ws.ping() gets its pong" {
+	listen_none
+	scenario ws-ping
+}
+
+@test "ping: the server pings a silent client after --ping-interval" {
+	listen_none --ping-interval 1 --pong-timeout 1
+	scenario server-ping
+}
+
+@test "ping: a client that never answers is closed 1008 after ping-interval + pong-timeout" {
+	listen_none --ping-interval 1 --pong-timeout 1
+	scenario ping-timeout --min 1.5 --max 5
+}
+
+@test "ping: a client that answers pings stays open" {
+	listen_none --ping-interval 1 --pong-timeout 1
+	scenario ws-stays-open --min 4
+}
+
+# ---------------------------------------------------------------------
+# JSON protocol (python websockets)
+# ---------------------------------------------------------------------
+
+@test "json: the first frame is a complete welcome" {
+	listen_none --node testnode
+	scenario ws-welcome --user welcomer --node testnode --ping-interval 25
+}
+
+@test "json: welcome.pingInterval follows --ping-interval" {
+	listen_none --node n2 --ping-interval 7
+	scenario ws-welcome --user w2 --node n2 --ping-interval 7
+}
+
+@test "json: subscribe and publish between two clients" {
+	listen_none
+	scenario ws-pubsub
+}
+
+@test "json: presence is per user, join/leave once per user, not to the actor" {
+	listen_none
+	scenario ws-presence
+}
+
+@test "json: every error code, and the connection stays usable" {
+	listen_none --max-subscriptions 3
+	scenario ws-errors --max-subscriptions 3
+}
+
+# ---------------------------------------------------------------------
+# Slow and bad clients
+# ---------------------------------------------------------------------
+
+@test "slow consumer: outbound queue over --max-outbound -> 1013" {
+	listen_none --max-outbound 65536
+	scenario slow-consumer --count 300 --size 32768
+}
+
+@test "isolation: trickling and stalled clients do not delay a good one" {
+	listen_none
+	scenario isolation --max 1
+}
+
+# ---------------------------------------------------------------------
+# Processes: signals, SO_REUSEPORT
+# ---------------------------------------------------------------------
+
+@test "SIGTERM: open WebSockets get close 1001 and the exit status is 0" {
+	listen_none
+	scenario shutdown --pid "$GW_PID" --signal SIGTERM
+	wait_exit "$GW_PID" 5
+	echo "exit status $GW_EXIT"
+	[ "$GW_EXIT" -eq 0 ]
+}
+
+@test "SIGINT: open WebSockets get close 1001 and the exit status is 0" {
+	listen_none
+	scenario shutdown --pid "$GW_PID" --signal SIGINT
+	wait_exit "$GW_PID" 5
+	echo "exit status $GW_EXIT"
+	[ "$GW_EXIT" -eq 0 ]
+}
+
+@test "SO_REUSEPORT: two gw-listen share one port and both serve" {
+	listen_none --node alpha
+	GW_WANT_PORT=$GW_PORT listen_none --node beta
+	wait_log "listening on 127\\.0\\.0\\.1:$GW_PORT" "$GW_LOG"
+	kill -0 "${GW_PIDS[0]}"
+	kill -0 "${GW_PIDS[1]}"
+	scenario reuseport --node alpha --node2 beta
+}

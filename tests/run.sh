@@ -1,0 +1,86 @@
+#!/bin/sh
+# run.sh -- everything "make test" runs: the build, the unit tests (plain
+# and under ASan+UBSan), the fuzzers for a short while, and the bats
+# suites.  Output is streamed as it comes; every "ok" and "not ok" TAP
+# line is counted, and the last line is "N passed, N failed".  Exit 0
+# only if nothing failed.
+#
+# A unit binary (or fuzz script, or bats) that exits non-zero without a
+# "not ok" line counts as one failure; a build failure counts as one
+# failure and stops the run.
+set -u
+
+cd "$(dirname "$0")/.." || exit 2
+
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+export FUZZ_SECONDS
+
+passed=0
+failed=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gw-run.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+# count FILE: add FILE's TAP results to the totals; set nf to the number
+# of its "not ok" lines.
+count() {
+	np=$(grep -c '^ok ' "$1")
+	nf=$(grep -c '^not ok ' "$1")
+	passed=$((passed + np))
+	failed=$((failed + nf))
+}
+
+# run_tap LABEL CMD...: run CMD, streaming its output (stderr too), and
+# count its TAP lines.  A non-zero exit without a "not ok" is one failure.
+run_tap() {
+	label=$1
+	shift
+	echo "# $label"
+	{ "$@" 2>&1; echo "$?" >"$tmp/rc"; } | tee "$tmp/out"
+	rc=$(cat "$tmp/rc")
+	count "$tmp/out"
+	if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
+		echo "not ok - $label exited with status $rc"
+		failed=$((failed + 1))
+	fi
+}
+
+# build LABEL MAKE-ARGS...: a failed build is one failure and the end.
+build() {
+	label=$1
+	shift
+	echo "# build: $label"
+	if ! make -j"$JOBS" "$@"; then
+		echo "not ok - build: $label"
+		failed=$((failed + 1))
+		summary
+	fi
+}
+
+start=$(date +%s)
+
+build "make all unit-bins" all unit-bins
+build "make B=build-san SAN=1 unit-bins" B=build-san SAN=1 unit-bins
+
+for t in build/unit/*_test build-san/unit/*_test; do
+	[ -x "$t" ] || continue
+	run_tap "$t" "$t"
+done
+
+build "make B=build-fuzz SAN=fuzz CC=clang fuzz-bins" \
+    B=build-fuzz SAN=fuzz CC=clang fuzz-bins
+run_tap "fuzz ($FUZZ_SECONDS s each)" sh tests/fuzz/run.sh build-fuzz
+
+PATH="$(pwd)/build:$PATH"
+export PATH
+run_tap "bats tests/bats" bats --tap tests/bats
+
+echo "# $(($(date +%s) - start)) s"
+summary
