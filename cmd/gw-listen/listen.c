@@ -138,7 +138,16 @@ listen_main(struct listen_conf *conf)
 	    conf->lc_maxmsg, conf->lc_maxout);
 	ev_run(l.l_loop, 0);
 
+	/* Connections the stop timer cut short are freed here. */
+	for (i = 0; i < 4; i++) {
+		struct tlist *tl[] = { &l.l_heads, &l.l_live, &l.l_pinged,
+		    &l.l_closing };
+
+		while (tl[i]->tl_head != NULL)
+			conn_kill(tl[i]->tl_head);
+	}
 	conn_reap_all();
+	ws_cleanup();
 	log_info("stopped: %llu connections closed",
 	    (unsigned long long)l.l_nconns);
 	htab_free(l.l_chans);

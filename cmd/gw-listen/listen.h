@@ -180,6 +180,7 @@ int		 ident_may_subscribe(const struct ident *, const char *);
 void		 ws_start(struct conn *, const char *, size_t);
 void		 ws_read(struct conn *);
 void		 ws_free(struct conn *);
+void		 ws_cleanup(void);
 struct obuf	*ws_frame(int, const void *, size_t);
 void		 ws_close(struct conn *, int, const char *);
 void		 ws_ping_expire(struct conn *);

@@ -191,7 +191,12 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	log_init(tosyslog, verbose);
-	return listen_main(&conf) == 0 ? 0 : 1;
+	ch = listen_main(&conf) == 0 ? 0 : 1;
+	if (conf.lc_secret != NULL) {
+		explicit_bzero(conf.lc_secret, conf.lc_secretlen);
+		free(conf.lc_secret);
+	}
+	return ch;
 }
 
 /* ADDR:PORT with a dotted IPv4 address or [IPv6]; port 0 lets the kernel pick. */

@@ -255,6 +255,23 @@ ws_start(struct conn *c, const char *p, size_t len)
 	ev_feed_event(gl->l_loop, &c->c_io, EV_READ);
 }
 
+/* At exit: free the pool and the encoder, so that leak checkers see none. */
+void
+ws_cleanup(void)
+{
+	struct conn_rx	*rx;
+
+	while ((rx = ws_pool) != NULL) {
+		ws_pool = rx->rx_next;
+		wslay_frame_context_free(rx->rx_ctx);
+		free(rx);
+	}
+	ws_npool = 0;
+	if (ws_enc != NULL)
+		wslay_frame_context_free(ws_enc);
+	ws_enc = NULL;
+}
+
 /* Release the reading state of a connection being freed. */
 void
 ws_free(struct conn *c)
