@@ -78,8 +78,10 @@ build "make B=build-fuzz SAN=fuzz CC=clang fuzz-bins" \
     B=build-fuzz SAN=fuzz CC=clang fuzz-bins
 run_tap "fuzz ($FUZZ_SECONDS s each)" sh tests/fuzz/run.sh build-fuzz
 
+# A test that hangs is cut after two minutes (it should take seconds).
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 PATH="$(pwd)/build:$PATH"
-export PATH
+export PATH BATS_TEST_TIMEOUT
 run_tap "bats tests/bats" bats --tap tests/bats
 
 echo "# $(($(date +%s) - start)) s"

@@ -415,6 +415,29 @@ lint_man() {
 	    --expect 400
 }
 
+@test "upgrade: the checks run in the order of the spec" {
+	listen_none
+	# HTTP/1.1 before Host
+	scenario upgrade --version HTTP/1.0 --drop Host --expect 400 \
+	    --expect-body 'HTTP/1.1 required'
+	# Host before the version (400, not 426)
+	scenario upgrade --drop Host --set 'Sec-WebSocket-Version: 8' \
+	    --expect 400
+	# Connection before the version
+	scenario upgrade --set 'Connection: close' \
+	    --set 'Sec-WebSocket-Version: 8' --expect 400
+	# the version before the key (426, not 400)
+	scenario upgrade --set 'Sec-WebSocket-Version: 8' \
+	    --set 'Sec-WebSocket-Key: bad' --expect 426
+	# the key and the body before the origin (400, not 403)
+	stop_listen
+	listen_none --allow-origin https://app.example
+	scenario upgrade --set 'Sec-WebSocket-Key: bad' \
+	    --add 'Origin: http://evil.example' --expect 400
+	scenario upgrade --add 'Content-Length: 4' --body 'abcd' \
+	    --add 'Origin: http://evil.example' --expect 400
+}
+
 @test "upgrade: two Sec-WebSocket-Key headers -> 400" {
 	listen_none
 	scenario upgrade --add 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==' \
@@ -462,6 +485,11 @@ lint_man() {
 	scenario upgrade --add 'Origin: https://app.example' --expect 101
 	scenario upgrade --add 'Origin: http://localhost:3000' --expect 101
 	scenario upgrade --expect 101
+}
+
+@test "origin: without --allow-origin every Origin is allowed" {
+	listen_none
+	scenario upgrade --add 'Origin: http://evil.example' --expect 101
 }
 
 @test "origin: checked before auth (403, not 401)" {
@@ -861,6 +889,11 @@ lint_man() {
 	scenario ws-welcome --user welcomer --node testnode --ping-interval 25
 }
 
+@test "json: welcome.node defaults to the host name" {
+	listen_none
+	scenario ws-welcome --user w3 --node "$(uname -n)" --ping-interval 25
+}
+
 @test "json: welcome.pingInterval follows --ping-interval" {
 	listen_none --node n2 --ping-interval 7
 	scenario ws-welcome --user w2 --node n2 --ping-interval 7
@@ -913,6 +946,29 @@ lint_man() {
 	wait_exit "$GW_PID" 5
 	echo "exit status $GW_EXIT"
 	[ "$GW_EXIT" -eq 0 ]
+}
+
+@test "SIGTERM: clients that never answer the close do not hold up the exit" {
+	listen_none
+	scenario shutdown --pid "$GW_PID" --signal SIGTERM --no-reply
+	wait_exit "$GW_PID" 4
+	echo "exit status $GW_EXIT"
+	[ "$GW_EXIT" -eq 0 ]
+}
+
+@test "log: nothing per message at the default level" {
+	listen_none
+	scenario quiet-log --log "$GW_LOG"
+}
+
+@test "--listen: several addresses, IPv6 [::1] among them" {
+	local p6
+	p6=$(free_port)
+	listen_none --listen "[::1]:$p6"
+	scenario http --request 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    --expect 200
+	GW_PORT=$p6 scenario http --host ::1 --expect 200 \
+	    --request 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
 }
 
 @test "SO_REUSEPORT: two gw-listen share one port and both serve" {

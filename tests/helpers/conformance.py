@@ -225,7 +225,7 @@ def subscribe(c, channel, rid="s", **extra):
 @scenario("http")
 def sc_http(a):
     """Send --request (with escapes) and check the answer --expect."""
-    c = Conn(a.port)
+    c = Conn(a.port, host=a.host)
     resp = c.request(unescape(a.request))
     log("got", resp)
     if a.expect == 101:
@@ -785,7 +785,10 @@ def sc_shutdown(a):
     os.kill(a.pid, getattr(signal, a.signal))
     t0 = time.monotonic()
     for c in cs:
-        f = c.expect_close(1001, timeout=5)
+        # With --no-reply the clients stay silent after the close frame:
+        # the server must not wait for them for long.
+        f = c.expect_close(1001, timeout=5, reply=not a.no_reply,
+                           eof_timeout=5)
     log("close 1001 after %.2fs: %r" % (time.monotonic() - t0, f))
     try:
         c = Conn(a.port, timeout=2)
@@ -797,6 +800,28 @@ def sc_shutdown(a):
         return
     if resp.status == 200:
         raise Fail("/healthz still served after the close 1001s: %r" % resp)
+
+
+@scenario("quiet-log")
+def sc_quiet_log(a):
+    """Nothing is logged per message at the default level: --log does not
+    grow while one connection publishes and makes mistakes."""
+    c = ws_open(a.port, user="quiet")
+    subscribe(c, "q")
+    size0 = os.path.getsize(a.log)
+    for i in range(50):
+        do(c, {"type": "publish", "id": i, "channel": "q", "data": i},
+           "published")
+        c.send_text("not json %d" % i)
+        wait_json(c, lambda m: m.get("type") == "error", "an error")
+        c.send_frame(OP_PING, b"p")
+    do(c, {"type": "subscribe", "id": "end", "channel": "q"}, "subscribed")
+    size1 = os.path.getsize(a.log)
+    if size1 != size0:
+        with open(a.log, "rb") as f:
+            f.seek(size0)
+            raise Fail("the log grew by %d bytes during 150 messages:\n%s" %
+                       (size1 - size0, f.read(2000).decode("latin-1")))
 
 
 @scenario("reuseport")
@@ -912,6 +937,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("scenario")
     ap.add_argument("--port", type=int)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--no-reply", action="store_true")
     ap.add_argument("--pid", type=int)
     ap.add_argument("--signal", default="SIGTERM")
     ap.add_argument("--secret-file")

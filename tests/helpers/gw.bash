@@ -29,6 +29,7 @@ GW_LOGS=()		# and its log, same index
 GW_PID=			# the last one started
 GW_PORT=
 GW_EXIT=		# set by wait_exit
+STOP_STATUS=		# set by stop_one
 GW_LOG=
 REDIS_PID=
 REDIS_PORT=
@@ -41,6 +42,7 @@ gw_tmpdir() {
 			GW_TMP=$BATS_TEST_TMPDIR
 		else
 			GW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/gw-test.XXXXXX")
+			GW_TMP_OWNED=1
 		fi
 	fi
 	printf '%s\n' "$GW_TMP"
@@ -116,7 +118,8 @@ wait_exit() {
 	return 0
 }
 
-# stop_one PID: SIGTERM, wait up to 5 s, then SIGKILL.
+# stop_one PID: SIGTERM, wait up to 5 s, then SIGKILL.  Sets STOP_STATUS
+# to the exit status of PID.
 stop_one() {
 	local pid=$1 i
 	kill -TERM "$pid" 2>/dev/null || true
@@ -128,13 +131,13 @@ stop_one() {
 		echo "pid $pid ignored SIGTERM for 5 s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null && STOP_STATUS=0 || STOP_STATUS=$?
 }
 
 # stop_listen: stop every gw-listen this test started (and every pid the
 # scenarios wrote to $GW_TMP/spawned.pids).  Fails if one of them had
-# died before we asked it to: a crash is a failure even if the scenario
-# passed.
+# died before we asked it to (a crash is a failure even if the scenario
+# passed), did not exit 0 after SIGTERM, or logged a sanitizer report.
 stop_listen() {
 	local j pid rc=0 st
 	for j in "${!GW_PIDS[@]}"; do
@@ -145,8 +148,18 @@ stop_listen() {
 			    "status $st; log ${GW_LOGS[$j]}:"
 			sed 's/^/  /' "${GW_LOGS[$j]}"
 			rc=1
-		else
-			stop_one "$pid"
+			continue
+		fi
+		stop_one "$pid"
+		if [ "$STOP_STATUS" -ne 0 ]; then
+			echo "gw-listen (pid $pid) exited $STOP_STATUS after" \
+			    "SIGTERM (want 0); log ${GW_LOGS[$j]}:"
+			sed 's/^/  /' "${GW_LOGS[$j]}"
+			rc=1
+		elif grep -Eq 'Sanitizer|runtime error:' "${GW_LOGS[$j]}"; then
+			echo "sanitizer report in ${GW_LOGS[$j]}:"
+			sed 's/^/  /' "${GW_LOGS[$j]}"
+			rc=1
 		fi
 	done
 	GW_PIDS=()
@@ -229,5 +242,10 @@ gw_teardown() {
 	fi
 	stop_listen || rc=1
 	stop_redis
+	if [ -n "${GW_TMP_OWNED:-}" ] && [ "$rc" -eq 0 ]; then
+		rm -rf "$GW_TMP"
+		GW_TMP=''
+		GW_TMP_OWNED=''
+	fi
 	return "$rc"
 }

@@ -211,6 +211,13 @@ async def ws_pubsub(a):
     mine = [m for m in B.stash if m.get("type") == "message"]
     want([m.get("offset") for m in mine] == offs,
          "bob's own messages: %r", [m.get("offset") for m in mine])
+    # With since, the reply says whether history was recovered (there is
+    # no history before gw-bridge: false).
+    C = await connect(a.port, "carol")
+    r = await C.req_next({"type": "subscribe", "id": "since", "channel":
+                          "chat", "since": offs[0]}, "subscribed")
+    want(r.get("recovered") is False, "subscribe with since: %r", r)
+    await C.ws.close()
     # After unsubscribe, nothing more arrives.
     u = await A.req_next({"type": "unsubscribe", "id": "u",
                           "channel": "chat"}, "unsubscribed")

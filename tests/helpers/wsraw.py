@@ -186,7 +186,8 @@ class Conn:
     def __init__(self, port, host="127.0.0.1", rcvbuf=None, timeout=None):
         self.host = host
         self.port = port
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout or DEFAULT_TIMEOUT)
@@ -198,6 +199,12 @@ class Conn:
         self.close_sent = False
         self.frames = []        # every frame received, for reports
         self.t_open = time.monotonic()
+
+    def hostport(self):
+        """HOST:PORT as a Host header names it."""
+        if ":" in self.host:
+            return "[%s]:%d" % (self.host, self.port)
+        return "%s:%d" % (self.host, self.port)
 
     # --- bytes ---------------------------------------------------------
 
@@ -341,7 +348,7 @@ class Conn:
                   timeout=DEFAULT_TIMEOUT, **kw):
         """Do the upgrade handshake.  With EXPECT=101, check the accept
         header and leave the connection in WebSocket mode."""
-        req, key = upgrade_request("%s:%d" % (self.host, self.port),
+        req, key = upgrade_request(self.hostport(),
                                    path=path, key=key, **kw)
         self.send(req)
         resp = self.read_response(timeout, want_eof=(expect != 101))
