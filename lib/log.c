@@ -11,7 +11,7 @@
 #include "log.h"
 
 static int	 log_tosyslog;
-static int	 log_verbose;
+static int	 log_level;
 static char	 log_proc[64] = "gw";
 
 static void	 log_vlog(int, const char *, const char *, va_list)
@@ -19,15 +19,16 @@ static void	 log_vlog(int, const char *, const char *, va_list)
 
 /*
  * Set where logs go: to stderr unless tosyslog is non-zero, and how much:
- * verbose 0 is info and above, 1 adds nothing yet, 2 adds debug.
+ * verbose 0 is info and above, 1 adds log_verbose() (an event per
+ * connection: refused handshakes, failed connections), 2 adds debug.
  */
 void
 log_init(int tosyslog, int verbose)
 {
 	log_tosyslog = tosyslog;
-	log_verbose = verbose;
+	log_level = verbose;
 	if (tosyslog)
-		openlog(log_proc, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(log_proc, LOG_NDELAY, LOG_DAEMON);	/* name has the pid */
 	tzset();
 }
 
@@ -42,13 +43,13 @@ log_procinit(const char *name)
 void
 log_setverbose(int v)
 {
-	log_verbose = v;
+	log_level = v;
 }
 
 int
 log_getverbose(void)
 {
-	return log_verbose;
+	return log_level;
 }
 
 static void
@@ -110,11 +111,23 @@ log_info(const char *fmt, ...)
 }
 
 void
+log_verbose(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	log_vlog(LOG_INFO, "info", fmt, ap);
+	va_end(ap);
+}
+
+void
 log_debug(const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (log_verbose < 2)
+	if (log_level < 2)
 		return;
 	va_start(ap, fmt);
 	log_vlog(LOG_DEBUG, "debug", fmt, ap);

@@ -1,8 +1,8 @@
 /*
  * log.h -- logging for the gw daemons, after OpenBSD's log.h.
  *
- * log_warn() appends strerror(errno), log_warnx() does not.  log_debug()
- * prints only at verbosity 2 (-vv).  Each line carries the level and the
+ * log_warn() appends strerror(errno), log_warnx() does not.  log_verbose()
+ * prints only at verbosity 1 (-v), log_debug() only at 2 (-vv).  Each line carries the level and the
  * process name set with log_procinit().  errno is preserved.
  */
 #ifndef GW_LOG_H
@@ -23,6 +23,8 @@ void	log_warn(const char *, ...)
 void	log_warnx(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_info(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	log_verbose(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_debug(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));

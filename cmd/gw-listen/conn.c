@@ -47,6 +47,7 @@ conn_accept(int fd)
 	/* The head deadline is absolute: set once, never refreshed. */
 	tlist_add(&gl->l_heads, c, ev_now(gl->l_loop));
 	gl->l_nconns++;
+	gl->l_served++;
 }
 
 /*

@@ -116,8 +116,13 @@ origin_allowed(const char *list, const struct http_hdr *h)
 	size_t		 n;
 
 	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
 		comma = strchr(p, ',');
 		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		/* Scheme and host are case-insensitive (RFC 6454). */
 		if (n == h->h_valuelen && strncasecmp(p, h->h_value, n) == 0)
 			return 1;
 		if (comma == NULL)
@@ -241,7 +246,7 @@ handshake_fail(struct conn *c, int status, const char *line, const char *extra)
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		fatalx("handshake_fail: response too long");
 	if (status != 200)
-		log_debug("http %d: %s", status, line);
+		log_verbose("http %d: %s", status, line);
 	conn_send_raw(c, buf, n);
 	handshake_free(c);
 	conn_close_after_flush(c);

@@ -148,8 +148,8 @@ listen_main(struct listen_conf *conf)
 	}
 	conn_reap_all();
 	ws_cleanup();
-	log_info("stopped: %llu connections closed",
-	    (unsigned long long)l.l_nconns);
+	log_info("stopped after %llu connections",
+	    (unsigned long long)l.l_served);
 	htab_free(l.l_chans);
 	return 0;
 }

@@ -139,7 +139,8 @@ struct listen {
 	struct conn		*l_flush;
 	struct conn		*l_reap;
 	struct htab		*l_chans;
-	uint64_t		 l_nconns;
+	uint64_t		 l_nconns;	/* open now */
+	uint64_t		 l_served;	/* accepted since start */
 	int			 l_stopping;
 };
 

@@ -93,9 +93,11 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "hl:nsv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
-			if (conf.lc_naddrs == LISTEN_MAXADDRS)
-				fatalx("too many listen addresses (max %d)",
+			if (conf.lc_naddrs == LISTEN_MAXADDRS) {
+				log_warnx("too many listen addresses (max %d)",
 				    LISTEN_MAXADDRS);
+				exit(2);
+			}
 			if (parse_addr(optarg,
 			    &conf.lc_addrs[conf.lc_naddrs]) == -1) {
 				log_warnx("bad listen address: %s", optarg);

@@ -318,8 +318,12 @@ ws_read(struct conn *c)
 		conn_kill(c);
 		return;
 	}
-	if (ws_got > 0)
+	if (ws_got > 0) {
+		/* Whatever the client sent, pongs too: is its token still good? */
+		if (ws_token_expired(c))
+			return;
 		conn_touch(c);
+	}
 	ws_peek_header(c, rx);
 	if (c->c_state != CONN_ST_WS)
 		return;
@@ -585,8 +589,9 @@ ws_close(struct conn *c, int code, const char *reason)
 	if (code == 1013)
 		conn_drop_queue(c);
 	if (code != 1000 && code != 1001 && reason != NULL)
-		log_debug("conn %016llx: close %d: %s",
-		    (unsigned long long)c->c_connid, code, reason);
+		log_verbose("conn %016llx user %s: close %d: %s",
+		    (unsigned long long)c->c_connid, c->c_id->id_user, code,
+		    reason);
 	ob = ws_frame(WS_OP_CLOSE, payload, n + 2);
 	conn_send_raw(c, ob->ob_data, ob->ob_len);
 	obuf_unref(ob);
