@@ -335,6 +335,11 @@ lint_man() {
 	scenario slowloris --idle --min 1.5 --max 6
 }
 
+@test "http: --head-timeout takes fractional seconds" {
+	listen_none --head-timeout 0.5
+	scenario slowloris --idle --min 0.3 --max 2
+}
+
 # ---------------------------------------------------------------------
 # The upgrade
 # ---------------------------------------------------------------------
@@ -823,6 +828,50 @@ lint_man() {
 }
 
 # ---------------------------------------------------------------------
+# How the bytes arrive
+# ---------------------------------------------------------------------
+
+@test "bytes: the upgrade request and a first frame in one segment" {
+	listen_none
+	scenario pipelined-frame
+}
+
+@test "bytes: a head sent one byte at a time is parsed" {
+	listen_none
+	scenario trickle-head
+}
+
+@test "bytes: a frame sent one byte at a time is processed" {
+	listen_none
+	scenario trickle-frame
+}
+
+@test "bytes: 200 requests in one segment get 200 replies in order" {
+	listen_none
+	scenario many-frames
+}
+
+@test "json: an empty text message -> bad_request, connection stays" {
+	listen_none
+	scenario empty-text
+}
+
+@test "json: deeply nested JSON is answered, not a crash" {
+	listen_none
+	scenario deep-json
+}
+
+@test "presence: a connection that drops (FIN or RST) leaves" {
+	listen_none
+	scenario abrupt-leave
+}
+
+@test "load: 500 connections at once, one publish reaches all" {
+	listen_none
+	scenario many-conns --count 500
+}
+
+# ---------------------------------------------------------------------
 # Sizes (--max-message 1024)
 # ---------------------------------------------------------------------
 
@@ -954,6 +1003,21 @@ lint_man() {
 	wait_exit "$GW_PID" 4
 	echo "exit status $GW_EXIT"
 	[ "$GW_EXIT" -eq 0 ]
+}
+
+@test "log: gw-listen[PID]: info: listening on ADDR:PORT" {
+	listen_none
+	wait_log "^gw-listen\[$GW_PID\]: info: listening on 127\.0\.0\.1:$GW_PORT\$" \
+	    "$GW_LOG"
+}
+
+@test "log: -s logs to syslog, not to stderr" {
+	listen_none -s
+	scenario http --request 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    --expect 200
+	scenario close-code --code 1000 --expect 1000
+	cat "$GW_LOG"
+	[ ! -s "$GW_LOG" ]
 }
 
 @test "log: nothing per message at the default level" {

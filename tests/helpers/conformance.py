@@ -18,6 +18,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -601,6 +603,147 @@ def sc_too_big(a):
     log("got", c.expect_close(1009))
 
 
+# --- how the bytes arrive ------------------------------------------------------
+
+@scenario("pipelined-frame")
+def sc_pipelined_frame(a):
+    """The upgrade request and a first frame in one segment: the frame is
+    not lost."""
+    from wsraw import build_frame
+    c = Conn(a.port)
+    req, key = upgrade_request(c.hostport(), path="/ws?user=pipe")
+    frame = build_frame(OP_TEXT, json.dumps({"type": "subscribe", "id": "p",
+                                             "channel": "pipe"}))
+    c.send(req + frame)
+    resp = c.read_response(want_eof=False)
+    if resp.status != 101:
+        raise Fail("want 101, got %r" % resp)
+    m = c.recv_json()
+    if m.get("type") != "welcome":
+        raise Fail("first frame %r" % m)
+    m = c.recv_json()
+    if m.get("type") != "subscribed" or m.get("id") != "p":
+        raise Fail("want the subscribed reply, got %r" % m)
+
+
+@scenario("trickle-head")
+def sc_trickle_head(a):
+    """A valid head sent one byte per segment (well within the head
+    timeout) is parsed: CRLFs split across reads are found."""
+    for path, want in (("/healthz", 200), ("/ws?user=trickle", 101)):
+        c = Conn(a.port)
+        if want == 200:
+            req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            key = None
+        else:
+            req, key = upgrade_request(c.hostport(), path=path)
+        for i in range(len(req)):
+            c.send(req[i:i + 1])
+            time.sleep(0.001)
+        resp = c.read_response(want_eof=(want != 101))
+        if resp.status != want:
+            raise Fail("%s byte by byte: want %d, got %r" % (path, want,
+                                                             resp))
+        if want == 101 and c.recv_json().get("type") != "welcome":
+            raise Fail("no welcome")
+
+
+@scenario("trickle-frame")
+def sc_trickle_frame(a):
+    """A frame sent one byte per segment is processed."""
+    from wsraw import build_frame
+    c = ws_open(a.port, user="tf")
+    frame = build_frame(OP_TEXT, json.dumps({"type": "subscribe", "id": "t",
+                                             "channel": "tf" * 100}))
+    for i in range(len(frame)):
+        c.send(frame[i:i + 1])
+        time.sleep(0.001)
+    m = c.recv_json()
+    if m.get("type") != "subscribed" or m.get("id") != "t":
+        raise Fail("want the subscribed reply, got %r" % m)
+
+
+@scenario("many-frames")
+def sc_many_frames(a):
+    """200 requests in one segment get 200 replies, in order."""
+    from wsraw import build_frame
+    c = ws_open(a.port, user="mf")
+    buf = b"".join(build_frame(OP_TEXT, json.dumps(
+        {"type": "subscribe", "id": i, "channel": "mf%d" % (i % 5)}))
+        for i in range(200))
+    c.send(buf)
+    for i in range(200):
+        m = c.recv_json()
+        if m.get("type") != "subscribed" or m.get("id") != i:
+            raise Fail("reply %d: %r" % (i, m))
+
+
+@scenario("empty-text")
+def sc_empty_text(a):
+    """An empty text message is a bad_request; the connection stays."""
+    c = ws_open(a.port, user="empty")
+    c.send_frame(OP_TEXT, b"")
+    m = c.recv_json()
+    if m.get("type") != "error" or m.get("code") != "bad_request":
+        raise Fail("want bad_request, got %r" % m)
+    subscribe(c, "still-here")
+
+
+@scenario("deep-json")
+def sc_deep_json(a):
+    """Deeply nested JSON (within max-message) gets an error or a reply,
+    never a crash, and the connection stays usable."""
+    c = ws_open(a.port, user="deep")
+    subscribe(c, "deep")
+    depth = 30000
+    body = ('{"type":"publish","id":"d","channel":"deep","data":' +
+            "[" * depth + "]" * depth + "}").encode()
+    c.send_frame(OP_TEXT, body)
+    m = wait_json(c, lambda m: m.get("id") == "d" or
+                  m.get("type") == "error", "a reply to the deep publish")
+    log("deep publish ->", str(m)[:200])
+    subscribe(c, "deep", rid="after")
+
+
+@scenario("abrupt-leave")
+def sc_abrupt_leave(a):
+    """A presence member whose TCP connection just drops (no close frame,
+    even an RST) leaves: the others get presence.leave."""
+    watcher = ws_open(a.port, user="watcher")
+    subscribe(watcher, "ab", presence=True)
+    for user, rst in (("fin", False), ("rst", True)):
+        x = ws_open(a.port, user=user)
+        subscribe(x, "ab", presence=True)
+        wait_json(watcher, lambda m: m.get("type") == "presence.join" and
+                  m.get("userId") == user, "join of %s" % user)
+        if rst:
+            x.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                              struct.pack("ii", 1, 0))
+        x.close()
+        wait_json(watcher, lambda m: m.get("type") == "presence.leave" and
+                  m.get("userId") == user, "leave of %s" % user, timeout=8)
+
+
+@scenario("many-conns")
+def sc_many_conns(a):
+    """--count connections open at once all get their welcome, and a
+    message published to all of them arrives everywhere."""
+    cs = []
+    try:
+        for i in range(a.count):
+            c = ws_open(a.port, user="m%d" % i)
+            cs.append(c)
+            subscribe(c, "all")
+        do(cs[0], {"type": "publish", "id": "x", "channel": "all",
+                   "data": "hi"}, "published")
+        for c in cs[1:]:
+            wait_json(c, lambda m: m.get("type") == "message" and
+                      m.get("data") == "hi", "the message")
+    finally:
+        for c in cs:
+            c.close()
+
+
 # --- ping / pong ---------------------------------------------------------------
 
 @scenario("ping-echo")
@@ -666,6 +809,8 @@ def sc_ping_timeout(a):
     log("after %.2fs and %d pings: %r" % (t, pings, f))
     if f.opcode != OP_CLOSE or f.close_code() != 1008:
         raise Fail("want close 1008, got %r" % f)
+    if f.close_reason() != b"ping timeout":
+        raise Fail("close reason %r, want 'ping timeout'" % f.close_reason())
     if t < a.min or t > a.max:
         raise Fail("closed after %.2fs, want %.1f..%.1fs" % (t, a.min, a.max))
     if c.wait_eof(3):
@@ -789,6 +934,9 @@ def sc_shutdown(a):
         # the server must not wait for them for long.
         f = c.expect_close(1001, timeout=5, reply=not a.no_reply,
                            eof_timeout=5)
+        if f.close_reason() != b"node shutting down":
+            raise Fail("close reason %r, want 'node shutting down'" %
+                       f.close_reason())
     log("close 1001 after %.2fs: %r" % (time.monotonic() - t0, f))
     try:
         c = Conn(a.port, timeout=2)

@@ -188,8 +188,10 @@ async def ws_pubsub(a):
         want(isinstance(p.get("offset"), str), "published reply: %r", p)
         offs.append(p["offset"])
     t1 = time.time() * 1000
+    tss = []
     for i, d in enumerate(DATAS):
         m = await A.next()
+        tss.append(m.get("ts"))
         want(m.get("type") == "message", "alice: want message %d, got %r",
              i, m)
         want(m.get("channel") == "chat", "message channel: %r", m)
@@ -211,6 +213,9 @@ async def ws_pubsub(a):
     mine = [m for m in B.stash if m.get("type") == "message"]
     want([m.get("offset") for m in mine] == offs,
          "bob's own messages: %r", [m.get("offset") for m in mine])
+    want([m.get("ts") for m in mine] == tss,
+         "ts differs between subscribers (set once at publish): %r vs %r",
+         [m.get("ts") for m in mine], tss)
     # With since, the reply says whether history was recovered (there is
     # no history before gw-bridge: false).
     C = await connect(a.port, "carol")
