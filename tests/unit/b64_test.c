@@ -8,17 +8,6 @@
 #include "b64.h"
 #include "tap.h"
 
-static uint32_t	rng = 2463534242u;
-
-static uint32_t
-xorshift(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
-
 #define V(raw, std, url)	{ raw, sizeof(raw) - 1, std, url }
 static const struct {
 	const char	*raw;
@@ -223,9 +212,9 @@ test_canonical(void)
 
 	bad = accepted = 0;
 	for (i = 0; i < 200000; i++) {
-		n = xorshift() % 13;
+		n = tap_rand() % 13;
 		for (size_t j = 0; j < n; j++)
-			s[j] = pool[xorshift() % (sizeof(pool) - 1)];
+			s[j] = pool[tap_rand() % (sizeof(pool) - 1)];
 		if ((r = b64_decode(out, sizeof(out), s, n)) != -1) {
 			accepted++;
 			if (b64_encode(re, sizeof(re), out, (size_t)r) != n ||
@@ -255,7 +244,7 @@ test_roundtrip(void)
 	for (i = 0; i < 3000; i++) {
 		n = (size_t)i % 300;
 		for (size_t j = 0; j < n; j++)
-			raw[j] = (unsigned char)xorshift();
+			raw[j] = (unsigned char)tap_rand();
 		e = b64_encode(enc, sizeof(enc), raw, n);
 		if (e != B64_ENCLEN(n) || strlen(enc) != e)
 			bad++;

@@ -16,17 +16,6 @@
 
 #define V(i)	((void *)(uintptr_t)(i))
 
-static uint32_t	rng = 1234567u;
-
-static uint32_t
-xorshift(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
-
 static void
 test_siphash(void)
 {
@@ -198,9 +187,9 @@ test_reference(void)
 	ref_init();
 	t = htab_new();
 	for (i = 0; i < 300000; i++) {
-		r = &refs[xorshift() % NKEYS];
+		r = &refs[tap_rand() % NKEYS];
 		want = r->present ? r->val : NULL;
-		switch (xorshift() % 3) {
+		switch (tap_rand() % 3) {
 		case 0:
 		case 1:
 			val = V(i + 1);

@@ -307,23 +307,12 @@ test_reference(void)
 	    tried, bad);
 }
 
-static uint32_t	rng = 88172645u;
-
-static uint32_t
-xorshift(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
-
 /* Append the UTF-8 encoding of cp, or a random byte when cp is ~0. */
 static size_t
 put(unsigned char *p, uint32_t cp)
 {
 	if (cp == ~0u) {
-		p[0] = (unsigned char)xorshift();
+		p[0] = (unsigned char)tap_rand();
 		return 1;
 	}
 	if (cp < 0x80) {
@@ -363,15 +352,15 @@ test_chunks(void)
 	int		r, bad = 0, valid = 0, invalid = 0;
 
 	for (i = 0; i < 20000; i++) {
-		len = xorshift() % 120;
+		len = tap_rand() % 120;
 		n = 0;
 		while (n < len) {
-			r = (int)(xorshift() % 100);
+			r = (int)(tap_rand() % 100);
 			if (r < 70)
-				cp = 0x20 + xorshift() % 0x5f;
+				cp = 0x20 + tap_rand() % 0x5f;
 			else if (r < 97) {
 				do
-					cp = xorshift() % 0x110000;
+					cp = tap_rand() % 0x110000;
 				while (cp >= 0xd800 && cp <= 0xdfff);
 			} else
 				cp = (i % 4 == 0) ? ~0u : 'x';
@@ -386,7 +375,7 @@ test_chunks(void)
 			invalid++;
 		st = UTF8_ACCEPT;
 		for (off = 0; off < n; off += chunk) {
-			chunk = 1 + xorshift() % 17;
+			chunk = 1 + tap_rand() % 17;
 			if (chunk > n - off)
 				chunk = n - off;
 			st = utf8_feed(st, buf + off, chunk);
