@@ -596,7 +596,8 @@ lint_man() {
 }
 
 @test "jwt: a token that expires while connected -> close 1008 (silent client)" {
-	# The spec sets no deadline; gw-listen checks at the ping timer.
+	# The spec sets no deadline for a silent client: a short
+	# --ping-interval gives the server occasions (pings, pongs) to check.
 	listen_jwt --ping-interval 1
 	scenario ws-expire --case silent --secret-file "$GW_SECRET"
 }
