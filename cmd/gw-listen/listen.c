@@ -105,6 +105,16 @@ listen_main(struct listen_conf *conf)
 		log_warnx("cannot create the event loop");
 		return -1;
 	}
+	/*
+	 * Catch SIGTERM before the first client can connect: a supervisor
+	 * that stops us at once must still get a clean exit.
+	 */
+	ev_signal_init(&l.l_sigterm, listen_signal_cb, SIGTERM);
+	ev_signal_start(l.l_loop, &l.l_sigterm);
+	ev_signal_init(&l.l_sigint, listen_signal_cb, SIGINT);
+	ev_signal_start(l.l_loop, &l.l_sigint);
+	ev_unref(l.l_loop);	/* signal watchers do not keep the loop alive */
+	ev_unref(l.l_loop);
 	for (i = 0; i < conf->lc_naddrs; i++) {
 		if ((fd = listen_bind(&conf->lc_addrs[i])) == -1)
 			return -1;
@@ -121,12 +131,6 @@ listen_main(struct listen_conf *conf)
 
 	ev_prepare_init(&l.l_prepare, listen_prepare_cb);
 	ev_prepare_start(l.l_loop, &l.l_prepare);
-	ev_signal_init(&l.l_sigterm, listen_signal_cb, SIGTERM);
-	ev_signal_start(l.l_loop, &l.l_sigterm);
-	ev_signal_init(&l.l_sigint, listen_signal_cb, SIGINT);
-	ev_signal_start(l.l_loop, &l.l_sigint);
-	ev_unref(l.l_loop);	/* signal watchers do not keep the loop alive */
-	ev_unref(l.l_loop);
 
 	if (conf->lc_readyfd != -1) {
 		if (write(conf->lc_readyfd, "\n", 1) == -1)
