@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh -- everything "make test" runs: the build, the unit tests (plain
-# and under ASan+UBSan), the fuzzers for a short while, and the bats
-# suites.  Output is streamed as it comes; every "ok" and "not ok" TAP
+# and under ASan+UBSan), the fuzzers for a short while, the bats suites,
+# and gw-listen's conformance suite again against its ASan+UBSan build.  Output is streamed as it comes; every "ok" and "not ok" TAP
 # line is counted, and the last line is "N passed, N failed".  Exit 0
 # only if nothing failed.
 #
@@ -67,7 +67,8 @@ build() {
 start=$(date +%s)
 
 build "make all unit-bins" all unit-bins
-build "make B=build-san SAN=1 unit-bins" B=build-san SAN=1 unit-bins
+build "make B=build-san SAN=1 unit-bins build-san/gw-listen" \
+    B=build-san SAN=1 unit-bins build-san/gw-listen
 
 for t in build/unit/*_test build-san/unit/*_test; do
 	[ -x "$t" ] || continue
@@ -83,6 +84,12 @@ BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 PATH="$(pwd)/build:$PATH"
 export PATH BATS_TEST_TIMEOUT
 run_tap "bats tests/bats" bats --tap tests/bats
+# The conformance suite again, against gw-listen built with ASan+UBSan:
+# the teardown of every test fails on a sanitizer report.
+GW_LISTEN="$(pwd)/build-san/gw-listen"
+export GW_LISTEN
+run_tap "bats gw-listen under ASan+UBSan" \
+    bats --tap tests/bats/2000-gw-listen.bats
 
 echo "# $(($(date +%s) - start)) s"
 summary
