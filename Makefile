@@ -87,7 +87,7 @@ run: deps all
 	@sh share/run.sh
 
 bench: deps all
-	@sh share/bench/idle-rss.sh
+	@bash share/bench/idle-rss.sh
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]

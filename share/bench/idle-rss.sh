@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # idle-rss.sh -- memory of gw-listen per idle, subscribed connection: start
 # a gw-listen, open 10 000 connections (each subscribed to one of 100
 # channels) and report the growth of its RSS per connection.
