@@ -25,7 +25,17 @@
 #define SECRET_MIN	16
 #define SECRET_MAX	4096
 
+struct options {
+	int		 o_check;	/* -n */
+	int		 o_syslog;	/* -s */
+	int		 o_verbose;	/* -v */
+	const char	*o_auth;
+	const char	*o_secret;
+};
+
 static __dead void usage(void);
+static void	parse_options(int, char *[], struct listen_conf *,
+		    struct options *);
 static int	parse_addr(const char *, struct listen_addr *);
 static int	parse_size(const char *, size_t, size_t, size_t *);
 static int	parse_secs(const char *, double *);
@@ -66,14 +76,102 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
+/* Parse the command line into conf and o; exit 2 on bad usage. */
+static void
+parse_options(int argc, char *argv[], struct listen_conf *conf,
+    struct options *o)
+{
+	size_t	n;
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "hl:nsv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (conf->lc_naddrs == LISTEN_MAXADDRS) {
+				log_warnx("too many listen addresses (max %d)",
+				    LISTEN_MAXADDRS);
+				exit(2);
+			}
+			if (parse_addr(optarg,
+			    &conf->lc_addrs[conf->lc_naddrs]) == -1) {
+				log_warnx("bad listen address: %s", optarg);
+				exit(2);
+			}
+			conf->lc_naddrs++;
+			break;
+		case 'n':
+			o->o_check = 1;
+			break;
+		case 's':
+			o->o_syslog = 1;
+			break;
+		case 'v':
+			o->o_verbose++;
+			break;
+		case OPT_AUTH:
+			o->o_auth = optarg;
+			break;
+		case OPT_SECRET:
+			o->o_secret = optarg;
+			break;
+		case OPT_ORIGIN:
+			conf->lc_origins = optarg;
+			break;
+		case OPT_NODE:
+			n = strlen(optarg);
+			if (n == 0 || n >= sizeof(conf->lc_node)) {
+				log_warnx("bad node name: %s", optarg);
+				exit(2);
+			}
+			memcpy(conf->lc_node, optarg, n + 1);
+			break;
+		case OPT_MAXMSG:
+			if (parse_size(optarg, 126, 16 * 1024 * 1024,
+			    &conf->lc_maxmsg) == -1)
+				exit(2);
+			break;
+		case OPT_MAXOUT:
+			if (parse_size(optarg, 1024, 1024 * 1024 * 1024,
+			    &conf->lc_maxout) == -1)
+				exit(2);
+			break;
+		case OPT_MAXSUBS:
+			if (parse_size(optarg, 1, 65535, &n) == -1)
+				exit(2);
+			conf->lc_maxsubs = n;
+			break;
+		case OPT_PING:
+			if (parse_secs(optarg, &conf->lc_ping) == -1)
+				exit(2);
+			break;
+		case OPT_PONG:
+			if (parse_secs(optarg, &conf->lc_pong) == -1)
+				exit(2);
+			break;
+		case OPT_HEADTMO:
+			if (parse_secs(optarg, &conf->lc_headtmo) == -1)
+				exit(2);
+			break;
+		case OPT_READYFD:
+			if (parse_size(optarg, 0, INT_MAX, &n) == -1)
+				exit(2);
+			conf->lc_readyfd = n;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct listen_conf	 conf;
-	const char		*secretfile = NULL, *auth = "jwt";
+	struct options		 o = { 0, 0, 0, "jwt", NULL };
 	char			 name[32];
-	size_t			 n;
-	int			 ch, checkonly = 0, tosyslog = 0, verbose = 0;
+	int			 rv;
 
 	memset(&conf, 0, sizeof(conf));
 	conf.lc_maxmsg = 64 * 1024;
@@ -90,115 +188,36 @@ main(int argc, char *argv[])
 	log_procinit(name);
 	log_init(0, 0);
 
-	while ((ch = getopt_long(argc, argv, "hl:nsv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			if (conf.lc_naddrs == LISTEN_MAXADDRS) {
-				log_warnx("too many listen addresses (max %d)",
-				    LISTEN_MAXADDRS);
-				exit(2);
-			}
-			if (parse_addr(optarg,
-			    &conf.lc_addrs[conf.lc_naddrs]) == -1) {
-				log_warnx("bad listen address: %s", optarg);
-				exit(2);
-			}
-			conf.lc_naddrs++;
-			break;
-		case 'n':
-			checkonly = 1;
-			break;
-		case 's':
-			tosyslog = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case OPT_AUTH:
-			auth = optarg;
-			break;
-		case OPT_SECRET:
-			secretfile = optarg;
-			break;
-		case OPT_ORIGIN:
-			conf.lc_origins = optarg;
-			break;
-		case OPT_NODE:
-			n = strlen(optarg);
-			if (n == 0 || n >= sizeof(conf.lc_node)) {
-				log_warnx("bad node name: %s", optarg);
-				exit(2);
-			}
-			memcpy(conf.lc_node, optarg, n + 1);
-			break;
-		case OPT_MAXMSG:
-			if (parse_size(optarg, 126, 16 * 1024 * 1024,
-			    &conf.lc_maxmsg) == -1)
-				exit(2);
-			break;
-		case OPT_MAXOUT:
-			if (parse_size(optarg, 1024, 1024 * 1024 * 1024,
-			    &conf.lc_maxout) == -1)
-				exit(2);
-			break;
-		case OPT_MAXSUBS:
-			if (parse_size(optarg, 1, 65535, &n) == -1)
-				exit(2);
-			conf.lc_maxsubs = n;
-			break;
-		case OPT_PING:
-			if (parse_secs(optarg, &conf.lc_ping) == -1)
-				exit(2);
-			break;
-		case OPT_PONG:
-			if (parse_secs(optarg, &conf.lc_pong) == -1)
-				exit(2);
-			break;
-		case OPT_HEADTMO:
-			if (parse_secs(optarg, &conf.lc_headtmo) == -1)
-				exit(2);
-			break;
-		case OPT_READYFD:
-			if (parse_size(optarg, 0, INT_MAX, &n) == -1)
-				exit(2);
-			conf.lc_readyfd = n;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-
-	if (strcmp(auth, "none") == 0)
+	parse_options(argc, argv, &conf, &o);
+	if (strcmp(o.o_auth, "none") == 0)
 		conf.lc_authnone = 1;
-	else if (strcmp(auth, "jwt") != 0) {
-		log_warnx("bad --auth %s: want jwt or none", auth);
+	else if (strcmp(o.o_auth, "jwt") != 0) {
+		log_warnx("bad --auth %s: want jwt or none", o.o_auth);
 		exit(2);
 	}
 	if (!conf.lc_authnone) {
-		if (secretfile == NULL) {
+		if (o.o_secret == NULL) {
 			log_warnx("--auth jwt needs --secret-file; make one with:"
 			    " head -c 32 /dev/urandom | base64 > secret");
 			exit(2);
 		}
-		if (read_secret(secretfile, &conf) == -1)
+		if (read_secret(o.o_secret, &conf) == -1)
 			exit(2);
 	}
 	if (conf.lc_naddrs == 0 &&
 	    parse_addr("127.0.0.1:8080", &conf.lc_addrs[conf.lc_naddrs++]) == -1)
 		fatalx("default address");
-	if (checkonly) {
+	if (o.o_check) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
-	log_init(tosyslog, verbose);
-	ch = listen_main(&conf) == 0 ? 0 : 1;
+	log_init(o.o_syslog, o.o_verbose);
+	rv = listen_main(&conf) == 0 ? 0 : 1;
 	if (conf.lc_secret != NULL) {
 		explicit_bzero(conf.lc_secret, conf.lc_secretlen);
 		free(conf.lc_secret);
 	}
-	return ch;
+	return rv;
 }
 
 /* ADDR:PORT with a dotted IPv4 address or [IPv6]; port 0 lets the kernel pick. */
