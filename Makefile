@@ -30,9 +30,10 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	$(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 override LDFLAGS := $(LDFLAGS) $(filter-out -fsanitize=fuzzer-no-link%,$(SANFLAGS))
 
-BINS := gw-listen
+BINS := gw-listen gw-bridge
 LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 LISTEN_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-listen/*.c))
+BRIDGE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-bridge/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS ?= 15
@@ -49,6 +50,9 @@ $(B)/libgw.a: $(LIB_OBJS)
 
 $(B)/gw-listen: $(LISTEN_OBJS) $(B)/libgw.a
 	$(CC) $(LDFLAGS) -o $@ $(LISTEN_OBJS) $(B)/libgw.a $(PKG_LIBS)
+
+$(B)/gw-bridge: $(BRIDGE_OBJS) $(B)/libgw.a
+	$(CC) $(LDFLAGS) -o $@ $(BRIDGE_OBJS) $(B)/libgw.a $(PKG_LIBS)
 
 # Unit tests: one per module; those of a binary's module link its object.
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o

@@ -1,12 +1,9 @@
 /*
  * client.c -- what a connected client asks for: the JSON requests of
- * PROTOCOL.md section 2, served among this process's own connections until
- * gw-bridge carries them across the cluster.
- *
- * A channel keeps its members in an array and each member's subscription
- * remembers its index there (and the other way round), so that joining and
- * leaving are O(1) whatever the channel's size.  Presence is counted per
- * user: a user with three tabs is one member of the channel's user table.
+ * PROTOCOL.md section 2.  Subscribe, publish and history go to the node's
+ * gw-bridge (link.c) and are answered when it answers; a subscription
+ * holds the live messages that arrive meanwhile and releases them after
+ * its replay, so that a client sees nothing twice and nothing missing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,41 +13,25 @@
 #include <openssl/rand.h>
 
 #include "htab.h"
+#include "ipc.h"
 #include "listen.h"
 #include "log.h"
 #include "proto.h"
 #include "xmalloc.h"
 
-struct member {
-	struct conn	*m_conn;
-	uint32_t	 m_sidx;	/* index in m_conn->c_subs */
-};
-
-struct puser {
-	uint32_t	 pu_count;	/* this user's subscribed connections */
-	char		*pu_info;	/* compact JSON, or NULL */
-};
-
-struct chan {
-	char		*ch_name;
-	struct member	*ch_mem;
-	uint32_t	 ch_nmem;
-	uint32_t	 ch_cap;
-	struct htab	*ch_users;	/* user id -> struct puser */
-	uint64_t	 ch_seq;
-};
+#define HISTORY_DEFAULT	100	/* messages, when the client gives no limit */
 
 static void	client_error(struct conn *, json_t *, const char *,
 		    const char *);
 static void	client_dispatch(struct conn *, struct req *);
 static int	client_find(struct conn *, const char *);
 static void	client_subscribe(struct conn *, struct req *);
+static void	client_unsubscribe(struct conn *, struct req *, int);
+static void	client_publish(struct conn *, struct req *);
+static void	client_history(struct conn *, struct req *);
+static struct pend *pend_new(struct conn *, int, json_t *);
+static void	pend_free(struct pend *);
 static void	client_leave(struct conn *, uint32_t);
-static void	client_publish(struct conn *, struct req *, struct chan *);
-static json_t	*client_presence(struct chan *);
-static void	client_presence_event(struct chan *, struct conn *,
-		    const char *);
-static json_t	*info_json(const char *);
 
 static void
 hex(char *dst, const uint8_t *p, size_t n)
@@ -63,17 +44,6 @@ hex(char *dst, const uint8_t *p, size_t n)
 		dst[2 * i + 1] = digits[p[i] & 0xf];
 	}
 	dst[2 * n] = '\0';
-}
-
-static json_t *
-info_json(const char *info)
-{
-	json_t	*v;
-
-	/* Always an object, so that clients can read info.name safely. */
-	if (info == NULL || (v = json_loads(info, 0, NULL)) == NULL)
-		return json_object();
-	return v;
 }
 
 /*
@@ -136,6 +106,8 @@ client_welcome(struct conn *c)
 	    "channels", "pingInterval", ping);
 	if (o == NULL)
 		fatalx("welcome: json_pack");
+	c->c_tokens = gl->l_conf->lc_pubburst;
+	c->c_tlast = ev_now(gl->l_loop);
 	(void)client_send_json(c, o);
 	json_decref(o);
 }
@@ -183,17 +155,13 @@ client_dispatch(struct conn *c, struct req *rq)
 	}
 	switch (rq->rq_type) {
 	case REQ_UNSUBSCRIBE:
-		client_leave(c, i);
-		o = json_pack("{s:s, s:O?, s:s}", "type", "unsubscribed",
-		    "id", rq->rq_id, "channel", rq->rq_channel);
-		(void)client_send_json(c, o);
-		json_decref(o);
+		client_unsubscribe(c, rq, i);
 		break;
 	case REQ_PUBLISH:
-		client_publish(c, rq, c->c_subs[i].s_chan);
+		client_publish(c, rq);
 		break;
 	case REQ_PRESENCE:
-		p = client_presence(c->c_subs[i].s_chan);
+		p = chan_presence(c->c_subs[i].s_chan);
 		o = json_pack("{s:s, s:O?, s:s}", "type", "presence", "id",
 		    rq->rq_id, "channel", rq->rq_channel);
 		json_object_update(o, p);
@@ -201,34 +169,70 @@ client_dispatch(struct conn *c, struct req *rq)
 		(void)client_send_json(c, o);
 		json_decref(o);
 		break;
+	case REQ_HISTORY:
+		client_history(c, rq);
+		break;
 	case REQ_TYPING:
 		client_error(c, rq->rq_id, "unavailable",
 		    "typing indicators need gw-presence, not running");
-		break;
-	case REQ_HISTORY:
-		client_error(c, rq->rq_id, "unavailable",
-		    "history needs gw-bridge, not running");
 		break;
 	case REQ_SUBSCRIBE:
 		break;
 	}
 }
 
-static void
-client_offset(char buf[17], uint64_t seq)
+static struct pend *
+pend_new(struct conn *c, int kind, json_t *id)
 {
-	snprintf(buf, 17, "%016llx", (unsigned long long)seq);
+	struct pend	*pd;
+
+	pd = xcalloc(1, sizeof(*pd));
+	pd->pd_kind = kind;
+	pd->pd_conn = c;
+	pd->pd_reqid = id != NULL ? json_incref(id) : NULL;
+	if (c != NULL) {
+		pd->pd_next = c->c_pend;
+		c->c_pend = pd;
+	}
+	return pd;
+}
+
+/* Unlink pd from its connection and free it. */
+static void
+pend_free(struct pend *pd)
+{
+	struct pend	**pp;
+
+	if (pd->pd_conn != NULL) {
+		for (pp = &pd->pd_conn->c_pend; *pp != NULL;
+		    pp = &(*pp)->pd_next)
+			if (*pp == pd) {
+				*pp = pd->pd_next;
+				break;
+			}
+	}
+	json_decref(pd->pd_reqid);
+	free(pd->pd_channel);
+	free(pd);
+}
+
+/* c is being freed: forget its requests, whose answers will be dropped. */
+void
+client_forget(struct conn *c)
+{
+	struct pend	*pd;
+
+	while ((pd = c->c_pend) != NULL) {
+		link_forget(pd);
+		pend_free(pd);
+	}
 }
 
 static void
 client_subscribe(struct conn *c, struct req *rq)
 {
-	struct chan	*ch;
-	struct puser	*pu;
-	struct csub	*s;
-	json_t		*o;
-	char		 off[17];
-	size_t		 namelen = strlen(rq->rq_channel);
+	struct ipc_msg	*m;
+	struct pend	*pd;
 	int		 i, joined = 0;
 
 	if (!ident_may_subscribe(c->c_id, rq->rq_channel)) {
@@ -236,104 +240,67 @@ client_subscribe(struct conn *c, struct req *rq)
 		    "not allowed on this channel");
 		return;
 	}
-	if ((i = client_find(c, rq->rq_channel)) != -1) {
-		s = &c->c_subs[i];
-		s->s_presence = rq->rq_presence;
-		ch = s->s_chan;
-	} else {
+	if (!link_up()) {
+		client_error(c, rq->rq_id, "unavailable",
+		    "the node cannot reach its message store");
+		return;
+	}
+	if ((i = client_find(c, rq->rq_channel)) != -1)
+		c->c_subs[i].s_presence = rq->rq_presence;
+	else {
 		if (c->c_nsubs >= gl->l_conf->lc_maxsubs) {
 			client_error(c, rq->rq_id, "limit_exceeded",
 			    "too many subscriptions on this connection");
 			return;
 		}
-		if ((ch = htab_get(gl->l_chans, rq->rq_channel, namelen)) ==
-		    NULL) {
-			ch = xcalloc(1, sizeof(*ch));
-			ch->ch_name = xstrdup(rq->rq_channel);
-			ch->ch_users = htab_new();
-			htab_put(gl->l_chans, ch->ch_name, namelen, ch);
-		}
-		if (ch->ch_nmem == ch->ch_cap) {
-			ch->ch_cap = ch->ch_cap ? ch->ch_cap * 2 : 4;
-			ch->ch_mem = xrealloc(ch->ch_mem,
-			    ch->ch_cap * sizeof(*ch->ch_mem));
-		}
-		c->c_subs = xrealloc(c->c_subs,
-		    (c->c_nsubs + 1) * sizeof(*c->c_subs));
-		s = &c->c_subs[c->c_nsubs];
-		s->s_chan = ch;
-		s->s_midx = ch->ch_nmem;
-		s->s_presence = rq->rq_presence;
-		ch->ch_mem[ch->ch_nmem].m_conn = c;
-		ch->ch_mem[ch->ch_nmem].m_sidx = c->c_nsubs;
-		ch->ch_nmem++;
-		c->c_nsubs++;
-		pu = htab_get(ch->ch_users, c->c_id->id_user,
-		    strlen(c->c_id->id_user));
-		if (pu == NULL) {
-			pu = xcalloc(1, sizeof(*pu));
-			if (c->c_id->id_info != NULL)
-				pu->pu_info = xstrdup(c->c_id->id_info);
-			htab_put(ch->ch_users, c->c_id->id_user,
-			    strlen(c->c_id->id_user), pu);
-			joined = 1;
-		}
-		pu->pu_count++;
+		i = chan_join(c, rq->rq_channel, rq->rq_presence, &joined);
 	}
-
-	client_offset(off, ch->ch_seq);
-	o = json_pack("{s:s, s:O?, s:s, s:s}", "type", "subscribed", "id",
-	    rq->rq_id, "channel", rq->rq_channel, "offset", off);
-	if (rq->rq_presence)
-		json_object_set_new(o, "presence", client_presence(ch));
-	if (rq->rq_since != NULL)	/* no history before gw-bridge */
-		json_object_set_new(o, "recovered", json_false());
-	(void)client_send_json(c, o);
-	json_decref(o);
+	/* Live messages are held until the bridge answers. */
+	c->c_subs[i].s_pending = 1;
+	pd = pend_new(c, PD_SUBSCRIBE, rq->rq_id);
+	pd->pd_chan = c->c_subs[i].s_chan;
+	pd->pd_since = rq->rq_since != NULL;
+	pd->pd_presence = rq->rq_presence;
+	m = ipc_create(GW_MSG_BRIDGE_SUB, 0);
+	ipc_add_cstr(m, rq->rq_channel);
+	ipc_add_cstr(m, rq->rq_since);
+	ipc_add_u32(m, 0);
+	if (link_request(m, pd) == -1) {
+		client_fail(pd, "unavailable",
+		    "the node cannot reach its message store");
+		return;
+	}
 	if (joined)
-		client_presence_event(ch, c, "presence.join");
+		chan_presence_event(pd->pd_chan, c, "presence.join");
 }
 
-/* Drop c's subscription number i; tell the channel if its user left. */
+/* Drop c's subscription i and the requests that wait on it. */
 static void
 client_leave(struct conn *c, uint32_t i)
 {
-	struct csub	*s = &c->c_subs[i];
-	struct chan	*ch = s->s_chan;
-	struct member	*m;
-	struct puser	*pu;
-	uint32_t	 last;
-	size_t		 ulen = strlen(c->c_id->id_user);
+	struct chan	*ch = c->c_subs[i].s_chan;
+	struct pend	*pd, *next;
 
-	/* Swap-remove from the channel, fixing the moved member's index. */
-	last = --ch->ch_nmem;
-	if (s->s_midx != last) {
-		m = &ch->ch_mem[s->s_midx];
-		*m = ch->ch_mem[last];
-		m->m_conn->c_subs[m->m_sidx].s_midx = s->s_midx;
+	for (pd = c->c_pend; pd != NULL; pd = next) {
+		next = pd->pd_next;
+		if (pd->pd_kind == PD_SUBSCRIBE && pd->pd_chan == ch) {
+			link_forget(pd);
+			pend_free(pd);
+		}
 	}
-	/* The same in c's own list. */
-	last = --c->c_nsubs;
-	if (i != last) {
-		c->c_subs[i] = c->c_subs[last];
-		s = &c->c_subs[i];
-		s->s_chan->ch_mem[s->s_midx].m_sidx = i;
-	}
+	(void)chan_leave(c, i);
+}
 
-	pu = htab_get(ch->ch_users, c->c_id->id_user, ulen);
-	if (pu != NULL && --pu->pu_count == 0) {
-		htab_del(ch->ch_users, c->c_id->id_user, ulen);
-		free(pu->pu_info);
-		free(pu);
-		client_presence_event(ch, c, "presence.leave");
-	}
-	if (ch->ch_nmem == 0) {
-		htab_del(gl->l_chans, ch->ch_name, strlen(ch->ch_name));
-		htab_free(ch->ch_users);
-		free(ch->ch_mem);
-		free(ch->ch_name);
-		free(ch);
-	}
+static void
+client_unsubscribe(struct conn *c, struct req *rq, int i)
+{
+	json_t	*o;
+
+	client_leave(c, i);
+	o = json_pack("{s:s, s:O?, s:s}", "type", "unsubscribed", "id",
+	    rq->rq_id, "channel", rq->rq_channel);
+	(void)client_send_json(c, o);
+	json_decref(o);
 }
 
 /* c is closing: leave every channel. */
@@ -344,96 +311,235 @@ client_leave_all(struct conn *c)
 		client_leave(c, c->c_nsubs - 1);
 }
 
+/* Take one publish token; refill at publish_rate up to publish_burst. */
+static int
+client_rate_ok(struct conn *c)
+{
+	ev_tstamp	now = ev_now(gl->l_loop);
+	double		t;
+
+	t = c->c_tokens + (now - c->c_tlast) * gl->l_conf->lc_pubrate;
+	if (t > gl->l_conf->lc_pubburst)
+		t = gl->l_conf->lc_pubburst;
+	c->c_tlast = now;
+	if (t < 1) {
+		c->c_tokens = t;
+		return 0;
+	}
+	c->c_tokens = t - 1;
+	return 1;
+}
+
 static void
-client_publish(struct conn *c, struct req *rq, struct chan *ch)
+client_publish(struct conn *c, struct req *rq)
 {
 	struct timespec	 ts;
-	struct obuf	*ob;
-	json_t		*o;
-	char		*s, off[17];
+	struct ipc_msg	*m;
+	struct pend	*pd;
+	char		*data;
 	size_t		 n;
-	uint32_t	 i;
-	long long	 ms;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	client_offset(off, ch->ch_seq + 1);
-	o = json_pack("{s:s, s:s, s:O, s:s, s:s, s:I}", "type", "message",
-	    "channel", ch->ch_name, "data", rq->rq_data, "offset", off,
-	    "from", c->c_id->id_user, "ts", ms);
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+	if (!client_rate_ok(c)) {
+		client_error(c, rq->rq_id, "rate_limited",
+		    "too many publishes; slow down");
+		return;
+	}
+	if ((data = json_dumps(rq->rq_data, JSON_COMPACT | JSON_ENCODE_ANY))
+	    == NULL)
 		fatalx("publish: json out of memory");
-	json_decref(o);
-	n = strlen(s);
-	if (n > gl->l_conf->lc_maxmsg) {
-		free(s);
+	n = strlen(data);
+	/* The message frame adds the envelope: keep it under max_message. */
+	if (n + strlen(rq->rq_channel) + strlen(c->c_id->id_user) * 2 + 160 >
+	    gl->l_conf->lc_maxmsg) {
+		free(data);
 		client_error(c, rq->rq_id, "too_large",
 		    "message over max_message");
 		return;
 	}
-	ch->ch_seq++;
-	o = json_pack("{s:s, s:O?, s:s}", "type", "published", "id",
-	    rq->rq_id, "offset", off);
-	(void)client_send_json(c, o);
-	json_decref(o);
-
-	/* One frame, shared by every subscriber. */
-	ob = ws_frame(0x1, s, n);
-	free(s);
-	for (i = 0; i < ch->ch_nmem; i++)
-		(void)conn_send(ch->ch_mem[i].m_conn, ob);
-	obuf_unref(ob);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m = ipc_create(GW_MSG_BRIDGE_PUBLISH, 0);
+	ipc_add_cstr(m, rq->rq_channel);
+	ipc_add_str(m, data, n);
+	ipc_add_cstr(m, c->c_id->id_user);
+	ipc_add_u64(m, (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	free(data);
+	pd = pend_new(c, PD_PUBLISH, rq->rq_id);
+	if (link_request(m, pd) == -1)
+		client_fail(pd, "unavailable",
+		    "the node cannot reach its message store; not published");
 }
 
-static json_t *
-client_presence(struct chan *ch)
-{
-	struct htab_iter	 it;
-	struct puser		*pu;
-	const char		*user;
-	size_t			 ulen;
-	void			*v;
-	json_t			*users;
-
-	users = json_array();
-	htab_iter_init(ch->ch_users, &it);
-	while (htab_iter_next(&it, &user, &ulen, &v)) {
-		pu = v;
-		json_array_append_new(users, json_pack("{s:s%, s:o}",
-		    "userId", user, ulen, "info", info_json(pu->pu_info)));
-	}
-	return json_pack("{s:I, s:o}", "count",
-	    (json_int_t)htab_count(ch->ch_users), "users", users);
-}
-
-/* Tell the channel's presence subscribers, but the actor, that a user came or went. */
 static void
-client_presence_event(struct chan *ch, struct conn *actor, const char *type)
+client_history(struct conn *c, struct req *rq)
 {
-	struct obuf	*ob = NULL;
-	json_t		*o;
-	char		*s;
+	struct ipc_msg	*m;
+	struct pend	*pd;
+
+	m = ipc_create(GW_MSG_BRIDGE_HISTORY, 0);
+	ipc_add_cstr(m, rq->rq_channel);
+	ipc_add_cstr(m, rq->rq_since);
+	ipc_add_u32(m, rq->rq_limit > 0 ? (uint32_t)rq->rq_limit :
+	    HISTORY_DEFAULT);
+	pd = pend_new(c, PD_HISTORY, rq->rq_id);
+	pd->pd_channel = xstrdup(rq->rq_channel);
+	if (link_request(m, pd) == -1)
+		client_fail(pd, "unavailable",
+		    "the node cannot reach its message store");
+}
+
+/*
+ * A request failed (the bridge said so, or is gone): tell whoever asked,
+ * and free pd.
+ */
+void
+client_fail(struct pend *pd, const char *code, const char *msg)
+{
+	struct conn	*c = pd->pd_conn;
+	int		 i;
+
+	if (pd->pd_kind == PD_RESTORE) {
+		/* Could not catch up: the clients must know. */
+		pd->pd_chan->ch_restore = NULL;
+		client_gap(pd->pd_chan->ch_name, strlen(pd->pd_chan->ch_name),
+		    pd->pd_chan->ch_last, strlen(pd->pd_chan->ch_last));
+		pend_free(pd);
+		return;
+	}
+	if (pd->pd_kind == PD_SUBSCRIBE &&
+	    (i = client_find(c, pd->pd_chan->ch_name)) != -1) {
+		/* Not subscribed after all. */
+		json_t *id = json_incref(pd->pd_reqid);
+
+		pend_free(pd);
+		pd = NULL;
+		client_leave(c, i);
+		client_error(c, id, code, msg);
+		json_decref(id);
+		return;
+	}
+	client_error(c, pd->pd_reqid, code, msg);
+	pend_free(pd);
+}
+
+/* Parse n (offset, message) pairs into a JSON array of history entries. */
+static json_t *
+history_entries(struct ipc_rd *rd, uint32_t n)
+{
+	const char	*off, *msg;
+	size_t		 offlen, msglen;
+	json_t		*a, *o;
 	uint32_t	 i;
 
-	for (i = 0; i < ch->ch_nmem; i++) {
-		struct conn *m = ch->ch_mem[i].m_conn;
-
-		if (m == actor ||
-		    !m->c_subs[ch->ch_mem[i].m_sidx].s_presence)
-			continue;
-		if (ob == NULL) {
-			o = json_pack("{s:s, s:s, s:s, s:o}", "type", type,
-			    "channel", ch->ch_name, "userId",
-			    actor->c_id->id_user, "info",
-			    info_json(actor->c_id->id_info));
-			s = json_dumps(o, JSON_COMPACT);
-			json_decref(o);
-			if (s == NULL)
-				fatalx("presence: json out of memory");
-			ob = ws_frame(0x1, s, strlen(s));
-			free(s);
+	a = json_array();
+	for (i = 0; i < n; i++) {
+		if (ipc_get_str(rd, &off, &offlen) == -1 ||
+		    ipc_get_str(rd, &msg, &msglen) == -1) {
+			json_decref(a);
+			return NULL;
 		}
-		(void)conn_send(m, ob);
+		if ((o = json_loadb(msg, msglen, 0, NULL)) == NULL)
+			continue;	/* not ours: skip, never crash */
+		json_array_append_new(a, json_pack("{s:s%, s:O?, s:O?, s:O?}",
+		    "offset", off, offlen, "data", json_object_get(o, "data"),
+		    "from", json_object_get(o, "from"), "ts",
+		    json_object_get(o, "ts")));
+		json_decref(o);
 	}
-	obuf_unref(ob);
+	return a;
+}
+
+static int
+client_subscribed(struct pend *pd, struct ipc_rd *rd)
+{
+	struct conn	*c = pd->pd_conn;
+	const char	*ch, *latest, *off, *msg;
+	size_t		 chlen, latestlen, offlen, msglen;
+	uint32_t	 rec, n, k;
+	char		 last[LISTEN_OFFLEN + 1];
+	struct obuf	*ob;
+	json_t		*o;
+	int		 i;
+
+	if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+	    ipc_get_str(rd, &latest, &latestlen) == -1 ||
+	    ipc_get_u32(rd, &rec) == -1 || ipc_get_u32(rd, &n) == -1)
+		return -1;
+	snprintf(last, sizeof(last), "%.*s", (int)latestlen, latest);
+	if (pd->pd_kind == PD_RESTORE) {
+		chan_restored(pd, latest, latestlen, rec, rd, n);
+		pend_free(pd);
+		return 0;
+	}
+	if ((i = client_find(c, pd->pd_chan->ch_name)) == -1) {
+		pend_free(pd);
+		return 0;
+	}
+	o = json_pack("{s:s, s:O?, s:s, s:s%}", "type", "subscribed", "id",
+	    pd->pd_reqid, "channel", pd->pd_chan->ch_name, "offset", latest,
+	    latestlen);
+	if (pd->pd_presence)
+		json_object_set_new(o, "presence",
+		    chan_presence(pd->pd_chan));
+	if (pd->pd_since)
+		json_object_set_new(o, "recovered",
+		    json_boolean(rec == GW_REC_TRUE));
+	pend_free(pd);
+	(void)client_send_json(c, o);
+	json_decref(o);
+	/* The replay, then what arrived live meanwhile and is newer. */
+	for (k = 0; k < n; k++) {
+		if (ipc_get_str(rd, &off, &offlen) == -1 ||
+		    ipc_get_str(rd, &msg, &msglen) == -1)
+			return -1;
+		ob = ws_frame(0x1, msg, msglen);
+		(void)conn_send(c, ob);
+		obuf_unref(ob);
+	}
+	chan_release(c, i, last);
+	return 0;
+}
+
+/*
+ * The bridge answered pd with a message of the given type, whose payload
+ * is in rd.  Return value: 0, or -1 if the payload is malformed.
+ */
+int
+client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
+{
+	struct conn	*c = pd->pd_conn;
+	const char	*off;
+	size_t		 offlen;
+	uint32_t	 complete, n;
+	json_t		*o, *a;
+
+	switch (type) {
+	case GW_MSG_BRIDGE_SUBSCRIBED:
+		if (pd->pd_kind != PD_SUBSCRIBE && pd->pd_kind != PD_RESTORE)
+			return -1;
+		return client_subscribed(pd, rd);
+	case GW_MSG_BRIDGE_PUBLISHED:
+		if (pd->pd_kind != PD_PUBLISH ||
+		    ipc_get_str(rd, &off, &offlen) == -1 || ipc_end(rd) == -1)
+			return -1;
+		o = json_pack("{s:s, s:O?, s:s%}", "type", "published", "id",
+		    pd->pd_reqid, "offset", off, offlen);
+		(void)client_send_json(c, o);
+		json_decref(o);
+		pend_free(pd);
+		return 0;
+	case GW_MSG_BRIDGE_HISTORY_REPLY:
+		if (pd->pd_kind != PD_HISTORY ||
+		    ipc_get_u32(rd, &complete) == -1 ||
+		    ipc_get_u32(rd, &n) == -1 ||
+		    (a = history_entries(rd, n)) == NULL)
+			return -1;
+		o = json_pack("{s:s, s:O?, s:s, s:o, s:b}", "type", "history",
+		    "id", pd->pd_reqid, "channel", pd->pd_channel, "messages",
+		    a, "complete", complete != 0);
+		(void)client_send_json(c, o);
+		json_decref(o);
+		pend_free(pd);
+		return 0;
+	}
+	return -1;
 }

@@ -339,6 +339,7 @@ conn_free(struct conn *c)
 		handshake_free(c);
 	else
 		ws_free(c);
+	client_forget(c);
 	ident_free(c->c_id);
 	free(c->c_subs);
 	free(c);

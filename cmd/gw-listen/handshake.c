@@ -101,6 +101,9 @@ handshake_route(struct conn *c, size_t end)
 			    "Allow: GET\r\n");
 		else if (gl->l_stopping)
 			handshake_fail(c, 503, "draining", NULL);
+		else if (!link_up())
+			handshake_fail(c, 503, "cannot reach Redis both ways",
+			    NULL);
 		else
 			handshake_fail(c, 200, "ok", NULL);
 	} else

@@ -129,6 +129,7 @@ listen_main(struct listen_conf *conf)
 	tlist_init(&l.l_pinged, conf->lc_pong, ws_pong_expire);
 	tlist_init(&l.l_closing, LISTEN_CLOSE_TIMEOUT, conn_kill);
 
+	link_start();
 	ev_prepare_init(&l.l_prepare, listen_prepare_cb);
 	ev_prepare_start(l.l_loop, &l.l_prepare);
 
@@ -151,6 +152,7 @@ listen_main(struct listen_conf *conf)
 			conn_kill(tl[i]->tl_head);
 	}
 	conn_reap_all();
+	link_stop();
 	ws_cleanup();
 	log_info("stopped after %llu connections",
 	    (unsigned long long)l.l_served);

@@ -13,12 +13,15 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "ipc.h"
 
 #define LISTEN_MAXADDRS		16
 #define LISTEN_READ_BUDGET	(64 * 1024)	/* bytes read per event */
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
+#define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
+#define LISTEN_PATHMAX		100
 
 struct listen_addr {
 	struct sockaddr_storage	 la_ss;
@@ -41,6 +44,9 @@ struct listen_conf {
 	double			 lc_pong;
 	double			 lc_headtmo;
 	int			 lc_readyfd;
+	char			*lc_rundir;
+	double			 lc_pubrate;	/* publishes per second */
+	double			 lc_pubburst;
 };
 
 /* Who a connection is: fixed at the handshake. */
@@ -63,16 +69,56 @@ struct oq {
 	struct obuf	*oq_buf;
 };
 
-struct chan;
 struct tlist;
+struct pend;
+
+struct member {
+	struct conn	*m_conn;
+	uint32_t	 m_sidx;	/* index in m_conn->c_subs */
+};
+
+/* A channel with subscribers in this process. */
+struct chan {
+	char		*ch_name;
+	struct member	*ch_mem;
+	uint32_t	 ch_nmem;
+	uint32_t	 ch_cap;
+	struct htab	*ch_users;	/* user id -> presence entry */
+	char		 ch_last[LISTEN_OFFLEN + 1];	/* last delivered */
+	struct pend	*ch_restore;	/* re-declaring after a reconnect */
+};
 struct conn_rx;
 struct conn_head;
+
+/* A live message held for a subscription waiting for its history. */
+struct held {
+	struct held	*hd_next;
+	struct obuf	*hd_buf;
+	char		 hd_off[LISTEN_OFFLEN + 1];
+};
 
 /* One subscription of a connection. */
 struct csub {
 	struct chan	*s_chan;
 	uint32_t	 s_midx;	/* index in s_chan's member array */
 	uint8_t		 s_presence;
+	uint8_t		 s_pending;	/* waiting for the bridge's answer */
+	struct held	*s_held;
+};
+
+/* A request to gw-bridge waiting for its answer (link.c). */
+enum pend_kind { PD_SUBSCRIBE, PD_PUBLISH, PD_HISTORY, PD_RESTORE };
+
+struct pend {
+	uint32_t	 pd_id;
+	uint8_t		 pd_kind;
+	uint8_t		 pd_since;	/* subscribe asked for a replay */
+	uint8_t		 pd_presence;
+	struct conn	*pd_conn;	/* NULL for PD_RESTORE */
+	struct pend	*pd_next;	/* pd_conn's list */
+	struct chan	*pd_chan;	/* subscribe, restore */
+	char		*pd_channel;	/* history */
+	json_t		*pd_reqid;	/* the client's request id, or NULL */
 };
 
 enum conn_state {
@@ -109,6 +155,9 @@ struct conn {
 	};
 	struct ident		*c_id;
 	struct csub		*c_subs;
+	struct pend		*c_pend;	/* requests to the bridge */
+	ev_tstamp		 c_tlast;	/* publish token bucket */
+	float			 c_tokens;
 	uint64_t		 c_connid;
 	uint8_t			 c_session[16];
 };
@@ -191,6 +240,33 @@ void		 ws_pong_expire(struct conn *);
 void		 client_welcome(struct conn *);
 void		 client_message(struct conn *, const char *, size_t);
 void		 client_leave_all(struct conn *);
+void		 client_forget(struct conn *);
 int		 client_send_json(struct conn *, json_t *);
+void		 client_deliver(const char *, size_t, const char *, size_t,
+		    const char *, size_t);
+void		 client_gap(const char *, size_t, const char *, size_t);
+void		 client_fail(struct pend *, const char *, const char *);
+int		 client_answer(struct pend *, uint32_t, struct ipc_rd *);
+void		 client_restore_all(void);
+
+/* chan.c */
+struct chan	*chan_find(const char *, size_t);
+int		 chan_join(struct conn *, const char *, int, int *);
+int		 chan_leave(struct conn *, uint32_t);
+json_t		*chan_presence(struct chan *);
+void		 chan_presence_event(struct chan *, struct conn *,
+		    const char *);
+int		 chan_after(const char *, size_t, const char *);
+void		 chan_restored(struct pend *, const char *, size_t, uint32_t,
+		    struct ipc_rd *, uint32_t);
+void		 chan_release(struct conn *, uint32_t, const char *);
+
+/* link.c */
+void		 link_start(void);
+void		 link_stop(void);
+int		 link_up(void);
+int		 link_request(struct ipc_msg *, struct pend *);
+void		 link_forget(struct pend *);
+void		 link_send(struct ipc_msg *);
 
 #endif

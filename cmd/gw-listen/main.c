@@ -50,13 +50,15 @@ usage(void)
 "                 [--node name] [--max-message bytes] [--max-outbound bytes]\n"
 "                 [--max-subscriptions n] [--ping-interval seconds]\n"
 "                 [--pong-timeout seconds] [--head-timeout seconds]\n"
-"                 [--ready-fd fd]\n");
+"                 [--ready-fd fd] [--rundir dir] [--publish-rate n]\n"
+"                 [--publish-burst n]\n");
 	exit(2);
 }
 
 enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
-	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD
+	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
+	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST
 };
 
 static const struct option longopts[] = {
@@ -72,6 +74,9 @@ static const struct option longopts[] = {
 	{ "pong-timeout",	required_argument,	NULL, OPT_PONG },
 	{ "head-timeout",	required_argument,	NULL, OPT_HEADTMO },
 	{ "ready-fd",		required_argument,	NULL, OPT_READYFD },
+	{ "rundir",		required_argument,	NULL, OPT_RUNDIR },
+	{ "publish-rate",	required_argument,	NULL, OPT_PUBRATE },
+	{ "publish-burst",	required_argument,	NULL, OPT_PUBBURST },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -152,6 +157,24 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			if (parse_secs(optarg, &conf->lc_headtmo) == -1)
 				exit(2);
 			break;
+		case OPT_RUNDIR:
+			if (strlen(optarg) == 0 ||
+			    strlen(optarg) > LISTEN_PATHMAX - 13) {
+				log_warnx("bad run directory: %s", optarg);
+				exit(2);
+			}
+			conf->lc_rundir = optarg;
+			break;
+		case OPT_PUBRATE:
+			if (parse_size(optarg, 1, 1000000, &n) == -1)
+				exit(2);
+			conf->lc_pubrate = n;
+			break;
+		case OPT_PUBBURST:
+			if (parse_size(optarg, 1, 1000000, &n) == -1)
+				exit(2);
+			conf->lc_pubburst = n;
+			break;
 		case OPT_READYFD:
 			if (parse_size(optarg, 0, INT_MAX, &n) == -1)
 				exit(2);
@@ -170,13 +193,15 @@ main(int argc, char *argv[])
 {
 	struct listen_conf	 conf;
 	struct options		 o = { 0, 0, 0, "jwt", NULL };
-	char			 name[32];
+	char			 name[32], rundir[32];
 	int			 rv;
 
 	memset(&conf, 0, sizeof(conf));
 	conf.lc_maxmsg = 64 * 1024;
 	conf.lc_maxout = 1024 * 1024;
-	conf.lc_maxsubs = 256;
+	conf.lc_maxsubs = 128;
+	conf.lc_pubrate = 50;
+	conf.lc_pubburst = 100;
 	conf.lc_ping = 25;
 	conf.lc_pong = 10;
 	conf.lc_headtmo = 10;
@@ -189,6 +214,11 @@ main(int argc, char *argv[])
 	log_init(0, 0);
 
 	parse_options(argc, argv, &conf, &o);
+	if (conf.lc_rundir == NULL &&
+	    (conf.lc_rundir = getenv("GW_RUNDIR")) == NULL) {
+		snprintf(rundir, sizeof(rundir), "/tmp/gw-%d", (int)getuid());
+		conf.lc_rundir = rundir;
+	}
 	if (strcmp(o.o_auth, "none") == 0)
 		conf.lc_authnone = 1;
 	else if (strcmp(o.o_auth, "jwt") != 0) {

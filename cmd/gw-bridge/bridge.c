@@ -1,0 +1,275 @@
+/*
+ * bridge.c -- gw-bridge's event loop: the workers' socket in the run
+ * directory, their messages, the node's health, signals.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "htab.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct bridge	*gb;
+
+static void	bridge_accept_cb(struct ev_loop *, ev_io *, int);
+static void	bridge_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
+		    struct ipc_rd *);
+static void	bridge_closed(struct ipc_peer *, const char *);
+static void	bridge_signal_cb(struct ev_loop *, ev_signal *, int);
+static void	bridge_send_health(struct worker *);
+
+/*
+ * Run gw-bridge, with Redis at addr (commands) and subaddr (pub/sub),
+ * until SIGTERM or SIGINT.  Return value: 0 after a clean
+ * shutdown, -1 if it could not start.
+ */
+int
+bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
+    const struct redis_addr *subaddr)
+{
+	static struct bridge	 b;
+	char			 path[PATH_MAX];
+	struct worker		*w;
+
+	gb = &b;
+	b.b_conf = conf;
+	b.b_addr = *addr;
+	b.b_subaddr = *subaddr;
+	signal(SIGPIPE, SIG_IGN);
+	if ((b.b_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		log_warnx("cannot create the event loop");
+		return -1;
+	}
+	ev_signal_init(&b.b_sigterm, bridge_signal_cb, SIGTERM);
+	ev_signal_start(b.b_loop, &b.b_sigterm);
+	ev_signal_init(&b.b_sigint, bridge_signal_cb, SIGINT);
+	ev_signal_start(b.b_loop, &b.b_sigint);
+	b.b_chans = htab_new();
+
+	if (mkdir(conf->bc_rundir, 0700) == -1 && errno != EEXIST) {
+		log_warn("run directory %s", conf->bc_rundir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/bridge.sock", conf->bc_rundir);
+	if ((b.b_lfd = ipc_listen(path)) == -1) {
+		log_warn("listen on %s", path);
+		return -1;
+	}
+	ev_io_init(&b.b_accept, bridge_accept_cb, b.b_lfd, EV_READ);
+	ev_io_start(b.b_loop, &b.b_accept);
+	redis_start();
+
+	if (conf->bc_readyfd != -1) {
+		if (write(conf->bc_readyfd, "\n", 1) == -1)
+			log_warn("ready fd %d", conf->bc_readyfd);
+		close(conf->bc_readyfd);
+	}
+	log_info("ready: node %s, workers on %s, history %u messages for %u s",
+	    conf->bc_node, path, conf->bc_histsize, conf->bc_histttl);
+	ev_run(b.b_loop, 0);
+
+	log_info("stopped: %llu published, %llu delivered, %llu Redis "
+	    "reconnects", (unsigned long long)b.b_published,
+	    (unsigned long long)b.b_delivered,
+	    (unsigned long long)b.b_reconnects);
+	redis_stop();
+	while ((w = b.b_workers) != NULL) {
+		b.b_workers = w->w_next;
+		chan_worker_gone(w);
+		ipc_peer_free(w->w_peer);
+		free(w);
+	}
+	htab_free(b.b_chans);
+	close(b.b_lfd);
+	unlink(path);
+	return 0;
+}
+
+static void
+bridge_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("%s: shutting down", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+bridge_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker	*w;
+	int		 fd, i;
+
+	(void)revents;
+	for (i = 0; i < 16; i++) {
+		if ((fd = accept4(io->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		w = xcalloc(1, sizeof(*w));
+		w->w_serial = ++gb->b_wserial;
+		snprintf(w->w_name, sizeof(w->w_name), "worker#%llu",
+		    (unsigned long long)w->w_serial);
+		w->w_peer = ipc_peer_new(loop, fd, bridge_dispatch,
+		    bridge_closed, w);
+		w->w_next = gb->b_workers;
+		gb->b_workers = w;
+		bridge_send_health(w);
+	}
+}
+
+/* The worker of a serial number, or NULL if it has gone. */
+struct worker *
+bridge_worker(uint64_t serial)
+{
+	struct worker	*w;
+
+	for (w = gb->b_workers; w != NULL; w = w->w_next)
+		if (w->w_serial == serial)
+			return w;
+	return NULL;
+}
+
+static void
+bridge_drop(struct worker *w, const char *why)
+{
+	struct worker	**pp;
+
+	log_info("%s: %s", w->w_name, why);
+	for (pp = &gb->b_workers; *pp != NULL; pp = &(*pp)->w_next)
+		if (*pp == w) {
+			*pp = w->w_next;
+			break;
+		}
+	chan_worker_gone(w);
+	ipc_peer_free(w->w_peer);
+	free(w);
+}
+
+static void
+bridge_closed(struct ipc_peer *p, const char *why)
+{
+	bridge_drop(ipc_peer_arg(p), why);
+}
+
+/* Queue m for w; a worker whose queue overflows is dropped. */
+void
+bridge_send(struct worker *w, struct ipc_msg *m)
+{
+	if (ipc_send(w->w_peer, m) == -1)
+		bridge_drop(w, "output queue full");
+}
+
+/* Answer w's request id with an error code and message. */
+void
+bridge_send_fail(struct worker *w, uint32_t id, const char *code,
+    const char *msg)
+{
+	struct ipc_msg	*m;
+
+	m = ipc_create(GW_MSG_BRIDGE_FAIL, id);
+	ipc_add_cstr(m, code);
+	ipc_add_cstr(m, msg);
+	bridge_send(w, m);
+}
+
+static void
+bridge_send_health(struct worker *w)
+{
+	struct ipc_msg	*m;
+
+	m = ipc_create(GW_MSG_BRIDGE_HEALTH, 0);
+	ipc_add_u32(m, gb->b_healthy);
+	bridge_send(w, m);
+}
+
+/* Recompute health; tell every worker when it changed. */
+void
+bridge_health_update(void)
+{
+	struct worker	*w, *next;
+	int		 up = gb->b_cmdup && gb->b_subup;
+
+	if (up == gb->b_healthy)
+		return;
+	gb->b_healthy = up;
+	log_info("node %s", up ? "healthy: Redis reachable both ways" :
+	    "unhealthy: Redis link down");
+	for (w = gb->b_workers; w != NULL; w = next) {
+		next = w->w_next;
+		bridge_send_health(w);
+	}
+}
+
+static void
+bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
+    struct ipc_rd *rd)
+{
+	struct worker	*w = ipc_peer_arg(p);
+	const char	*ch, *since, *data, *from, *name;
+	size_t		 chlen, sincelen, datalen, fromlen, namelen;
+	uint32_t	 flags, limit, pid;
+	uint64_t	 ts;
+
+	switch (h->type) {
+	case GW_MSG_HELLO:
+		if (ipc_get_u32(rd, &pid) == -1 ||
+		    ipc_get_str(rd, &name, &namelen) == -1 || ipc_end(rd) == -1)
+			break;
+		snprintf(w->w_name, sizeof(w->w_name), "%.*s", (int)namelen,
+		    name);
+		log_info("%s connected", w->w_name);
+		return;
+	case GW_MSG_BRIDGE_SUB:
+		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+		    ipc_get_str(rd, &since, &sincelen) == -1 ||
+		    ipc_get_u32(rd, &flags) == -1 || ipc_end(rd) == -1 ||
+		    chlen == 0 || chlen > BRIDGE_MAXCHAN)
+			break;
+		chan_sub(w, h->id, ch, chlen, since, sincelen, flags);
+		return;
+	case GW_MSG_BRIDGE_UNSUB:
+		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1)
+			break;
+		chan_unsub(w, ch, chlen);
+		return;
+	case GW_MSG_BRIDGE_PUBLISH:
+		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+		    ipc_get_str(rd, &data, &datalen) == -1 ||
+		    ipc_get_str(rd, &from, &fromlen) == -1 ||
+		    ipc_get_u64(rd, &ts) == -1 || ipc_end(rd) == -1 ||
+		    chlen == 0 || chlen > BRIDGE_MAXCHAN)
+			break;
+		if (redis_publish(w, h->id, ch, chlen, data, datalen, from,
+		    fromlen, ts) == -1)
+			bridge_send_fail(w, h->id, "unavailable",
+			    "Redis is not reachable; not published");
+		return;
+	case GW_MSG_BRIDGE_HISTORY:
+		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+		    ipc_get_str(rd, &since, &sincelen) == -1 ||
+		    ipc_get_u32(rd, &limit) == -1 || ipc_end(rd) == -1 ||
+		    chlen == 0 || chlen > BRIDGE_MAXCHAN || limit == 0)
+			break;
+		if (redis_history(w, h->id, ch, chlen, since, sincelen,
+		    limit) == -1)
+			bridge_send_fail(w, h->id, "unavailable",
+			    "Redis is not reachable");
+		return;
+	default:
+		break;
+	}
+	/* Our own processes never send this: a bug, not bad input. */
+	fatalx("%s: bad %s (len %u)", w->w_name, ipc_type_name(h->type),
+	    h->len);
+}

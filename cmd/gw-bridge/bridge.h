@@ -1,0 +1,162 @@
+/*
+ * bridge.h -- gw-bridge: the node's one link to Redis.  Workers (gw-listen)
+ * connect over <rundir>/bridge.sock, declare the channels they have
+ * subscribers on, publish, and read history; the bridge subscribes in Redis
+ * to exactly those channels and passes each message once to each
+ * interested worker.
+ */
+#ifndef GW_BRIDGE_H
+#define GW_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ipc.h"
+
+#define BRIDGE_MAXCHAN	200	/* bytes of a channel name */
+#define BRIDGE_OFFLEN	38	/* epoch(16) ':' ms(12) '-' seq(8) */
+#define BRIDGE_MAXREPLY	(4 * 1024 * 1024)	/* history bytes per reply */
+
+struct bridge_conf {
+	char		*bc_rundir;
+	char		*bc_redis;	/* URL for commands */
+	char		*bc_redis_sub;	/* URL for pub/sub; NULL: bc_redis */
+	char		 bc_node[64];
+	unsigned	 bc_histsize;
+	unsigned	 bc_histttl;
+	double		 bc_probe;	/* seconds between health probes */
+	int		 bc_readyfd;
+};
+
+/* Where a Redis server is. */
+struct redis_addr {
+	char	ra_host[256];	/* or a Unix socket path */
+	int	ra_port;	/* 0: ra_host is a Unix socket */
+	char	ra_pass[256];	/* empty: no AUTH */
+	int	ra_db;
+};
+
+struct worker {
+	struct ipc_peer	*w_peer;
+	struct worker	*w_next;
+	uint64_t	 w_serial;	/* never reused: replies find it by this */
+	char		 w_name[64];
+};
+
+enum chan_state {
+	CH_SUBSCRIBING,		/* SUBSCRIBE sent, not confirmed */
+	CH_CATCHUP,		/* resubscribed, reading what was missed */
+	CH_LIVE
+};
+
+/* A worker's request waiting for the channel to be live. */
+struct chreq {
+	struct chreq	*q_next;
+	uint64_t	 q_worker;	/* serial */
+	uint32_t	 q_id;
+	uint32_t	 q_flags;
+	char		*q_since;
+};
+
+/* A live message held back while a channel catches up. */
+struct held {
+	struct held	*h_next;
+	char		*h_payload;	/* "offset\nmessage" */
+	size_t		 h_len;
+};
+
+struct bchan {
+	char		*ch_name;
+	struct worker	**ch_workers;
+	int		 ch_nworkers;
+	int		 ch_state;
+	char		 ch_last[BRIDGE_OFFLEN + 1];	/* last forwarded */
+	int		 ch_confirmed;	/* Redis confirmed the SUBSCRIBE */
+	uint64_t	 ch_subgen;	/* the pub/sub link it was sent on */
+	struct chreq	*ch_reqs;
+	struct held	*ch_held;
+	struct held	**ch_heldtail;
+	size_t		 ch_nheld;
+};
+
+struct bridge {
+	struct ev_loop		*b_loop;
+	struct bridge_conf	*b_conf;
+	struct redis_addr	 b_addr;
+	struct redis_addr	 b_subaddr;
+	int			 b_lfd;
+	ev_io			 b_accept;
+	struct worker		*b_workers;
+	struct htab		*b_chans;
+	redisAsyncContext	*b_cmd;
+	redisAsyncContext	*b_sub;
+	int			 b_cmdup;	/* connected and ready */
+	int			 b_subup;
+	uint64_t		 b_subgen;	/* pub/sub links opened */
+	uint64_t		 b_wserial;
+	double			 b_cmdwait;	/* reconnect backoff */
+	double			 b_subwait;
+	ev_timer		 b_cmdtimer;
+	ev_timer		 b_subtimer;
+	ev_timer		 b_probetimer;
+	uint64_t		 b_probeseq;
+	ev_tstamp		 b_probesent;	/* outstanding probe, or 0 */
+	ev_tstamp		 b_probeseen;	/* last probe back on pub/sub */
+	int			 b_healthy;
+	char			 b_probech[128];
+	char			 b_shapub[41];
+	char			 b_shasub[41];
+	char			 b_shahist[41];
+	ev_signal		 b_sigterm;
+	ev_signal		 b_sigint;
+	uint64_t		 b_published;
+	uint64_t		 b_delivered;
+	uint64_t		 b_reconnects;
+};
+
+extern struct bridge	*gb;
+
+/* bridge.c */
+int		 bridge_main(struct bridge_conf *, const struct redis_addr *,
+		    const struct redis_addr *);
+void		 bridge_health_update(void);
+struct worker	*bridge_worker(uint64_t);
+void		 bridge_send(struct worker *, struct ipc_msg *);
+void		 bridge_send_fail(struct worker *, uint32_t, const char *,
+		    const char *);
+
+/* chan.c */
+void		 chan_sub(struct worker *, uint32_t, const char *, size_t,
+		    const char *, size_t, uint32_t);
+void		 chan_unsub(struct worker *, const char *, size_t);
+void		 chan_worker_gone(struct worker *);
+void		 chan_message(const char *, size_t, const char *, size_t);
+void		 chan_confirmed(const char *, size_t);
+void		 chan_resubscribe_all(void);
+void		 chan_sub_reply(const char *, struct worker *, uint64_t,
+		    uint32_t, uint32_t, const redisReply *);
+void		 chan_history_reply(struct worker *, uint32_t,
+		    const redisReply *);
+int		 chan_name_from_pubsub(const char *, size_t, const char **,
+		    size_t *);
+void		 chan_key(char *, size_t, const char *, size_t, char);
+
+/* redis.c */
+int		 redis_parse_url(const char *, struct redis_addr *, char *,
+		    size_t);
+void		 redis_start(void);
+void		 redis_stop(void);
+int		 redis_subscribe(const char *);
+int		 redis_unsubscribe(const char *);
+int		 redis_publish(struct worker *, uint32_t, const char *, size_t,
+		    const char *, size_t, const char *, size_t, uint64_t);
+int		 redis_sub_script(struct bchan *, struct worker *, uint32_t,
+		    uint32_t, const char *);
+int		 redis_history(struct worker *, uint32_t, const char *, size_t,
+		    const char *, size_t, uint32_t);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * lua.h -- the Redis scripts of gw-bridge.  Every key of a channel holds
+ * the hash tag {channel}, so that one channel lives on one Redis Cluster
+ * slot: gw:{C}:s (the capped history stream), gw:{C}:m (a hash: e, the
+ * history's epoch; l, the last stream id); messages go out on the pub/sub
+ * channel gw:{C}:p as "offset\nmessage".
+ *
+ * An offset is EPOCH:MMMMMMMMMMMM-SSSSSSSS: the epoch (16 hex digits,
+ * drawn when the channel's history is created, so that a lost history
+ * shows as a new epoch) and the stream id in fixed-width hex, so that
+ * offsets of one epoch compare as strings in delivery order.
+ *
+ * The meta hash also keeps t, the newest id that left the history (trimmed
+ * by its size, or lost with an expired stream): a client that has seen
+ * everything up to since has missed nothing if since >= t.
+ */
+#ifndef GW_BRIDGE_LUA_H
+#define GW_BRIDGE_LUA_H
+
+/* Shared helpers, prepended to each script. */
+#define LUA_COMMON \
+"local function off(e, id)\n" \
+"  local a, b = string.match(id, '^(%d+)-(%d+)$')\n" \
+"  return e .. ':' .. string.format('%012x-%08x', tonumber(a), tonumber(b))\n" \
+"end\n" \
+"local function sid(s)\n" \
+"  local e, a, b = string.match(s, '^(%x+):(%x+)-(%x+)$')\n" \
+"  if not e then return nil end\n" \
+"  return e, tonumber(a, 16), tonumber(b, 16)\n" \
+"end\n" \
+"local function ids(id)\n" \
+"  local a, b = string.match(id, '^(%d+)-(%d+)$')\n" \
+"  return tonumber(a), tonumber(b)\n" \
+"end\n" \
+"local function le(a1, b1, a2, b2)\n" \
+"  return a1 < a2 or (a1 == a2 and b1 <= b2)\n" \
+"end\n"
+
+/*
+ * Publish.  KEYS: stream, meta.  ARGV: channel, data (JSON), from (JSON),
+ * ts, history size, history ttl, epoch to use if none, pub/sub channel.
+ * Appends the message with its offset to the history and publishes it,
+ * in one step: one order per channel.  Returns the offset.
+ */
+#define LUA_PUBLISH LUA_COMMON \
+"local e = redis.call('HGET', KEYS[2], 'e')\n" \
+"if not e then e = ARGV[7]; redis.call('HSET', KEYS[2], 'e', e) end\n" \
+"local t = redis.call('TIME')\n" \
+"local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+"local seq = 0\n" \
+"local l = redis.call('HGET', KEYS[2], 'l')\n" \
+"if not l then\n" \
+"  local r = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n" \
+"  if r[1] then l = r[1][1] end\n" \
+"end\n" \
+"local len = redis.call('XLEN', KEYS[1])\n" \
+"if l and len == 0 then redis.call('HSET', KEYS[2], 't', l) end\n" \
+"local cut = len + 1 - tonumber(ARGV[5])\n" \
+"if cut > 0 then\n" \
+"  local x = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', cut)\n" \
+"  if x[#x] then redis.call('HSET', KEYS[2], 't', x[#x][1]) end\n" \
+"end\n" \
+"if l then\n" \
+"  local lms, lseq = ids(l)\n" \
+"  if ms <= lms then ms = lms; seq = lseq + 1 end\n" \
+"end\n" \
+"local id = string.format('%.0f-%.0f', ms, seq)\n" \
+"local o = off(e, id)\n" \
+"local msg = '{\"type\":\"message\",\"channel\":\"' .. ARGV[1] ..\n" \
+"  '\",\"data\":' .. ARGV[2] .. ',\"offset\":\"' .. o .. '\",\"from\":' ..\n" \
+"  ARGV[3] .. ',\"ts\":' .. ARGV[4] .. '}'\n" \
+"redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], id, 'm', msg)\n" \
+"redis.call('HSET', KEYS[2], 'l', id)\n" \
+"redis.call('EXPIRE', KEYS[1], ARGV[6])\n" \
+"redis.call('EXPIRE', KEYS[2], ARGV[6])\n" \
+"redis.call('PUBLISH', ARGV[8], o .. '\\n' .. msg)\n" \
+"return o\n"
+
+/*
+ * Subscribe.  KEYS: stream, meta.  ARGV: since ('' for none), epoch to
+ * use if none, history ttl, most messages to return.  Returns {latest,
+ * recovered (0 no since, 1 false, 2 true), offset, message, ...}: what
+ * follows since, when since is given.
+ */
+#define LUA_SUBSCRIBE LUA_COMMON \
+"local e = redis.call('HGET', KEYS[2], 'e')\n" \
+"if not e then e = ARGV[2]; redis.call('HSET', KEYS[2], 'e', e) end\n" \
+"redis.call('EXPIRE', KEYS[2], ARGV[3])\n" \
+"local l = redis.call('HGET', KEYS[2], 'l') or '0-0'\n" \
+"local r = {off(e, l), 0}\n" \
+"if ARGV[1] == '' then return r end\n" \
+"r[2] = 1\n" \
+"local se, sa, sb = sid(ARGV[1])\n" \
+"if se ~= e then return r end\n" \
+"local la, lb = ids(l)\n" \
+"if not le(sa, sb, la, lb) then return r end\n" \
+"r[2] = 2\n" \
+"if sa == la and sb == lb then return r end\n" \
+"local t = redis.call('HGET', KEYS[2], 't')\n" \
+"if t then\n" \
+"  local ta, tb = ids(t)\n" \
+"  if not le(ta, tb, sa, sb) then r[2] = 1 end\n" \
+"end\n" \
+"if redis.call('EXISTS', KEYS[1]) == 0 then r[2] = 1 end\n" \
+"local s = string.format('(%.0f-%.0f', sa, sb)\n" \
+"local ents = redis.call('XRANGE', KEYS[1], s, '+', 'COUNT', ARGV[4])\n" \
+"for i, x in ipairs(ents) do\n" \
+"  r[#r + 1] = off(e, x[1]); r[#r + 1] = x[2][2]\n" \
+"end\n" \
+"return r\n"
+
+/*
+ * History.  KEYS: stream, meta.  ARGV: since ('' for none), limit.
+ * Returns {complete (1 if nothing was left out), offset, message, ...}:
+ * with since, the first limit messages after it; without, the last limit.
+ */
+#define LUA_HISTORY LUA_COMMON \
+"local e = redis.call('HGET', KEYS[2], 'e')\n" \
+"local lim = tonumber(ARGV[2])\n" \
+"local r = {1}\n" \
+"if not e then\n" \
+"  if ARGV[1] ~= '' then r[1] = 0 end\n" \
+"  return r\n" \
+"end\n" \
+"local ents\n" \
+"if ARGV[1] == '' then\n" \
+"  ents = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', lim + 1)\n" \
+"  if #ents > lim then r[1] = 0 end\n" \
+"  for i = math.min(#ents, lim), 1, -1 do\n" \
+"    r[#r + 1] = off(e, ents[i][1]); r[#r + 1] = ents[i][2][2]\n" \
+"  end\n" \
+"  return r\n" \
+"end\n" \
+"local se, sa, sb = sid(ARGV[1])\n" \
+"if se ~= e then r[1] = 0; return r end\n" \
+"local l = redis.call('HGET', KEYS[2], 'l') or '0-0'\n" \
+"local la, lb = ids(l)\n" \
+"if not le(sa, sb, la, lb) then r[1] = 0; return r end\n" \
+"if not (sa == la and sb == lb) then\n" \
+"  local t = redis.call('HGET', KEYS[2], 't')\n" \
+"  if t then\n" \
+"    local ta, tb = ids(t)\n" \
+"    if not le(ta, tb, sa, sb) then r[1] = 0 end\n" \
+"  end\n" \
+"  if redis.call('EXISTS', KEYS[1]) == 0 then r[1] = 0 end\n" \
+"end\n" \
+"local s = string.format('(%.0f-%.0f', sa, sb)\n" \
+"ents = redis.call('XRANGE', KEYS[1], s, '+', 'COUNT', lim + 1)\n" \
+"if #ents > lim then r[1] = 0 end\n" \
+"for i = 1, math.min(#ents, lim) do\n" \
+"  r[#r + 1] = off(e, ents[i][1]); r[#r + 1] = ents[i][2][2]\n" \
+"end\n" \
+"return r\n"
+
+#endif

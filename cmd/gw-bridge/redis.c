@@ -1,0 +1,608 @@
+/*
+ * redis.c -- gw-bridge's two Redis connections (hiredis async on the libev
+ * loop): one for commands (the scripts of lua.h, the health probe), one
+ * for pub/sub.  Either one lost is reconnected with backoff, 100 ms
+ * doubling to 5 s; the pub/sub one then re-subscribes every live channel
+ * and catches up from history (chan.c).
+ *
+ * Health: every probe interval the command link publishes a probe on a
+ * channel private to this process, which the pub/sub link subscribes to.
+ * A probe not answered on the command link, or not seen on the pub/sub
+ * link, within three intervals marks the link dead: the node turns
+ * unhealthy and the link is reconnected.  This catches a pub/sub link that
+ * stopped delivering while publishes still succeed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libev.h>
+#include <openssl/rand.h>
+
+#include "bridge.h"
+#include "htab.h"
+#include "log.h"
+#include "lua.h"
+#include "xmalloc.h"
+
+#define REDIS_WAIT_MIN	0.1
+#define REDIS_WAIT_MAX	5.0
+
+/* What a pending command's reply goes back to. */
+struct rreq {
+	uint64_t	 rq_worker;	/* worker serial; 0: the bridge */
+	uint32_t	 rq_id;
+	uint32_t	 rq_flags;
+	int		 rq_kind;
+	char		*rq_chan;
+};
+
+enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
+
+static void	redis_connect_cmd(void);
+static void	redis_connect_sub(void);
+static redisAsyncContext *redis_connect(const struct redis_addr *);
+static void	redis_cmd_connected(const redisAsyncContext *, int);
+static void	redis_cmd_disconnected(const redisAsyncContext *, int);
+static void	redis_sub_connected(const redisAsyncContext *, int);
+static void	redis_sub_disconnected(const redisAsyncContext *, int);
+static void	redis_retry_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_probe_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_reply_cb(redisAsyncContext *, void *, void *);
+static void	redis_push_cb(redisAsyncContext *, void *, void *);
+static void	redis_epoch(char [17]);
+
+/*
+ * Parse redis://[:password@]host:port[/db] or unix:///path into ra.
+ * Return value: 0, or -1 with a reason in err.
+ */
+int
+redis_parse_url(const char *url, struct redis_addr *ra, char *err,
+    size_t errlen)
+{
+	const char	*p, *at, *colon, *slash;
+	char		*end;
+	long		 v;
+
+	memset(ra, 0, sizeof(*ra));
+	if (strncmp(url, "unix://", 7) == 0) {
+		p = url + 7;
+		if (*p != '/' || strlen(p) >= sizeof(ra->ra_host)) {
+			snprintf(err, errlen, "unix:// needs an absolute path");
+			return -1;
+		}
+		strcpy(ra->ra_host, p);
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0) {
+		snprintf(err, errlen, "want redis://[:password@]host:port[/db]"
+		    " or unix:///path");
+		return -1;
+	}
+	p = url + 8;
+	if ((at = strrchr(p, '@')) != NULL) {
+		const char *pw = memchr(p, ':', at - p);
+
+		if (pw == NULL || (size_t)(at - pw - 1) >= sizeof(ra->ra_pass)) {
+			snprintf(err, errlen, "bad password part");
+			return -1;
+		}
+		memcpy(ra->ra_pass, pw + 1, at - pw - 1);
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	colon = memrchr(p, ':', slash != NULL ? (size_t)(slash - p) : strlen(p));
+	if (colon == NULL || colon == p ||
+	    (size_t)(colon - p) >= sizeof(ra->ra_host)) {
+		snprintf(err, errlen, "want host:port");
+		return -1;
+	}
+	memcpy(ra->ra_host, p, colon - p);
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || v < 1 || v > 65535 ||
+	    (*end != '\0' && *end != '/')) {
+		snprintf(err, errlen, "bad port");
+		return -1;
+	}
+	ra->ra_port = v;
+	if (*end == '/' && end[1] != '\0') {
+		p = end + 1;
+		v = strtol(p, &end, 10);
+		if (*end != '\0' || v < 0 || v > 1000000) {
+			snprintf(err, errlen, "bad database number");
+			return -1;
+		}
+		ra->ra_db = v;
+	}
+	return 0;
+}
+
+static void
+redis_epoch(char e[17])
+{
+	unsigned char	r[8];
+	int		i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		fatalx("RAND_bytes");
+	for (i = 0; i < 8; i++)
+		snprintf(e + 2 * i, 3, "%02x", r[i]);
+}
+
+/* Open both links and start the probe. */
+void
+redis_start(void)
+{
+	snprintf(gb->b_probech, sizeof(gb->b_probech), "gw:probe:%s:%d",
+	    gb->b_conf->bc_node, (int)getpid());
+	gb->b_cmdwait = gb->b_subwait = REDIS_WAIT_MIN;
+	ev_init(&gb->b_cmdtimer, redis_retry_cb);
+	gb->b_cmdtimer.data = &gb->b_cmd;
+	ev_init(&gb->b_subtimer, redis_retry_cb);
+	gb->b_subtimer.data = &gb->b_sub;
+	ev_timer_init(&gb->b_probetimer, redis_probe_cb, gb->b_conf->bc_probe,
+	    gb->b_conf->bc_probe);
+	ev_timer_start(gb->b_loop, &gb->b_probetimer);
+	redis_connect_cmd();
+	redis_connect_sub();
+}
+
+/* Close both links (at exit). */
+void
+redis_stop(void)
+{
+	ev_timer_stop(gb->b_loop, &gb->b_probetimer);
+	ev_timer_stop(gb->b_loop, &gb->b_cmdtimer);
+	ev_timer_stop(gb->b_loop, &gb->b_subtimer);
+	if (gb->b_cmd != NULL)
+		redisAsyncFree(gb->b_cmd);
+	if (gb->b_sub != NULL)
+		redisAsyncFree(gb->b_sub);
+	gb->b_cmd = gb->b_sub = NULL;
+}
+
+static redisAsyncContext *
+redis_connect(const struct redis_addr *ra)
+{
+	redisAsyncContext	*ac;
+
+	if (ra->ra_port == 0)
+		ac = redisAsyncConnectUnix(ra->ra_host);
+	else
+		ac = redisAsyncConnect(ra->ra_host, ra->ra_port);
+	if (ac == NULL)
+		fatalx("redisAsyncConnect: out of memory");
+	if (ac->err) {
+		log_warnx("redis %s: %s", ra->ra_host, ac->errstr);
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	redisLibevAttach(gb->b_loop, ac);
+	/* Sent once connected; hiredis queues them. */
+	if (ra->ra_pass[0] != '\0')
+		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", ra->ra_pass);
+	if (ra->ra_db != 0)
+		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", ra->ra_db);
+	return ac;
+}
+
+static void
+redis_schedule(ev_timer *t, double *wait)
+{
+	if (ev_is_active(t))
+		return;
+	ev_timer_set(t, *wait, 0.);
+	ev_timer_start(gb->b_loop, t);
+	*wait = *wait * 2 > REDIS_WAIT_MAX ? REDIS_WAIT_MAX : *wait * 2;
+}
+
+static void
+redis_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	if (t->data == &gb->b_cmd)
+		redis_connect_cmd();
+	else
+		redis_connect_sub();
+}
+
+static void
+redis_connect_cmd(void)
+{
+	struct rreq	*rq;
+	const char	*scripts[3] = { LUA_PUBLISH, LUA_SUBSCRIBE, LUA_HISTORY };
+	int		 i;
+
+	if ((gb->b_cmd = redis_connect(&gb->b_addr)) == NULL) {
+		redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
+		return;
+	}
+	redisAsyncSetConnectCallback(gb->b_cmd, redis_cmd_connected);
+	redisAsyncSetDisconnectCallback(gb->b_cmd, redis_cmd_disconnected);
+	for (i = 0; i < 3; i++) {
+		rq = xcalloc(1, sizeof(*rq));
+		rq->rq_kind = RQ_LOAD;
+		rq->rq_id = i;
+		redisAsyncCommand(gb->b_cmd, redis_reply_cb, rq,
+		    "SCRIPT LOAD %s", scripts[i]);
+	}
+}
+
+static void
+redis_connect_sub(void)
+{
+	if ((gb->b_sub = redis_connect(&gb->b_subaddr)) == NULL) {
+		redis_schedule(&gb->b_subtimer, &gb->b_subwait);
+		return;
+	}
+	redisAsyncSetConnectCallback(gb->b_sub, redis_sub_connected);
+	redisAsyncSetDisconnectCallback(gb->b_sub, redis_sub_disconnected);
+	redisAsyncCommand(gb->b_sub, redis_push_cb, NULL, "SUBSCRIBE %s",
+	    gb->b_probech);
+}
+
+static void
+redis_cmd_connected(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		log_warnx("redis command link: %s", ac->errstr);
+		/* hiredis frees the context after this callback. */
+		gb->b_cmd = NULL;
+		redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
+		return;
+	}
+	/* Ready once the scripts are loaded (RQ_LOAD replies). */
+}
+
+static void
+redis_cmd_disconnected(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	if (gb->b_cmdup)
+		log_warnx("redis command link lost: %s",
+		    ac->err ? ac->errstr : "closed");
+	gb->b_cmd = NULL;
+	gb->b_cmdup = 0;
+	gb->b_probesent = 0;
+	gb->b_reconnects++;
+	bridge_health_update();
+	redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
+}
+
+static void
+redis_sub_connected(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		log_warnx("redis pub/sub link: %s", ac->errstr);
+		gb->b_sub = NULL;
+		redis_schedule(&gb->b_subtimer, &gb->b_subwait);
+		return;
+	}
+}
+
+static void
+redis_sub_disconnected(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	if (gb->b_subup)
+		log_warnx("redis pub/sub link lost: %s",
+		    ac->err ? ac->errstr : "closed");
+	gb->b_sub = NULL;
+	gb->b_subup = 0;
+	gb->b_reconnects++;
+	bridge_health_update();
+	redis_schedule(&gb->b_subtimer, &gb->b_subwait);
+}
+
+/* Drop a link that stopped answering; its disconnect callback reconnects. */
+static void
+redis_drop(redisAsyncContext *ac, const char *why)
+{
+	if (ac == NULL)
+		return;
+	log_warnx("redis %s link: %s; reconnecting",
+	    ac == gb->b_cmd ? "command" : "pub/sub", why);
+	redisAsyncDisconnect(ac);
+}
+
+static void
+redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	ev_tstamp	now = ev_now(loop);
+	double		limit = 3 * gb->b_conf->bc_probe;
+	struct rreq	*rq;
+	char		 seq[24];
+
+	(void)t;
+	(void)revents;
+	if (gb->b_cmdup && gb->b_probesent != 0 &&
+	    now - gb->b_probesent > limit) {
+		gb->b_cmdup = 0;
+		bridge_health_update();
+		redis_drop(gb->b_cmd, "no answer to the health probe");
+		return;
+	}
+	if (gb->b_subup && gb->b_cmdup && gb->b_probeseen != 0 &&
+	    now - gb->b_probeseen > limit) {
+		gb->b_subup = 0;
+		bridge_health_update();
+		redis_drop(gb->b_sub, "health probes stopped arriving");
+		gb->b_probeseen = 0;
+	}
+	if (!gb->b_cmdup || gb->b_probesent != 0)
+		return;
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_PROBE;
+	snprintf(seq, sizeof(seq), "%llu",
+	    (unsigned long long)++gb->b_probeseq);
+	gb->b_probesent = now;
+	if (gb->b_probeseen == 0)
+		gb->b_probeseen = now;	/* the clock starts with a probe */
+	redisAsyncCommand(gb->b_cmd, redis_reply_cb, rq, "PUBLISH %s %s",
+	    gb->b_probech, seq);
+}
+
+/* Everything that arrives on the pub/sub link. */
+static void
+redis_push_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+	const char	*kind;
+
+	(void)ac;
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	kind = reply->element[0]->str;
+	if (strcmp(kind, "message") == 0) {
+		redisReply *ch = reply->element[1], *msg = reply->element[2];
+
+		if (strcmp(ch->str, gb->b_probech) == 0) {
+			gb->b_probeseen = ev_now(gb->b_loop);
+			return;
+		}
+		chan_message(ch->str, ch->len, msg->str, msg->len);
+	} else if (strcmp(kind, "subscribe") == 0) {
+		redisReply *ch = reply->element[1];
+
+		if (strcmp(ch->str, gb->b_probech) == 0) {
+			/* The link works: declare the channels again. */
+			log_info("redis pub/sub link up");
+			gb->b_subup = 1;
+			gb->b_subgen++;
+			gb->b_subwait = REDIS_WAIT_MIN;
+			gb->b_probeseen = ev_now(gb->b_loop);
+			chan_resubscribe_all();
+			bridge_health_update();
+			return;
+		}
+		chan_confirmed(ch->str, ch->len);
+	}
+}
+
+/*
+ * SUBSCRIBE to a channel's pub/sub name on the pub/sub link.  Return
+ * value: 0 if sent, -1 if the link is down (chan_resubscribe_all() will
+ * do it when it is back).
+ */
+int
+redis_subscribe(const char *pubsub)
+{
+	if (gb->b_sub == NULL || !gb->b_subup)
+		return -1;
+	redisAsyncCommand(gb->b_sub, redis_push_cb, NULL, "SUBSCRIBE %s",
+	    pubsub);
+	return 0;
+}
+
+/* UNSUBSCRIBE; nothing to do if the link is down. */
+int
+redis_unsubscribe(const char *pubsub)
+{
+	if (gb->b_sub == NULL || !gb->b_subup)
+		return -1;
+	redisAsyncCommand(gb->b_sub, NULL, NULL, "UNSUBSCRIBE %s", pubsub);
+	return 0;
+}
+
+static int
+redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
+    int nargs, const char **args, const size_t *lens)
+{
+	const char	*argv[16];
+	size_t		 argl[16];
+	char		 skey[256], mkey[256];
+	int		 i, n = 0;
+
+	if (gb->b_cmd == NULL || !gb->b_cmdup) {
+		free(rq->rq_chan);
+		free(rq);
+		return -1;
+	}
+	chan_key(skey, sizeof(skey), ch, chlen, 's');
+	chan_key(mkey, sizeof(mkey), ch, chlen, 'm');
+	argv[n] = "EVALSHA"; argl[n++] = 7;
+	argv[n] = sha; argl[n++] = 40;
+	argv[n] = "2"; argl[n++] = 1;
+	argv[n] = skey; argl[n++] = strlen(skey);
+	argv[n] = mkey; argl[n++] = strlen(mkey);
+	for (i = 0; i < nargs; i++) {
+		argv[n] = args[i];
+		argl[n++] = lens[i];
+	}
+	redisAsyncCommandArgv(gb->b_cmd, redis_reply_cb, rq, n, argv, argl);
+	return 0;
+}
+
+/*
+ * Publish data (JSON text) from (a user id, or empty for the server) on
+ * channel ch for worker w's request id.  The reply goes back to w.
+ * Return value: 0 if sent, -1 if Redis is not reachable.
+ */
+int
+redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
+    const char *data, size_t datalen, const char *from, size_t fromlen,
+    uint64_t ts)
+{
+	struct rreq	*rq;
+	const char	*args[8];
+	size_t		 lens[8];
+	char		 size[16], ttl[16], tsbuf[24], epoch[17], pub[256];
+	char		*fromjson;
+	int		 rv;
+
+	if (fromlen == 0)
+		fromjson = xstrdup("null");
+	else {
+		json_t *s = json_stringn(from, fromlen);
+
+		if (s == NULL || (fromjson = json_dumps(s, JSON_ENCODE_ANY)) ==
+		    NULL)
+			fatalx("redis_publish: json");
+		json_decref(s);
+	}
+	snprintf(size, sizeof(size), "%u", gb->b_conf->bc_histsize);
+	snprintf(ttl, sizeof(ttl), "%u", gb->b_conf->bc_histttl);
+	snprintf(tsbuf, sizeof(tsbuf), "%llu", (unsigned long long)ts);
+	redis_epoch(epoch);
+	chan_key(pub, sizeof(pub), ch, chlen, 'p');
+	args[0] = ch; lens[0] = chlen;
+	args[1] = data; lens[1] = datalen;
+	args[2] = fromjson; lens[2] = strlen(fromjson);
+	args[3] = tsbuf; lens[3] = strlen(tsbuf);
+	args[4] = size; lens[4] = strlen(size);
+	args[5] = ttl; lens[5] = strlen(ttl);
+	args[6] = epoch; lens[6] = 16;
+	args[7] = pub; lens[7] = strlen(pub);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_PUBLISH;
+	rq->rq_worker = w->w_serial;
+	rq->rq_id = id;
+	rv = redis_eval(rq, gb->b_shapub, ch, chlen, 8, args, lens);
+	free(fromjson);
+	return rv;
+}
+
+/*
+ * Run the subscribe script for channel c: its latest offset and, with
+ * since, what followed it.  w is NULL for the bridge's own catch-up.
+ * Return value: 0 if sent, -1 if Redis is not reachable.
+ */
+int
+redis_sub_script(struct bchan *c, struct worker *w, uint32_t id,
+    uint32_t flags, const char *since)
+{
+	struct rreq	*rq;
+	const char	*args[4];
+	size_t		 lens[4];
+	char		 epoch[17], ttl[16], max[16];
+
+	redis_epoch(epoch);
+	snprintf(ttl, sizeof(ttl), "%u", gb->b_conf->bc_histttl);
+	snprintf(max, sizeof(max), "%u", gb->b_conf->bc_histsize);
+	args[0] = since != NULL ? since : ""; lens[0] = strlen(args[0]);
+	args[1] = epoch; lens[1] = 16;
+	args[2] = ttl; lens[2] = strlen(ttl);
+	args[3] = max; lens[3] = strlen(max);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_SUB;
+	rq->rq_worker = w != NULL ? w->w_serial : 0;
+	rq->rq_id = id;
+	rq->rq_flags = flags;
+	rq->rq_chan = xstrdup(c->ch_name);
+	return redis_eval(rq, gb->b_shasub, c->ch_name, strlen(c->ch_name), 4,
+	    args, lens);
+}
+
+/* Read history for worker w; the reply goes back to it. */
+int
+redis_history(struct worker *w, uint32_t id, const char *ch, size_t chlen,
+    const char *since, size_t sincelen, uint32_t limit)
+{
+	struct rreq	*rq;
+	const char	*args[2];
+	size_t		 lens[2];
+	char		 lim[16];
+
+	snprintf(lim, sizeof(lim), "%u", limit);
+	args[0] = since; lens[0] = sincelen;
+	args[1] = lim; lens[1] = strlen(lim);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_HISTORY;
+	rq->rq_worker = w->w_serial;
+	rq->rq_id = id;
+	return redis_eval(rq, gb->b_shahist, ch, chlen, 2, args, lens);
+}
+
+static void
+redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+	struct rreq	*rq = priv;
+	struct worker	*w = NULL;
+
+	(void)ac;
+	if (rq->rq_worker != 0)
+		w = bridge_worker(rq->rq_worker);	/* NULL if gone */
+	switch (rq->rq_kind) {
+	case RQ_LOAD:
+		if (reply == NULL || reply->type != REDIS_REPLY_STRING ||
+		    reply->len != 40) {
+			if (reply != NULL)
+				log_warnx("SCRIPT LOAD: %s", reply->type ==
+				    REDIS_REPLY_ERROR ? reply->str : "bad reply");
+			break;
+		}
+		memcpy(rq->rq_id == 0 ? gb->b_shapub : rq->rq_id == 1 ?
+		    gb->b_shasub : gb->b_shahist, reply->str, 40);
+		if (rq->rq_id == 2) {
+			log_info("redis command link up");
+			gb->b_cmdup = 1;
+			gb->b_cmdwait = REDIS_WAIT_MIN;
+			chan_resubscribe_all();
+			bridge_health_update();
+		}
+		break;
+	case RQ_PROBE:
+		if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+			gb->b_probesent = 0;
+		break;
+	case RQ_PUBLISH:
+		if (w == NULL)
+			break;
+		if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+			struct ipc_msg *m;
+
+			m = ipc_create(GW_MSG_BRIDGE_PUBLISHED, rq->rq_id);
+			ipc_add_str(m, reply->str, reply->len);
+			bridge_send(w, m);
+			gb->b_published++;
+		} else {
+			if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+				log_warnx("publish: %s", reply->str);
+			bridge_send_fail(w, rq->rq_id, "unavailable",
+			    "the message store did not take the message");
+		}
+		break;
+	case RQ_SUB:
+		chan_sub_reply(rq->rq_chan, w, rq->rq_worker, rq->rq_id,
+		    rq->rq_flags, reply);
+		break;
+	case RQ_HISTORY:
+		if (w == NULL)
+			break;
+		chan_history_reply(w, rq->rq_id, reply);
+		break;
+	}
+	free(rq->rq_chan);
+	free(rq);
+}

@@ -1,0 +1,393 @@
+/*
+ * chan.c -- gw-listen's channels: which local connections are subscribed
+ * to what, the fan-out of each message the bridge delivers, and local
+ * presence (per user; until gw-presence makes it cluster-wide).
+ *
+ * A channel keeps its members in an array and each member's subscription
+ * remembers its index there (and the other way round), so that joining and
+ * leaving are O(1) whatever the channel's size.  A message is framed once
+ * and the same buffer is queued on every member.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct puser {
+	uint32_t	 pu_count;	/* this user's subscribed connections */
+	char		*pu_info;	/* compact JSON, or NULL */
+};
+
+static json_t	*info_json(const char *);
+
+static json_t *
+info_json(const char *info)
+{
+	json_t	*v;
+
+	/* Always an object, so that clients can read info.name safely. */
+	if (info == NULL || (v = json_loads(info, 0, NULL)) == NULL)
+		return json_object();
+	return v;
+}
+
+/* The channel called name, or NULL. */
+struct chan *
+chan_find(const char *name, size_t len)
+{
+	return htab_get(gl->l_chans, name, len);
+}
+
+/*
+ * Make c a member of channel name (created if needed), with the presence
+ * flag given.  Return value: the index of the new subscription in
+ * c->c_subs.  *joined is set when c's user was not in the channel yet.
+ */
+int
+chan_join(struct conn *c, const char *name, int presence, int *joined)
+{
+	struct chan	*ch;
+	struct puser	*pu;
+	struct csub	*s;
+	size_t		 namelen = strlen(name);
+	size_t		 ulen = strlen(c->c_id->id_user);
+
+	if ((ch = chan_find(name, namelen)) == NULL) {
+		ch = xcalloc(1, sizeof(*ch));
+		ch->ch_name = xstrdup(name);
+		ch->ch_users = htab_new();
+		htab_put(gl->l_chans, ch->ch_name, namelen, ch);
+	}
+	if (ch->ch_nmem == ch->ch_cap) {
+		ch->ch_cap = ch->ch_cap ? ch->ch_cap * 2 : 4;
+		ch->ch_mem = xrealloc(ch->ch_mem,
+		    ch->ch_cap * sizeof(*ch->ch_mem));
+	}
+	c->c_subs = xrealloc(c->c_subs, (c->c_nsubs + 1) * sizeof(*c->c_subs));
+	s = &c->c_subs[c->c_nsubs];
+	memset(s, 0, sizeof(*s));
+	s->s_chan = ch;
+	s->s_midx = ch->ch_nmem;
+	s->s_presence = presence;
+	ch->ch_mem[ch->ch_nmem].m_conn = c;
+	ch->ch_mem[ch->ch_nmem].m_sidx = c->c_nsubs;
+	ch->ch_nmem++;
+	*joined = 0;
+	if ((pu = htab_get(ch->ch_users, c->c_id->id_user, ulen)) == NULL) {
+		pu = xcalloc(1, sizeof(*pu));
+		if (c->c_id->id_info != NULL)
+			pu->pu_info = xstrdup(c->c_id->id_info);
+		htab_put(ch->ch_users, c->c_id->id_user, ulen, pu);
+		*joined = 1;
+	}
+	pu->pu_count++;
+	return c->c_nsubs++;
+}
+
+static void
+held_free(struct held *h)
+{
+	struct held	*next;
+
+	for (; h != NULL; h = next) {
+		next = h->hd_next;
+		obuf_unref(h->hd_buf);
+		free(h);
+	}
+}
+
+/*
+ * Drop c's subscription number i.  Return value: 1 if c's user left the
+ * channel (the caller tells the others), and 2 if the channel is now empty
+ * and was freed (the bridge must be told), else 0.
+ */
+int
+chan_leave(struct conn *c, uint32_t i)
+{
+	struct csub	*s = &c->c_subs[i];
+	struct chan	*ch = s->s_chan;
+	struct member	*m;
+	struct puser	*pu;
+	struct ipc_msg	*msg;
+	uint32_t	 last;
+	size_t		 ulen = strlen(c->c_id->id_user);
+	int		 rv = 0;
+
+	held_free(s->s_held);
+	s->s_held = NULL;
+	/* Swap-remove from the channel, fixing the moved member's index. */
+	last = --ch->ch_nmem;
+	if (s->s_midx != last) {
+		m = &ch->ch_mem[s->s_midx];
+		*m = ch->ch_mem[last];
+		m->m_conn->c_subs[m->m_sidx].s_midx = s->s_midx;
+	}
+	/* The same in c's own list. */
+	last = --c->c_nsubs;
+	if (i != last) {
+		c->c_subs[i] = c->c_subs[last];
+		s = &c->c_subs[i];
+		s->s_chan->ch_mem[s->s_midx].m_sidx = i;
+	}
+	pu = htab_get(ch->ch_users, c->c_id->id_user, ulen);
+	if (pu != NULL && --pu->pu_count == 0) {
+		htab_del(ch->ch_users, c->c_id->id_user, ulen);
+		free(pu->pu_info);
+		free(pu);
+		chan_presence_event(ch, c, "presence.leave");
+		rv = 1;
+	}
+	if (ch->ch_nmem > 0)
+		return rv;
+	/* Nobody here wants the channel any more: tell the bridge. */
+	msg = ipc_create(GW_MSG_BRIDGE_UNSUB, 0);
+	ipc_add_cstr(msg, ch->ch_name);
+	link_send(msg);
+	if (ch->ch_restore != NULL) {
+		link_forget(ch->ch_restore);
+		free(ch->ch_restore);
+	}
+	htab_del(gl->l_chans, ch->ch_name, strlen(ch->ch_name));
+	htab_free(ch->ch_users);
+	free(ch->ch_mem);
+	free(ch->ch_name);
+	free(ch);
+	return 2;
+}
+
+/* Presence of a channel: {count, users: [{userId, info}]}. */
+json_t *
+chan_presence(struct chan *ch)
+{
+	struct htab_iter	 it;
+	struct puser		*pu;
+	const char		*user;
+	size_t			 ulen;
+	void			*v;
+	json_t			*users;
+
+	users = json_array();
+	htab_iter_init(ch->ch_users, &it);
+	while (htab_iter_next(&it, &user, &ulen, &v)) {
+		pu = v;
+		json_array_append_new(users, json_pack("{s:s%, s:o}",
+		    "userId", user, ulen, "info", info_json(pu->pu_info)));
+	}
+	return json_pack("{s:I, s:o}", "count",
+	    (json_int_t)htab_count(ch->ch_users), "users", users);
+}
+
+/* Tell ch's presence subscribers, but the actor, that a user came or went. */
+void
+chan_presence_event(struct chan *ch, struct conn *actor, const char *type)
+{
+	struct obuf	*ob = NULL;
+	json_t		*o;
+	char		*s;
+	uint32_t	 i;
+
+	for (i = 0; i < ch->ch_nmem; i++) {
+		struct conn *m = ch->ch_mem[i].m_conn;
+
+		if (m == actor ||
+		    !m->c_subs[ch->ch_mem[i].m_sidx].s_presence)
+			continue;
+		if (ob == NULL) {
+			o = json_pack("{s:s, s:s, s:s, s:o}", "type", type,
+			    "channel", ch->ch_name, "userId",
+			    actor->c_id->id_user, "info",
+			    info_json(actor->c_id->id_info));
+			s = json_dumps(o, JSON_COMPACT);
+			json_decref(o);
+			if (s == NULL)
+				fatalx("presence: json out of memory");
+			ob = ws_frame(0x1, s, strlen(s));
+			free(s);
+		}
+		(void)conn_send(m, ob);
+	}
+	obuf_unref(ob);
+}
+
+/* Does offset a (n bytes) come after b?  Offsets of one epoch compare. */
+int
+chan_after(const char *a, size_t n, const char *b)
+{
+	size_t	blen = strlen(b);
+
+	if (blen == 0 || n != blen || memcmp(a, b, 16) != 0)
+		return 1;	/* no reference, or a new epoch */
+	return memcmp(a, b, n) > 0;
+}
+
+static void
+chan_set_last(struct chan *ch, const char *off, size_t n)
+{
+	if (n == LISTEN_OFFLEN && chan_after(off, n, ch->ch_last)) {
+		memcpy(ch->ch_last, off, n);
+		ch->ch_last[n] = '\0';
+	}
+}
+
+/* Queue a framed message on member i, or hold it while it waits. */
+static void
+chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
+    size_t offlen)
+{
+	struct conn	*c = ch->ch_mem[i].m_conn;
+	struct csub	*s = &c->c_subs[ch->ch_mem[i].m_sidx];
+	struct held	*h, **pp;
+
+	if (!s->s_pending) {
+		(void)conn_send(c, ob);
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->hd_buf = ob;
+	ob->ob_ref++;
+	snprintf(h->hd_off, sizeof(h->hd_off), "%.*s", (int)offlen, off);
+	for (pp = &s->s_held; *pp != NULL; pp = &(*pp)->hd_next)
+		;
+	*pp = h;
+}
+
+/* The bridge delivers one message of channel name: frame it once, fan out. */
+void
+client_deliver(const char *name, size_t namelen, const char *off,
+    size_t offlen, const char *msg, size_t msglen)
+{
+	struct chan	*ch;
+	struct obuf	*ob;
+	uint32_t	 i;
+
+	if ((ch = chan_find(name, namelen)) == NULL)
+		return;
+	if (!chan_after(off, offlen, ch->ch_last))
+		return;		/* a restore already gave it */
+	ob = ws_frame(0x1, msg, msglen);
+	for (i = 0; i < ch->ch_nmem; i++)
+		chan_give(ch, i, ob, off, offlen);
+	obuf_unref(ob);
+	chan_set_last(ch, off, offlen);
+}
+
+/* Send every member of ch a frame: a fresh subscribed with recovered false. */
+static void
+chan_tell_gap(struct chan *ch, const char *latest, size_t n)
+{
+	struct obuf	*ob;
+	json_t		*o;
+	char		*s;
+	uint32_t	 i;
+
+	o = json_pack("{s:s, s:s, s:s%, s:b}", "type", "subscribed",
+	    "channel", ch->ch_name, "offset", latest, n, "recovered", 0);
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+		fatalx("gap: json");
+	json_decref(o);
+	ob = ws_frame(0x1, s, strlen(s));
+	free(s);
+	for (i = 0; i < ch->ch_nmem; i++)
+		(void)conn_send(ch->ch_mem[i].m_conn, ob);
+	obuf_unref(ob);
+	log_info("channel %s: messages may have been lost; clients told",
+	    ch->ch_name);
+}
+
+/* The bridge says messages of a channel may have been lost. */
+void
+client_gap(const char *name, size_t namelen, const char *latest, size_t n)
+{
+	struct chan	*ch;
+
+	if ((ch = chan_find(name, namelen)) != NULL)
+		chan_tell_gap(ch, latest, n);
+}
+
+/*
+ * Connected to the bridge (again): declare every channel, with the last
+ * offset delivered here, so that what was missed meanwhile is replayed.
+ */
+void
+client_restore_all(void)
+{
+	struct htab_iter	 it;
+	const char		*name;
+	size_t			 len;
+	void			*v;
+	struct ipc_msg		*m;
+	struct pend		*pd;
+
+	htab_iter_init(gl->l_chans, &it);
+	while (htab_iter_next(&it, &name, &len, &v)) {
+		struct chan *ch = v;
+
+		if (ch->ch_restore != NULL)
+			continue;
+		pd = xcalloc(1, sizeof(*pd));
+		pd->pd_kind = PD_RESTORE;
+		pd->pd_chan = ch;
+		pd->pd_since = ch->ch_last[0] != '\0';
+		m = ipc_create(GW_MSG_BRIDGE_SUB, 0);
+		ipc_add_cstr(m, ch->ch_name);
+		ipc_add_cstr(m, ch->ch_last);
+		ipc_add_u32(m, GW_SUB_RESTORE);
+		if (link_request(m, pd) == -1) {
+			free(pd);
+			return;
+		}
+		ch->ch_restore = pd;
+	}
+}
+
+/* The answer to a restore: replay what the channel missed. */
+void
+chan_restored(struct pend *pd, const char *latest, size_t latestlen,
+    uint32_t rec, struct ipc_rd *rd, uint32_t n)
+{
+	struct chan	*ch = pd->pd_chan;
+	const char	*off, *msg;
+	size_t		 offlen, msglen;
+	uint32_t	 i;
+
+	ch->ch_restore = NULL;
+	if (pd->pd_since && rec != GW_REC_TRUE)
+		chan_tell_gap(ch, latest, latestlen);
+	for (i = 0; i < n; i++) {
+		if (ipc_get_str(rd, &off, &offlen) == -1 ||
+		    ipc_get_str(rd, &msg, &msglen) == -1)
+			return;
+		client_deliver(ch->ch_name, strlen(ch->ch_name), off, offlen,
+		    msg, msglen);
+	}
+	chan_set_last(ch, latest, latestlen);
+}
+
+/*
+ * The bridge answered subscription i of c: flush what was held for it
+ * (only what came after latest, a NUL-terminated offset: the rest was in
+ * the replay or came before the subscription), and let live messages
+ * through.
+ */
+void
+chan_release(struct conn *c, uint32_t i, const char *latest)
+{
+	struct csub	*s = &c->c_subs[i];
+	struct held	*h, *next;
+
+	for (h = s->s_held; h != NULL; h = next) {
+		next = h->hd_next;
+		if (chan_after(h->hd_off, strlen(h->hd_off), latest))
+			(void)conn_send(c, h->hd_buf);
+		obuf_unref(h->hd_buf);
+		free(h);
+	}
+	s->s_held = NULL;
+	s->s_pending = 0;
+	chan_set_last(s->s_chan, latest, strlen(latest));
+}

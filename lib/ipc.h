@@ -1,0 +1,118 @@
+/*
+ * ipc.h -- the messages gw's processes exchange over Unix-domain sockets,
+ * and their framing.  One header, one enum: bump GW_IPC_VERSION on ANY
+ * change to gw_msg_type or to a payload.  man/gw-ipc.7 repeats this.
+ *
+ * A message is a 16-byte header in host byte order (Unix sockets never
+ * leave the host) and a payload built with ipc_add_*() and read back with
+ * ipc_get_*(); ipc_end() fails if bytes are left over, so that parsing is
+ * total.  Strings are a u32 length and that many bytes, not NUL-terminated.
+ */
+#ifndef GW_IPC_H
+#define GW_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#define GW_IPC_VERSION	1
+#define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
+#define GW_IPC_HDRLEN	16
+#define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
+
+enum gw_msg_type {
+	GW_MSG_NONE,			/* 0 is never sent */
+	GW_MSG_HELLO,			/* any -> any: u32 pid, str name */
+
+	/* gw-listen -> gw-bridge */
+	GW_MSG_BRIDGE_SUB,		/* id; str channel, str since, u32 flags */
+	GW_MSG_BRIDGE_UNSUB,		/* str channel */
+	GW_MSG_BRIDGE_PUBLISH,		/* id; str channel, str data, str from,
+					   u64 ts */
+	GW_MSG_BRIDGE_HISTORY,		/* id; str channel, str since,
+					   u32 limit */
+
+	/* gw-bridge -> gw-listen */
+	GW_MSG_BRIDGE_SUBSCRIBED,	/* id; str channel, str latest,
+					   u32 recovered, u32 n,
+					   n * (str offset, str message) */
+	GW_MSG_BRIDGE_PUBLISHED,	/* id; str offset */
+	GW_MSG_BRIDGE_HISTORY_REPLY,	/* id; u32 complete, u32 n,
+					   n * (str offset, str message) */
+	GW_MSG_BRIDGE_FAIL,		/* id; str code, str message */
+	GW_MSG_BRIDGE_DELIVER,		/* str channel, str offset,
+					   str message */
+	GW_MSG_BRIDGE_GAP,		/* str channel, str latest */
+	GW_MSG_BRIDGE_HEALTH,		/* u32 up */
+
+	GW_MSG_MAX
+};
+
+/* GW_MSG_BRIDGE_SUB flags */
+#define GW_SUB_RESTORE	0x1	/* re-declared after a reconnect: no reply
+				   to a client, catch up from since */
+
+/* GW_MSG_BRIDGE_SUBSCRIBED recovered */
+#define GW_REC_NONE	0	/* no since was given */
+#define GW_REC_FALSE	1	/* history does not reach back to since */
+#define GW_REC_TRUE	2	/* everything after since follows */
+
+struct gw_msg_hdr {
+	uint32_t	type;		/* enum gw_msg_type */
+	uint32_t	len;		/* header + payload, <= GW_IPC_MAXMSG */
+	uint32_t	id;		/* request id, echoed in the reply */
+	uint32_t	version;	/* GW_IPC_VERSION */
+};
+
+/* A message being built: header and payload in one growing buffer. */
+struct ipc_msg {
+	uint8_t		*m_buf;
+	size_t		 m_len;
+	size_t		 m_cap;
+	struct ipc_msg	*m_next;	/* a peer's output queue */
+	size_t		 m_off;		/* bytes of it already written */
+};
+
+/* A received payload being read. */
+struct ipc_rd {
+	const uint8_t	*r_p;
+	size_t		 r_left;
+	int		 r_err;
+};
+
+struct ipc_peer;
+typedef void	(*ipc_msg_cb)(struct ipc_peer *, const struct gw_msg_hdr *,
+		    struct ipc_rd *);
+typedef void	(*ipc_close_cb)(struct ipc_peer *, const char *);
+
+/* Building. */
+struct ipc_msg	*ipc_create(uint32_t, uint32_t);
+void		 ipc_add_u32(struct ipc_msg *, uint32_t);
+void		 ipc_add_u64(struct ipc_msg *, uint64_t);
+void		 ipc_add_str(struct ipc_msg *, const void *, size_t);
+void		 ipc_add_cstr(struct ipc_msg *, const char *);
+int		 ipc_close(struct ipc_msg *);
+void		 ipc_msg_free(struct ipc_msg *);
+
+/* Parsing. */
+ssize_t		 ipc_decode(const uint8_t *, size_t, struct gw_msg_hdr *,
+		    struct ipc_rd *);
+int		 ipc_get_u32(struct ipc_rd *, uint32_t *);
+int		 ipc_get_u64(struct ipc_rd *, uint64_t *);
+int		 ipc_get_str(struct ipc_rd *, const char **, size_t *);
+int		 ipc_end(struct ipc_rd *);
+const char	*ipc_type_name(uint32_t);
+
+/* Sockets and peers. */
+int		 ipc_listen(const char *);
+int		 ipc_connect(const char *);
+struct ipc_peer	*ipc_peer_new(struct ev_loop *, int, ipc_msg_cb, ipc_close_cb,
+		    void *);
+void		*ipc_peer_arg(struct ipc_peer *);
+int		 ipc_send(struct ipc_peer *, struct ipc_msg *);
+size_t		 ipc_peer_queued(struct ipc_peer *);
+void		 ipc_peer_free(struct ipc_peer *);
+
+#endif
