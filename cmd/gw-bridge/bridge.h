@@ -81,6 +81,7 @@ struct bchan {
 	struct held	*ch_held;
 	struct held	**ch_heldtail;
 	size_t		 ch_nheld;
+	int		 ch_overflow;	/* held messages were dropped */
 };
 
 struct bridge {

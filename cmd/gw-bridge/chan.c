@@ -119,6 +119,15 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 	struct chreq	*q;
 	int		 i;
 
+	/*
+	 * A client's subscribe while Redis is away is refused now rather
+	 * than left waiting; a worker's re-declaration waits for Redis.
+	 */
+	if (!(gb->b_cmdup && gb->b_subup) && !(flags & GW_SUB_RESTORE)) {
+		bridge_send_fail(w, id, "unavailable",
+		    "Redis is not reachable");
+		return;
+	}
 	if ((c = chan_get(ch, chlen)) == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		c->ch_name = xstrndup(ch, chlen);
@@ -269,8 +278,10 @@ chan_message(const char *pub, size_t publen, const char *p, size_t n)
 		chan_forward(c, p, nl - p, nl + 1, n - (nl - p) - 1);
 		return;
 	}
-	if (c->ch_nheld >= CHAN_MAXHELD)
-		return;		/* the catch-up reads it from history */
+	if (c->ch_nheld >= CHAN_MAXHELD) {
+		c->ch_overflow = 1;	/* reported when live again */
+		return;
+	}
 	h = xmalloc(sizeof(*h));
 	h->h_next = NULL;
 	h->h_payload = xmalloc(n);
@@ -313,6 +324,10 @@ chan_go_live(struct bchan *c)
 	const char	*nl;
 
 	c->ch_state = CH_LIVE;
+	if (c->ch_overflow) {
+		c->ch_overflow = 0;
+		chan_gap(c, c->ch_last);
+	}
 	while ((h = c->ch_held) != NULL) {
 		c->ch_held = h->h_next;
 		if ((nl = memchr(h->h_payload, '\n', h->h_len)) != NULL)
@@ -405,6 +420,8 @@ chan_sub_reply(const char *name, struct worker *w, uint64_t serial,
 	    r->element[1]->type != REDIS_REPLY_INTEGER) {
 		if (r != NULL && r->type == REDIS_REPLY_ERROR)
 			log_warnx("subscribe script: %s", r->str);
+		if (r == NULL && serial == 0)
+			return;	/* link lost: catch up again when it is back */
 		if (serial == 0 && c != NULL) {
 			/* Catch-up failed: say so rather than hide a gap. */
 			chan_gap(c, c->ch_last);

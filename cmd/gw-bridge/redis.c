@@ -44,6 +44,8 @@ struct rreq {
 
 enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
 
+static int	redis_stopping;		/* no reconnects: exiting */
+
 static void	redis_connect_cmd(void);
 static void	redis_connect_sub(void);
 static redisAsyncContext *redis_connect(const struct redis_addr *);
@@ -157,6 +159,7 @@ redis_start(void)
 void
 redis_stop(void)
 {
+	redis_stopping = 1;
 	ev_timer_stop(gb->b_loop, &gb->b_probetimer);
 	ev_timer_stop(gb->b_loop, &gb->b_cmdtimer);
 	ev_timer_stop(gb->b_loop, &gb->b_subtimer);
@@ -195,7 +198,7 @@ redis_connect(const struct redis_addr *ra)
 static void
 redis_schedule(ev_timer *t, double *wait)
 {
-	if (ev_is_active(t))
+	if (ev_is_active(t) || redis_stopping)
 		return;
 	ev_timer_set(t, *wait, 0.);
 	ev_timer_start(gb->b_loop, t);
@@ -309,7 +312,12 @@ redis_drop(redisAsyncContext *ac, const char *why)
 		return;
 	log_warnx("redis %s link: %s; reconnecting",
 	    ac == gb->b_cmd ? "command" : "pub/sub", why);
-	redisAsyncDisconnect(ac);
+	/*
+	 * Not redisAsyncDisconnect(): it waits for the replies, which a
+	 * wedged link never sends.  Freeing fails pending commands with a
+	 * NULL reply and runs the disconnect callback, which reconnects.
+	 */
+	redisAsyncFree(ac);
 }
 
 static void
