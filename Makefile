@@ -69,7 +69,7 @@ unit: unit-bins
 
 # libFuzzer targets (clang).  "make fuzz" runs each for FUZZ_SECONDS=300.
 UNIT_EXTRA_proto_fuzz := $(B)/cmd/gw-listen/proto.o
-UNIT_EXTRA_client_fuzz := $(filter-out %/main.o,$(LISTEN_OBJS))
+UNIT_EXTRA_client_fuzz := $(filter-out %/main.o %/link.o,$(LISTEN_OBJS))
 $(B)/fuzz/%: tests/fuzz/%.c $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icmd/gw-listen -fsanitize=fuzzer -o $@ $< \

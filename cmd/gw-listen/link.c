@@ -153,7 +153,8 @@ link_request(struct ipc_msg *m, struct pend *pd)
 void
 link_forget(struct pend *pd)
 {
-	htab_del(link_pends, (char *)&pd->pd_id, sizeof(pd->pd_id));
+	if (link_pends != NULL)
+		htab_del(link_pends, (char *)&pd->pd_id, sizeof(pd->pd_id));
 }
 
 /* Send a message that needs no answer; dropped if the bridge is away. */
