@@ -1,10 +1,35 @@
 #!/bin/sh
 # run.sh -- "make run": a development node on this machine.  Until
-# gw-supervise exists this is gw-listen alone, with auth = none (ids from
-# ?user=ID).  Ctrl-C stops it cleanly.
+# gw-supervise exists it starts the processes itself: a private
+# redis-server on a Unix socket in a temporary run directory, gw-bridge,
+# and gw-listen with auth = none (ids from ?user=ID).  Ctrl-C stops all
+# three and removes the run directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 addr=${GW_LISTEN:-127.0.0.1:8080}
+run=$(mktemp -d "${TMPDIR:-/tmp}/gw-run.XXXXXX")
+pids=""
+stop() {
+	trap - INT TERM EXIT
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$run"
+}
+trap stop INT TERM EXIT
+
+redis-server --port 0 --unixsocket "$run/redis.sock" --unixsocketperm 600 \
+    --save '' --appendonly no --dir "$run" --logfile "$run/redis.log" &
+pids="$!"
+i=0
+until [ -S "$run/redis.sock" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "run.sh: redis-server did not start" >&2; exit 1; }
+	sleep 0.05
+done
+"$top/build/gw-bridge" --rundir "$run/run" --redis "unix://$run/redis.sock" &
+pids="$pids $!"
+"$top/build/gw-listen" --auth none --rundir "$run/run" --listen "$addr" -v &
+pids="$pids $!"
 cat <<MSG
 gw: development node on ws://$addr/ws (auth none: ws://$addr/ws?user=alice)
     health: curl http://$addr/healthz
@@ -12,4 +37,4 @@ gw: development node on ws://$addr/ws (auth none: ws://$addr/ws?user=alice)
             then send {"type":"subscribe","channel":"doc:1","presence":true}
     stop:   Ctrl-C
 MSG
-exec "$top/build/gw-listen" --auth none --listen "$addr" -v
+wait

@@ -160,6 +160,7 @@ void
 redis_stop(void)
 {
 	redis_stopping = 1;
+	gb->b_cmdup = gb->b_subup = 0;	/* no "link lost" on the way out */
 	ev_timer_stop(gb->b_loop, &gb->b_probetimer);
 	ev_timer_stop(gb->b_loop, &gb->b_cmdtimer);
 	ev_timer_stop(gb->b_loop, &gb->b_subtimer);
