@@ -54,12 +54,11 @@
 #include "ipc.h"
 #include "xmalloc.h"
 
-#define IPC_TOOBIG	((size_t)GW_IPC_MAXMSG + 1)	/* m_len of a
-							   message that
-							   overflowed */
+/* The m_len of a message that overflowed. */
+#define IPC_TOOBIG	((size_t)GW_IPC_MAXMSG + 1)
 #define IPC_MSGINIT	128		/* first buffer of a message */
-#define IPC_READ_CHUNK	(64 * 1024)	/* least free space for a read() */
-#define IPC_READ_BUDGET	(256 * 1024)	/* bytes read per EV_READ event */
+#define IPC_READ_CHUNK	(64 * 1024)	/* least room for a read() */
+#define IPC_READ_BUDGET	(256 * 1024)	/* read per EV_READ event */
 #define IPC_INMAX	((size_t)GW_IPC_MAXMSG + IPC_READ_CHUNK)
 #define IPC_BACKLOG	128
 
@@ -72,15 +71,15 @@
 struct ipc_peer {
 	struct ev_loop	*p_loop;
 	int		 p_fd;
-	ev_io		 p_rio;		/* always on while alive */
+	ev_io		 p_rio;		/* on while alive */
 	ev_io		 p_wio;		/* on while the socket is full */
-	ev_prepare	 p_prep;	/* on while output waits to be tried */
-	ev_idle		 p_idle;	/* keeps the loop awake for p_prep */
+	ev_prepare	 p_prep;	/* on while output waits */
+	ev_idle		 p_idle;	/* keeps the loop up for p_prep */
 	ipc_msg_cb	 p_msgcb;
 	ipc_close_cb	 p_closecb;
 	void		*p_arg;
 
-	uint8_t		*p_in;		/* input: p_in[p_inoff..p_inlen) */
+	uint8_t		*p_in;		/* p_in[p_inoff..p_inlen) */
 	size_t		 p_inoff;
 	size_t		 p_inlen;
 	size_t		 p_incap;
@@ -89,9 +88,9 @@ struct ipc_peer {
 	struct ipc_msg	*p_qtail;
 	size_t		 p_queued;	/* bytes of it not yet written */
 
-	int		 p_inuse;	/* library frames holding the peer */
+	int		 p_inuse;	/* library frames holding p */
 	int		 p_dead;	/* closecb was called */
-	int		 p_freed;	/* ipc_peer_free() was called */
+	int		 p_freed;	/* ipc_peer_free() called */
 };
 
 static void	ipc_grow(struct ipc_msg *, size_t);
@@ -707,8 +706,8 @@ ipc_peer_read(struct ipc_peer *p)
 		want = IPC_READ_CHUNK;
 		if (left >= GW_IPC_HDRLEN) {
 			/* The header was checked by ipc_decode(). */
-			memcpy(&mlen, p->p_in + offsetof(struct gw_msg_hdr, len),
-			    sizeof(mlen));
+			memcpy(&mlen, p->p_in +
+			    offsetof(struct gw_msg_hdr, len), sizeof(mlen));
 			if (mlen - left > want)
 				want = mlen - left;
 		}
@@ -818,7 +817,7 @@ ipc_peer_flush(struct ipc_peer *p)
 			ipc_msg_free(m);
 		}
 		if ((size_t)sent < total)
-			break;		/* a short write: the socket is full */
+			break;	/* a short write: the socket is full */
 	}
 
 	ev_prepare_stop(p->p_loop, &p->p_prep);

@@ -219,7 +219,8 @@ check_fields(const struct sample *sm, struct ipc_rd *rd)
 			break;
 		case 's':
 			if (ipc_get_str(rd, &s, &n) == -1 ||
-			    n != sm->f[i].f_n || memcmp(s, sm->f[i].f_s, n) != 0)
+			    n != sm->f[i].f_n ||
+			    memcmp(s, sm->f[i].f_s, n) != 0)
 				return 0;
 			break;
 		}
@@ -261,8 +262,9 @@ test_roundtrip(void)
 		ok(m->m_len == len, "%s #%zu: %zu bytes, expected %zu",
 		    sm->name, i, m->m_len, len);
 		n = ipc_decode(m->m_buf, m->m_len, &hdr, &rd);
-		ok(n == (ssize_t)len && hdr.len == len && hdr.type == sm->type &&
-		    hdr.id == sm->id && hdr.version == GW_IPC_VERSION,
+		ok(n == (ssize_t)len && hdr.len == len &&
+		    hdr.type == sm->type && hdr.id == sm->id &&
+		    hdr.version == GW_IPC_VERSION,
 		    "%s #%zu: decode gives the whole message and its header",
 		    sm->name, i);
 		ok(rd.r_p == m->m_buf + GW_IPC_HDRLEN &&
@@ -347,8 +349,9 @@ test_truncated_trailing(void)
 		set_hdr(buf, sm->type, (uint32_t)m->m_len + 1, sm->id,
 		    GW_IPC_VERSION);
 		ok(ipc_decode(buf, m->m_len + 1, &hdr, &rd) ==
-		    (ssize_t)m->m_len + 1 && parse_layout(sm->type, &rd) == -1 &&
-		    errno == EBADMSG, "%s #%zu: a trailing byte fails ipc_end",
+		    (ssize_t)m->m_len + 1 &&
+		    parse_layout(sm->type, &rd) == -1 && errno == EBADMSG,
+		    "%s #%zu: a trailing byte fails ipc_end",
 		    sm->name, i);
 		free(buf);
 		ipc_msg_free(m);
