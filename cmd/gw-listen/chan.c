@@ -120,6 +120,7 @@ chan_leave(struct conn *c, uint32_t i)
 
 	held_free(s->s_held);
 	s->s_held = NULL;
+	s->s_nheld = 0;
 	/* Swap-remove from the channel, fixing the moved member's index. */
 	last = --ch->ch_nmem;
 	if (s->s_midx != last) {
@@ -241,19 +242,23 @@ chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
 {
 	struct conn	*c = ch->ch_mem[i].m_conn;
 	struct csub	*s = &c->c_subs[ch->ch_mem[i].m_sidx];
-	struct held	*h, **pp;
+	struct held	*h;
 
 	if (!s->s_pending) {
 		(void)conn_send(c, ob);
+		return;
+	}
+	if (s->s_nheld >= LISTEN_MAXHELD) {
+		ws_close(c, 1013, "too many messages while subscribing");
 		return;
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->hd_buf = ob;
 	ob->ob_ref++;
 	snprintf(h->hd_off, sizeof(h->hd_off), "%.*s", (int)offlen, off);
-	for (pp = &s->s_held; *pp != NULL; pp = &(*pp)->hd_next)
-		;
-	*pp = h;
+	h->hd_next = s->s_held;
+	s->s_held = h;
+	s->s_nheld++;
 }
 
 /* The bridge delivers one message of channel name: frame it once, fan out. */
@@ -378,9 +383,15 @@ void
 chan_release(struct conn *c, uint32_t i, const char *latest)
 {
 	struct csub	*s = &c->c_subs[i];
-	struct held	*h, *next;
+	struct held	*h, *next, *old = NULL;
 
+	/* Held newest first: reverse into arrival order. */
 	for (h = s->s_held; h != NULL; h = next) {
+		next = h->hd_next;
+		h->hd_next = old;
+		old = h;
+	}
+	for (h = old; h != NULL; h = next) {
 		next = h->hd_next;
 		if (chan_after(h->hd_off, strlen(h->hd_off), latest))
 			(void)conn_send(c, h->hd_buf);
@@ -388,6 +399,7 @@ chan_release(struct conn *c, uint32_t i, const char *latest)
 		free(h);
 	}
 	s->s_held = NULL;
+	s->s_nheld = 0;
 	s->s_pending = 0;
 	chan_set_last(s->s_chan, latest, strlen(latest));
 }

@@ -22,6 +22,7 @@
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
 #define LISTEN_PATHMAX		100
+#define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */
 
 struct listen_addr {
 	struct sockaddr_storage	 la_ss;
@@ -103,7 +104,8 @@ struct csub {
 	uint32_t	 s_midx;	/* index in s_chan's member array */
 	uint8_t		 s_presence;
 	uint8_t		 s_pending;	/* waiting for the bridge's answer */
-	struct held	*s_held;
+	uint32_t	 s_nheld;
+	struct held	*s_held;	/* newest first */
 };
 
 /* A request to gw-bridge waiting for its answer (link.c). */
