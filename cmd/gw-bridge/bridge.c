@@ -26,6 +26,7 @@ static void	bridge_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 static void	bridge_closed(struct ipc_peer *, const char *);
 static void	bridge_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	bridge_send_health(struct worker *);
+static void	bridge_reap_cb(struct ev_loop *, ev_prepare *, int);
 
 /*
  * Run gw-bridge, with Redis at addr (commands) and subaddr (pub/sub),
@@ -54,6 +55,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	ev_signal_init(&b.b_sigint, bridge_signal_cb, SIGINT);
 	ev_signal_start(b.b_loop, &b.b_sigint);
 	b.b_chans = htab_new();
+	ev_prepare_init(&b.b_reap, bridge_reap_cb);
 
 	if (mkdir(conf->bc_rundir, 0700) == -1 && errno != EEXIST) {
 		log_warn("run directory %s", conf->bc_rundir);
@@ -135,25 +137,42 @@ bridge_worker(uint64_t serial)
 	struct worker	*w;
 
 	for (w = gb->b_workers; w != NULL; w = w->w_next)
-		if (w->w_serial == serial)
+		if (w->w_serial == serial && !w->w_dead)
 			return w;
 	return NULL;
 }
 
+/*
+ * Mark w dead; it is freed at the end of this loop iteration, because
+ * callers may be walking a channel's workers or be inside w's dispatch.
+ */
 static void
 bridge_drop(struct worker *w, const char *why)
 {
-	struct worker	**pp;
-
+	if (w->w_dead)
+		return;
 	log_info("%s: %s", w->w_name, why);
-	for (pp = &gb->b_workers; *pp != NULL; pp = &(*pp)->w_next)
-		if (*pp == w) {
-			*pp = w->w_next;
-			break;
+	w->w_dead = 1;
+	ev_prepare_start(gb->b_loop, &gb->b_reap);
+}
+
+static void
+bridge_reap_cb(struct ev_loop *loop, ev_prepare *pw, int revents)
+{
+	struct worker	**pp, *w;
+
+	(void)revents;
+	ev_prepare_stop(loop, pw);
+	for (pp = &gb->b_workers; (w = *pp) != NULL; ) {
+		if (!w->w_dead) {
+			pp = &w->w_next;
+			continue;
 		}
-	chan_worker_gone(w);
-	ipc_peer_free(w->w_peer);
-	free(w);
+		*pp = w->w_next;
+		chan_worker_gone(w);
+		ipc_peer_free(w->w_peer);
+		free(w);
+	}
 }
 
 static void
@@ -166,6 +185,10 @@ bridge_closed(struct ipc_peer *p, const char *why)
 void
 bridge_send(struct worker *w, struct ipc_msg *m)
 {
+	if (w->w_dead) {
+		ipc_msg_free(m);
+		return;
+	}
 	if (ipc_send(w->w_peer, m) == -1)
 		bridge_drop(w, "output queue full");
 }
@@ -221,6 +244,8 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	uint32_t	 flags, limit, pid;
 	uint64_t	 ts;
 
+	if (w->w_dead)
+		return;
 	switch (h->type) {
 	case GW_MSG_HELLO:
 		if (ipc_get_u32(rd, &pid) == -1 ||

@@ -44,6 +44,7 @@ struct worker {
 	struct ipc_peer	*w_peer;
 	struct worker	*w_next;
 	uint64_t	 w_serial;	/* never reused: replies find it by this */
+	int		 w_dead;	/* freed at the end of the iteration */
 	char		 w_name[64];
 };
 
@@ -112,6 +113,7 @@ struct bridge {
 	char			 b_shapub[41];
 	char			 b_shasub[41];
 	char			 b_shahist[41];
+	ev_prepare		 b_reap;	/* frees dead workers */
 	ev_signal		 b_sigterm;
 	ev_signal		 b_sigint;
 	uint64_t		 b_published;
