@@ -9,20 +9,31 @@ setup() {
 
 @test "bash completion: offers every option of usage(), and --auth values" {
 	run bash -c "source '$TOP/completions/bash/gw-listen'
-		COMP_WORDS=(gw-listen --p); COMP_CWORD=1; _gw_listen
+		COMP_WORDS=(gw-listen --pu); COMP_CWORD=1; _gw_daemon
 		echo \"\${COMPREPLY[*]}\"
-		COMP_WORDS=(gw-listen --auth ''); COMP_CWORD=2; _gw_listen
+		COMP_WORDS=(gw-listen --auth ''); COMP_CWORD=2; _gw_daemon
 		echo \"\${COMPREPLY[*]}\"
-		COMP_WORDS=(gw-listen ''); COMP_CWORD=1; _gw_listen
+		COMP_WORDS=(gw-listen ''); COMP_CWORD=1; _gw_daemon
 		echo \"\${COMPREPLY[*]}\""
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "--ping-interval --pong-timeout" ]
+	[ "${lines[0]}" = "--publish-rate --publish-burst" ]
 	[ "${lines[1]}" = "jwt none" ]
 	# Every option in usage() is offered, and nothing else.
 	want=$(gw-listen -h 2>&1 | grep -oE -- '--[a-z][-a-z]*|\[-[a-z]+' |
 	    sed 's/^\[-\(.*\)/\1/' | sed '/^--/!s/./-&\n/g' | sed '/^$/d' | sort)
 	got=$(tr ' ' '\n' <<<"${lines[2]}" | sort)
 	[ "$want" = "$got" ]
+}
+
+@test "bash completion: gw-bridge gets its own options" {
+	run bash -c "source '$TOP/completions/bash/gw-bridge'
+		COMP_WORDS=(gw-bridge --hi); COMP_CWORD=1; _gw_daemon
+		echo \"\${COMPREPLY[*]}\"
+		COMP_WORDS=(gw-bridge --redis ''); COMP_CWORD=2; _gw_daemon
+		echo \"\${COMPREPLY[*]}\""
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "--history-size --history-ttl" ]
+	[ "${lines[1]}" = "redis:// unix://" ]
 }
 
 @test "zsh completion: offers the options and --auth values" {
