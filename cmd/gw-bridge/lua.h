@@ -78,7 +78,8 @@
 
 /*
  * Subscribe.  KEYS: stream, meta.  ARGV: since ('' for none), epoch to
- * use if none, history ttl, most messages to return.  Returns {latest,
+ * use if none, history ttl, most messages to return (reaching it makes
+ * the answer recovered false: the client must reload).  Returns {latest,
  * recovered (0 no since, 1 false, 2 true), offset, message, ...}: what
  * follows since, when since is given.
  */
@@ -104,6 +105,7 @@
 "if redis.call('EXISTS', KEYS[1]) == 0 then r[2] = 1 end\n" \
 "local s = string.format('(%.0f-%.0f', sa, sb)\n" \
 "local ents = redis.call('XRANGE', KEYS[1], s, '+', 'COUNT', ARGV[4])\n" \
+"if #ents >= tonumber(ARGV[4]) then r[2] = 1 end\n" \
 "for i, x in ipairs(ents) do\n" \
 "  r[#r + 1] = off(e, x[1]); r[#r + 1] = x[2][2]\n" \
 "end\n" \

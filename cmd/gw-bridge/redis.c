@@ -32,6 +32,7 @@
 
 #define REDIS_WAIT_MIN	0.1
 #define REDIS_WAIT_MAX	5.0
+#define REDIS_MAXREPLAY	10000	/* messages in one replay */
 
 /* What a pending command's reply goes back to. */
 struct rreq {
@@ -58,6 +59,8 @@ static void	redis_probe_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_reply_cb(redisAsyncContext *, void *, void *);
 static void	redis_push_cb(redisAsyncContext *, void *, void *);
 static void	redis_epoch(char [17]);
+static void	redis_setup_cb(redisAsyncContext *, void *, void *);
+static void	redis_drop_cb(struct ev_loop *, ev_timer *, int);
 
 /*
  * Parse redis://[:password@]host:port[/db] or unix:///path into ra.
@@ -190,9 +193,11 @@ redis_connect(const struct redis_addr *ra)
 	redisLibevAttach(gb->b_loop, ac);
 	/* Sent once connected; hiredis queues them. */
 	if (ra->ra_pass[0] != '\0')
-		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", ra->ra_pass);
+		redisAsyncCommand(ac, redis_setup_cb, "AUTH", "AUTH %s",
+		    ra->ra_pass);
 	if (ra->ra_db != 0)
-		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", ra->ra_db);
+		redisAsyncCommand(ac, redis_setup_cb, "SELECT", "SELECT %d",
+		    ra->ra_db);
 	return ac;
 }
 
@@ -319,6 +324,43 @@ redis_drop(redisAsyncContext *ac, const char *why)
 	 * NULL reply and runs the disconnect callback, which reconnects.
 	 */
 	redisAsyncFree(ac);
+}
+
+/*
+ * AUTH or SELECT failed (wrong password, no such database): say so, and
+ * drop the link from outside hiredis's callback; it is retried with
+ * backoff, so that fixing Redis's side is enough.
+ */
+static void
+redis_setup_cb(redisAsyncContext *ac, void *r, void *what)
+{
+	redisReply	*reply = r;
+	static ev_timer	 t[2];	/* one per link */
+	ev_timer	*tp = &t[ac == gb->b_cmd ? 0 : 1];
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
+	    ev_is_active(tp))
+		return;
+	log_warnx("redis %s link: %s failed: %s", ac == gb->b_cmd ?
+	    "command" : "pub/sub", (const char *)what, reply->str);
+	ev_timer_init(tp, redis_drop_cb, 0., 0.);
+	tp->data = ac;
+	ev_timer_start(gb->b_loop, tp);
+}
+
+static void
+redis_drop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	if (t->data == gb->b_cmd || t->data == gb->b_sub) {
+		if (t->data == gb->b_cmd)
+			gb->b_cmdup = 0;
+		else
+			gb->b_subup = 0;
+		bridge_health_update();
+		redis_drop(t->data, "setup refused");
+	}
 }
 
 static void
@@ -517,7 +559,11 @@ redis_sub_script(struct bchan *c, struct worker *w, uint32_t id,
 
 	redis_epoch(epoch);
 	snprintf(ttl, sizeof(ttl), "%u", gb->b_conf->bc_histttl);
-	snprintf(max, sizeof(max), "%u", gb->b_conf->bc_histsize);
+	/*
+	 * Not our history size: another node may keep a longer history, and
+	 * a replay cut short must say so, not claim it recovered.
+	 */
+	snprintf(max, sizeof(max), "%u", REDIS_MAXREPLAY);
 	args[0] = since != NULL ? since : ""; lens[0] = strlen(args[0]);
 	args[1] = epoch; lens[1] = 16;
 	args[2] = ttl; lens[2] = strlen(ttl);

@@ -24,6 +24,12 @@ struct puser {
 };
 
 static json_t	*info_json(const char *);
+static void	 chan_give(struct chan *, uint32_t, struct obuf *,
+		    const char *, size_t);
+static void	 chan_set_last(struct chan *, const char *, size_t);
+static void	 chan_hold(struct chan *, const char *, size_t, const char *,
+		    size_t);
+static void	 chan_unhold(struct chan *);
 
 static json_t *
 info_json(const char *info)
@@ -153,6 +159,7 @@ chan_leave(struct conn *c, uint32_t i)
 		link_forget(ch->ch_restore);
 		free(ch->ch_restore);
 	}
+	held_free(ch->ch_held);
 	htab_del(gl->l_chans, ch->ch_name, strlen(ch->ch_name));
 	htab_free(ch->ch_users);
 	free(ch->ch_mem);
@@ -272,6 +279,14 @@ client_deliver(const char *name, size_t namelen, const char *off,
 
 	if ((ch = chan_find(name, namelen)) == NULL)
 		return;
+	if (ch->ch_restore != NULL) {
+		/*
+		 * Re-declared after a reconnect: what the bridge replays is
+		 * older than this; hold this until the replay is out.
+		 */
+		chan_hold(ch, off, offlen, msg, msglen);
+		return;
+	}
 	if (!chan_after(off, offlen, ch->ch_last))
 		return;		/* a restore already gave it */
 	ob = ws_frame(0x1, msg, msglen);
@@ -279,6 +294,52 @@ client_deliver(const char *name, size_t namelen, const char *off,
 		chan_give(ch, i, ob, off, offlen);
 	obuf_unref(ob);
 	chan_set_last(ch, off, offlen);
+}
+
+/* Hold a live message of a channel that is being restored. */
+static void
+chan_hold(struct chan *ch, const char *off, size_t offlen, const char *msg,
+    size_t msglen)
+{
+	struct held	*h;
+
+	if (ch->ch_nheld >= LISTEN_MAXHELD) {
+		ch->ch_overflow = 1;	/* told as a gap once restored */
+		return;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->hd_buf = ws_frame(0x1, msg, msglen);
+	snprintf(h->hd_off, sizeof(h->hd_off), "%.*s", (int)offlen, off);
+	h->hd_next = ch->ch_held;
+	ch->ch_held = h;
+	ch->ch_nheld++;
+}
+
+/* The restore is over: pass on what was held, oldest first, once. */
+static void
+chan_unhold(struct chan *ch)
+{
+	struct held	*h, *next, *old = NULL;
+	uint32_t	 i;
+
+	for (h = ch->ch_held; h != NULL; h = next) {
+		next = h->hd_next;
+		h->hd_next = old;
+		old = h;
+	}
+	ch->ch_held = NULL;
+	ch->ch_nheld = 0;
+	for (h = old; h != NULL; h = next) {
+		next = h->hd_next;
+		if (chan_after(h->hd_off, strlen(h->hd_off), ch->ch_last)) {
+			for (i = 0; i < ch->ch_nmem; i++)
+				chan_give(ch, i, h->hd_buf, h->hd_off,
+				    strlen(h->hd_off));
+			chan_set_last(ch, h->hd_off, strlen(h->hd_off));
+		}
+		obuf_unref(h->hd_buf);
+		free(h);
+	}
 }
 
 /* Send every member of ch a frame: a fresh subscribed with recovered false. */
@@ -366,11 +427,27 @@ chan_restored(struct pend *pd, const char *latest, size_t latestlen,
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(rd, &off, &offlen) == -1 ||
 		    ipc_get_str(rd, &msg, &msglen) == -1)
-			return;
+			break;
 		client_deliver(ch->ch_name, strlen(ch->ch_name), off, offlen,
 		    msg, msglen);
 	}
 	chan_set_last(ch, latest, latestlen);
+	chan_unrestore(ch);
+}
+
+/*
+ * A restore ended (answered or failed): release what was held, and report
+ * a gap if some of it had to be dropped.
+ */
+void
+chan_unrestore(struct chan *ch)
+{
+	ch->ch_restore = NULL;
+	if (ch->ch_overflow) {
+		ch->ch_overflow = 0;
+		chan_tell_gap(ch, ch->ch_last, strlen(ch->ch_last));
+	}
+	chan_unhold(ch);
 }
 
 /*

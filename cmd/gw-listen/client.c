@@ -246,6 +246,7 @@ client_subscribe(struct conn *c, struct req *rq)
 		return;
 	}
 	if ((i = client_find(c, rq->rq_channel)) != -1)
+		/* Subscribed already: live messages keep flowing. */
 		c->c_subs[i].s_presence = rq->rq_presence;
 	else {
 		if (c->c_nsubs >= gl->l_conf->lc_maxsubs) {
@@ -254,10 +255,11 @@ client_subscribe(struct conn *c, struct req *rq)
 			return;
 		}
 		i = chan_join(c, rq->rq_channel, rq->rq_presence, &joined);
+		/* Live messages are held until the bridge answers. */
+		c->c_subs[i].s_pending = 1;
 	}
-	/* Live messages are held until the bridge answers. */
-	c->c_subs[i].s_pending = 1;
 	pd = pend_new(c, PD_SUBSCRIBE, rq->rq_id);
+	pd->pd_new = c->c_subs[i].s_pending;
 	pd->pd_chan = c->c_subs[i].s_chan;
 	pd->pd_since = rq->rq_since != NULL;
 	pd->pd_presence = rq->rq_presence;
@@ -399,13 +401,15 @@ client_fail(struct pend *pd, const char *code, const char *msg)
 
 	if (pd->pd_kind == PD_RESTORE) {
 		/* Could not catch up: the clients must know. */
-		pd->pd_chan->ch_restore = NULL;
-		client_gap(pd->pd_chan->ch_name, strlen(pd->pd_chan->ch_name),
-		    pd->pd_chan->ch_last, strlen(pd->pd_chan->ch_last));
+		struct chan *ch = pd->pd_chan;
+
 		pend_free(pd);
+		client_gap(ch->ch_name, strlen(ch->ch_name), ch->ch_last,
+		    strlen(ch->ch_last));
+		chan_unrestore(ch);
 		return;
 	}
-	if (pd->pd_kind == PD_SUBSCRIBE &&
+	if (pd->pd_kind == PD_SUBSCRIBE && pd->pd_new &&
 	    (i = client_find(c, pd->pd_chan->ch_name)) != -1) {
 		/* Not subscribed after all. */
 		json_t *id = json_incref(pd->pd_reqid);

@@ -21,7 +21,7 @@
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
-#define LISTEN_PATHMAX		100
+#define LISTEN_MAXRUNDIR	90	/* bytes: <rundir>/bridge.sock fits a sun_path */
 #define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */
 
 struct listen_addr {
@@ -87,6 +87,9 @@ struct chan {
 	struct htab	*ch_users;	/* user id -> presence entry */
 	char		 ch_last[LISTEN_OFFLEN + 1];	/* last delivered */
 	struct pend	*ch_restore;	/* re-declaring after a reconnect */
+	struct held	*ch_held;	/* live messages held meanwhile */
+	uint32_t	 ch_nheld;
+	int		 ch_overflow;	/* held messages were dropped */
 };
 struct conn_rx;
 struct conn_head;
@@ -116,6 +119,7 @@ struct pend {
 	uint8_t		 pd_kind;
 	uint8_t		 pd_since;	/* subscribe asked for a replay */
 	uint8_t		 pd_presence;
+	uint8_t		 pd_new;	/* the subscribe created the membership */
 	struct conn	*pd_conn;	/* NULL for PD_RESTORE */
 	struct pend	*pd_next;	/* pd_conn's list */
 	struct chan	*pd_chan;	/* subscribe, restore */
@@ -262,6 +266,7 @@ int		 chan_after(const char *, size_t, const char *);
 void		 chan_restored(struct pend *, const char *, size_t, uint32_t,
 		    struct ipc_rd *, uint32_t);
 void		 chan_release(struct conn *, uint32_t, const char *);
+void		 chan_unrestore(struct chan *);
 
 /* link.c */
 void		 link_start(void);

@@ -159,7 +159,7 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
-			    strlen(optarg) > LISTEN_PATHMAX - 13) {
+			    strlen(optarg) > LISTEN_MAXRUNDIR) {
 				log_warnx("bad run directory: %s", optarg);
 				exit(2);
 			}
@@ -218,6 +218,11 @@ main(int argc, char *argv[])
 	    (conf.lc_rundir = getenv("GW_RUNDIR")) == NULL) {
 		snprintf(rundir, sizeof(rundir), "/tmp/gw-%d", (int)getuid());
 		conf.lc_rundir = rundir;
+	}
+	if (strlen(conf.lc_rundir) == 0 ||
+	    strlen(conf.lc_rundir) > LISTEN_MAXRUNDIR) {
+		log_warnx("bad run directory: %s", conf.lc_rundir);
+		exit(2);
 	}
 	if (strcmp(o.o_auth, "none") == 0)
 		conf.lc_authnone = 1;
