@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "log.h"
+#include "parse.h"
 #include "xmalloc.h"
 
 struct options {
@@ -24,8 +25,9 @@ struct options {
 static __dead void usage(void);
 static void	parse_options(int, char *[], struct bridge_conf *,
 		    struct options *);
-static long	parse_num(const char *, long, long);
-static double	parse_secs(const char *);
+static unsigned long long opt_num(const char *, unsigned long long,
+		    unsigned long long);
+static double	opt_secs(const char *);
 
 static __dead void
 usage(void)
@@ -55,33 +57,29 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-static long
-parse_num(const char *s, long min, long max)
+/* An option's number, or exit 2 with the reason. */
+static unsigned long long
+opt_num(const char *s, unsigned long long min, unsigned long long max)
 {
-	char	*end;
-	long	 v;
+	unsigned long long	v;
+	char			err[PARSE_ERRLEN];
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max) {
-		log_warnx("bad number %s: want %ld..%ld", s, min, max);
+	if (parse_num(s, min, max, &v, err) == -1) {
+		log_warnx("%s", err);
 		exit(2);
 	}
 	return v;
 }
 
+/* An option's duration, 0.05 s to an hour, or exit 2 with the reason. */
 static double
-parse_secs(const char *s)
+opt_secs(const char *s)
 {
-	char	*end;
-	double	 v;
+	char	err[PARSE_ERRLEN];
+	double	v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    !(v >= 0.05 && v <= 3600)) {
-		log_warnx("bad duration %s: want 0.05..3600 seconds", s);
+	if (parse_secs(s, 0.05, 3600, &v, err) == -1) {
+		log_warnx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -122,16 +120,16 @@ parse_options(int argc, char *argv[], struct bridge_conf *conf,
 			strcpy(conf->bc_node, optarg);
 			break;
 		case OPT_HSIZE:
-			conf->bc_histsize = parse_num(optarg, 1, 100000);
+			conf->bc_histsize = opt_num(optarg, 1, 100000);
 			break;
 		case OPT_HTTL:
-			conf->bc_histttl = parse_num(optarg, 1, 30 * 86400);
+			conf->bc_histttl = opt_num(optarg, 1, 30 * 86400);
 			break;
 		case OPT_PROBE:
-			conf->bc_probe = parse_secs(optarg);
+			conf->bc_probe = opt_secs(optarg);
 			break;
 		case OPT_READYFD:
-			conf->bc_readyfd = parse_num(optarg, 0, INT_MAX);
+			conf->bc_readyfd = opt_num(optarg, 0, INT_MAX);
 			break;
 		default:
 			usage();

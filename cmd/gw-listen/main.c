@@ -20,6 +20,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "parse.h"
 #include "xmalloc.h"
 
 #define SECRET_MIN	16
@@ -37,9 +38,37 @@ static __dead void usage(void);
 static void	parse_options(int, char *[], struct listen_conf *,
 		    struct options *);
 static int	parse_addr(const char *, struct listen_addr *);
-static int	parse_size(const char *, size_t, size_t, size_t *);
-static int	parse_secs(const char *, double *);
+static size_t	opt_num(const char *, unsigned long long, unsigned long long);
+static double	opt_secs(const char *);
 static int	read_secret(const char *, struct listen_conf *);
+
+/* An option's number, or exit 2 with the reason. */
+static size_t
+opt_num(const char *s, unsigned long long min, unsigned long long max)
+{
+	unsigned long long	v;
+	char			err[PARSE_ERRLEN];
+
+	if (parse_num(s, min, max, &v, err) == -1) {
+		log_warnx("%s", err);
+		exit(2);
+	}
+	return v;
+}
+
+/* An option's duration, 0.05 s to a day, or exit 2 with the reason. */
+static double
+opt_secs(const char *s)
+{
+	char	err[PARSE_ERRLEN];
+	double	v;
+
+	if (parse_secs(s, 0.05, 86400, &v, err) == -1) {
+		log_warnx("%s", err);
+		exit(2);
+	}
+	return v;
+}
 
 static __dead void
 usage(void)
@@ -131,31 +160,22 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			memcpy(conf->lc_node, optarg, n + 1);
 			break;
 		case OPT_MAXMSG:
-			if (parse_size(optarg, 126, 16 * 1024 * 1024,
-			    &conf->lc_maxmsg) == -1)
-				exit(2);
+			conf->lc_maxmsg = opt_num(optarg, 126, 4 * 1024 * 1024);
 			break;
 		case OPT_MAXOUT:
-			if (parse_size(optarg, 1024, 1024 * 1024 * 1024,
-			    &conf->lc_maxout) == -1)
-				exit(2);
+			conf->lc_maxout = opt_num(optarg, 1024, 1024 * 1024 * 1024);
 			break;
 		case OPT_MAXSUBS:
-			if (parse_size(optarg, 1, 65535, &n) == -1)
-				exit(2);
-			conf->lc_maxsubs = n;
+			conf->lc_maxsubs = opt_num(optarg, 1, 65535);
 			break;
 		case OPT_PING:
-			if (parse_secs(optarg, &conf->lc_ping) == -1)
-				exit(2);
+			conf->lc_ping = opt_secs(optarg);
 			break;
 		case OPT_PONG:
-			if (parse_secs(optarg, &conf->lc_pong) == -1)
-				exit(2);
+			conf->lc_pong = opt_secs(optarg);
 			break;
 		case OPT_HEADTMO:
-			if (parse_secs(optarg, &conf->lc_headtmo) == -1)
-				exit(2);
+			conf->lc_headtmo = opt_secs(optarg);
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
@@ -166,19 +186,13 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			conf->lc_rundir = optarg;
 			break;
 		case OPT_PUBRATE:
-			if (parse_size(optarg, 1, 1000000, &n) == -1)
-				exit(2);
-			conf->lc_pubrate = n;
+			conf->lc_pubrate = opt_num(optarg, 1, 1000000);
 			break;
 		case OPT_PUBBURST:
-			if (parse_size(optarg, 1, 1000000, &n) == -1)
-				exit(2);
-			conf->lc_pubburst = n;
+			conf->lc_pubburst = opt_num(optarg, 1, 1000000);
 			break;
 		case OPT_READYFD:
-			if (parse_size(optarg, 0, INT_MAX, &n) == -1)
-				exit(2);
-			conf->lc_readyfd = n;
+			conf->lc_readyfd = opt_num(optarg, 0, INT_MAX);
 			break;
 		default:
 			usage();
@@ -294,40 +308,6 @@ parse_addr(const char *s, struct listen_addr *la)
 		la->la_len = sizeof(*sin);
 	}
 	snprintf(la->la_name, sizeof(la->la_name), "%s", s);
-	return 0;
-}
-
-static int
-parse_size(const char *s, size_t min, size_t max, size_t *out)
-{
-	unsigned long long	 v;
-	char			*end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max) {
-		log_warnx("bad number %s: want %zu..%zu", s, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-parse_secs(const char *s, double *out)
-{
-	char	*end;
-	double	 v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    !(v >= 0.05 && v <= 86400)) {
-		log_warnx("bad duration %s: want 0.05..86400 seconds", s);
-		return -1;
-	}
-	*out = v;
 	return 0;
 }
 

@@ -1,0 +1,18 @@
+/*
+ * parse.h -- option values shared by the gw binaries: whole numbers in a
+ * range and durations in seconds.  Failures fill a caller's message
+ * buffer (lib/ does not log); the caller logs it and exits 2.
+ */
+#ifndef GW_PARSE_H
+#define GW_PARSE_H
+
+#include <stddef.h>
+
+#define PARSE_ERRLEN	128
+
+int	parse_num(const char *, unsigned long long, unsigned long long,
+	    unsigned long long *, char [PARSE_ERRLEN]);
+int	parse_secs(const char *, double, double, double *,
+	    char [PARSE_ERRLEN]);
+
+#endif
