@@ -623,6 +623,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 			log_info("redis command link up");
 			gb->b_cmdup = 1;
 			gb->b_cmdwait = REDIS_WAIT_MIN;
+			/* No probe ran while it was down: start the clock. */
+			gb->b_probeseen = ev_now(gb->b_loop);
 			chan_resubscribe_all();
 			bridge_health_update();
 		}
