@@ -76,6 +76,7 @@ struct bchan {
 	int		 ch_nworkers;
 	int		 ch_state;
 	char		 ch_last[BRIDGE_OFFLEN + 1];	/* last forwarded */
+	char		 ch_base[BRIDGE_OFFLEN + 1];	/* latest answered */
 	int		 ch_confirmed;	/* Redis confirmed the SUBSCRIBE */
 	uint64_t	 ch_subgen;	/* the pub/sub link it was sent on */
 	struct chreq	*ch_reqs;
@@ -106,6 +107,8 @@ struct bridge {
 	ev_timer		 b_subtimer;
 	ev_timer		 b_probetimer;
 	uint64_t		 b_probeseq;
+	ev_tstamp		 b_cmdstart;	/* when the link was opened */
+	ev_tstamp		 b_substart;
 	ev_tstamp		 b_probesent;	/* outstanding probe, or 0 */
 	ev_tstamp		 b_probeseen;	/* last probe back on pub/sub */
 	int			 b_healthy;

@@ -99,7 +99,8 @@ chan_subscribe(struct bchan *c)
 	char	pub[256];
 
 	c->ch_confirmed = 0;
-	c->ch_state = c->ch_last[0] != '\0' ? CH_CATCHUP : CH_SUBSCRIBING;
+	c->ch_state = c->ch_last[0] != '\0' || c->ch_base[0] != '\0' ?
+	    CH_CATCHUP : CH_SUBSCRIBING;
 	chan_key(pub, sizeof(pub), c->ch_name, strlen(c->ch_name), 'p');
 	if (redis_subscribe(pub) == 0)
 		c->ch_subgen = gb->b_subgen;
@@ -314,7 +315,8 @@ chan_confirmed(const char *pub, size_t publen)
 static int
 chan_catchup(struct bchan *c)
 {
-	return redis_sub_script(c, NULL, 0, 0, c->ch_last);
+	return redis_sub_script(c, NULL, 0, 0, c->ch_last[0] != '\0' ?
+	    c->ch_last : c->ch_base);
 }
 
 static void
@@ -447,9 +449,13 @@ chan_sub_reply(const char *name, struct worker *w, uint64_t serial,
 		chan_go_live(c);
 		return;
 	}
-	if (c != NULL && off_after(latest, strlen(latest), c->ch_last) != 0) {
-		/* Nothing before latest needs catching up any more. */
-		snprintf(c->ch_last, sizeof(c->ch_last), "%s", latest);
+	if (c != NULL && r->element[0]->len == BRIDGE_OFFLEN) {
+		/*
+		 * Where a catch-up starts if nothing is forwarded before.  Not
+		 * ch_last: messages up to latest may still be on their way on
+		 * the pub/sub link, and must not be taken for duplicates.
+		 */
+		memcpy(c->ch_base, latest, BRIDGE_OFFLEN + 1);
 	}
 	if (w == NULL)
 		return;

@@ -233,6 +233,7 @@ redis_connect_cmd(void)
 		redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
 		return;
 	}
+	gb->b_cmdstart = ev_now(gb->b_loop);
 	redisAsyncSetConnectCallback(gb->b_cmd, redis_cmd_connected);
 	redisAsyncSetDisconnectCallback(gb->b_cmd, redis_cmd_disconnected);
 	for (i = 0; i < 3; i++) {
@@ -251,6 +252,7 @@ redis_connect_sub(void)
 		redis_schedule(&gb->b_subtimer, &gb->b_subwait);
 		return;
 	}
+	gb->b_substart = ev_now(gb->b_loop);
 	redisAsyncSetConnectCallback(gb->b_sub, redis_sub_connected);
 	redisAsyncSetDisconnectCallback(gb->b_sub, redis_sub_disconnected);
 	redisAsyncCommand(gb->b_sub, redis_push_cb, NULL, "SUBSCRIBE %s",
@@ -324,6 +326,14 @@ redis_drop(redisAsyncContext *ac, const char *why)
 	 * NULL reply and runs the disconnect callback, which reconnects.
 	 */
 	redisAsyncFree(ac);
+	/* Not connected yet: hiredis ran no disconnect callback. */
+	if (gb->b_cmd == ac) {
+		gb->b_cmd = NULL;
+		redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
+	} else if (gb->b_sub == ac) {
+		gb->b_sub = NULL;
+		redis_schedule(&gb->b_subtimer, &gb->b_subwait);
+	}
 }
 
 /*
@@ -373,6 +383,17 @@ redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)t;
 	(void)revents;
+	/* A link that never came up (a wedged route) is retried too. */
+	if (gb->b_cmd != NULL && !gb->b_cmdup &&
+	    now - gb->b_cmdstart > limit) {
+		redis_drop(gb->b_cmd, "no answer while setting up");
+		return;
+	}
+	if (gb->b_sub != NULL && !gb->b_subup &&
+	    now - gb->b_substart > limit) {
+		redis_drop(gb->b_sub, "no answer while setting up");
+		return;
+	}
 	if (gb->b_cmdup && gb->b_probesent != 0 &&
 	    now - gb->b_probesent > limit) {
 		gb->b_cmdup = 0;

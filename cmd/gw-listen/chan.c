@@ -127,6 +127,8 @@ chan_leave(struct conn *c, uint32_t i)
 	held_free(s->s_held);
 	s->s_held = NULL;
 	s->s_nheld = 0;
+	free(s->s_floor);
+	s->s_floor = NULL;
 	/* Swap-remove from the channel, fixing the moved member's index. */
 	last = --ch->ch_nmem;
 	if (s->s_midx != last) {
@@ -242,6 +244,19 @@ chan_set_last(struct chan *ch, const char *off, size_t n)
 	}
 }
 
+/*
+ * Remember the latest offset an answer gave, as the start of the next
+ * restore if nothing is delivered before.  Not ch_last: messages up to it
+ * may still be on their way on the live stream.
+ */
+void
+chan_set_base(struct chan *ch, const char *off, size_t n)
+{
+	if (n == LISTEN_OFFLEN)
+		snprintf(ch->ch_base, sizeof(ch->ch_base), "%.*s", (int)n,
+		    off);
+}
+
 /* Queue a framed message on member i, or hold it while it waits. */
 static void
 chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
@@ -253,6 +268,18 @@ chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
 
 	if (!s->s_pending) {
 		(void)conn_send(c, ob);
+		return;
+	}
+	if (s->s_floor != NULL) {
+		/*
+		 * Answered: what is not after the answer's offset was in the
+		 * replay or came before the subscription.  The live stream is
+		 * in order, so the first one after it ends the wait.
+		 */
+		if (chan_after(off, offlen, s->s_floor)) {
+			chan_release(c, ch->ch_mem[i].m_sidx, s->s_floor);
+			(void)conn_send(c, ob);
+		}
 		return;
 	}
 	if (s->s_nheld >= LISTEN_MAXHELD) {
@@ -398,10 +425,11 @@ client_restore_all(void)
 		pd = xcalloc(1, sizeof(*pd));
 		pd->pd_kind = PD_RESTORE;
 		pd->pd_chan = ch;
-		pd->pd_since = ch->ch_last[0] != '\0';
+		pd->pd_since = ch->ch_last[0] != '\0' || ch->ch_base[0] != '\0';
 		m = ipc_create(GW_MSG_BRIDGE_SUB, 0);
 		ipc_add_cstr(m, ch->ch_name);
-		ipc_add_cstr(m, ch->ch_last);
+		ipc_add_cstr(m, ch->ch_last[0] != '\0' ? ch->ch_last :
+		    ch->ch_base);
 		ipc_add_u32(m, GW_SUB_RESTORE);
 		if (link_request(m, pd) == -1) {
 			free(pd);
@@ -431,7 +459,7 @@ chan_restored(struct pend *pd, const char *latest, size_t latestlen,
 		client_deliver(ch->ch_name, strlen(ch->ch_name), off, offlen,
 		    msg, msglen);
 	}
-	chan_set_last(ch, latest, latestlen);
+	chan_set_base(ch, latest, latestlen);
 	chan_unrestore(ch);
 }
 
@@ -478,5 +506,6 @@ chan_release(struct conn *c, uint32_t i, const char *latest)
 	s->s_held = NULL;
 	s->s_nheld = 0;
 	s->s_pending = 0;
-	chan_set_last(s->s_chan, latest, strlen(latest));
+	free(s->s_floor);	/* latest may be it: used above, not after */
+	s->s_floor = NULL;
 }

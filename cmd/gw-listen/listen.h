@@ -86,6 +86,7 @@ struct chan {
 	uint32_t	 ch_cap;
 	struct htab	*ch_users;	/* user id -> presence entry */
 	char		 ch_last[LISTEN_OFFLEN + 1];	/* last delivered */
+	char		 ch_base[LISTEN_OFFLEN + 1];	/* latest answered */
 	struct pend	*ch_restore;	/* re-declaring after a reconnect */
 	struct held	*ch_held;	/* live messages held meanwhile */
 	uint32_t	 ch_nheld;
@@ -108,6 +109,7 @@ struct csub {
 	uint8_t		 s_presence;
 	uint8_t		 s_pending;	/* waiting for the bridge's answer */
 	uint32_t	 s_nheld;
+	char		*s_floor;	/* answered: release after this offset */
 	struct held	*s_held;	/* newest first */
 };
 
@@ -267,6 +269,7 @@ void		 chan_restored(struct pend *, const char *, size_t, uint32_t,
 		    struct ipc_rd *, uint32_t);
 void		 chan_release(struct conn *, uint32_t, const char *);
 void		 chan_unrestore(struct chan *);
+void		 chan_set_base(struct chan *, const char *, size_t);
 
 /* link.c */
 void		 link_start(void);
