@@ -1,9 +1,10 @@
 #!/bin/sh
 # run.sh -- everything "make test" runs: the build, the unit tests (plain
 # and under ASan+UBSan), the fuzzers for a short while, the bats suites,
-# and gw-listen's conformance suite again against its ASan+UBSan build.  Output is streamed as it comes; every "ok" and "not ok" TAP
-# line is counted, and the last line is "N passed, N failed".  Exit 0
-# only if nothing failed.
+# and the gw-listen and gw-bridge suites again against the ASan+UBSan
+# builds of both.  Output is streamed as it comes; every "ok" and "not
+# ok" TAP line is counted, and the last line is "N passed, N failed".
+# Exit 0 only if nothing failed.
 #
 # A unit binary (or fuzz script, or bats) that exits non-zero without a
 # "not ok" line counts as one failure; a build failure counts as one
@@ -67,8 +68,8 @@ build() {
 start=$(date +%s)
 
 build "make all unit-bins" all unit-bins
-build "make B=build-san SAN=1 unit-bins build-san/gw-listen" \
-    B=build-san SAN=1 unit-bins build-san/gw-listen
+build "make B=build-san SAN=1 unit-bins build-san/gw-listen build-san/gw-bridge" \
+    B=build-san SAN=1 unit-bins build-san/gw-listen build-san/gw-bridge
 
 for t in build/unit/*_test build-san/unit/*_test; do
 	[ -x "$t" ] || continue
@@ -84,12 +85,13 @@ BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 PATH="$(pwd)/build:$PATH"
 export PATH BATS_TEST_TIMEOUT
 run_tap "bats tests/bats" bats --tap tests/bats
-# The conformance suite again, against gw-listen built with ASan+UBSan:
-# the teardown of every test fails on a sanitizer report.
+# The gw-listen and gw-bridge suites again, against both built with
+# ASan+UBSan: the teardown of every test fails on a sanitizer report.
 GW_LISTEN="$(pwd)/build-san/gw-listen"
-export GW_LISTEN
-run_tap "bats gw-listen under ASan+UBSan" \
-    bats --tap tests/bats/2000-gw-listen.bats
+GW_BRIDGE="$(pwd)/build-san/gw-bridge"
+export GW_LISTEN GW_BRIDGE
+run_tap "bats gw-listen and gw-bridge under ASan+UBSan" \
+    bats --tap tests/bats/2000-gw-listen.bats tests/bats/3000-gw-bridge.bats
 
 echo "# $(($(date +%s) - start)) s"
 summary

@@ -1,12 +1,22 @@
 #!/usr/bin/env bats
 # 2000-gw-listen.bats -- conformance of gw-listen, the WebSocket endpoint,
-# to its spec (notes/listen-spec.md) and to PROTOCOL.md.  One @test per
-# behaviour; each starts its own gw-listen (usually --auth none) and the
-# teardown stops it, and fails the test if it had crashed.
+# to its spec (notes/listen-spec.md, notes/bridge-spec.md) and to
+# PROTOCOL.md.  One @test per behaviour; each starts its own gw-listen
+# (usually --auth none), with the Redis and gw-bridge it serves pub/sub
+# through (see helpers/gw.bash), and the teardown stops them all, and
+# fails the test if one had crashed.
 
 bats_require_minimum_version 1.5.0
 
 load ../helpers/gw
+
+setup_file() {
+	gw_setup_file
+}
+
+teardown_file() {
+	gw_teardown_file
+}
 
 setup() {
 	gw_setup
@@ -33,18 +43,6 @@ expect_n() {
 	fi
 }
 
-# wait_log REGEX FILE: wait (at most 5 s) for a line matching REGEX.
-wait_log() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -Eq "$1" "$2" && return 0
-		sleep 0.05
-	done
-	echo "no line matching /$1/ in $2:"
-	cat "$2"
-	return 1
-}
-
 listen_none() {
 	start_listen --auth none "$@"
 }
@@ -64,6 +62,9 @@ listen_jwt() {
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *usage* ]]
 	[[ "$stderr" == *--listen* ]]
+	[[ "$stderr" == *"--rundir dir"* ]]
+	[[ "$stderr" == *"--publish-rate n"* ]]
+	[[ "$stderr" == *"--publish-burst n"* ]]
 	[ -z "$output" ]
 }
 
@@ -135,7 +136,8 @@ listen_jwt() {
 @test "-n: bad numbers exit 2" {
 	local o v
 	for o in --max-message --max-outbound --max-subscriptions \
-	    --ping-interval --pong-timeout --head-timeout; do
+	    --ping-interval --pong-timeout --head-timeout --publish-rate \
+	    --publish-burst; do
 		for v in abc '' -1 10x 99999999999999999999999999; do
 			expect_n 2 --auth none "$o" "$v"
 		done
@@ -159,7 +161,13 @@ listen_jwt() {
 	    --allow-origin http://localhost:3000,https://app.example \
 	    --node n1 --max-message 1024 --max-outbound 65536 \
 	    --max-subscriptions 10 --ping-interval 0.5 --pong-timeout 1.5 \
-	    --head-timeout 2.5
+	    --head-timeout 2.5 --rundir "$GW_TMP/elsewhere" \
+	    --publish-rate 1 --publish-burst 1000000
+}
+
+@test "-n: --publish-rate and --publish-burst of 0 exit 2" {
+	expect_n 2 --auth none --publish-rate 0
+	expect_n 2 --auth none --publish-burst 0
 }
 
 @test "exit 1 when it cannot bind" {
@@ -170,11 +178,15 @@ listen_jwt() {
 }
 
 @test "-l 127.0.0.1:0: the log names the port the kernel chose" {
+	# The scenario starts gw-listen itself, without --rundir: it finds
+	# the bridge through $GW_RUNDIR (gw_setup sets it).
+	start_bridge
 	"$PY" "$CONF" port0 --binary "$(command -v "$GW_LISTEN")" \
 	    --log "$GW_TMP/port0.log" --pidfile "$GW_TMP/spawned.pids"
 }
 
 @test "--ready-fd: a newline and EOF once listening" {
+	start_bridge
 	"$PY" "$CONF" ready-fd --port "$(free_port)" \
 	    --binary "$(command -v "$GW_LISTEN")" \
 	    --log "$GW_TMP/ready.log" --pidfile "$GW_TMP/spawned.pids"
@@ -959,6 +971,11 @@ lint_man() {
 	scenario ws-presence
 }
 
+@test "json: --max-subscriptions defaults to 128" {
+	listen_none
+	scenario ws-errors --max-subscriptions 128
+}
+
 @test "json: every error code, and the connection stays usable" {
 	listen_none --max-subscriptions 3
 	scenario ws-errors --max-subscriptions 3
@@ -969,7 +986,8 @@ lint_man() {
 # ---------------------------------------------------------------------
 
 @test "slow consumer: outbound queue over --max-outbound -> 1013" {
-	listen_none --max-outbound 65536
+	listen_none --max-outbound 65536 --publish-rate 1000000 \
+	    --publish-burst 1000000
 	scenario slow-consumer --count 300 --size 32768
 }
 
@@ -1043,4 +1061,34 @@ lint_man() {
 	kill -0 "${GW_PIDS[0]}"
 	kill -0 "${GW_PIDS[1]}"
 	scenario reuseport --node alpha --node2 beta
+}
+
+# ---------------------------------------------------------------------
+# Publish rate, and the node without its bridge
+# ---------------------------------------------------------------------
+
+@test "--publish-rate 5 --publish-burst 5: the 6th publish of a burst is rate_limited" {
+	listen_none --publish-rate 5 --publish-burst 5
+	scenario ws-rate --rate 5 --burst 5
+}
+
+@test "no bridge: /healthz 503, subscribe -> unavailable; served once the bridge comes" {
+	GW_NO_BRIDGE=1 listen_none
+	scenario http --request 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    --expect 503 --expect-body 'cannot reach Redis both ways'
+	scenario ws-unavailable --case nobridge
+	# gw-listen retries (backoff up to 5 s): the bridge it finds later
+	# makes the node healthy.
+	start_bridge
+	wait_health "$GW_PORT" 200 10
+	scenario ws-pubsub
+}
+
+@test "bridge lost: /healthz 503, publish, history, subscribe -> unavailable, WebSockets stay" {
+	listen_none
+	scenario ws-unavailable --case lost --bridge-pid "$BRIDGE_PID"
+	# The scenario sent the SIGTERM: it must have exited 0.
+	kill_bridge TERM
+	echo "gw-bridge exit status $STOP_STATUS"
+	[ "$STOP_STATUS" -eq 0 ]
 }

@@ -7,6 +7,15 @@
 #	teardown() { gw_teardown; }
 #	@test "..." { start_listen --auth none; scenario http ...; }
 #
+# gw-listen serves pub/sub through its node's gw-bridge, which needs a
+# Redis.  So the first start_listen of a test also starts a private
+# redis-server (on a Unix socket in the test's directory) and a gw-bridge
+# on the run directory $GW_TMP/run, and every gw-listen is started with
+# that --rundir and waited for until /healthz says 200.  GW_NO_BRIDGE=1
+# starts gw-listen alone (its /healthz then answers 503).  start_node
+# starts another node (its own bridge and run directory) on the same
+# Redis.
+#
 # Every wait here is bounded.  Nothing relies on a sleep being long enough:
 # we poll for the event and give up after a fixed number of tries.
 
@@ -16,13 +25,15 @@ GW_HELPERS="$GW_ROOT/tests/helpers"
 CONF="$GW_HELPERS/conformance.py"
 
 # The binaries under test: build/ on PATH (tests/run.sh puts it there);
-# GW_LISTEN may name another build (e.g. build-san/gw-listen).
+# GW_LISTEN and GW_BRIDGE may name another build (e.g.
+# build-san/gw-listen).
 case ":$PATH:" in
 *":$GW_ROOT/build:"*) ;;
 *) PATH="$GW_ROOT/build:$PATH" ;;
 esac
 export PATH
 GW_LISTEN=${GW_LISTEN:-gw-listen}
+GW_BRIDGE=${GW_BRIDGE:-gw-bridge}
 
 GW_PIDS=()		# every gw-listen this test started
 GW_LOGS=()		# and its log, same index
@@ -31,8 +42,18 @@ GW_PORT=
 GW_EXIT=		# set by wait_exit
 STOP_STATUS=		# set by stop_one
 GW_LOG=
+GW_NSTARTED=0		# gw-listen started so far (names the logs)
+BRIDGE_PIDS=()		# every gw-bridge this test started and did not kill
+BRIDGE_LOGS=()		# and its log, same index
+BRIDGE_PID=		# the last one started
+BRIDGE_LOG=
+BRIDGE_RUNDIR=
+BRIDGE_NSTARTED=0
+GW_AUTO_BRIDGE=		# set once start_listen started the default bridge
 REDIS_PID=
-REDIS_PORT=
+REDIS_PORT=		# empty: Redis is on the Unix socket REDIS_SOCK
+REDIS_SOCK=
+REDIS_URL=		# what --redis says
 REDIS_DIR=
 
 # gw_tmpdir: a private directory for this test's files.
@@ -50,7 +71,7 @@ gw_tmpdir() {
 
 # free_port: print a TCP port on 127.0.0.1 that the kernel says is free.
 free_port() {
-	"$PY" -c 'import socket
+	"$PY" -S -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
@@ -61,11 +82,24 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# nap I: the pause between tries I and I+1 of a poll: 10 ms for the
+# first 20 tries (most waits end there), then 50 ms.  A loop of N tries
+# thus waits at most 0.2 + (N - 20) * 0.05 s, plus the tries themselves.
+# (A read with a timeout on a pipe nobody writes: no fork per pause.)
+nap() {
+	[ -n "${GW_NAP_FD:-}" ] || exec {GW_NAP_FD}<> <(:)
+	if (($1 < 20)); then
+		read -r -t 0.01 -u "$GW_NAP_FD" || true
+	else
+		read -r -t 0.05 -u "$GW_NAP_FD" || true
+	fi
+}
+
 # wait_port PORT PID LOG: wait (at most 10 s) until PORT accepts; fail
 # early, with the log, if PID dies first.
 wait_port() {
 	local port=$1 pid=$2 logf=$3 i
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < 216; i++)); do
 		if port_open "$port"; then
 			return 0
 		fi
@@ -75,36 +109,276 @@ wait_port() {
 			sed 's/^/  /' "$logf"
 			return 1
 		fi
-		sleep 0.05
+		nap "$i"
 	done
 	echo "gw-listen (pid $pid) not accepting on $port after 10 s; log:"
 	sed 's/^/  /' "$logf"
 	return 1
 }
 
-# start_listen [ARGS...]: start gw-listen on a free port (or on $GW_WANT_PORT)
-# and wait until it accepts.  Sets GW_PORT, GW_PID, GW_LOG; several may run.
+# healthz PORT: print the status code of GET /healthz on 127.0.0.1:PORT
+# (000 if nothing answered within 2 s).
+healthz() {
+	local line=
+	line=$( (exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+	    printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&3 &&
+	    IFS= read -r -t 2 line <&3 && printf '%s\n' "$line") 2>/dev/null)
+	case $line in
+	HTTP/1.?\ [0-9][0-9][0-9]*) line=${line#HTTP/1.? }; echo "${line:0:3}" ;;
+	*) echo 000 ;;
+	esac
+}
+
+# wait_health PORT STATUS [SECONDS]: wait (default at most 10 s) until
+# /healthz on PORT answers STATUS.
+wait_health() {
+	local port=$1 want=$2 secs=${3:-10} i st=
+	for ((i = 0; i < secs * 20 + 16; i++)); do
+		st=$(healthz "$port")
+		[ "$st" = "$want" ] && return 0
+		nap "$i"
+	done
+	echo "/healthz on $port still answers $st after $secs s (want $want)"
+	show_logs
+	return 1
+}
+
+# start_listen [ARGS...]: start gw-listen on a free port (or on
+# $GW_WANT_PORT) with --rundir ${GW_NODE_RUNDIR:-$GW_TMP/run}, and wait
+# until it accepts and (unless GW_NO_BRIDGE or GW_UNHEALTHY is set)
+# /healthz says 200.
+# The first call of a test without GW_NODE_RUNDIR or GW_NO_BRIDGE starts
+# the test's Redis and gw-bridge first.  Sets GW_PORT, GW_PID, GW_LOG;
+# several may run.
 start_listen() {
-	local dir port
+	local dir port rd i
 	dir=$(gw_tmpdir)
+	rd=${GW_NODE_RUNDIR:-$dir/run}
+	if [ -z "${GW_NO_BRIDGE:-}" ] && [ -z "${GW_NODE_RUNDIR:-}" ] &&
+	    [ -z "$GW_AUTO_BRIDGE" ]; then
+		start_bridge || return 1
+		GW_AUTO_BRIDGE=1
+	fi
 	port=${GW_WANT_PORT:-$(free_port)}
-	GW_LOG="$dir/gw-listen.${#GW_PIDS[@]}.log"
-	"$GW_LISTEN" -l "127.0.0.1:$port" "$@" </dev/null >"$GW_LOG" 2>&1 &
+	GW_LOG="$dir/gw-listen.$GW_NSTARTED.log"
+	GW_NSTARTED=$((GW_NSTARTED + 1))
+	"$GW_LISTEN" -l "127.0.0.1:$port" --rundir "$rd" "$@" \
+	    </dev/null >"$GW_LOG" 2>&1 3>&- &
 	GW_PID=$!
 	GW_PORT=$port
 	GW_PIDS+=("$GW_PID")
 	GW_LOGS+=("$GW_LOG")
-	wait_port "$port" "$GW_PID" "$GW_LOG"
+	wait_port "$port" "$GW_PID" "$GW_LOG" || return 1
+	[ -z "${GW_NO_BRIDGE:-}" ] && [ -z "${GW_UNHEALTHY:-}" ] || return 0
+	wait_health "$port" 200 || return 1
+	if [ -n "${GW_WANT_PORT:-}" ]; then
+		# A shared port: the answer may have come from another
+		# gw-listen.  Ten in a row from random source ports.
+		for ((i = 0; i < 10; i++)); do
+			wait_health "$port" 200 || return 1
+		done
+	fi
+}
+
+# gw_setup_file / gw_teardown_file: for a bats file's setup_file and
+# teardown_file: one redis-server for all the tests of the file (on a
+# Unix socket in $BATS_FILE_TMPDIR), emptied (FLUSHALL) before each test;
+# a test that calls start_redis still gets one of its own.  Saves a
+# Redis start per test in a file of many short tests.
+gw_setup_file() {
+	local d i
+	command -v redis-server >/dev/null || return 0
+	d=${BATS_FILE_TMPDIR:?}/redis
+	mkdir -p "$d"
+	redis-server --port 0 --unixsocket "$d/redis.sock" \
+	    --unixsocketperm 700 --dir "$d" --save '' --appendonly no \
+	    --daemonize no --logfile "$d/redis.log" \
+	    </dev/null >/dev/null 2>&1 3>&- &
+	GW_FILE_REDIS_PID=$!
+	GW_FILE_REDIS_SOCK=$d/redis.sock
+	export GW_FILE_REDIS_PID GW_FILE_REDIS_SOCK
+	for ((i = 0; i < 216; i++)); do
+		if [ "$(timeout 10 redis-cli -s "$d/redis.sock" PING \
+		    2>/dev/null)" = PONG ]; then
+			return 0
+		fi
+		nap "$i"
+	done
+	echo "redis-server did not start; log:"
+	sed 's/^/  /' "$d/redis.log"
+	return 1
+}
+
+gw_teardown_file() {
+	[ -n "${GW_FILE_REDIS_PID:-}" ] || return 0
+	kill -KILL "$GW_FILE_REDIS_PID" 2>/dev/null || true
+	wait "$GW_FILE_REDIS_PID" 2>/dev/null || true
+}
+
+# start_redis [PORT]: a private redis-server without persistence, on a
+# Unix socket in $GW_TMP/redis (or on 127.0.0.1:PORT); sets REDIS_PID,
+# REDIS_SOCK or REDIS_PORT, REDIS_URL, REDIS_DIR.  Skips the test
+# without redis-server.  Called again after stop_redis or kill_redis, it
+# starts a new, empty Redis at the same address.
+start_redis() {
+	local i
+	command -v redis-server >/dev/null || skip "no redis-server"
+	REDIS_DIR=$(gw_tmpdir)/redis
+	mkdir -p "$REDIS_DIR"
+	if [ -n "${1:-}" ]; then
+		REDIS_PORT=$1
+		REDIS_SOCK=
+		REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+		    --dir "$REDIS_DIR" --save '' --appendonly no \
+		    --daemonize no --logfile "$REDIS_DIR/redis.log" \
+		    </dev/null >/dev/null 2>&1 3>&- &
+	else
+		REDIS_PORT=
+		REDIS_SOCK=$REDIS_DIR/redis.sock
+		REDIS_URL="unix://$REDIS_SOCK"
+		redis-server --port 0 --unixsocket "$REDIS_SOCK" \
+		    --unixsocketperm 700 --dir "$REDIS_DIR" --save '' \
+		    --appendonly no --daemonize no \
+		    --logfile "$REDIS_DIR/redis.log" </dev/null >/dev/null 2>&1 3>&- &
+	fi
+	REDIS_PID=$!
+	for ((i = 0; i < 216; i++)); do
+		if [ "$(rcli PING 2>/dev/null)" = PONG ]; then
+			return 0
+		fi
+		kill -0 "$REDIS_PID" 2>/dev/null || break
+		nap "$i"
+	done
+	echo "redis-server did not start; log:"
+	sed 's/^/  /' "$REDIS_DIR/redis.log" 2>/dev/null
+	return 1
+}
+
+# rcli ARGS...: redis-cli against the test's Redis.
+rcli() {
+	if [ -n "$REDIS_PORT" ]; then
+		timeout 10 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+	else
+		timeout 10 redis-cli -s "$REDIS_SOCK" "$@"
+	fi
+}
+
+# stop_redis: stop the redis-server of start_redis, if any.
+stop_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	stop_one "$REDIS_PID"
+	REDIS_PID=
+}
+
+# kill_redis [SIGNAL]: send SIGNAL (default KILL) to the test's Redis and
+# wait for it to go (at most 5 s).
+kill_redis() {
+	local i
+	[ -n "$REDIS_PID" ] || return 0
+	# (stderr: no "Killed" notice from bash's job control)
+	{
+		kill -"${1:-KILL}" "$REDIS_PID" || true
+		for ((i = 0; i < 116; i++)); do
+			kill -0 "$REDIS_PID" || break
+			nap "$i"
+		done
+		if kill -0 "$REDIS_PID"; then
+			echo "redis-server ignored SIG${1:-KILL} for 5 s" >&4
+			kill -KILL "$REDIS_PID" || true
+		fi
+		wait "$REDIS_PID" || true
+	} 4>&2 2>/dev/null
+	REDIS_PID=
+}
+
+# start_bridge [ARGS...]: start gw-bridge on the run directory
+# ${GW_NODE_RUNDIR:-$GW_TMP/run} with --redis $REDIS_URL (starting the
+# test's Redis first if need be) and ARGS, and wait until it is ready
+# (its --ready-fd).  Sets BRIDGE_PID, BRIDGE_LOG, BRIDGE_RUNDIR.
+start_bridge() {
+	local dir rd fifo line=
+	dir=$(gw_tmpdir)
+	rd=${GW_NODE_RUNDIR:-$dir/run}
+	if [ -z "$REDIS_URL" ]; then
+		start_redis || return 1
+	fi
+	BRIDGE_LOG="$dir/gw-bridge.$BRIDGE_NSTARTED.log"
+	fifo="$dir/gw-bridge.$BRIDGE_NSTARTED.ready"
+	BRIDGE_NSTARTED=$((BRIDGE_NSTARTED + 1))
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	"$GW_BRIDGE" --rundir "$rd" --redis "$REDIS_URL" --ready-fd 3 "$@" \
+	    </dev/null >"$BRIDGE_LOG" 2>&1 3>"$fifo" &
+	BRIDGE_PID=$!
+	BRIDGE_RUNDIR=$rd
+	[ "$rd" != "$dir/run" ] || GW_AUTO_BRIDGE=1
+	BRIDGE_PIDS+=("$BRIDGE_PID")
+	BRIDGE_LOGS+=("$BRIDGE_LOG")
+	# The bridge writes a newline and closes: EOF alone means it died.
+	if ! IFS= read -r -t 10 line <"$fifo"; then
+		echo "gw-bridge (pid $BRIDGE_PID) not ready within 10 s; log:"
+		sed 's/^/  /' "$BRIDGE_LOG"
+		return 1
+	fi
+	rm -f "$fifo"
+	if [ ! -S "$rd/bridge.sock" ]; then
+		echo "gw-bridge ready but no socket $rd/bridge.sock"
+		return 1
+	fi
+}
+
+# kill_bridge [SIGNAL [PID]]: send SIGNAL (default KILL) to a gw-bridge
+# (default the last one started), wait for it to go, and forget it (the
+# teardown does not check its exit).  Sets STOP_STATUS to its status.
+kill_bridge() {
+	local sig=${1:-KILL} pid=${2:-$BRIDGE_PID} i j
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < 116; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		nap "$i"
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "gw-bridge (pid $pid) still there 5 s after SIG$sig"
+		return 1
+	fi
+	wait "$pid" && STOP_STATUS=0 || STOP_STATUS=$?
+	for j in "${!BRIDGE_PIDS[@]}"; do
+		[ "${BRIDGE_PIDS[$j]}" = "$pid" ] && unset "BRIDGE_PIDS[$j]"
+	done
+	return 0
+}
+
+# start_node NAME [N [LISTEN-ARGS...]]: a node: a gw-bridge on the run
+# directory $GW_TMP/NAME and N (default 1) gw-listen on it, each on its
+# own port, --auth none --node NAME plus LISTEN-ARGS; Redis is the test's
+# (started if need be).  Bridge options go in NODE_BRIDGE_ARGS (an
+# array).  Sets NODE_PORTS (the ports, in order), NODE_PIDS, GW_PORT (the
+# first port), BRIDGE_PID, BRIDGE_LOG, BRIDGE_RUNDIR.
+start_node() {
+	local name=$1 n=${2:-1} rd i
+	shift 2 || shift $#
+	rd=$(gw_tmpdir)/$name
+	GW_NODE_RUNDIR=$rd start_bridge "${NODE_BRIDGE_ARGS[@]}" || return 1
+	NODE_PORTS=()
+	NODE_PIDS=()
+	for ((i = 0; i < n; i++)); do
+		GW_NODE_RUNDIR=$rd start_listen --auth none --node "$name" \
+		    "$@" || return 1
+		NODE_PORTS+=("$GW_PORT")
+		NODE_PIDS+=("$GW_PID")
+	done
+	GW_PORT=${NODE_PORTS[0]}
 }
 
 # wait_exit PID SECONDS: wait for a gw-listen we started to exit by
 # itself; set GW_EXIT to its status.  Fails if it is still running.
 wait_exit() {
-	local pid=$1 tries=$(($2 * 20)) i j
+	local pid=$1 tries=$(($2 * 20 + 16)) i j
 	GW_EXIT=
 	for ((i = 0; i < tries; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
+		nap "$i"
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "pid $pid still running after $2 s"
@@ -123,9 +397,9 @@ wait_exit() {
 stop_one() {
 	local pid=$1 i
 	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 116; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
+		nap "$i"
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "pid $pid ignored SIGTERM for 5 s: SIGKILL"
@@ -134,48 +408,71 @@ stop_one() {
 	wait "$pid" 2>/dev/null && STOP_STATUS=0 || STOP_STATUS=$?
 }
 
+# stop_checked WHAT PID LOG: stop PID (SIGTERM) and fail, showing LOG, if
+# it had died before we asked it to (a crash is a failure even if the
+# scenario passed), did not exit 0 after SIGTERM, or logged a sanitizer
+# report.
+stop_checked() {
+	local what=$1 pid=$2 logf=$3 st
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid" && st=0 || st=$?
+		echo "$what (pid $pid) died during the test, status $st;" \
+		    "log $logf:"
+		sed 's/^/  /' "$logf"
+		return 1
+	fi
+	stop_one "$pid"
+	if [ "$STOP_STATUS" -ne 0 ]; then
+		echo "$what (pid $pid) exited $STOP_STATUS after SIGTERM" \
+		    "(want 0); log $logf:"
+		sed 's/^/  /' "$logf"
+		return 1
+	fi
+	if grep -Eq 'Sanitizer|runtime error:' "$logf"; then
+		echo "sanitizer report in $logf:"
+		sed 's/^/  /' "$logf"
+		return 1
+	fi
+}
+
 # stop_listen: stop every gw-listen this test started (and every pid the
-# scenarios wrote to $GW_TMP/spawned.pids).  Fails if one of them had
-# died before we asked it to (a crash is a failure even if the scenario
-# passed), did not exit 0 after SIGTERM, or logged a sanitizer report.
+# scenarios wrote to $GW_TMP/spawned.pids), each checked by
+# stop_checked.
 stop_listen() {
-	local j pid rc=0 st
+	local j pid rc=0
 	for j in "${!GW_PIDS[@]}"; do
-		pid=${GW_PIDS[$j]}
-		if ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid" && st=0 || st=$?
-			echo "gw-listen (pid $pid) died during the test," \
-			    "status $st; log ${GW_LOGS[$j]}:"
-			sed 's/^/  /' "${GW_LOGS[$j]}"
-			rc=1
-			continue
-		fi
-		stop_one "$pid"
-		if [ "$STOP_STATUS" -ne 0 ]; then
-			echo "gw-listen (pid $pid) exited $STOP_STATUS after" \
-			    "SIGTERM (want 0); log ${GW_LOGS[$j]}:"
-			sed 's/^/  /' "${GW_LOGS[$j]}"
-			rc=1
-		elif grep -Eq 'Sanitizer|runtime error:' "${GW_LOGS[$j]}"; then
-			echo "sanitizer report in ${GW_LOGS[$j]}:"
-			sed 's/^/  /' "${GW_LOGS[$j]}"
-			rc=1
-		fi
+		stop_checked gw-listen "${GW_PIDS[$j]}" "${GW_LOGS[$j]}" ||
+		    rc=1
 	done
 	GW_PIDS=()
 	if [ -n "${GW_TMP:-}" ] && [ -f "$GW_TMP/spawned.pids" ]; then
+		# (stderr: no "Killed" notice from bash's job control)
 		while read -r pid; do
-			kill -KILL "$pid" 2>/dev/null || true
-		done <"$GW_TMP/spawned.pids"
+			kill -KILL "$pid" || true
+			wait "$pid" || true
+		done <"$GW_TMP/spawned.pids" 2>/dev/null
 		rm -f "$GW_TMP/spawned.pids"
 	fi
+	return "$rc"
+}
+
+# stop_bridges: stop every gw-bridge this test started and did not kill,
+# each checked by stop_checked.
+stop_bridges() {
+	local j rc=0
+	for j in "${!BRIDGE_PIDS[@]}"; do
+		stop_checked gw-bridge "${BRIDGE_PIDS[$j]}" \
+		    "${BRIDGE_LOGS[$j]}" || rc=1
+	done
+	BRIDGE_PIDS=()
+	GW_AUTO_BRIDGE=
 	return "$rc"
 }
 
 # show_logs: print the logs of this test's servers (for failures).
 show_logs() {
 	local f
-	for f in "${GW_LOGS[@]}"; do
+	for f in "${GW_LOGS[@]}" "${BRIDGE_LOGS[@]}"; do
 		[ -s "$f" ] || continue
 		echo "--- $f"
 		tail -n 40 "$f" | sed 's/^/  /'
@@ -190,37 +487,6 @@ make_secret() {
 	[ "$(wc -c <"$GW_SECRET")" -eq 32 ]
 }
 
-# start_redis: a private redis-server on a free port in its own directory;
-# sets REDIS_PORT, REDIS_PID, REDIS_DIR.  Skips the test without redis.
-start_redis() {
-	local i
-	command -v redis-server >/dev/null || skip "no redis-server"
-	REDIS_DIR=$(gw_tmpdir)/redis
-	mkdir -p "$REDIS_DIR"
-	REDIS_PORT=$(free_port)
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	    --dir "$REDIS_DIR" --save '' --appendonly no --daemonize no \
-	    --logfile "$REDIS_DIR/redis.log" </dev/null >/dev/null 2>&1 &
-	REDIS_PID=$!
-	for ((i = 0; i < 200; i++)); do
-		if port_open "$REDIS_PORT"; then
-			return 0
-		fi
-		kill -0 "$REDIS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "redis-server did not start; log:"
-	sed 's/^/  /' "$REDIS_DIR/redis.log" 2>/dev/null
-	return 1
-}
-
-# stop_redis: stop the redis-server of start_redis, if any.
-stop_redis() {
-	[ -n "$REDIS_PID" ] || return 0
-	stop_one "$REDIS_PID"
-	REDIS_PID=
-}
-
 # scenario NAME [ARGS...]: run a conformance.py scenario against the last
 # gw-listen started.
 scenario() {
@@ -229,10 +495,92 @@ scenario() {
 	"$PY" "$CONF" "$name" --port "$GW_PORT" "$@"
 }
 
-# gw_setup / gw_teardown: the setup and teardown of every test.
+# bg_start NAME CMD...: run CMD in the background, its output in
+# $GW_TMP/NAME.out; sets BG_PID (killed by the teardown if still there).
+# Phases: a scenario of bridgecheck.py run with --sync "$GW_TMP/sync"
+# creates sync/PHASE and waits for sync/PHASE.go.
+bg_start() {
+	local name=$1
+	shift
+	mkdir -p "$GW_TMP/sync"
+	BG_OUT="$GW_TMP/$name.out"
+	"$@" </dev/null >"$BG_OUT" 2>&1 3>&- &
+	BG_PID=$!
+	echo "$BG_PID" >>"$GW_TMP/spawned.pids"
+}
+
+# phase_wait PHASE [SECONDS]: wait (default at most 30 s) until the
+# background scenario reached PHASE; fail, with its output, if it ended
+# first.
+phase_wait() {
+	local f="$GW_TMP/sync/$1" secs=${2:-30} i
+	for ((i = 0; i < secs * 20 + 16; i++)); do
+		[ -e "$f" ] && return 0
+		if ! kill -0 "$BG_PID" 2>/dev/null; then
+			[ -e "$f" ] && return 0
+			echo "the scenario ended before phase $1:"
+			sed 's/^/  /' "$BG_OUT"
+			return 1
+		fi
+		nap "$i"
+	done
+	echo "the scenario did not reach phase $1 within $secs s:"
+	sed 's/^/  /' "$BG_OUT"
+	return 1
+}
+
+# phase_go PHASE: let the background scenario go on past PHASE.
+phase_go() {
+	: >"$GW_TMP/sync/$1.go"
+}
+
+# bg_finish [SECONDS]: wait (default at most 60 s) for the background
+# scenario to end; print its output; return its exit status.
+bg_finish() {
+	local secs=${1:-60} i st
+	for ((i = 0; i < secs * 20 + 16; i++)); do
+		kill -0 "$BG_PID" 2>/dev/null || break
+		nap "$i"
+	done
+	if kill -0 "$BG_PID" 2>/dev/null; then
+		echo "the scenario is still running after $secs s:"
+		sed 's/^/  /' "$BG_OUT"
+		return 1
+	fi
+	wait "$BG_PID" && st=0 || st=$?
+	sed 's/^/  /' "$BG_OUT"
+	return "$st"
+}
+
+# wait_log REGEX FILE [SECONDS]: wait (default at most 5 s) for a line
+# matching REGEX in FILE.
+wait_log() {
+	local secs=${3:-5} i
+	for ((i = 0; i < secs * 20 + 16; i++)); do
+		grep -Eq "$1" "$2" && return 0
+		nap "$i"
+	done
+	echo "no line matching /$1/ in $2 within $secs s:"
+	sed 's/^/  /' "$2"
+	return 1
+}
+
+# gw_setup / gw_teardown: the setup and teardown of every test.  Nothing
+# a test starts ever uses the default run directory /tmp/gw-UID.
 gw_setup() {
 	GW_TMP=
 	gw_tmpdir >/dev/null
+	GW_RUNDIR=$GW_TMP/run
+	export GW_RUNDIR
+	NODE_BRIDGE_ARGS=()
+	if [ -n "${GW_FILE_REDIS_SOCK:-}" ]; then
+		REDIS_SOCK=$GW_FILE_REDIS_SOCK
+		REDIS_URL="unix://$REDIS_SOCK"
+		[ "$(rcli FLUSHALL 2>&1)" = OK ] || {
+			echo "the file's Redis is gone"
+			return 1
+		}
+	fi
 }
 
 gw_teardown() {
@@ -241,7 +589,8 @@ gw_teardown() {
 		show_logs
 	fi
 	stop_listen || rc=1
-	stop_redis
+	stop_bridges || rc=1
+	kill_redis KILL
 	if [ -n "${GW_TMP_OWNED:-}" ] && [ "$rc" -eq 0 ]; then
 		rm -rf "$GW_TMP"
 		GW_TMP=''

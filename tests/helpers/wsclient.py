@@ -216,12 +216,22 @@ async def ws_pubsub(a):
     want([m.get("ts") for m in mine] == tss,
          "ts differs between subscribers (set once at publish): %r vs %r",
          [m.get("ts") for m in mine], tss)
-    # With since, the reply says whether history was recovered (there is
-    # no history before gw-bridge: false).
+    # With since, the reply says the history was recovered, and the
+    # messages after since follow it, before anything else.
     C = await connect(a.port, "carol")
     r = await C.req_next({"type": "subscribe", "id": "since", "channel":
                           "chat", "since": offs[0]}, "subscribed")
-    want(r.get("recovered") is False, "subscribe with since: %r", r)
+    want(r.get("recovered") is True, "subscribe with since: %r", r)
+    want(r.get("offset") == offs[-1], "subscribe with since: offset %r, "
+         "want the latest %r", r.get("offset"), offs[-1])
+    for i in range(1, len(DATAS)):
+        m = await C.next()
+        want(m.get("type") == "message" and m.get("offset") == offs[i] and
+             m.get("data") == DATAS[i] and m.get("from") == "bob" and
+             m.get("ts") == tss[i], "replayed message %d: %r, want offset "
+             "%r", i, m, offs[i])
+    await C.req_next({"type": "presence", "id": "end", "channel": "chat"},
+                     "presence")
     await C.ws.close()
     # After unsubscribe, nothing more arrives.
     u = await A.req_next({"type": "unsubscribe", "id": "u",
@@ -383,9 +393,13 @@ async def ws_errors(a):
     # Subscribing again to a channel one has is not a new subscription.
     await c.req_next({"type": "subscribe", "id": "again", "channel": "lim0"},
                      "subscribed")
-    # unavailable (until gw-bridge / gw-presence exist)
-    await err({"type": "history", "id": 20, "channel": "base"},
-              "unavailable", 20)
+    # history: limit is 1..1000
+    for lim in (0, 1001, -1, "5", 1.5):
+        await err({"type": "history", "id": 19, "channel": "base",
+                   "limit": lim}, "bad_request", 19)
+    await err({"type": "history", "id": 20, "channel": "base",
+               "since": 5}, "bad_request", 20)
+    # unavailable (until gw-presence exists)
     await err({"type": "typing", "id": 21, "channel": "base"},
               "unavailable", 21)
     print("%d error cases passed" % n[0])
@@ -490,13 +504,130 @@ async def ws_expire(a):
     print("closed %.2fs after exp" % late)
 
 
+async def ws_rate(a):
+    """With --publish-rate RATE --publish-burst BURST, BURST publishes sent
+    at once are taken and the next one gets rate_limited; the connection
+    stays usable, and a publish goes through again once a token came
+    back."""
+    c = await connect(a.port, "hasty")
+    await c.req_next({"type": "subscribe", "id": "s", "channel": "rl"},
+                     "subscribed")
+    n = a.burst + 1
+    for i in range(n):
+        await c.send({"type": "publish", "id": i, "channel": "rl",
+                      "data": i})
+    replies = {}
+    while len(replies) < n:
+        m = await c.next()
+        if m.get("type") == "message":
+            continue
+        want(m.get("id") in range(n) and m["id"] not in replies,
+             "unexpected frame %r", m)
+        replies[m["id"]] = m
+    for i in range(a.burst):
+        want(replies[i].get("type") == "published",
+             "publish %d of a burst of %d: %r", i + 1, a.burst, replies[i])
+    last = replies[a.burst]
+    want(last.get("type") == "error" and last.get("code") ==
+         "rate_limited", "publish %d of a burst of %d: %r, want "
+         "rate_limited", n, a.burst, last)
+    # Usable: other requests are answered.
+    await c.req({"type": "presence", "id": "p", "channel": "rl"},
+                "presence")
+    # A token comes back after 1/RATE s: poll (bounded) for a publish
+    # that goes through.
+    deadline = time.monotonic() + 3 + 2.0 / a.rate
+    k = 0
+    while True:
+        k += 1
+        await c.send({"type": "publish", "id": "again%d" % k,
+                      "channel": "rl", "data": "again"})
+        m = await c.wait(lambda m: m.get("id") == "again%d" % k,
+                         "the reply to publish again%d" % k)
+        if m.get("type") == "published":
+            break
+        want(m.get("code") == "rate_limited", "publish again: %r", m)
+        want(time.monotonic() < deadline, "still rate_limited after "
+             "%.1f s at %s/s", 3 + 2.0 / a.rate, a.rate)
+        await asyncio.sleep(0.5 / a.rate)
+    print("publish went through again after %d tries" % k)
+    await c.ws.close()
+
+
+async def healthz_status(port):
+    """The status code of GET /healthz."""
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    await w.drain()
+    line = await asyncio.wait_for(r.readline(), TIMEOUT)
+    w.close()
+    parts = line.split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+
+
+async def wait_healthz(port, status, timeout=10):
+    """Poll /healthz until it answers STATUS; fail after TIMEOUT s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = await healthz_status(port)
+        if st == status:
+            return
+        want(time.monotonic() < deadline, "/healthz still %d after %.1f s, "
+             "want %d", st, timeout, status)
+        await asyncio.sleep(0.05)
+
+
+async def expect_error(c, req, code):
+    """Send REQ: its reply must be an error CODE."""
+    m = await c.req(req, "error")
+    want(m.get("code") == code, "for %r want error %s, got %r", req, code,
+         m)
+    return m
+
+
+async def ws_unavailable(a):
+    """--case nobridge: without a bridge, subscribe gets unavailable and
+    the WebSocket stays usable.  --case lost --bridge-pid P: subscribed,
+    then the bridge goes (SIGTERM to P): /healthz turns 503, publish,
+    history and subscribe get unavailable, the WebSocket stays open."""
+    import os
+    import signal
+    c = await connect(a.port, "orphan")
+    if a.case == "lost":
+        await c.req({"type": "subscribe", "id": "s", "channel": "x"},
+                    "subscribed")
+        await c.req({"type": "publish", "id": "p0", "channel": "x",
+                     "data": 0}, "published")
+        os.kill(a.bridge_pid, signal.SIGTERM)
+        await wait_healthz(a.port, 503)
+        await expect_error(c, {"type": "publish", "id": "p1",
+                               "channel": "x", "data": 1}, "unavailable")
+        await expect_error(c, {"type": "history", "id": "h",
+                               "channel": "x"}, "unavailable")
+    for i in range(2):
+        await expect_error(c, {"type": "subscribe", "id": "s%d" % i,
+                               "channel": "y"}, "unavailable")
+    m = await c.req({"type": "publish", "id": "p2", "channel": "y",
+                     "data": 2}, "error")
+    want(m.get("code") == "not_subscribed", "publish on a channel whose "
+         "subscribe failed: %r", m)
+    w = await c.ws.ping(b"still")
+    try:
+        await asyncio.wait_for(w, TIMEOUT)
+    except asyncio.TimeoutError:
+        raise Fail("no pong: the WebSocket is not usable")
+    await c.ws.close()
+
+
 def register(table, scenario):
     """Add the ws-* scenarios to conformance.py's table."""
     for name, fn in (("ws-welcome", ws_welcome), ("ws-pubsub", ws_pubsub),
                      ("ws-presence", ws_presence), ("ws-errors", ws_errors),
                      ("ws-ping", ws_ping), ("ws-close-echo", ws_close_echo),
                      ("ws-stays-open", ws_stays_open),
-                     ("ws-claims", ws_claims), ("ws-expire", ws_expire)):
+                     ("ws-claims", ws_claims), ("ws-expire", ws_expire),
+                     ("ws-rate", ws_rate),
+                     ("ws-unavailable", ws_unavailable)):
         scenario(name)(_runner(fn))
 
 

@@ -1,0 +1,332 @@
+#!/usr/bin/env bats
+# 3000-gw-bridge.bats -- gw-bridge, a node's link to Redis, to its spec
+# (notes/bridge-spec.md) and PROTOCOL.md sections 2-3: options; nodes
+# that share one Redis and deliver every message once, in one order;
+# Redis subscriptions only for channels with local subscribers; since
+# and history; and the failures: Redis stopped and restarted empty, the
+# pub/sub connection killed by Redis, a pub/sub link that silently stops
+# delivering (a proxy that wedges), the bridge killed and restarted.
+#
+# A "node" is a gw-bridge on its own run directory plus one or two
+# gw-listen on it (start_node in helpers/gw.bash); every test's nodes
+# share one private redis-server.  The clients are python3-websockets
+# (helpers/bridgecheck.py).  Every wait is bounded.
+
+bats_require_minimum_version 1.5.0
+
+load ../helpers/gw
+
+BC="$GW_HELPERS/bridgecheck.py"
+# Tests publish much faster than the default 50/s per connection.
+FAST=(--publish-rate 1000000 --publish-burst 1000000)
+
+setup() {
+	gw_setup
+}
+
+teardown() {
+	gw_teardown
+}
+
+# expect_n STATUS ARGS...: "gw-bridge -n ARGS" exits STATUS, with a
+# message on stderr when STATUS is not 0.
+expect_n() {
+	local want=$1
+	shift
+	run --separate-stderr timeout 10 "$GW_BRIDGE" -n "$@"
+	if [ "$status" -ne "$want" ]; then
+		echo "gw-bridge -n $*: exit $status, want $want"
+		echo "stderr: $stderr"
+		return 1
+	fi
+	if [ "$want" -ne 0 ] && [ -z "$stderr" ]; then
+		echo "gw-bridge -n $*: exit $want but no message on stderr"
+		return 1
+	fi
+}
+
+# two_nodes [N]: nodes a (N gw-listen, default 1) and b (one), each with
+# its bridge; sets PA (a's first port), PA2 (its second, if any), PB, BA
+# and BB (the bridges' pids), BLA and BLB (their logs), RDA (a's run
+# directory).
+two_nodes() {
+	start_node a "${1:-1}" "${FAST[@]}"
+	PA=${NODE_PORTS[0]}
+	PA2=${NODE_PORTS[1]:-}
+	BA=$BRIDGE_PID
+	BLA=$BRIDGE_LOG
+	RDA=$BRIDGE_RUNDIR
+	# Node b's bridge: no proxy, but the same history (NODE_B_ARGS).
+	NODE_BRIDGE_ARGS=("${NODE_B_ARGS[@]+"${NODE_B_ARGS[@]}"}")
+	start_node b 1 "${FAST[@]}"
+	PB=${NODE_PORTS[0]}
+	BB=$BRIDGE_PID
+	BLB=$BRIDGE_LOG
+}
+
+bcheck() {
+	"$PY" "$BC" "$@"
+}
+
+# ---------------------------------------------------------------------
+# Usage and configuration
+# ---------------------------------------------------------------------
+
+@test "usage: -h prints the usage on stderr and exits 2" {
+	run --separate-stderr timeout 10 "$GW_BRIDGE" -h
+	echo "status $status; stdout: $output; stderr: $stderr"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *usage:\ gw-bridge* ]]
+	[[ "$stderr" == *--redis-sub* ]]
+	[ -z "$output" ]
+}
+
+@test "usage: an unknown option, a missing argument or an operand exits 2 with the usage" {
+	local a
+	for a in --bogus -x --redis --rundir operand; do
+		run --separate-stderr timeout 10 "$GW_BRIDGE" "$a"
+		echo "$a: status $status; stderr: $stderr"
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *usage* ]]
+	done
+}
+
+@test "usage: the usage text lists the options of the SYNOPSIS in man/gw-bridge.8" {
+	local man="$GW_ROOT/man/gw-bridge.8"
+	if [ ! -f "$man" ]; then
+		echo "man/gw-bridge.8 does not exist (yet): cannot compare"
+		return 1
+	fi
+	timeout 10 "$GW_BRIDGE" -h 2>"$GW_TMP/usage" || true
+	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$man"
+}
+
+@test "mandoc -Tlint: man/gw-bridge.8 is clean" {
+	local man="$GW_ROOT/man/gw-bridge.8"
+	if [ ! -f "$man" ]; then
+		echo "man/gw-bridge.8 does not exist (yet)"
+		return 1
+	fi
+	run mandoc -Tlint -Wwarning "$man"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "-n: a bad --redis or --redis-sub URL exits 2" {
+	local u
+	for u in '' 127.0.0.1:6379 http://127.0.0.1:6379 redis://127.0.0.1 \
+	    redis://:6379 redis://h:0 redis://h:65536 redis://h:12x \
+	    redis://h:-1 'redis://h:1/x' unix:// unix://relative/path \
+	    'redis://pw@h:1'; do
+		expect_n 2 --redis "$u"
+		expect_n 2 --redis-sub "$u"
+	done
+}
+
+@test "-n: bad numbers and durations exit 2" {
+	local o v
+	for o in --history-size --history-ttl --probe-interval --ready-fd; do
+		for v in abc '' -1 10x 99999999999999999999999999; do
+			expect_n 2 "$o" "$v"
+		done
+	done
+	expect_n 2 --history-size 0
+	expect_n 2 --probe-interval 0
+	expect_n 2 --node ''
+}
+
+@test "-n: good URLs and options exit 0" {
+	expect_n 0
+	expect_n 0 --redis redis://127.0.0.1:6379
+	expect_n 0 --redis redis://:secret@localhost:6380/2
+	expect_n 0 --redis unix:///tmp/redis.sock --redis-sub \
+	    redis://127.0.0.1:6379/0
+	expect_n 0 -v --rundir "$GW_TMP/r" --node n1 --history-size 5 \
+	    --history-ttl 60 --probe-interval 0.3 --ready-fd 3
+}
+
+@test "SIGTERM and SIGINT: exit 0" {
+	local sig
+	for sig in TERM INT; do
+		start_bridge
+		kill_bridge "$sig"
+		echo "SIG$sig: exit $STOP_STATUS"
+		[ "$STOP_STATUS" -eq 0 ]
+	done
+}
+
+@test "no Redis at the start: /healthz 503 until Redis is there, then 200" {
+	start_redis
+	kill_redis TERM
+	GW_UNHEALTHY=1 start_node a 1
+	[ "$(healthz "$GW_PORT")" = 503 ]
+	start_redis
+	wait_health "$GW_PORT" 200 10
+	wait_log 'redis command link up' "$BRIDGE_LOG"
+	wait_log 'redis pub/sub link up' "$BRIDGE_LOG"
+	wait_log 'node healthy' "$BRIDGE_LOG"
+}
+
+# ---------------------------------------------------------------------
+# Nodes on one Redis
+# ---------------------------------------------------------------------
+
+@test "two nodes: 1000 messages published on A reach B's subscriber in order, once each" {
+	two_nodes
+	bcheck order --ports "$PA,$PB,$PA" --count 1000
+}
+
+@test "two nodes: publishers on both at once, every subscriber sees one order" {
+	two_nodes 2
+	bcheck concurrent --ports "$PA,$PA2,$PB" --count 300
+}
+
+@test "subscribes and unsubscribes meanwhile do not make a node's subscribers miss messages" {
+	two_nodes 2
+	bcheck churn --ports "$PA,$PA2,$PB" --count 1500
+}
+
+@test "a node subscribes in Redis only to channels with a local subscriber, once" {
+	two_nodes 2
+	bcheck subscriptions --ports "$PA,$PA2,$PB" --redis-sock "$REDIS_SOCK"
+}
+
+# ---------------------------------------------------------------------
+# since and history
+# ---------------------------------------------------------------------
+
+@test "since: back after a disconnect while a publisher goes on: recovered, all once, in order, no gap to live" {
+	two_nodes
+	bcheck since-replay --ports "$PA,$PB"
+}
+
+@test "since: older than the history (--history-size 5) or of another epoch -> recovered false" {
+	NODE_BRIDGE_ARGS=(--history-size 5)
+	start_node a 1 "${FAST[@]}"
+	bcheck since-lost --ports "$GW_PORT"
+}
+
+@test "history: limit, since and complete" {
+	start_node a 1 "${FAST[@]}"
+	bcheck history --ports "$GW_PORT"
+}
+
+# ---------------------------------------------------------------------
+# Failures
+# ---------------------------------------------------------------------
+
+# redis_restart SIGNAL: the Redis restart scenario, Redis stopped by
+# SIGNAL and kept away for 2 s.
+redis_restart() {
+	local t0 t1
+	two_nodes
+	bg_start rr "$PY" "$BC" redis-restart --ports "$PA,$PB" \
+	    --sync "$GW_TMP/sync"
+	phase_wait down
+	kill_redis "$1"
+	wait_health "$PA" 503 5
+	wait_health "$PB" 503 5
+	wait_log 'node unhealthy: Redis link down' "$BLA"
+	phase_go down
+	phase_wait back
+	# An outage of a known length: the bridges' retries back off.
+	sleep 2
+	start_redis
+	t0=$EPOCHREALTIME
+	wait_health "$PA" 200 10
+	wait_health "$PB" 200 10
+	t1=$EPOCHREALTIME
+	echo "# healthy again $(awk "BEGIN { print $t1 - $t0 }") s after" \
+	    "Redis answered" >&3
+	phase_go back
+	bg_finish
+	wait_log 'redis command link up' "$BLA"
+}
+
+@test "Redis stopped (SIGTERM) and started empty under traffic: 503, unavailable, then delivery again, since -> recovered false" {
+	redis_restart TERM
+}
+
+@test "Redis killed (SIGKILL) and started empty under traffic: 503, unavailable, then delivery again, since -> recovered false" {
+	redis_restart KILL
+}
+
+@test "CLIENT KILL TYPE pubsub: the bridges re-subscribe and catch up, nothing missed" {
+	two_nodes
+	bcheck pubsub-kill --ports "$PA,$PB" --redis-sock "$REDIS_SOCK"
+	wait_log 'redis pub/sub link lost' "$BLA"
+	wait_log 'redis pub/sub link lost' "$BLB"
+	[ "$(grep -c 'redis pub/sub link up' "$BLA")" -ge 2 ]
+	[ "$(healthz "$PA")" = 200 ]
+	[ "$(healthz "$PB")" = 200 ]
+}
+
+# wedge MODE: the pub/sub link of node a goes through tcpproxy.py, which
+# stops forwarding while traffic flows on both nodes; a connection made
+# meanwhile is wedged too (MODE wedge) or closed (MODE close).  Node a
+# must turn unhealthy within a few probe intervals and reconnect; once
+# the proxy forwards again, healthy, with nothing missed.
+wedge() {
+	local proxy port i
+	start_redis
+	"$PY" "$GW_HELPERS/tcpproxy.py" --port-file "$GW_TMP/proxy.port" \
+	    --to-unix "$REDIS_SOCK" --new-while-frozen "$1" \
+	    </dev/null >"$GW_TMP/proxy.log" 2>&1 &
+	proxy=$!
+	echo "$proxy" >>"$GW_TMP/spawned.pids"
+	for ((i = 0; i < 216; i++)); do
+		[ -s "$GW_TMP/proxy.port" ] && break
+		nap "$i"
+	done
+	port=$(cat "$GW_TMP/proxy.port")
+	NODE_BRIDGE_ARGS=(--redis-sub "redis://127.0.0.1:$port"
+	    --probe-interval 0.3 --history-size 5000)
+	# The outage must fit in both nodes' history to be caught up.
+	NODE_B_ARGS=(--history-size 5000)
+	two_nodes
+	bg_start wedge "$PY" "$BC" outage --ports "$PA,$PB" \
+	    --sync "$GW_TMP/sync" --interval 0.02
+	phase_wait trouble
+	kill -USR1 "$proxy"
+	# Three probe intervals (0.9 s) and some slack.
+	wait_health "$PA" 503 3
+	wait_log 'redis pub/sub link: health probes stopped arriving; reconnecting' \
+	    "$BLA" 3
+	[ "$(healthz "$PB")" = 200 ]
+	# The bridge tried again while the proxy was frozen.
+	wait_log 'while frozen' "$GW_TMP/proxy.log" 10
+	phase_go trouble
+	phase_wait over
+	kill -USR2 "$proxy"
+	wait_health "$PA" 200 10
+	phase_go over
+	bg_finish
+	kill -0 "$proxy"
+	cat "$GW_TMP/proxy.log"
+}
+
+@test "a pub/sub link that silently stops delivering: 503 within a few probe intervals, reconnect, nothing missed" {
+	wedge close
+}
+
+@test "... and a reconnect made while the link is wedged is wedged too: given up, retried" {
+	wedge wedge
+}
+
+@test "gw-bridge killed (SIGKILL) and started again: gw-listen reconnects, subscriptions restored, the outage replayed" {
+	two_nodes
+	bg_start restart "$PY" "$BC" outage --ports "$PA,$PB" \
+	    --sync "$GW_TMP/sync" --interval 0.01
+	phase_wait trouble
+	kill_bridge KILL "$BA"
+	wait_health "$PA" 503 5
+	[ "$(healthz "$PB")" = 200 ]
+	phase_go trouble
+	phase_wait over
+	GW_NODE_RUNDIR=$RDA start_bridge
+	wait_health "$PA" 200 10
+	phase_go over
+	bg_finish
+	[ "$(grep -c 'connected to gw-bridge' "${GW_LOGS[0]}")" -ge 2 ]
+}
