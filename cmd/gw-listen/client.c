@@ -512,6 +512,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	else {
 		struct held *h, **pp;
 
+		free(c->c_subs[i].s_floor);	/* a second answer */
 		c->c_subs[i].s_floor = xstrdup(last);
 		/* Drop what is held up to latest; keep what is after. */
 		for (pp = &c->c_subs[i].s_held; (h = *pp) != NULL; ) {
