@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 export FUZZ_SECONDS
 
 passed=0
