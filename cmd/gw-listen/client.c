@@ -23,6 +23,7 @@
 
 static void	client_error(struct conn *, json_t *, const char *,
 		    const char *);
+static int	client_send_json_limit(struct conn *, json_t *, size_t);
 static void	client_dispatch(struct conn *, struct req *);
 static int	client_find(struct conn *, const char *);
 static void	client_subscribe(struct conn *, struct req *);
@@ -54,6 +55,13 @@ hex(char *dst, const uint8_t *p, size_t n)
 int
 client_send_json(struct conn *c, json_t *obj)
 {
+	return client_send_json_limit(c, obj, gl->l_conf->lc_maxout);
+}
+
+/* client_send_json() with the queue limit of conn_send_limit(). */
+static int
+client_send_json_limit(struct conn *c, json_t *obj, size_t limit)
+{
 	struct obuf	*ob;
 	char		*s;
 	int		 rv;
@@ -62,7 +70,7 @@ client_send_json(struct conn *c, json_t *obj)
 		fatalx("json_dumps: out of memory");
 	ob = ws_frame(0x1, s, strlen(s));
 	free(s);
-	rv = conn_send(c, ob);
+	rv = conn_send_limit(c, ob, limit);
 	obuf_unref(ob);
 	return rv;
 }
@@ -425,21 +433,31 @@ client_fail(struct pend *pd, const char *code, const char *msg)
 	pend_free(pd);
 }
 
-/* Parse n (offset, message) pairs into a JSON array of history entries. */
+/*
+ * Parse n (offset, message) pairs into a JSON array of history entries,
+ * at most LISTEN_MAXHISTORY bytes of them: *cut is set when some were left
+ * out (the reply then says complete false, and the client pages on with
+ * since).
+ */
 static json_t *
-history_entries(struct ipc_rd *rd, uint32_t n)
+history_entries(struct ipc_rd *rd, uint32_t n, int *cut)
 {
 	const char	*off, *msg;
-	size_t		 offlen, msglen;
+	size_t		 offlen, msglen, bytes = 0;
 	json_t		*a, *o;
 	uint32_t	 i;
 
 	a = json_array();
+	*cut = 0;
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(rd, &off, &offlen) == -1 ||
 		    ipc_get_str(rd, &msg, &msglen) == -1) {
 			json_decref(a);
 			return NULL;
+		}
+		if (*cut || (bytes += msglen + offlen) > LISTEN_MAXHISTORY) {
+			*cut = 1;
+			continue;
 		}
 		if ((o = json_loadb(msg, msglen, 0, NULL)) == NULL)
 			continue;	/* not ours: skip, never crash */
@@ -496,7 +514,8 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 		    ipc_get_str(rd, &msg, &msglen) == -1)
 			return -1;
 		ob = ws_frame(0x1, msg, msglen);
-		(void)conn_send(c, ob);
+		(void)conn_send_limit(c, ob, gl->l_conf->lc_maxout +
+		    LISTEN_MAXREPLY);
 		obuf_unref(ob);
 	}
 	chan_set_base(c->c_subs[i].s_chan, last, strlen(last));
@@ -542,6 +561,7 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 	size_t		 offlen;
 	uint32_t	 complete, n;
 	json_t		*o, *a;
+	int		 cut;
 
 	switch (type) {
 	case GW_MSG_BRIDGE_SUBSCRIBED:
@@ -562,12 +582,15 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		if (pd->pd_kind != PD_HISTORY ||
 		    ipc_get_u32(rd, &complete) == -1 ||
 		    ipc_get_u32(rd, &n) == -1 ||
-		    (a = history_entries(rd, n)) == NULL)
+		    (a = history_entries(rd, n, &cut)) == NULL)
 			return -1;
+		if (cut)
+			complete = 0;
 		o = json_pack("{s:s, s:O?, s:s, s:o, s:b}", "type", "history",
 		    "id", pd->pd_reqid, "channel", pd->pd_channel, "messages",
 		    a, "complete", complete != 0);
-		(void)client_send_json(c, o);
+		(void)client_send_json_limit(c, o, gl->l_conf->lc_maxout +
+		    LISTEN_MAXREPLY);
 		json_decref(o);
 		pend_free(pd);
 		return 0;

@@ -85,9 +85,20 @@ obuf_unref(struct obuf *ob)
 int
 conn_send(struct conn *c, struct obuf *ob)
 {
+	return conn_send_limit(c, ob, gl->l_conf->lc_maxout);
+}
+
+/*
+ * conn_send() with another limit: the answer to a client's own request (a
+ * replay, a history) may pass max_outbound by up to LISTEN_MAXREPLY, since
+ * it is not a backlog of a slow reader but what it asked for.
+ */
+int
+conn_send_limit(struct conn *c, struct obuf *ob, size_t limit)
+{
 	if (c->c_state != CONN_ST_WS)
 		return -1;
-	if (c->c_outbytes + (size_t)ob->ob_len > gl->l_conf->lc_maxout) {
+	if (c->c_outbytes + (size_t)ob->ob_len > limit) {
 		ws_close(c, 1013, "slow consumer: outbound queue full");
 		return -1;
 	}

@@ -23,6 +23,11 @@
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
 #define LISTEN_MAXRUNDIR	90	/* bytes: <rundir>/bridge.sock fits a sun_path */
 #define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */
+#define LISTEN_MAXHISTORY	(1000 * 1000)	/* bytes of messages in one
+						   history reply */
+#define LISTEN_MAXREPLY		(5 * 1024 * 1024)	/* a replay or history
+						   may pass max_outbound
+						   by this */
 
 struct listen_addr {
 	struct sockaddr_storage	 la_ss;
@@ -214,6 +219,7 @@ void		 conn_accept(int);
 struct obuf	*obuf_new(size_t);
 void		 obuf_unref(struct obuf *);
 int		 conn_send(struct conn *, struct obuf *);
+int		 conn_send_limit(struct conn *, struct obuf *, size_t);
 void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
