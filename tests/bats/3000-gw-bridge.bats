@@ -207,6 +207,11 @@ bcheck() {
 	bcheck since-lost --ports "$GW_PORT"
 }
 
+@test "since and history: a replay of more than --max-outbound bytes reaches a client that reads (no 1013)" {
+	start_node a 1 "${FAST[@]}"
+	bcheck big-replay --ports "$GW_PORT"
+}
+
 @test "history: limit, since and complete" {
 	start_node a 1 "${FAST[@]}"
 	bcheck history --ports "$GW_PORT"
