@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	1
+#define GW_IPC_VERSION	2
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -46,6 +46,19 @@ enum gw_msg_type {
 					   str message */
 	GW_MSG_BRIDGE_GAP,		/* str channel, str latest */
 	GW_MSG_BRIDGE_HEALTH,		/* u32 up */
+	GW_MSG_BRIDGE_EVENT,		/* str channel, u64 actor, str frame */
+
+	/* gw-listen -> gw-presence */
+	GW_MSG_PRESENCE_JOIN,		/* str channel, str user, str info,
+					   u64 since (ms), u64 actor */
+	GW_MSG_PRESENCE_LEAVE,		/* str channel, str user, u64 actor */
+	GW_MSG_PRESENCE_TYPING,		/* str channel, str user, u64 actor,
+					   u32 stop */
+	GW_MSG_PRESENCE_QUERY,		/* id; str channel */
+
+	/* gw-presence -> gw-listen */
+	GW_MSG_PRESENCE_REPLY,		/* id; str answer (JSON object) */
+	GW_MSG_PRESENCE_FAIL,		/* id; str code, str message */
 
 	GW_MSG_MAX
 };

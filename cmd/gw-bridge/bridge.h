@@ -16,6 +16,7 @@
 #include <hiredis/async.h>
 
 #include "ipc.h"
+#include "rurl.h"
 
 #define BRIDGE_MAXCHAN	200	/* bytes of a channel name */
 #define BRIDGE_OFFLEN	38	/* epoch(16) ':' ms(12) '-' seq(8) */
@@ -30,14 +31,6 @@ struct bridge_conf {
 	unsigned	 bc_histttl;
 	double		 bc_probe;	/* seconds between health probes */
 	int		 bc_readyfd;
-};
-
-/* Where a Redis server is. */
-struct redis_addr {
-	char	ra_host[256];	/* or a Unix socket path */
-	int	ra_port;	/* 0: ra_host is a Unix socket */
-	char	ra_pass[256];	/* empty: no AUTH */
-	int	ra_db;
 };
 
 struct worker {
@@ -152,8 +145,6 @@ int		 chan_name_from_pubsub(const char *, size_t, const char **,
 void		 chan_key(char *, size_t, const char *, size_t, char);
 
 /* redis.c */
-int		 redis_parse_url(const char *, struct redis_addr *, char *,
-		    size_t);
 void		 redis_start(void);
 void		 redis_stop(void);
 int		 redis_subscribe(const char *);

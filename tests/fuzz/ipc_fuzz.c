@@ -206,6 +206,39 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 		if (get_u32(c, &u) == -1)
 			return -1;
 		break;
+	case GW_MSG_BRIDGE_EVENT:
+		if (get_str(c, &chan, &chanlen) == -1 ||
+		    get_u64(c, &ts) == -1 || get_str(c, &s, &n) == -1)
+			return -1;
+		break;
+	case GW_MSG_PRESENCE_JOIN:
+		if (get_str(c, &chan, &chanlen) == -1 ||
+		    get_str(c, &from, &fromlen) == -1 ||
+		    get_str(c, &data, &datalen) == -1 ||
+		    get_u64(c, &ts) == -1 || get_u64(c, &ts) == -1)
+			return -1;
+		break;
+	case GW_MSG_PRESENCE_LEAVE:
+		if (get_str(c, &chan, &chanlen) == -1 ||
+		    get_str(c, &from, &fromlen) == -1 ||
+		    get_u64(c, &ts) == -1)
+			return -1;
+		break;
+	case GW_MSG_PRESENCE_TYPING:
+		if (get_str(c, &chan, &chanlen) == -1 ||
+		    get_str(c, &from, &fromlen) == -1 ||
+		    get_u64(c, &ts) == -1 || get_u32(c, &u) == -1)
+			return -1;
+		break;
+	case GW_MSG_PRESENCE_QUERY:
+	case GW_MSG_PRESENCE_REPLY:
+		if (get_str(c, &s, &n) == -1)
+			return -1;
+		break;
+	case GW_MSG_PRESENCE_FAIL:
+		if (get_str(c, &s, &n) == -1 || get_str(c, &s, &n) == -1)
+			return -1;
+		break;
 	default:
 		/* ipc_decode() must not let another type through. */
 		CHECK(0);

@@ -89,6 +89,22 @@ static const struct sample samples[] = {
 	    { U(1) } },
 	{ GW_MSG_BRIDGE_HEALTH, 0xffffffffu, "GW_MSG_BRIDGE_HEALTH",
 	    { U(0) } },
+	{ GW_MSG_BRIDGE_EVENT, 0, "GW_MSG_BRIDGE_EVENT",
+	    { S("room:1"), Q(0x1234567890abcdefULL),
+	    S("{\"type\":\"presence.join\",\"userId\":\"bob\"}") } },
+	{ GW_MSG_PRESENCE_JOIN, 0, "GW_MSG_PRESENCE_JOIN",
+	    { S("room:1"), S("bob"), S("{\"name\":\"Bob\"}"),
+	    Q(1700000000000ULL), Q(42) } },
+	{ GW_MSG_PRESENCE_LEAVE, 0, "GW_MSG_PRESENCE_LEAVE",
+	    { S("room:1"), S("bob"), Q(0) } },
+	{ GW_MSG_PRESENCE_TYPING, 0, "GW_MSG_PRESENCE_TYPING",
+	    { S("room:1"), S("bob"), Q(42), U(1) } },
+	{ GW_MSG_PRESENCE_QUERY, 18, "GW_MSG_PRESENCE_QUERY",
+	    { S("room:1") } },
+	{ GW_MSG_PRESENCE_REPLY, 18, "GW_MSG_PRESENCE_REPLY",
+	    { S("{\"count\":0,\"users\":[]}") } },
+	{ GW_MSG_PRESENCE_FAIL, 19, "GW_MSG_PRESENCE_FAIL",
+	    { S("unavailable"), S("redis is down") } },
 };
 
 /*
@@ -111,6 +127,13 @@ layout(uint32_t type)
 	case GW_MSG_BRIDGE_DELIVER:		return "sss";
 	case GW_MSG_BRIDGE_GAP:			return "ss";
 	case GW_MSG_BRIDGE_HEALTH:		return "u";
+	case GW_MSG_BRIDGE_EVENT:		return "sqs";
+	case GW_MSG_PRESENCE_JOIN:		return "sssqq";
+	case GW_MSG_PRESENCE_LEAVE:		return "ssq";
+	case GW_MSG_PRESENCE_TYPING:		return "ssqu";
+	case GW_MSG_PRESENCE_QUERY:		return "s";
+	case GW_MSG_PRESENCE_REPLY:		return "s";
+	case GW_MSG_PRESENCE_FAIL:		return "ss";
 	default:				return NULL;
 	}
 }
