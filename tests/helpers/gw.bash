@@ -14,7 +14,8 @@
 # that --rundir and waited for until /healthz says 200.  GW_NO_BRIDGE=1
 # starts gw-listen alone (its /healthz then answers 503).  start_node
 # starts another node (its own bridge and run directory) on the same
-# Redis.
+# Redis; with NODE_PRESENCE=1 the node has its gw-presence too
+# (start_presence), and kill_node NAME kills a whole node with SIGKILL.
 #
 # Every wait here is bounded.  Nothing relies on a sleep being long enough:
 # we poll for the event and give up after a fixed number of tries.
@@ -25,7 +26,7 @@ GW_HELPERS="$GW_ROOT/tests/helpers"
 CONF="$GW_HELPERS/conformance.py"
 
 # The binaries under test: build/ on PATH (tests/run.sh puts it there);
-# GW_LISTEN and GW_BRIDGE may name another build (e.g.
+# GW_LISTEN, GW_BRIDGE and GW_PRESENCE may name another build (e.g.
 # build-san/gw-listen).
 case ":$PATH:" in
 *":$GW_ROOT/build:"*) ;;
@@ -34,6 +35,7 @@ esac
 export PATH
 GW_LISTEN=${GW_LISTEN:-gw-listen}
 GW_BRIDGE=${GW_BRIDGE:-gw-bridge}
+GW_PRESENCE=${GW_PRESENCE:-gw-presence}
 
 GW_PIDS=()		# every gw-listen this test started
 GW_LOGS=()		# and its log, same index
@@ -50,6 +52,11 @@ BRIDGE_LOG=
 BRIDGE_RUNDIR=
 BRIDGE_NSTARTED=0
 GW_AUTO_BRIDGE=		# set once start_listen started the default bridge
+PRESENCE_PIDS=()	# every gw-presence this test started and did not kill
+PRESENCE_LOGS=()	# and its log, same index
+PRESENCE_PID=		# the last one started
+PRESENCE_LOG=
+PRESENCE_NSTARTED=0
 REDIS_PID=
 REDIS_PORT=		# empty: Redis is on the Unix socket REDIS_SOCK
 REDIS_SOCK=
@@ -349,26 +356,139 @@ kill_bridge() {
 	return 0
 }
 
+# start_presence [ARGS...]: start gw-presence on the run directory
+# ${GW_NODE_RUNDIR:-$GW_TMP/run} with --redis $REDIS_URL (starting the
+# test's Redis first if need be) and ARGS, and wait until it is ready
+# (its --ready-fd: listening and linked to Redis).  Sets PRESENCE_PID,
+# PRESENCE_LOG.
+start_presence() {
+	local dir rd fifo line=
+	dir=$(gw_tmpdir)
+	rd=${GW_NODE_RUNDIR:-$dir/run}
+	if [ -z "$REDIS_URL" ]; then
+		start_redis || return 1
+	fi
+	PRESENCE_LOG="$dir/gw-presence.$PRESENCE_NSTARTED.log"
+	fifo="$dir/gw-presence.$PRESENCE_NSTARTED.ready"
+	PRESENCE_NSTARTED=$((PRESENCE_NSTARTED + 1))
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	"$GW_PRESENCE" --rundir "$rd" --redis "$REDIS_URL" --ready-fd 3 "$@" \
+	    </dev/null >"$PRESENCE_LOG" 2>&1 3>"$fifo" &
+	PRESENCE_PID=$!
+	PRESENCE_PIDS+=("$PRESENCE_PID")
+	PRESENCE_LOGS+=("$PRESENCE_LOG")
+	# A node's gw-presence started again belongs to the node (kill_node).
+	if [ -f "$rd.pids" ] && [ "${rd%/*}" = "$dir" ]; then
+		echo "$PRESENCE_PID" >>"$rd.pids"
+	fi
+	# It writes a newline and closes: EOF alone means it died.
+	if ! IFS= read -r -t 10 line <"$fifo"; then
+		echo "gw-presence (pid $PRESENCE_PID) not ready within 10 s;" \
+		    "log:"
+		sed 's/^/  /' "$PRESENCE_LOG"
+		return 1
+	fi
+	rm -f "$fifo"
+	if [ ! -S "$rd/presence.sock" ]; then
+		echo "gw-presence ready but no socket $rd/presence.sock"
+		return 1
+	fi
+}
+
+# kill_presence [SIGNAL [PID]]: send SIGNAL (default KILL) to a
+# gw-presence (default the last one started), wait for it to go, and
+# forget it (the teardown does not check its exit).  Sets STOP_STATUS.
+kill_presence() {
+	local sig=${1:-KILL} pid=${2:-$PRESENCE_PID} i j
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < 116; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		nap "$i"
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "gw-presence (pid $pid) still there 5 s after SIG$sig"
+		return 1
+	fi
+	wait "$pid" && STOP_STATUS=0 || STOP_STATUS=$?
+	for j in "${!PRESENCE_PIDS[@]}"; do
+		[ "${PRESENCE_PIDS[$j]}" = "$pid" ] && unset "PRESENCE_PIDS[$j]"
+	done
+	return 0
+}
+
 # start_node NAME [N [LISTEN-ARGS...]]: a node: a gw-bridge on the run
 # directory $GW_TMP/NAME and N (default 1) gw-listen on it, each on its
 # own port, --auth none --node NAME plus LISTEN-ARGS; Redis is the test's
 # (started if need be).  Bridge options go in NODE_BRIDGE_ARGS (an
-# array).  Sets NODE_PORTS (the ports, in order), NODE_PIDS, GW_PORT (the
-# first port), BRIDGE_PID, BRIDGE_LOG, BRIDGE_RUNDIR.
+# array).  With NODE_PRESENCE=1, a gw-presence --node NAME on the same
+# run directory too, started before the gw-listen, with the options in
+# NODE_PRESENCE_ARGS (an array).  Sets NODE_PORTS (the ports, in order),
+# NODE_PIDS, GW_PORT (the first port), BRIDGE_PID, BRIDGE_LOG,
+# BRIDGE_RUNDIR, and PRESENCE_PID and PRESENCE_LOG with NODE_PRESENCE;
+# the node's pids go in $GW_TMP/NAME.pids (for kill_node).
 start_node() {
-	local name=$1 n=${2:-1} rd i
+	local name=$1 n=${2:-1} rd i pf
 	shift 2 || shift $#
 	rd=$(gw_tmpdir)/$name
+	pf=$(gw_tmpdir)/$name.pids
 	GW_NODE_RUNDIR=$rd start_bridge "${NODE_BRIDGE_ARGS[@]}" || return 1
+	echo "$BRIDGE_PID" >>"$pf"
+	if [ -n "${NODE_PRESENCE:-}" ]; then
+		GW_NODE_RUNDIR=$rd start_presence --node "$name" \
+		    "${NODE_PRESENCE_ARGS[@]}" || return 1
+	fi
 	NODE_PORTS=()
 	NODE_PIDS=()
 	for ((i = 0; i < n; i++)); do
 		GW_NODE_RUNDIR=$rd start_listen --auth none --node "$name" \
 		    "$@" || return 1
+		echo "$GW_PID" >>"$pf"
 		NODE_PORTS+=("$GW_PORT")
 		NODE_PIDS+=("$GW_PID")
 	done
 	GW_PORT=${NODE_PORTS[0]}
+}
+
+# kill_node NAME: a node dies without warning: SIGKILL to all its
+# processes (those start_node started and any gw-presence started since
+# on its run directory, as listed in $GW_TMP/NAME.pids) at once; wait
+# for them to go and forget them (the teardown checks none of them).
+kill_node() {
+	local pf pid pids=() i j
+	pf=$(gw_tmpdir)/$1.pids
+	if [ ! -s "$pf" ]; then
+		echo "kill_node $1: no such node"
+		return 1
+	fi
+	while read -r pid; do
+		pids+=("$pid")
+	done <"$pf"
+	# (stderr: no "Killed" notice from bash's job control)
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+	for pid in "${pids[@]}"; do
+		for ((i = 0; i < 116; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			nap "$i"
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "pid $pid of node $1 still there 5 s after SIGKILL"
+			return 1
+		fi
+		wait "$pid" 2>/dev/null || true
+		for j in "${!GW_PIDS[@]}"; do
+			[ "${GW_PIDS[$j]}" = "$pid" ] && unset "GW_PIDS[$j]"
+		done
+		for j in "${!BRIDGE_PIDS[@]}"; do
+			[ "${BRIDGE_PIDS[$j]}" = "$pid" ] &&
+			    unset "BRIDGE_PIDS[$j]"
+		done
+		for j in "${!PRESENCE_PIDS[@]}"; do
+			[ "${PRESENCE_PIDS[$j]}" = "$pid" ] &&
+			    unset "PRESENCE_PIDS[$j]"
+		done
+	done
+	: >"$pf"
 }
 
 # wait_exit PID SECONDS: wait for a gw-listen we started to exit by
@@ -469,10 +589,23 @@ stop_bridges() {
 	return "$rc"
 }
 
+# stop_presences: stop every gw-presence this test started and did not
+# kill, each checked by stop_checked.
+stop_presences() {
+	local j rc=0
+	for j in "${!PRESENCE_PIDS[@]}"; do
+		stop_checked gw-presence "${PRESENCE_PIDS[$j]}" \
+		    "${PRESENCE_LOGS[$j]}" || rc=1
+	done
+	PRESENCE_PIDS=()
+	return "$rc"
+}
+
 # show_logs: print the logs of this test's servers (for failures).
 show_logs() {
 	local f
-	for f in "${GW_LOGS[@]}" "${BRIDGE_LOGS[@]}"; do
+	for f in "${GW_LOGS[@]}" "${BRIDGE_LOGS[@]}" \
+	    "${PRESENCE_LOGS[@]}"; do
 		[ -s "$f" ] || continue
 		echo "--- $f"
 		tail -n 40 "$f" | sed 's/^/  /'
@@ -573,6 +706,7 @@ gw_setup() {
 	GW_RUNDIR=$GW_TMP/run
 	export GW_RUNDIR
 	NODE_BRIDGE_ARGS=()
+	NODE_PRESENCE_ARGS=()
 	if [ -n "${GW_FILE_REDIS_SOCK:-}" ]; then
 		REDIS_SOCK=$GW_FILE_REDIS_SOCK
 		REDIS_URL="unix://$REDIS_SOCK"
@@ -589,6 +723,7 @@ gw_teardown() {
 		show_logs
 	fi
 	stop_listen || rc=1
+	stop_presences || rc=1
 	stop_bridges || rc=1
 	kill_redis KILL
 	if [ -n "${GW_TMP_OWNED:-}" ] && [ "$rc" -eq 0 ]; then
