@@ -30,15 +30,19 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	$(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 override LDFLAGS := $(LDFLAGS) $(filter-out -fsanitize=fuzzer-no-link%,$(SANFLAGS))
 
-BINS := gw-listen gw-bridge
+BINS := gw-listen gw-bridge gw-presence
 LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 LISTEN_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-listen/*.c))
 BRIDGE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-bridge/*.c))
+PRESENCE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-presence/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS ?= 15
 
 all: $(BINS:%=$(B)/%)
+
+# "make gw-presence" (with B= and SAN= as wanted) builds one binary.
+$(BINS): %: $(B)/%
 
 $(B)/%.o: %.c $(wildcard lib/*.h cmd/*/*.h)
 	@mkdir -p $(@D)
@@ -54,8 +58,12 @@ $(B)/gw-listen: $(LISTEN_OBJS) $(B)/libgw.a
 $(B)/gw-bridge: $(BRIDGE_OBJS) $(B)/libgw.a
 	$(CC) $(LDFLAGS) -o $@ $(BRIDGE_OBJS) $(B)/libgw.a $(PKG_LIBS)
 
+$(B)/gw-presence: $(PRESENCE_OBJS) $(B)/libgw.a
+	$(CC) $(LDFLAGS) -o $@ $(PRESENCE_OBJS) $(B)/libgw.a $(PKG_LIBS) -lm
+
 # Unit tests: one per module; those of a binary's module link its object.
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
+UNIT_EXTRA_presence_test := $(B)/cmd/gw-presence/pjson.o
 .SECONDEXPANSION:
 $(B)/unit/%: tests/unit/%.c tests/unit/tap.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)
@@ -118,5 +126,5 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all unit unit-bins fuzz fuzz-bins deps test check run bench lint \
-	install uninstall clean
+.PHONY: all $(BINS) unit unit-bins fuzz fuzz-bins deps test check run bench \
+	lint install uninstall clean

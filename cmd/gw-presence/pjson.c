@@ -1,0 +1,251 @@
+/*
+ * pjson.c -- see pjson.h.
+ *
+ * The value of a user in gw:{C}:u is written by the Lua scripts of lua.h
+ * as {"n":{"INST":MS,...},"i":INFO}: the instances that hold the user
+ * with the time each one first saw them, and the user's info, kept as
+ * raw JSON text.  It is read here without a JSON library, so that INFO
+ * reaches clients byte for byte (a decode and encode would change big
+ * numbers and empty arrays).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pjson.h"
+#include "xmalloc.h"
+
+/* A user of a query's answer. */
+struct puser {
+	const char	*u_id;
+	size_t		 u_idlen;
+	uint64_t	 u_since;
+	const char	*u_info;
+	size_t		 u_infolen;
+};
+
+/* Append n bytes of p to b, growing it as needed. */
+void
+pbuf_add(struct pbuf *b, const void *p, size_t n)
+{
+	size_t	 cap;
+
+	if (b->b_cap - b->b_len <= n) {
+		cap = b->b_cap == 0 ? 256 : b->b_cap;
+		while (cap - b->b_len <= n)
+			cap *= 2;
+		b->b_p = xrealloc(b->b_p, cap);
+		b->b_cap = cap;
+	}
+	memcpy(b->b_p + b->b_len, p, n);
+	b->b_len += n;
+	b->b_p[b->b_len] = '\0';
+}
+
+/* Append the C string s to b. */
+void
+pbuf_addstr(struct pbuf *b, const char *s)
+{
+	pbuf_add(b, s, strlen(s));
+}
+
+/* Free b's memory and empty it. */
+void
+pbuf_free(struct pbuf *b)
+{
+	free(b->b_p);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * Append the n bytes of s to b as a JSON string literal, quotes
+ * included.  The quote, the backslash and control characters are
+ * escaped; every other byte is copied as it is (the strings are user ids
+ * and channel names, which gw-listen took from valid UTF-8).
+ */
+void
+pjson_str(struct pbuf *b, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			 esc[8];
+	size_t			 i, run;
+
+	pbuf_add(b, "\"", 1);
+	for (i = 0; i < n; i = run) {
+		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' &&
+		    p[run] != '\\'; run++)
+			;
+		if (run > i)
+			pbuf_add(b, s + i, run - i);
+		if (run == n)
+			break;
+		switch (p[run]) {
+		case '"':
+			pbuf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			pbuf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			pbuf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			pbuf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			pbuf_add(b, "\\t", 2);
+			break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", p[run]);
+			pbuf_add(b, esc, 6);
+			break;
+		}
+		run++;
+	}
+	pbuf_add(b, "\"", 1);
+}
+
+/*
+ * Read a user's stored value v (n bytes): *since gets the least of the
+ * instances' times (the user's connectedAt), *info and *infolen the INFO
+ * text, pointing into v.  Return value: 0, or -1 if v is not of the
+ * expected form or holds no instance (the user is not present).
+ */
+int
+pjson_value(const char *v, size_t n, uint64_t *since, const char **info,
+    size_t *infolen)
+{
+	const char	*p, *end = v + n;
+	uint64_t	 min = UINT64_MAX, x;
+	int		 digits;
+
+	if (n < 6 || memcmp(v, "{\"n\":{", 6) != 0)
+		return -1;
+	p = v + 6;
+	while (p < end && *p == '"') {
+		/* The instance id, a JSON string: skip it. */
+		for (p++; p < end && *p != '"'; p++)
+			if (*p == '\\' && ++p == end)
+				return -1;
+		if (p == end || ++p == end || *p++ != ':')
+			return -1;
+		for (x = 0, digits = 0; p < end && *p >= '0' && *p <= '9';
+		    p++, digits++) {
+			if (x > (UINT64_MAX - 9) / 10)
+				return -1;
+			x = x * 10 + (uint64_t)(*p - '0');
+		}
+		if (digits == 0 || p == end)
+			return -1;
+		if (x < min)
+			min = x;
+		if (*p == ',')
+			p++;
+		else if (*p != '}')
+			return -1;
+	}
+	if (min == UINT64_MAX || p == end || *p != '}')
+		return -1;
+	p++;
+	/* ,"i":INFO} with a non-empty INFO */
+	if (end - p < 7 || memcmp(p, ",\"i\":", 5) != 0 || end[-1] != '}')
+		return -1;
+	*since = min;
+	*info = p + 5;
+	*infolen = (size_t)(end - 1 - (p + 5));
+	return 0;
+}
+
+static int
+puser_cmp(const void *a, const void *b)
+{
+	const struct puser	*x = a, *y = b;
+	size_t			 n;
+	int			 c;
+
+	if (x->u_since != y->u_since)
+		return x->u_since < y->u_since ? -1 : 1;
+	n = x->u_idlen < y->u_idlen ? x->u_idlen : y->u_idlen;
+	if ((c = memcmp(x->u_id, y->u_id, n)) != 0)
+		return c;
+	return x->u_idlen < y->u_idlen ? -1 : x->u_idlen > y->u_idlen;
+}
+
+/*
+ * Build the answer to a presence query from the query script's reply:
+ * count, the number of users Redis holds for the channel, and the npairs
+ * (user, value) pairs it returned.  Users are sorted by connectedAt,
+ * then user id; at most max of them, and no more than about maxbytes of
+ * text, are listed, and "truncated":true is added when some were left
+ * out.  A value that does not parse is skipped and not counted.
+ * Return value: the JSON text, NUL-terminated, which the caller frees;
+ * its length in *len.
+ */
+char *
+pjson_reply(long long count, const struct pjson_pair *pairs, size_t npairs,
+    size_t max, size_t maxbytes, size_t *len)
+{
+	struct puser	*u;
+	struct pbuf	 b;
+	size_t		 i, nu = 0, shown;
+	char		 num[64];
+
+	memset(&b, 0, sizeof(b));
+	u = xcalloc(npairs + 1, sizeof(*u));
+	for (i = 0; i < npairs; i++) {
+		if (pjson_value(pairs[i].pp_val, pairs[i].pp_vallen,
+		    &u[nu].u_since, &u[nu].u_info, &u[nu].u_infolen) == -1) {
+			count--;
+			continue;
+		}
+		u[nu].u_id = pairs[i].pp_user;
+		u[nu].u_idlen = pairs[i].pp_userlen;
+		nu++;
+	}
+	if (count < (long long)nu)
+		count = nu;
+	qsort(u, nu, sizeof(*u), puser_cmp);
+	snprintf(num, sizeof(num), "{\"count\":%lld,\"users\":[", count);
+	pbuf_addstr(&b, num);
+	for (shown = 0; shown < nu && shown < max && b.b_len < maxbytes;
+	    shown++) {
+		if (shown > 0)
+			pbuf_add(&b, ",", 1);
+		pbuf_addstr(&b, "{\"userId\":");
+		pjson_str(&b, u[shown].u_id, u[shown].u_idlen);
+		snprintf(num, sizeof(num), ",\"connectedAt\":%llu,\"info\":",
+		    (unsigned long long)u[shown].u_since);
+		pbuf_addstr(&b, num);
+		pbuf_add(&b, u[shown].u_info, u[shown].u_infolen);
+		pbuf_add(&b, "}", 1);
+	}
+	pbuf_add(&b, "]", 1);
+	if ((long long)shown < count)
+		pbuf_addstr(&b, ",\"truncated\":true");
+	pbuf_add(&b, "}", 1);
+	free(u);
+	*len = b.b_len;
+	return b.b_p;
+}
+
+/*
+ * Append to b the pub/sub payload of a typing event: "!", the actor in
+ * 16 hex digits, a newline, and the typing.start (stop 0) or typing.stop
+ * frame for user on channel.
+ */
+void
+pjson_typing(struct pbuf *b, uint64_t actor, int stop, const char *ch,
+    size_t chlen, const char *user, size_t userlen)
+{
+	char	 head[24];
+
+	snprintf(head, sizeof(head), "!%016llx\n", (unsigned long long)actor);
+	pbuf_addstr(b, head);
+	pbuf_addstr(b, stop ? "{\"type\":\"typing.stop\",\"channel\":" :
+	    "{\"type\":\"typing.start\",\"channel\":");
+	pjson_str(b, ch, chlen);
+	pbuf_addstr(b, ",\"userId\":");
+	pjson_str(b, user, userlen);
+	pbuf_add(b, "}", 1);
+}

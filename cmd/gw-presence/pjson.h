@@ -1,0 +1,39 @@
+/*
+ * pjson.h -- the JSON text gw-presence reads and writes, with no I/O: a
+ * growable buffer, JSON string literals, the per-user value stored in
+ * Redis, the answer to a presence query and the typing event payloads.
+ * Kept apart from the daemon so that the unit tests link it alone.
+ */
+#ifndef GW_PJSON_H
+#define GW_PJSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer; b_p is NUL-terminated while non-NULL. */
+struct pbuf {
+	char	*b_p;
+	size_t	 b_len;
+	size_t	 b_cap;
+};
+
+/* One field and its value of a script's reply, as Redis gave them. */
+struct pjson_pair {
+	const char	*pp_user;
+	size_t		 pp_userlen;
+	const char	*pp_val;
+	size_t		 pp_vallen;
+};
+
+void	 pbuf_add(struct pbuf *, const void *, size_t);
+void	 pbuf_addstr(struct pbuf *, const char *);
+void	 pbuf_free(struct pbuf *);
+void	 pjson_str(struct pbuf *, const char *, size_t);
+int	 pjson_value(const char *, size_t, uint64_t *, const char **,
+	    size_t *);
+char	*pjson_reply(long long, const struct pjson_pair *, size_t, size_t,
+	    size_t, size_t *);
+void	 pjson_typing(struct pbuf *, uint64_t, int, const char *, size_t,
+	    const char *, size_t);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * presence.c -- gw-presence's event loop: the workers' socket in the run
+ * directory, their messages, readiness, signals.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "htab.h"
+#include "log.h"
+#include "presence.h"
+#include "xmalloc.h"
+
+struct presence	*gp;
+
+static void	presence_accept_cb(struct ev_loop *, ev_io *, int);
+static void	presence_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
+		    struct ipc_rd *);
+static void	presence_closed(struct ipc_peer *, const char *);
+static void	presence_signal_cb(struct ev_loop *, ev_signal *, int);
+static void	presence_reap_cb(struct ev_loop *, ev_prepare *, int);
+
+/* Draw this run's instance id, NODE/RAND. */
+static void
+presence_instance(const char *node)
+{
+	unsigned char	 r[4];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		fatalx("RAND_bytes");
+	snprintf(gp->p_inst, sizeof(gp->p_inst), "%s/%02x%02x%02x%02x", node,
+	    r[0], r[1], r[2], r[3]);
+}
+
+static void
+presence_free_peer(struct peer *p)
+{
+	entry_peer_gone(p);
+	ipc_peer_free(p->pr_ipc);
+	free(p);
+}
+
+/*
+ * Run gw-presence with Redis at addr until SIGTERM or SIGINT.  Return
+ * value: 0 after a clean shutdown, -1 if it could not start.
+ */
+int
+presence_main(struct presence_conf *conf, const struct redis_addr *addr)
+{
+	static struct presence	 g;
+	char			 path[PATH_MAX];
+	struct peer		*p;
+
+	gp = &g;
+	g.p_conf = conf;
+	g.p_addr = *addr;
+	presence_instance(conf->pc_node);
+	signal(SIGPIPE, SIG_IGN);
+	if ((g.p_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		log_warnx("cannot create the event loop");
+		return -1;
+	}
+	ev_signal_init(&g.p_sigterm, presence_signal_cb, SIGTERM);
+	ev_signal_start(g.p_loop, &g.p_sigterm);
+	ev_signal_init(&g.p_sigint, presence_signal_cb, SIGINT);
+	ev_signal_start(g.p_loop, &g.p_sigint);
+	ev_prepare_init(&g.p_reap, presence_reap_cb);
+	entry_init();
+	typing_init();
+
+	if (mkdir(conf->pc_rundir, 0700) == -1 && errno != EEXIST) {
+		log_warn("run directory %s", conf->pc_rundir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/presence.sock", conf->pc_rundir);
+	if ((g.p_lfd = ipc_listen(path)) == -1) {
+		log_warn("listen on %s", path);
+		return -1;
+	}
+	ev_io_init(&g.p_accept, presence_accept_cb, g.p_lfd, EV_READ);
+	ev_io_start(g.p_loop, &g.p_accept);
+	log_info("listening: node %s, instance %s, workers on %s, node ttl "
+	    "%g s, grace %g s, typing ttl %g s", conf->pc_node, g.p_inst, path,
+	    conf->pc_nodettl, conf->pc_grace, conf->pc_typingttl);
+	redis_start();
+	ev_run(g.p_loop, 0);
+
+	log_info("stopped: %llu joins, %llu leaves, %llu users swept, %llu "
+	    "Redis reconnects", (unsigned long long)g.p_joins,
+	    (unsigned long long)g.p_leaves, (unsigned long long)g.p_swept,
+	    (unsigned long long)g.p_reconnects);
+	redis_stop();
+	while ((p = g.p_peers) != NULL) {
+		g.p_peers = p->pr_next;
+		/* Redis keeps our entries: nothing to undo. */
+		htab_free(p->pr_decl);
+		p->pr_decl = NULL;
+		presence_free_peer(p);
+	}
+	ev_prepare_stop(g.p_loop, &g.p_reap);
+	typing_free_all();
+	entry_free_all();
+	close(g.p_lfd);
+	unlink(path);
+	return 0;
+}
+
+/*
+ * Tell the supervisor, once, that workers may connect and be served:
+ * the socket listens and Redis is up.
+ */
+void
+presence_ready(void)
+{
+	if (gp->p_ready)
+		return;
+	gp->p_ready = 1;
+	log_info("ready");
+	if (gp->p_conf->pc_readyfd != -1) {
+		if (write(gp->p_conf->pc_readyfd, "\n", 1) == -1)
+			log_warn("ready fd %d", gp->p_conf->pc_readyfd);
+		close(gp->p_conf->pc_readyfd);
+	}
+}
+
+static void
+presence_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("%s: shutting down", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+presence_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct peer	*p;
+	int		 fd, i;
+
+	(void)revents;
+	for (i = 0; i < 16; i++) {
+		if ((fd = accept4(io->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		p = xcalloc(1, sizeof(*p));
+		p->pr_serial = ++gp->p_pserial;
+		p->pr_decl = htab_new();
+		snprintf(p->pr_name, sizeof(p->pr_name), "worker#%llu",
+		    (unsigned long long)p->pr_serial);
+		p->pr_ipc = ipc_peer_new(loop, fd, presence_dispatch,
+		    presence_closed, p);
+		p->pr_next = gp->p_peers;
+		gp->p_peers = p;
+	}
+}
+
+/* The peer of a serial number, or NULL if it has gone. */
+struct peer *
+presence_peer(uint64_t serial)
+{
+	struct peer	*p;
+
+	for (p = gp->p_peers; p != NULL; p = p->pr_next)
+		if (p->pr_serial == serial && !p->pr_dead)
+			return p;
+	return NULL;
+}
+
+/*
+ * Mark p dead; it is freed, and what it declared undone, at the end of
+ * this loop iteration, since we may be inside its dispatch.
+ */
+static void
+presence_drop(struct peer *p, const char *why)
+{
+	if (p->pr_dead)
+		return;
+	log_info("%s: %s", p->pr_name, why);
+	p->pr_dead = 1;
+	ev_prepare_start(gp->p_loop, &gp->p_reap);
+}
+
+static void
+presence_reap_cb(struct ev_loop *loop, ev_prepare *pw, int revents)
+{
+	struct peer	**pp, *p;
+
+	(void)revents;
+	ev_prepare_stop(loop, pw);
+	for (pp = &gp->p_peers; (p = *pp) != NULL; ) {
+		if (!p->pr_dead) {
+			pp = &p->pr_next;
+			continue;
+		}
+		*pp = p->pr_next;
+		presence_free_peer(p);
+	}
+}
+
+static void
+presence_closed(struct ipc_peer *ip, const char *why)
+{
+	presence_drop(ipc_peer_arg(ip), why);
+}
+
+/* Queue m for p; a peer whose queue overflows is dropped. */
+void
+presence_send(struct peer *p, struct ipc_msg *m)
+{
+	if (p->pr_dead) {
+		ipc_msg_free(m);
+		return;
+	}
+	if (ipc_send(p->pr_ipc, m) == -1)
+		presence_drop(p, "output queue full");
+}
+
+/* Answer p's request id with an error code and message. */
+void
+presence_send_fail(struct peer *p, uint32_t id, const char *code,
+    const char *msg)
+{
+	struct ipc_msg	*m;
+
+	m = ipc_create(GW_MSG_PRESENCE_FAIL, id);
+	ipc_add_cstr(m, code);
+	ipc_add_cstr(m, msg);
+	presence_send(p, m);
+}
+
+/* A channel name we can put in keys: 1-200 bytes, no newline, no brace. */
+static int
+presence_good_chan(const char *ch, size_t n)
+{
+	if (n == 0 || n > PRESENCE_MAXCHAN)
+		return 0;
+	return memchr(ch, '\n', n) == NULL && memchr(ch, '{', n) == NULL &&
+	    memchr(ch, '}', n) == NULL;
+}
+
+/* Channel and user of JOIN, LEAVE and TYPING, checked. */
+static int
+presence_get_cu(struct ipc_rd *rd, const char **ch, size_t *chlen,
+    const char **user, size_t *userlen)
+{
+	if (ipc_get_str(rd, ch, chlen) == -1 ||
+	    ipc_get_str(rd, user, userlen) == -1)
+		return -1;
+	if (!presence_good_chan(*ch, *chlen) || *userlen == 0 ||
+	    *userlen > PRESENCE_MAXUSER)
+		return -1;
+	return 0;
+}
+
+static int
+presence_do_join(struct peer *p, struct ipc_rd *rd)
+{
+	const char	*ch, *user, *info;
+	size_t		 chlen, userlen, infolen;
+	uint64_t	 since, actor;
+
+	if (presence_get_cu(rd, &ch, &chlen, &user, &userlen) == -1 ||
+	    ipc_get_str(rd, &info, &infolen) == -1 ||
+	    ipc_get_u64(rd, &since) == -1 || ipc_get_u64(rd, &actor) == -1 ||
+	    ipc_end(rd) == -1)
+		return -1;
+	if (infolen < 2 || infolen > PRESENCE_MAXINFO || info[0] != '{' ||
+	    info[infolen - 1] != '}' || since >= PRESENCE_MAXSINCE)
+		return -1;
+	entry_join(p, ch, chlen, user, userlen, info, infolen, since, actor);
+	return 0;
+}
+
+static int
+presence_do_leave(struct peer *p, struct ipc_rd *rd)
+{
+	const char	*ch, *user;
+	size_t		 chlen, userlen;
+	uint64_t	 actor;
+
+	if (presence_get_cu(rd, &ch, &chlen, &user, &userlen) == -1 ||
+	    ipc_get_u64(rd, &actor) == -1 || ipc_end(rd) == -1)
+		return -1;
+	entry_leave(p, ch, chlen, user, userlen, actor);
+	return 0;
+}
+
+static int
+presence_do_typing(struct ipc_rd *rd)
+{
+	const char	*ch, *user;
+	size_t		 chlen, userlen;
+	uint64_t	 actor;
+	uint32_t	 stop;
+
+	if (presence_get_cu(rd, &ch, &chlen, &user, &userlen) == -1 ||
+	    ipc_get_u64(rd, &actor) == -1 || ipc_get_u32(rd, &stop) == -1 ||
+	    ipc_end(rd) == -1 || stop > 1)
+		return -1;
+	typing_update(ch, chlen, user, userlen, actor, stop);
+	return 0;
+}
+
+static int
+presence_do_query(struct peer *p, uint32_t id, struct ipc_rd *rd)
+{
+	const char	*ch;
+	size_t		 chlen;
+
+	if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
+	    !presence_good_chan(ch, chlen))
+		return -1;
+	if (redis_query(p, id, ch, chlen) == -1)
+		presence_send_fail(p, id, "unavailable",
+		    "presence is not reachable: Redis is down");
+	return 0;
+}
+
+static void
+presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
+    struct ipc_rd *rd)
+{
+	struct peer	*p = ipc_peer_arg(ip);
+	const char	*name;
+	size_t		 namelen;
+	uint32_t	 pid;
+	int		 rv = -1;
+
+	if (p->pr_dead)
+		return;
+	switch (h->type) {
+	case GW_MSG_HELLO:
+		if (ipc_get_u32(rd, &pid) == -1 ||
+		    ipc_get_str(rd, &name, &namelen) == -1 ||
+		    ipc_end(rd) == -1)
+			break;
+		snprintf(p->pr_name, sizeof(p->pr_name), "%.*s",
+		    (int)namelen, name);
+		log_info("%s connected", p->pr_name);
+		rv = 0;
+		break;
+	case GW_MSG_PRESENCE_JOIN:
+		rv = presence_do_join(p, rd);
+		break;
+	case GW_MSG_PRESENCE_LEAVE:
+		rv = presence_do_leave(p, rd);
+		break;
+	case GW_MSG_PRESENCE_TYPING:
+		rv = presence_do_typing(rd);
+		break;
+	case GW_MSG_PRESENCE_QUERY:
+		rv = presence_do_query(p, h->id, rd);
+		break;
+	default:
+		break;
+	}
+	if (rv == -1) {
+		log_warnx("%s: malformed %s (len %u)", p->pr_name,
+		    ipc_type_name(h->type), h->len);
+		presence_drop(p, "dropped after a malformed message");
+	}
+}

@@ -1,0 +1,164 @@
+/*
+ * presence.h -- gw-presence: the node's presence and typing state.
+ * Workers (gw-listen) connect over <rundir>/presence.sock and declare
+ * which users they have in which channels (JOIN, LEAVE), who types
+ * (TYPING), and ask who is in a channel (QUERY).  gw-presence keeps one
+ * entry per (channel, user) for the whole node and the cluster-wide view
+ * in Redis, under this process's instance id NODE/RAND, held alive by a
+ * lease that the other nodes sweep when it lapses.
+ */
+#ifndef GW_PRESENCE_H
+#define GW_PRESENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ipc.h"
+#include "rurl.h"
+
+#define PRESENCE_MAXCHAN	200	/* bytes of a channel name */
+#define PRESENCE_MAXUSER	128	/* bytes of a user id */
+#define PRESENCE_MAXINFO	(64 * 1024)	/* bytes of a user's info */
+#define PRESENCE_MAXSINCE	(1ULL << 53)	/* exact in a Lua number */
+#define PRESENCE_MAXREPLY	(4 * 1024 * 1024)	/* bytes of an answer */
+#define PRESENCE_NODELEN	64
+#define PRESENCE_INSTLEN	(PRESENCE_NODELEN + 10)	/* NODE/8 hex */
+
+struct presence_conf {
+	char		*pc_rundir;
+	char		*pc_redis;
+	char		 pc_node[PRESENCE_NODELEN];
+	double		 pc_nodettl;	/* seconds */
+	double		 pc_grace;
+	double		 pc_typingttl;
+	unsigned	 pc_maxusers;
+	int		 pc_readyfd;
+};
+
+/* A worker connected to us. */
+struct peer {
+	struct ipc_peer	*pr_ipc;
+	struct peer	*pr_next;
+	uint64_t	 pr_serial;	/* never reused: replies find it by it */
+	int		 pr_dead;	/* freed at the end of the iteration */
+	struct htab	*pr_decl;	/* "C\nU" -> struct entry, declared */
+	char		 pr_name[64];
+};
+
+enum entry_state {
+	E_LIVE,		/* refs > 0 */
+	E_GRACE,	/* refs 0, waiting for the grace to pass */
+	E_LEAVING	/* refs 0, leave to run (or running) in Redis */
+};
+
+/*
+ * A (channel, user) of this node.  e_key is "C\nU" (channel names never
+ * hold a newline), e_chlen the length of C.  Entries in E_GRACE sit on
+ * one list in deadline order, since they all wait the same time.
+ */
+struct entry {
+	char		*e_key;
+	size_t		 e_keylen;
+	size_t		 e_chlen;
+	char		*e_info;
+	size_t		 e_infolen;
+	uint64_t	 e_since;	/* ms since the epoch */
+	unsigned	 e_refs;	/* peers that declared it */
+	int		 e_state;
+	ev_tstamp	 e_deadline;	/* E_GRACE: when it leaves */
+	struct entry	*e_prev, *e_next;	/* grace list */
+	uint64_t	 e_gen;		/* bumped at each leave sent */
+	int		 e_sent;	/* E_LEAVING: the leave is in Redis */
+};
+
+/* Someone typing: (channel, user), on one list in deadline order. */
+struct typing {
+	char		*t_key;		/* "C\nU" */
+	size_t		 t_keylen;
+	size_t		 t_chlen;
+	uint64_t	 t_actor;
+	ev_tstamp	 t_deadline;
+	struct typing	*t_prev, *t_next;
+};
+
+struct presence {
+	struct ev_loop		*p_loop;
+	struct presence_conf	*p_conf;
+	struct redis_addr	 p_addr;
+	char			 p_inst[PRESENCE_INSTLEN];
+	int			 p_lfd;
+	ev_io			 p_accept;
+	struct peer		*p_peers;
+	uint64_t		 p_pserial;
+	struct htab		*p_entries;	/* "C\nU" -> struct entry */
+	struct htab		*p_typing;	/* "C\nU" -> struct typing */
+	struct entry		*p_ghead, *p_gtail;	/* grace list */
+	ev_timer		 p_gtimer;
+	struct typing		*p_thead, *p_ttail;	/* typing list */
+	ev_timer		 p_ttimer;
+	redisAsyncContext	*p_redis;
+	int			 p_up;		/* scripts loaded, ready */
+	int			 p_ready;	/* ready fd written */
+	double			 p_wait;	/* reconnect backoff */
+	ev_tstamp		 p_start;	/* when the link was opened */
+	ev_tstamp		 p_leasesent;	/* outstanding lease, or 0 */
+	int			 p_claiming;	/* a claim is outstanding */
+	ev_timer		 p_retry;
+	ev_timer		 p_drop;	/* drops the link from outside */
+	ev_timer		 p_lease;
+	ev_timer		 p_sweep;
+	char			 p_sha[6][41];
+	ev_prepare		 p_reap;	/* frees dead peers */
+	ev_signal		 p_sigterm;
+	ev_signal		 p_sigint;
+	uint64_t		 p_joins;
+	uint64_t		 p_leaves;
+	uint64_t		 p_swept;
+	uint64_t		 p_reconnects;
+};
+
+/* The scripts, by their index in p_sha. */
+enum { SC_JOIN, SC_LEAVE, SC_QUERY, SC_LEASE, SC_CLAIM, SC_SWEEP, SC_N };
+
+extern struct presence	*gp;
+
+/* presence.c */
+int		 presence_main(struct presence_conf *,
+		    const struct redis_addr *);
+struct peer	*presence_peer(uint64_t);
+void		 presence_send(struct peer *, struct ipc_msg *);
+void		 presence_send_fail(struct peer *, uint32_t, const char *,
+		    const char *);
+void		 presence_ready(void);
+
+/* entry.c */
+void		 entry_init(void);
+void		 entry_join(struct peer *, const char *, size_t, const char *,
+		    size_t, const char *, size_t, uint64_t, uint64_t);
+void		 entry_leave(struct peer *, const char *, size_t, const char *,
+		    size_t, uint64_t);
+void		 entry_peer_gone(struct peer *);
+void		 entry_redeclare(int);
+void		 entry_leave_done(const char *, size_t, uint64_t, int);
+void		 entry_free_all(void);
+
+/* typing.c */
+void		 typing_init(void);
+void		 typing_update(const char *, size_t, const char *, size_t,
+		    uint64_t, int);
+void		 typing_gone(const char *, size_t, uint64_t);
+void		 typing_free_all(void);
+
+/* redis.c */
+void		 redis_start(void);
+void		 redis_stop(void);
+int		 redis_join(const struct entry *, uint64_t, int);
+int		 redis_leave(const struct entry *, uint64_t);
+int		 redis_query(struct peer *, uint32_t, const char *, size_t);
+int		 redis_publish(const char *, size_t, const char *, size_t);
+
+#endif

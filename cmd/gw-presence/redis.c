@@ -1,0 +1,698 @@
+/*
+ * redis.c -- gw-presence's one Redis connection (hiredis async on the
+ * libev loop): the scripts of lua.h, the lease, the sweep of dead
+ * instances.  A lost link is reconnected with backoff, 100 ms doubling
+ * to 5 s; each connect loads the scripts again (a restarted Redis has
+ * forgotten them), and once they are loaded the node's entries are
+ * declared again, quietly, since Redis may have lost them.  A NOSCRIPT
+ * answer (a SCRIPT FLUSH) drops the link, which does the same.
+ *
+ * Lease: every node_ttl/3 the lease script sets gw:lease:INST for
+ * node_ttl and the instance's expiry in gw:nodes.  A lease found lapsed
+ * while the link was up means this instance may have been swept: its
+ * entries are declared again, with events for the users it brings back.
+ *
+ * Sweep: every min(1 s, node_ttl/3) the claim script looks for instances
+ * whose lease has lapsed and locks the ones nobody sweeps yet; for each,
+ * the sweep script is run batch after batch until its index is empty.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libev.h>
+
+#include "htab.h"
+#include "log.h"
+#include "lua.h"
+#include "pjson.h"
+#include "presence.h"
+#include "xmalloc.h"
+
+#define REDIS_WAIT_MIN	0.1
+#define REDIS_WAIT_MAX	5.0
+#define REDIS_SETUP_MAX	5.0	/* seconds for a link to come up */
+#define REDIS_SWEEPLOCK	"30000"	/* ms a sweeper holds an instance */
+#define REDIS_SWEEPBATCH "200"	/* index members per sweep script */
+
+/* What a pending command's reply goes back to. */
+struct rreq {
+	int		 rq_kind;
+	uint64_t	 rq_peer;	/* serial */
+	uint32_t	 rq_id;
+	uint64_t	 rq_gen;
+	char		*rq_str;	/* entry key, or instance */
+	size_t		 rq_len;
+};
+
+enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QUERY, RQ_LEASE, RQ_CLAIM,
+    RQ_SWEEP };
+
+static int	redis_stopping;		/* no reconnects: exiting */
+
+static void	redis_connect(void);
+static void	redis_connected(const redisAsyncContext *, int);
+static void	redis_disconnected(const redisAsyncContext *, int);
+static void	redis_schedule(void);
+static void	redis_retry_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_drop_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_lease_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_sweep_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_setup_cb(redisAsyncContext *, void *, void *);
+static void	redis_reply_cb(redisAsyncContext *, void *, void *);
+static int	redis_send(struct rreq *, int, const char **,
+		    const size_t *);
+static void	redis_lease(int);
+static void	redis_sweep_batch(const char *, size_t);
+
+/* Open the link and start the lease and sweep timers. */
+void
+redis_start(void)
+{
+	double	 ttl = gp->p_conf->pc_nodettl;
+
+	gp->p_wait = REDIS_WAIT_MIN;
+	ev_init(&gp->p_retry, redis_retry_cb);
+	ev_init(&gp->p_drop, redis_drop_cb);
+	ev_timer_init(&gp->p_lease, redis_lease_cb, ttl / 3, ttl / 3);
+	ev_timer_start(gp->p_loop, &gp->p_lease);
+	ev_timer_init(&gp->p_sweep, redis_sweep_cb, fmin(1., ttl / 3),
+	    fmin(1., ttl / 3));
+	ev_timer_start(gp->p_loop, &gp->p_sweep);
+	redis_connect();
+}
+
+/* Close the link (at exit).  The lease is kept: see gw-presence(8). */
+void
+redis_stop(void)
+{
+	redis_stopping = 1;
+	gp->p_up = 0;
+	ev_timer_stop(gp->p_loop, &gp->p_lease);
+	ev_timer_stop(gp->p_loop, &gp->p_sweep);
+	ev_timer_stop(gp->p_loop, &gp->p_retry);
+	ev_timer_stop(gp->p_loop, &gp->p_drop);
+	if (gp->p_redis != NULL)
+		redisAsyncFree(gp->p_redis);
+	gp->p_redis = NULL;
+}
+
+static void
+redis_connect(void)
+{
+	const struct redis_addr	*ra = &gp->p_addr;
+	const char		*scripts[SC_N] = { LUA_JOIN, LUA_LEAVE,
+				    LUA_QUERY, LUA_LEASE, LUA_CLAIM, LUA_SWEEP };
+	redisAsyncContext	*ac;
+	struct rreq		*rq;
+	int			 i;
+
+	if (ra->ra_port == 0)
+		ac = redisAsyncConnectUnix(ra->ra_host);
+	else
+		ac = redisAsyncConnect(ra->ra_host, ra->ra_port);
+	if (ac == NULL)
+		fatalx("redisAsyncConnect: out of memory");
+	if (ac->err) {
+		log_warnx("redis %s: %s", ra->ra_host, ac->errstr);
+		redisAsyncFree(ac);
+		redis_schedule();
+		return;
+	}
+	gp->p_redis = ac;
+	gp->p_start = ev_now(gp->p_loop);
+	redisLibevAttach(gp->p_loop, ac);
+	redisAsyncSetConnectCallback(ac, redis_connected);
+	redisAsyncSetDisconnectCallback(ac, redis_disconnected);
+	/* Sent once connected; hiredis queues them. */
+	if (ra->ra_pass[0] != '\0')
+		redisAsyncCommand(ac, redis_setup_cb, "AUTH", "AUTH %s",
+		    ra->ra_pass);
+	if (ra->ra_db != 0)
+		redisAsyncCommand(ac, redis_setup_cb, "SELECT", "SELECT %d",
+		    ra->ra_db);
+	for (i = 0; i < SC_N; i++) {
+		rq = xcalloc(1, sizeof(*rq));
+		rq->rq_kind = RQ_LOAD;
+		rq->rq_id = i;
+		if (redisAsyncCommand(ac, redis_reply_cb, rq, "SCRIPT LOAD %s",
+		    scripts[i]) != REDIS_OK)
+			free(rq);
+	}
+}
+
+static void
+redis_schedule(void)
+{
+	if (ev_is_active(&gp->p_retry) || redis_stopping)
+		return;
+	ev_timer_set(&gp->p_retry, gp->p_wait, 0.);
+	ev_timer_start(gp->p_loop, &gp->p_retry);
+	gp->p_wait = fmin(gp->p_wait * 2, REDIS_WAIT_MAX);
+}
+
+static void
+redis_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (gp->p_redis == NULL)
+		redis_connect();
+}
+
+static void
+redis_connected(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		log_warnx("redis link: %s", ac->errstr);
+		/* hiredis frees the context after this callback. */
+		gp->p_redis = NULL;
+		redis_schedule();
+	}
+	/* Up once the scripts are loaded (RQ_LOAD replies). */
+}
+
+static void
+redis_disconnected(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	if (gp->p_up)
+		log_info("redis link down: %s", ac->err ? ac->errstr :
+		    "closed");
+	gp->p_redis = NULL;
+	gp->p_up = 0;
+	gp->p_leasesent = 0;
+	gp->p_claiming = 0;
+	gp->p_reconnects++;
+	redis_schedule();
+}
+
+/* Drop the link, from outside hiredis's callbacks, after a log line. */
+static void
+redis_drop(const char *why)
+{
+	if (gp->p_redis == NULL || ev_is_active(&gp->p_drop))
+		return;
+	log_warnx("redis link: %s; reconnecting", why);
+	gp->p_drop.data = gp->p_redis;
+	ev_timer_set(&gp->p_drop, 0., 0.);
+	ev_timer_start(gp->p_loop, &gp->p_drop);
+}
+
+static void
+redis_drop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	redisAsyncContext	*ac = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (ac == NULL || ac != gp->p_redis)
+		return;
+	/*
+	 * Not redisAsyncDisconnect(): it waits for the replies, which a
+	 * wedged link never sends.  Freeing fails pending commands with a
+	 * NULL reply and runs the disconnect callback, if it had connected.
+	 */
+	redisAsyncFree(ac);
+	if (gp->p_redis == ac) {
+		gp->p_redis = NULL;
+		gp->p_up = 0;
+		redis_schedule();
+	}
+}
+
+/* AUTH or SELECT refused: say so and retry with backoff. */
+static void
+redis_setup_cb(redisAsyncContext *ac, void *r, void *what)
+{
+	redisReply	*reply = r;
+	char		 why[256];
+
+	if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
+	    ac != gp->p_redis)
+		return;
+	snprintf(why, sizeof(why), "%s failed: %s", (const char *)what,
+	    reply->str);
+	redis_drop(why);
+}
+
+/*
+ * Send argv with rq for the reply; rq is freed here if it cannot be
+ * sent.  Return value: 0, or -1 if the link is not up.
+ */
+static int
+redis_send(struct rreq *rq, int argc, const char **argv,
+    const size_t *lens)
+{
+	if (gp->p_redis == NULL || !gp->p_up ||
+	    redisAsyncCommandArgv(gp->p_redis, redis_reply_cb, rq, argc, argv,
+	    lens) != REDIS_OK) {
+		free(rq->rq_str);
+		free(rq);
+		return -1;
+	}
+	return 0;
+}
+
+/* A command whose reply matters only if it is an error. */
+static int
+redis_send_event(int argc, const char **argv, const size_t *lens)
+{
+	struct rreq	*rq;
+
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_EVENT;
+	return redis_send(rq, argc, argv, lens);
+}
+
+static void
+redis_chankey(char *buf, size_t len, const char *ch, size_t chlen,
+    char kind)
+{
+	snprintf(buf, len, "gw:{%.*s}:%c", (int)chlen, ch, kind);
+}
+
+/* Add (or with del, remove) entry key k to our instance's index. */
+static int
+redis_index(const char *k, size_t klen, int del)
+{
+	const char	*argv[3];
+	size_t		 lens[3];
+	char		 idx[128];
+
+	snprintf(idx, sizeof(idx), "gw:inst:%s", gp->p_inst);
+	argv[0] = del ? "SREM" : "SADD"; lens[0] = 4;
+	argv[1] = idx; lens[1] = strlen(idx);
+	argv[2] = k; lens[2] = klen;
+	return redis_send_event(3, argv, lens);
+}
+
+/*
+ * Run the join script for entry e under our instance, with actor (0 for
+ * none), publishing presence.join unless quiet, and add the entry to our
+ * index in the same pipeline.  Return value: 0 if sent, -1 if Redis is
+ * not up (the entry is declared again when it is back).
+ */
+int
+redis_join(const struct entry *e, uint64_t actor, int quiet)
+{
+	const char	*argv[12];
+	size_t		 lens[12];
+	char		 ukey[256], pub[256], since[24], act[24];
+
+	if (!gp->p_up)
+		return -1;
+	redis_chankey(ukey, sizeof(ukey), e->e_key, e->e_chlen, 'u');
+	redis_chankey(pub, sizeof(pub), e->e_key, e->e_chlen, 'p');
+	snprintf(since, sizeof(since), "%llu", (unsigned long long)e->e_since);
+	snprintf(act, sizeof(act), "%016llx", (unsigned long long)actor);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_JOIN]; lens[1] = 40;
+	argv[2] = "1"; lens[2] = 1;
+	argv[3] = ukey; lens[3] = strlen(ukey);
+	argv[4] = e->e_key + e->e_chlen + 1;
+	lens[4] = e->e_keylen - e->e_chlen - 1;
+	argv[5] = gp->p_inst; lens[5] = strlen(gp->p_inst);
+	argv[6] = since; lens[6] = strlen(since);
+	argv[7] = e->e_info; lens[7] = e->e_infolen;
+	argv[8] = pub; lens[8] = strlen(pub);
+	argv[9] = act; lens[9] = 16;
+	argv[10] = e->e_key; lens[10] = e->e_chlen;
+	argv[11] = quiet ? "1" : "0"; lens[11] = 1;
+	if (redis_send_event(12, argv, lens) == -1)
+		return -1;
+	return redis_index(e->e_key, e->e_keylen, 0);
+}
+
+/*
+ * Run the leave script for entry e under our instance, with actor, and
+ * remove it from our index.  entry_leave_done() gets the outcome, with
+ * e's e_gen of now.  Return value: 0 if sent, -1 if Redis is not up.
+ */
+int
+redis_leave(const struct entry *e, uint64_t actor)
+{
+	const char	*argv[10];
+	size_t		 lens[10];
+	char		 ukey[256], pub[256], act[24];
+	struct rreq	*rq;
+
+	if (!gp->p_up)
+		return -1;
+	redis_chankey(ukey, sizeof(ukey), e->e_key, e->e_chlen, 'u');
+	redis_chankey(pub, sizeof(pub), e->e_key, e->e_chlen, 'p');
+	snprintf(act, sizeof(act), "%016llx", (unsigned long long)actor);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_LEAVE]; lens[1] = 40;
+	argv[2] = "1"; lens[2] = 1;
+	argv[3] = ukey; lens[3] = strlen(ukey);
+	argv[4] = e->e_key + e->e_chlen + 1;
+	lens[4] = e->e_keylen - e->e_chlen - 1;
+	argv[5] = gp->p_inst; lens[5] = strlen(gp->p_inst);
+	argv[6] = pub; lens[6] = strlen(pub);
+	argv[7] = act; lens[7] = 16;
+	argv[8] = e->e_key; lens[8] = e->e_chlen;
+	argv[9] = "0"; lens[9] = 1;
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_LEAVE;
+	rq->rq_gen = e->e_gen;
+	rq->rq_str = xmalloc(e->e_keylen);
+	memcpy(rq->rq_str, e->e_key, e->e_keylen);
+	rq->rq_len = e->e_keylen;
+	if (redis_send(rq, 10, argv, lens) == -1)
+		return -1;
+	return redis_index(e->e_key, e->e_keylen, 1);
+}
+
+/*
+ * Ask Redis who is in channel ch, for peer p's request id; the answer
+ * (GW_MSG_PRESENCE_REPLY or _FAIL) goes back to p.  One EVALSHA.
+ * Return value: 0 if sent, -1 if Redis is not up.
+ */
+int
+redis_query(struct peer *p, uint32_t id, const char *ch, size_t chlen)
+{
+	const char	*argv[5];
+	size_t		 lens[5];
+	char		 ukey[256], max[16];
+	struct rreq	*rq;
+
+	if (!gp->p_up)
+		return -1;
+	redis_chankey(ukey, sizeof(ukey), ch, chlen, 'u');
+	snprintf(max, sizeof(max), "%u", gp->p_conf->pc_maxusers);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_QUERY]; lens[1] = 40;
+	argv[2] = "1"; lens[2] = 1;
+	argv[3] = ukey; lens[3] = strlen(ukey);
+	argv[4] = max; lens[4] = strlen(max);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_QUERY;
+	rq->rq_peer = p->pr_serial;
+	rq->rq_id = id;
+	return redis_send(rq, 5, argv, lens);
+}
+
+/*
+ * PUBLISH payload (len bytes) on the pub/sub channel of channel ch.
+ * Return value: 0 if sent, -1 if Redis is not up (the event is lost).
+ */
+int
+redis_publish(const char *ch, size_t chlen, const char *payload,
+    size_t len)
+{
+	const char	*argv[3];
+	size_t		 lens[3];
+	char		 pub[256];
+
+	if (!gp->p_up)
+		return -1;
+	redis_chankey(pub, sizeof(pub), ch, chlen, 'p');
+	argv[0] = "PUBLISH"; lens[0] = 7;
+	argv[1] = pub; lens[1] = strlen(pub);
+	argv[2] = payload; lens[2] = len;
+	return redis_send_event(3, argv, lens);
+}
+
+/* Renew the lease; first: the link just came up (a lapse is expected). */
+static void
+redis_lease(int first)
+{
+	const char	*argv[7];
+	size_t		 lens[7];
+	char		 lkey[128], ttl[24];
+	struct rreq	*rq;
+
+	snprintf(lkey, sizeof(lkey), "gw:lease:%s", gp->p_inst);
+	snprintf(ttl, sizeof(ttl), "%.0f", gp->p_conf->pc_nodettl * 1000);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_LEASE]; lens[1] = 40;
+	argv[2] = "2"; lens[2] = 1;
+	argv[3] = lkey; lens[3] = strlen(lkey);
+	argv[4] = "gw:nodes"; lens[4] = 8;
+	argv[5] = gp->p_inst; lens[5] = strlen(gp->p_inst);
+	argv[6] = ttl; lens[6] = strlen(ttl);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_LEASE;
+	rq->rq_id = first;
+	if (redis_send(rq, 7, argv, lens) == 0)
+		gp->p_leasesent = ev_now(gp->p_loop);
+}
+
+static void
+redis_claim(void)
+{
+	const char	*argv[6];
+	size_t		 lens[6];
+	struct rreq	*rq;
+
+	if (gp->p_claiming)
+		return;
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_CLAIM]; lens[1] = 40;
+	argv[2] = "1"; lens[2] = 1;
+	argv[3] = "gw:nodes"; lens[3] = 8;
+	argv[4] = gp->p_inst; lens[4] = strlen(gp->p_inst);
+	argv[5] = REDIS_SWEEPLOCK; lens[5] = strlen(REDIS_SWEEPLOCK);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_CLAIM;
+	if (redis_send(rq, 6, argv, lens) == 0)
+		gp->p_claiming = 1;
+}
+
+/* Run one batch of the sweep of dead instance inst. */
+static void
+redis_sweep_batch(const char *inst, size_t len)
+{
+	const char	*argv[8];
+	size_t		 lens[8];
+	char		 idx[160], lock[160];
+	struct rreq	*rq;
+
+	snprintf(idx, sizeof(idx), "gw:inst:%.*s", (int)len, inst);
+	snprintf(lock, sizeof(lock), "gw:sweep:%.*s", (int)len, inst);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_SWEEP]; lens[1] = 40;
+	argv[2] = "3"; lens[2] = 1;
+	argv[3] = idx; lens[3] = strlen(idx);
+	argv[4] = "gw:nodes"; lens[4] = 8;
+	argv[5] = lock; lens[5] = strlen(lock);
+	argv[6] = inst; lens[6] = len;
+	argv[7] = REDIS_SWEEPBATCH; lens[7] = strlen(REDIS_SWEEPBATCH);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_SWEEP;
+	rq->rq_str = xmalloc(len + 1);
+	memcpy(rq->rq_str, inst, len);
+	rq->rq_str[len] = '\0';
+	rq->rq_len = len;
+	(void)redis_send(rq, 8, argv, lens);
+}
+
+/*
+ * The lease timer.  A lease unanswered for two periods means the link is
+ * wedged: drop it.
+ */
+static void
+redis_lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	if (!gp->p_up)
+		return;
+	if (gp->p_leasesent != 0) {
+		if (ev_now(loop) - gp->p_leasesent >
+		    gp->p_conf->pc_nodettl * 2 / 3)
+			redis_drop("no answer to the lease");
+		return;
+	}
+	redis_lease(0);
+}
+
+/* The sweep timer; it also retries a link that never came up. */
+static void
+redis_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	if (gp->p_redis != NULL && !gp->p_up &&
+	    ev_now(loop) - gp->p_start > REDIS_SETUP_MAX) {
+		redis_drop("no answer while setting up");
+		return;
+	}
+	if (gp->p_up)
+		redis_claim();
+}
+
+/* The scripts are loaded: the link is up. */
+static void
+redis_link_up(void)
+{
+	log_info("redis link up: instance %s", gp->p_inst);
+	gp->p_up = 1;
+	gp->p_wait = REDIS_WAIT_MIN;
+	gp->p_leasesent = 0;
+	redis_lease(1);
+	entry_redeclare(1);
+	redis_claim();
+	presence_ready();
+}
+
+/* Log a script's error; NOSCRIPT (a SCRIPT FLUSH) reloads them all. */
+static int
+redis_failed(const redisReply *reply, const char *what)
+{
+	if (reply == NULL)
+		return 1;
+	if (reply->type != REDIS_REPLY_ERROR)
+		return 0;
+	log_warnx("%s: %s", what, reply->str);
+	if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+		redis_drop("scripts flushed");
+	return 1;
+}
+
+static void
+redis_query_reply(struct rreq *rq, const redisReply *reply)
+{
+	struct peer		*p;
+	struct pjson_pair	*pairs;
+	struct ipc_msg		*m;
+	char			*json;
+	size_t			 i, n, len;
+
+	if ((p = presence_peer(rq->rq_peer)) == NULL)
+		return;
+	if (redis_failed(reply, "query") || reply->type !=
+	    REDIS_REPLY_ARRAY || reply->elements < 1 || reply->elements % 2 !=
+	    1 || reply->element[0]->type != REDIS_REPLY_INTEGER) {
+		presence_send_fail(p, rq->rq_id, "unavailable",
+		    "presence is not reachable");
+		return;
+	}
+	n = reply->elements / 2;
+	pairs = xcalloc(n + 1, sizeof(*pairs));
+	for (i = 0; i < n; i++) {
+		const redisReply *u = reply->element[1 + 2 * i];
+		const redisReply *v = reply->element[2 + 2 * i];
+
+		if (u->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;	/* pjson_reply() skips an empty value */
+		pairs[i].pp_user = u->str;
+		pairs[i].pp_userlen = u->len;
+		pairs[i].pp_val = v->str;
+		pairs[i].pp_vallen = v->len;
+	}
+	json = pjson_reply(reply->element[0]->integer, pairs, n,
+	    gp->p_conf->pc_maxusers, PRESENCE_MAXREPLY, &len);
+	m = ipc_create(GW_MSG_PRESENCE_REPLY, rq->rq_id);
+	ipc_add_str(m, json, len);
+	presence_send(p, m);
+	free(json);
+	free(pairs);
+}
+
+static void
+redis_claim_reply(const redisReply *reply)
+{
+	size_t	 i;
+
+	gp->p_claiming = 0;
+	if (redis_failed(reply, "sweep claim") ||
+	    reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < reply->elements; i++) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		log_verbose("sweeping instance %s: its lease has lapsed",
+		    reply->element[i]->str);
+		redis_sweep_batch(reply->element[i]->str,
+		    reply->element[i]->len);
+	}
+}
+
+static void
+redis_sweep_reply(struct rreq *rq, const redisReply *reply)
+{
+	long long	 taken, gone, done;
+
+	if (redis_failed(reply, "sweep"))
+		return;		/* its lock lapses; somebody sweeps again */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[2]->type != REDIS_REPLY_INTEGER) {
+		log_warnx("sweep %s: bad reply", rq->rq_str);
+		return;
+	}
+	taken = reply->element[0]->integer;
+	gone = reply->element[1]->integer;
+	done = reply->element[2]->integer;
+	gp->p_swept += gone;
+	log_verbose("swept %lld entries of instance %s: %lld users left%s",
+	    taken, rq->rq_str, gone, done ? "; done" : "");
+	if (!done)
+		redis_sweep_batch(rq->rq_str, rq->rq_len);
+}
+
+static void
+redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+	struct rreq	*rq = priv;
+
+	(void)ac;
+	if (redis_stopping)
+		goto done;
+	switch (rq->rq_kind) {
+	case RQ_LOAD:
+		if (reply == NULL || reply->type != REDIS_REPLY_STRING ||
+		    reply->len != 40) {
+			if (reply != NULL)
+				log_warnx("SCRIPT LOAD: %s", reply->type ==
+				    REDIS_REPLY_ERROR ? reply->str : "bad reply");
+			break;
+		}
+		memcpy(gp->p_sha[rq->rq_id], reply->str, 40);
+		gp->p_sha[rq->rq_id][40] = '\0';
+		if (rq->rq_id == SC_N - 1 && ac == gp->p_redis)
+			redis_link_up();
+		break;
+	case RQ_EVENT:
+		(void)redis_failed(reply, "redis");
+		break;
+	case RQ_LEAVE:
+		entry_leave_done(rq->rq_str, rq->rq_len, rq->rq_gen,
+		    !redis_failed(reply, "leave"));
+		break;
+	case RQ_QUERY:
+		redis_query_reply(rq, reply);
+		break;
+	case RQ_LEASE:
+		if (reply != NULL && reply->type != REDIS_REPLY_ERROR)
+			gp->p_leasesent = 0;
+		if (redis_failed(reply, "lease") ||
+		    reply->type != REDIS_REPLY_INTEGER)
+			break;
+		if (reply->integer == 0 && !rq->rq_id) {
+			log_warnx("the lease of %s had lapsed; declaring "
+			    "its entries again", gp->p_inst);
+			entry_redeclare(0);
+		}
+		break;
+	case RQ_CLAIM:
+		redis_claim_reply(reply);
+		break;
+	case RQ_SWEEP:
+		redis_sweep_reply(rq, reply);
+		break;
+	}
+done:
+	free(rq->rq_str);
+	free(rq);
+}
