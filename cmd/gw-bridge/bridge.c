@@ -79,9 +79,10 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	    conf->bc_node, path, conf->bc_histsize, conf->bc_histttl);
 	ev_run(b.b_loop, 0);
 
-	log_info("stopped: %llu published, %llu delivered, %llu Redis "
-	    "reconnects", (unsigned long long)b.b_published,
+	log_info("stopped: %llu published, %llu delivered, %llu events, "
+	    "%llu Redis reconnects", (unsigned long long)b.b_published,
 	    (unsigned long long)b.b_delivered,
+	    (unsigned long long)b.b_events,
 	    (unsigned long long)b.b_reconnects);
 	redis_stop();
 	while ((w = b.b_workers) != NULL) {

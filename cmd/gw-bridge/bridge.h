@@ -114,6 +114,7 @@ struct bridge {
 	ev_signal		 b_sigint;
 	uint64_t		 b_published;
 	uint64_t		 b_delivered;
+	uint64_t		 b_events;	/* presence and typing */
 	uint64_t		 b_reconnects;
 };
 

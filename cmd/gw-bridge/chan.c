@@ -23,6 +23,8 @@ static void	chan_free(struct bchan *);
 static void	chan_forward(struct bchan *, const char *, size_t,
 		    const char *, size_t);
 static void	chan_gap(struct bchan *, const char *);
+static void	chan_event(struct bchan *, const char *, size_t, const char *,
+		    size_t);
 static void	chan_run_reqs(struct bchan *);
 static void	chan_go_live(struct bchan *);
 static int	chan_catchup(struct bchan *);
@@ -242,6 +244,40 @@ chan_forward(struct bchan *c, const char *off, size_t offlen,
 	gb->b_delivered++;
 }
 
+/*
+ * Pass an event of gw-presence ("!ACTOR\nFRAME" on the channel, ACTOR the
+ * 16 hex digits of the connection that caused it) to every worker of c.
+ */
+static void
+chan_event(struct bchan *c, const char *actor, size_t actorlen,
+    const char *frame, size_t framelen)
+{
+	struct ipc_msg	*m;
+	char		 hex[17], *end;
+	uint64_t	 id;
+	int		 i;
+
+	if (actorlen != 16 || strspn(actor, "0123456789abcdef") < 16) {
+		log_warnx("channel %s: malformed event ignored", c->ch_name);
+		return;
+	}
+	memcpy(hex, actor, 16);
+	hex[16] = '\0';
+	id = strtoull(hex, &end, 16);
+	if (*end != '\0') {
+		log_warnx("channel %s: malformed event ignored", c->ch_name);
+		return;
+	}
+	for (i = 0; i < c->ch_nworkers; i++) {
+		m = ipc_create(GW_MSG_BRIDGE_EVENT, 0);
+		ipc_add_cstr(m, c->ch_name);
+		ipc_add_u64(m, id);
+		ipc_add_str(m, frame, framelen);
+		bridge_send(c->ch_workers[i], m);
+	}
+	gb->b_events++;
+}
+
 /* Tell c's workers that messages may have been lost on it. */
 static void
 chan_gap(struct bchan *c, const char *latest)
@@ -273,6 +309,11 @@ chan_message(const char *pub, size_t publen, const char *p, size_t n)
 		return;
 	if ((nl = memchr(p, '\n', n)) == NULL) {
 		log_warnx("channel %s: malformed message ignored", c->ch_name);
+		return;
+	}
+	if (p[0] == '!') {
+		/* A presence or typing event: not kept, not ordered. */
+		chan_event(c, p + 1, nl - p - 1, nl + 1, n - (nl - p) - 1);
 		return;
 	}
 	if (c->ch_state != CH_CATCHUP) {

@@ -1,7 +1,7 @@
 /*
  * chan.c -- gw-listen's channels: which local connections are subscribed
- * to what, the fan-out of each message the bridge delivers, and local
- * presence (per user; until gw-presence makes it cluster-wide).
+ * to what, the fan-out of each message the bridge delivers, and the users
+ * of each channel in this process (presence.c tells gw-presence).
  *
  * A channel keeps its members in an array and each member's subscription
  * remembers its index there (and the other way round), so that joining and
@@ -11,17 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "htab.h"
 #include "ipc.h"
 #include "listen.h"
 #include "log.h"
 #include "xmalloc.h"
-
-struct puser {
-	uint32_t	 pu_count;	/* this user's subscribed connections */
-	char		*pu_info;	/* compact JSON, or NULL */
-};
 
 static json_t	*info_json(const char *);
 static void	 chan_give(struct chan *, uint32_t, struct obuf *,
@@ -85,7 +81,12 @@ chan_join(struct conn *c, const char *name, int presence, int *joined)
 	ch->ch_nmem++;
 	*joined = 0;
 	if ((pu = htab_get(ch->ch_users, c->c_id->id_user, ulen)) == NULL) {
+		struct timespec ts;
+
 		pu = xcalloc(1, sizeof(*pu));
+		clock_gettime(CLOCK_REALTIME, &ts);
+		pu->pu_since = (uint64_t)ts.tv_sec * 1000 +
+		    ts.tv_nsec / 1000000;
 		if (c->c_id->id_info != NULL)
 			pu->pu_info = xstrdup(c->c_id->id_info);
 		htab_put(ch->ch_users, c->c_id->id_user, ulen, pu);
@@ -124,6 +125,8 @@ chan_leave(struct conn *c, uint32_t i)
 	size_t		 ulen = strlen(c->c_id->id_user);
 	int		 rv = 0;
 
+	if (s->s_typing)
+		pres_typing(ch, c, 1);	/* leaving stops typing */
 	held_free(s->s_held);
 	s->s_held = NULL;
 	s->s_nheld = 0;
@@ -148,7 +151,7 @@ chan_leave(struct conn *c, uint32_t i)
 		htab_del(ch->ch_users, c->c_id->id_user, ulen);
 		free(pu->pu_info);
 		free(pu);
-		chan_presence_event(ch, c, "presence.leave");
+		pres_left(ch, c);
 		rv = 1;
 	}
 	if (ch->ch_nmem > 0)
@@ -170,7 +173,8 @@ chan_leave(struct conn *c, uint32_t i)
 	return 2;
 }
 
-/* Presence of a channel: {count, users: [{userId, info}]}. */
+/* This process's presence of a channel: {count, users: [{userId,
+ * connectedAt, info}]}. */
 json_t *
 chan_presence(struct chan *ch)
 {
@@ -185,8 +189,9 @@ chan_presence(struct chan *ch)
 	htab_iter_init(ch->ch_users, &it);
 	while (htab_iter_next(&it, &user, &ulen, &v)) {
 		pu = v;
-		json_array_append_new(users, json_pack("{s:s%, s:o}",
-		    "userId", user, ulen, "info", info_json(pu->pu_info)));
+		json_array_append_new(users, json_pack("{s:s%, s:I, s:o}",
+		    "userId", user, ulen, "connectedAt",
+		    (json_int_t)pu->pu_since, "info", info_json(pu->pu_info)));
 	}
 	return json_pack("{s:I, s:o}", "count",
 	    (json_int_t)htab_count(ch->ch_users), "users", users);

@@ -33,6 +33,10 @@ static void	client_history(struct conn *, struct req *);
 static struct pend *pend_new(struct conn *, int, json_t *);
 static void	pend_free(struct pend *);
 static void	client_leave(struct conn *, uint32_t);
+static int	client_rate_ok(struct conn *);
+static void	client_presence(struct conn *, struct req *, int);
+static void	client_typing(struct conn *, struct req *, int);
+static void	client_sub_send(struct pend *, const char *);
 
 static void
 hex(char *dst, const uint8_t *p, size_t n)
@@ -102,6 +106,7 @@ client_welcome(struct conn *c)
 	if (RAND_bytes((unsigned char *)&c->c_connid, sizeof(c->c_connid))
 	    != 1 || RAND_bytes(c->c_session, sizeof(c->c_session)) != 1)
 		fatalx("RAND_bytes failed");
+	c->c_connid |= 1;	/* 0 means "no connection" to gw-presence */
 	hex(connid, (uint8_t *)&c->c_connid, sizeof(c->c_connid));
 	hex(session, c->c_session, sizeof(c->c_session));
 	if (gl->l_conf->lc_ping == (double)(long)gl->l_conf->lc_ping)
@@ -149,7 +154,6 @@ client_find(struct conn *c, const char *ch)
 static void
 client_dispatch(struct conn *c, struct req *rq)
 {
-	json_t	*o, *p;
 	int	 i;
 
 	if (rq->rq_type == REQ_SUBSCRIBE) {
@@ -166,23 +170,21 @@ client_dispatch(struct conn *c, struct req *rq)
 		client_unsubscribe(c, rq, i);
 		break;
 	case REQ_PUBLISH:
+		if (c->c_subs[i].s_typing) {
+			/* A user's publish ends their typing. */
+			c->c_subs[i].s_typing = 0;
+			pres_typing(c->c_subs[i].s_chan, c, 1);
+		}
 		client_publish(c, rq);
 		break;
 	case REQ_PRESENCE:
-		p = chan_presence(c->c_subs[i].s_chan);
-		o = json_pack("{s:s, s:O?, s:s}", "type", "presence", "id",
-		    rq->rq_id, "channel", rq->rq_channel);
-		json_object_update(o, p);
-		json_decref(p);
-		(void)client_send_json(c, o);
-		json_decref(o);
+		client_presence(c, rq, i);
 		break;
 	case REQ_HISTORY:
 		client_history(c, rq);
 		break;
 	case REQ_TYPING:
-		client_error(c, rq->rq_id, "unavailable",
-		    "typing indicators need gw-presence, not running");
+		client_typing(c, rq, i);
 		break;
 	case REQ_SUBSCRIBE:
 		break;
@@ -220,7 +222,9 @@ pend_free(struct pend *pd)
 			}
 	}
 	json_decref(pd->pd_reqid);
+	json_decref(pd->pd_pres);
 	free(pd->pd_channel);
+	free(pd->pd_sincearg);
 	free(pd);
 }
 
@@ -271,17 +275,129 @@ client_subscribe(struct conn *c, struct req *rq)
 	pd->pd_chan = c->c_subs[i].s_chan;
 	pd->pd_since = rq->rq_since != NULL;
 	pd->pd_presence = rq->rq_presence;
+	if (joined)
+		pres_joined(pd->pd_chan, c);
+	if (rq->rq_presence && plink_up()) {
+		/*
+		 * The presence first (it counts c: the join went before on
+		 * the same link), then the bridge.
+		 */
+		pd->pd_kind = PD_SUBPRES;
+		pd->pd_sincearg = xstrdup(rq->rq_since != NULL ?
+		    rq->rq_since : "");
+		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
+		ipc_add_cstr(m, rq->rq_channel);
+		if (link_request(m, pd) == 0)
+			return;
+		pd->pd_kind = PD_SUBSCRIBE;
+	}
+	client_sub_send(pd, rq->rq_since);
+}
+
+/* Send subscribe pd to the bridge, with since (or NULL). */
+static void
+client_sub_send(struct pend *pd, const char *since)
+{
+	struct ipc_msg	*m;
+
+	pd->pd_kind = PD_SUBSCRIBE;
 	m = ipc_create(GW_MSG_BRIDGE_SUB, 0);
-	ipc_add_cstr(m, rq->rq_channel);
-	ipc_add_cstr(m, rq->rq_since);
+	ipc_add_cstr(m, pd->pd_chan->ch_name);
+	ipc_add_cstr(m, since);
 	ipc_add_u32(m, 0);
-	if (link_request(m, pd) == -1) {
+	if (link_request(m, pd) == -1)
 		client_fail(pd, "unavailable",
 		    "the node cannot reach its message store");
+}
+
+/*
+ * gw-presence answered pd with answer (a JSON object that the caller
+ * keeps), or failed with code and msg.  A presence query is answered to
+ * the client; a subscribe goes on to the bridge (with this process's view
+ * of the presence if gw-presence failed).  pd is consumed.
+ */
+void
+client_presence_answer(struct pend *pd, json_t *answer, const char *code,
+    const char *msg)
+{
+	struct conn	*c = pd->pd_conn;
+	json_t		*o;
+
+	if (pd->pd_kind == PD_SUBPRES) {
+		pd->pd_pres = answer != NULL ? json_incref(answer) : NULL;
+		client_sub_send(pd, pd->pd_sincearg[0] != '\0' ?
+		    pd->pd_sincearg : NULL);
 		return;
 	}
-	if (joined)
-		chan_presence_event(pd->pd_chan, c, "presence.join");
+	if (answer == NULL) {
+		client_fail(pd, code, msg);
+		return;
+	}
+	o = json_pack("{s:s, s:O?, s:s}", "type", "presence", "id",
+	    pd->pd_reqid, "channel", pd->pd_channel);
+	json_object_update(o, answer);
+	(void)client_send_json(c, o);
+	json_decref(o);
+	pend_free(pd);
+}
+
+/* A presence request on c's subscription i. */
+static void
+client_presence(struct conn *c, struct req *rq, int i)
+{
+	struct ipc_msg	*m;
+	struct pend	*pd;
+	json_t		*o, *p;
+
+	if (plink_up()) {
+		pd = pend_new(c, PD_PRESENCE, rq->rq_id);
+		pd->pd_channel = xstrdup(rq->rq_channel);
+		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
+		ipc_add_cstr(m, rq->rq_channel);
+		if (link_request(m, pd) == -1)
+			client_fail(pd, "unavailable",
+			    "the node's presence service is not reachable");
+		return;
+	}
+	if (plink_ever()) {
+		client_error(c, rq->rq_id, "unavailable",
+		    "the node's presence service is not reachable");
+		return;
+	}
+	/* No gw-presence on this node: this process's own view. */
+	p = chan_presence(c->c_subs[i].s_chan);
+	o = json_pack("{s:s, s:O?, s:s}", "type", "presence", "id",
+	    rq->rq_id, "channel", rq->rq_channel);
+	json_object_update(o, p);
+	json_decref(p);
+	(void)client_send_json(c, o);
+	json_decref(o);
+}
+
+/* A typing request on c's subscription i. */
+static void
+client_typing(struct conn *c, struct req *rq, int i)
+{
+	struct csub	*s = &c->c_subs[i];
+
+	if (!plink_up()) {
+		client_error(c, rq->rq_id, "unavailable",
+		    "typing indicators need the node's presence service");
+		return;
+	}
+	if (rq->rq_stop) {
+		if (s->s_typing)
+			pres_typing(s->s_chan, c, 1);
+		s->s_typing = 0;
+		return;
+	}
+	if (!client_rate_ok(c)) {
+		client_error(c, rq->rq_id, "rate_limited",
+		    "too many requests; slow down");
+		return;
+	}
+	s->s_typing = 1;
+	pres_typing(s->s_chan, c, 0);
 }
 
 /* Drop c's subscription i and the requests that wait on it. */
@@ -293,7 +409,8 @@ client_leave(struct conn *c, uint32_t i)
 
 	for (pd = c->c_pend; pd != NULL; pd = next) {
 		next = pd->pd_next;
-		if (pd->pd_kind == PD_SUBSCRIBE && pd->pd_chan == ch) {
+		if ((pd->pd_kind == PD_SUBSCRIBE ||
+		    pd->pd_kind == PD_SUBPRES) && pd->pd_chan == ch) {
 			link_forget(pd);
 			pend_free(pd);
 		}
@@ -500,8 +617,8 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	    pd->pd_reqid, "channel", pd->pd_chan->ch_name, "offset", latest,
 	    latestlen);
 	if (pd->pd_presence)
-		json_object_set_new(o, "presence",
-		    chan_presence(pd->pd_chan));
+		json_object_set_new(o, "presence", pd->pd_pres != NULL ?
+		    json_incref(pd->pd_pres) : chan_presence(pd->pd_chan));
 	if (pd->pd_since)
 		json_object_set_new(o, "recovered",
 		    json_boolean(rec == GW_REC_TRUE));

@@ -1,9 +1,11 @@
 /*
- * link.c -- gw-listen's link to its node's gw-bridge, over
- * <rundir>/bridge.sock: connect with backoff (100 ms doubling to 5 s),
- * declare the channels this worker has subscribers on (again after a
- * reconnect, catching up from the last offset each one delivered), send
- * requests, and route the answers back to the connections that asked.
+ * link.c -- gw-listen's links to its node's gw-bridge (<rundir>/bridge.sock)
+ * and gw-presence (<rundir>/presence.sock): connect with backoff (100 ms
+ * doubling to 5 s), declare what this worker has (the channels it has
+ * subscribers on, catching up from the last offset each one delivered;
+ * the users in them), again after a reconnect, send requests, and route
+ * the answers back to the connections that asked.  The bridge's messages
+ * are read here; gw-presence's in presence.c.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -20,130 +22,206 @@
 #define LINK_WAIT_MIN	0.1
 #define LINK_WAIT_MAX	5.0
 
-static struct ipc_peer	*link_peer;
-static ev_timer		 link_timer;
-static double		 link_wait = LINK_WAIT_MIN;
-static int		 link_healthy;
-static uint32_t		 link_lastid;
-static struct htab	*link_pends;	/* request id -> struct pend */
-static char		 link_path[PATH_MAX];
+/* A link to one of the node's daemons, reconnected with backoff. */
+struct link {
+	const char	*lk_what;	/* "gw-bridge" */
+	const char	*lk_sock;	/* its socket in the run directory */
+	struct ipc_peer	*lk_peer;
+	ev_timer	 lk_timer;
+	double		 lk_wait;
+	uint32_t	 lk_lastid;
+	int		 lk_ever;	/* was connected once */
+	struct htab	*lk_pends;	/* request id -> struct pend */
+	ipc_msg_cb	 lk_dispatch;
+	void		(*lk_connected)(void);
+	void		(*lk_lost)(struct pend *);
+	char		 lk_path[PATH_MAX];
+};
 
-static void	link_connect(void);
+static int		 link_healthy;	/* the bridge reaches Redis */
+
+static void	link_connect(struct link *);
 static void	link_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	link_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	link_closed(struct ipc_peer *, const char *);
+static void	link_bridge_lost(struct pend *);
 
-/* Start connecting to the bridge of the run directory. */
+static struct link	bridge_link = {
+	.lk_what = "gw-bridge",
+	.lk_sock = "bridge.sock",
+	.lk_dispatch = link_dispatch,
+	.lk_connected = client_restore_all,
+	.lk_lost = link_bridge_lost,
+};
+static struct link	presence_link = {
+	.lk_what = "gw-presence",
+	.lk_sock = "presence.sock",
+	.lk_dispatch = pres_dispatch,
+	.lk_connected = pres_redeclare,
+	.lk_lost = pres_lost,
+};
+
+static void
+link_init(struct link *lk)
+{
+	snprintf(lk->lk_path, sizeof(lk->lk_path), "%s/%s",
+	    gl->l_conf->lc_rundir, lk->lk_sock);
+	lk->lk_pends = htab_new();
+	lk->lk_wait = LINK_WAIT_MIN;
+	ev_init(&lk->lk_timer, link_retry_cb);
+	lk->lk_timer.data = lk;
+	link_connect(lk);
+}
+
+static void
+link_fini(struct link *lk)
+{
+	ev_timer_stop(gl->l_loop, &lk->lk_timer);
+	if (lk->lk_peer != NULL)
+		ipc_peer_free(lk->lk_peer);
+	lk->lk_peer = NULL;
+	if (lk->lk_pends != NULL)
+		htab_free(lk->lk_pends);
+	lk->lk_pends = NULL;
+}
+
+/* Start connecting to the bridge and presence daemon of the run directory. */
 void
 link_start(void)
 {
-	snprintf(link_path, sizeof(link_path), "%s/bridge.sock",
-	    gl->l_conf->lc_rundir);
-	link_pends = htab_new();
-	ev_init(&link_timer, link_retry_cb);
-	link_connect();
+	link_init(&bridge_link);
+	link_init(&presence_link);
 }
 
 /* At exit. */
 void
 link_stop(void)
 {
-	ev_timer_stop(gl->l_loop, &link_timer);
-	if (link_peer != NULL)
-		ipc_peer_free(link_peer);
-	link_peer = NULL;
-	if (link_pends != NULL)
-		htab_free(link_pends);
-	link_pends = NULL;
+	link_fini(&bridge_link);
+	link_fini(&presence_link);
 }
 
 /* Is the node able to serve: bridge connected and Redis reachable? */
 int
 link_up(void)
 {
-	return link_peer != NULL && link_healthy;
+	return bridge_link.lk_peer != NULL && link_healthy;
+}
+
+/* Is gw-presence connected? */
+int
+plink_up(void)
+{
+	return presence_link.lk_peer != NULL;
+}
+
+/* Was gw-presence ever connected (does this node run one)? */
+int
+plink_ever(void)
+{
+	return presence_link.lk_ever;
 }
 
 static void
 link_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop;
-	(void)t;
 	(void)revents;
-	link_connect();
+	link_connect(t->data);
 }
 
 static void
-link_connect(void)
+link_connect(struct link *lk)
 {
 	struct ipc_msg	*m;
 	char		 name[64];
 	int		 fd;
 
-	if ((fd = ipc_connect(link_path)) == -1) {
-		ev_timer_set(&link_timer, link_wait, 0.);
-		ev_timer_start(gl->l_loop, &link_timer);
-		link_wait = link_wait * 2 > LINK_WAIT_MAX ? LINK_WAIT_MAX :
-		    link_wait * 2;
+	if ((fd = ipc_connect(lk->lk_path)) == -1) {
+		ev_timer_set(&lk->lk_timer, lk->lk_wait, 0.);
+		ev_timer_start(gl->l_loop, &lk->lk_timer);
+		lk->lk_wait = lk->lk_wait * 2 > LINK_WAIT_MAX ? LINK_WAIT_MAX :
+		    lk->lk_wait * 2;
 		return;
 	}
-	link_wait = LINK_WAIT_MIN;
-	link_peer = ipc_peer_new(gl->l_loop, fd, link_dispatch, link_closed,
-	    NULL);
-	log_info("connected to gw-bridge at %s", link_path);
+	lk->lk_wait = LINK_WAIT_MIN;
+	lk->lk_ever = 1;
+	lk->lk_peer = ipc_peer_new(gl->l_loop, fd, lk->lk_dispatch,
+	    link_closed, lk);
+	log_info("connected to %s at %s", lk->lk_what, lk->lk_path);
 	m = ipc_create(GW_MSG_HELLO, 0);
 	ipc_add_u32(m, getpid());
 	snprintf(name, sizeof(name), "gw-listen[%d]", (int)getpid());
 	ipc_add_cstr(m, name);
-	(void)ipc_send(link_peer, m);
-	client_restore_all();
+	(void)ipc_send(lk->lk_peer, m);
+	lk->lk_connected();
 }
 
-/* The bridge went away: fail what waited on it, and reconnect. */
+/* A request to the bridge cannot be answered: it is gone. */
+static void
+link_bridge_lost(struct pend *pd)
+{
+	client_fail(pd, "unavailable",
+	    "lost the node's bridge; the request may not have been done");
+}
+
+/* A daemon went away: fail what waited on it, and reconnect. */
 static void
 link_closed(struct ipc_peer *p, const char *why)
 {
+	struct link		*lk = ipc_peer_arg(p);
 	struct htab_iter	 it;
 	const char		*k;
 	size_t			 klen;
 	void			*v;
 
-	log_warnx("lost gw-bridge: %s; reconnecting", why);
+	log_warnx("lost %s: %s; reconnecting", lk->lk_what, why);
 	ipc_peer_free(p);
-	link_peer = NULL;
-	link_healthy = 0;
-	htab_iter_init(link_pends, &it);
+	lk->lk_peer = NULL;
+	if (lk == &bridge_link)
+		link_healthy = 0;
+	htab_iter_init(lk->lk_pends, &it);
 	while (htab_iter_next(&it, &k, &klen, &v)) {
-		htab_del(link_pends, k, klen);
-		client_fail(v, "unavailable",
-		    "lost the node's bridge; the request may not have been done");
+		htab_del(lk->lk_pends, k, klen);
+		lk->lk_lost(v);
 	}
-	ev_timer_set(&link_timer, LINK_WAIT_MIN, 0.);
-	ev_timer_start(gl->l_loop, &link_timer);
+	ev_timer_set(&lk->lk_timer, LINK_WAIT_MIN, 0.);
+	ev_timer_start(gl->l_loop, &lk->lk_timer);
+}
+
+/* Which link a request goes on. */
+static struct link *
+link_of(const struct pend *pd)
+{
+	return pd->pd_kind == PD_PRESENCE || pd->pd_kind == PD_SUBPRES ?
+	    &presence_link : &bridge_link;
 }
 
 /*
  * Send m (built with request id 0) as a request whose answer goes to pend;
  * pend is owned by the link until the answer or a failure comes back.
- * Return value: 0, or -1 if the bridge is not there (pend is not taken).
+ * The link is the bridge's, or gw-presence's for PD_PRESENCE and
+ * PD_SUBPRES.  Return value: 0, or -1 if the daemon is not there (pend is
+ * not taken).
  */
 int
 link_request(struct ipc_msg *m, struct pend *pd)
 {
 	struct gw_msg_hdr	*h = (struct gw_msg_hdr *)m->m_buf;
+	struct link		*lk = link_of(pd);
 
-	if (link_peer == NULL) {
+	if (lk->lk_peer == NULL) {
 		ipc_msg_free(m);
 		return -1;
 	}
-	if (++link_lastid == 0)
-		link_lastid = 1;
-	h->id = link_lastid;
-	pd->pd_id = link_lastid;
-	htab_put(link_pends, (char *)&pd->pd_id, sizeof(pd->pd_id), pd);
-	if (ipc_send(link_peer, m) == -1) {
-		htab_del(link_pends, (char *)&pd->pd_id, sizeof(pd->pd_id));
+	if (++lk->lk_lastid == 0)
+		lk->lk_lastid = 1;
+	h->id = lk->lk_lastid;
+	pd->pd_id = lk->lk_lastid;
+	htab_put(lk->lk_pends, (char *)&pd->pd_id, sizeof(pd->pd_id), pd);
+	if (ipc_send(lk->lk_peer, m) == -1) {
+		htab_del(lk->lk_pends, (char *)&pd->pd_id, sizeof(pd->pd_id));
 		return -1;
 	}
 	return 0;
@@ -153,19 +231,46 @@ link_request(struct ipc_msg *m, struct pend *pd)
 void
 link_forget(struct pend *pd)
 {
-	if (link_pends != NULL)
-		htab_del(link_pends, (char *)&pd->pd_id, sizeof(pd->pd_id));
+	struct link	*lk = link_of(pd);
+
+	if (lk->lk_pends != NULL)
+		htab_del(lk->lk_pends, (char *)&pd->pd_id, sizeof(pd->pd_id));
+}
+
+/*
+ * Take the request that an answer of gw-presence is for, or NULL if its
+ * asker has gone.
+ */
+struct pend *
+plink_take(uint32_t id)
+{
+	if (id == 0 || presence_link.lk_pends == NULL)
+		return NULL;
+	return htab_del(presence_link.lk_pends, (char *)&id, sizeof(id));
+}
+
+static void
+link_send_on(struct link *lk, struct ipc_msg *m)
+{
+	if (lk->lk_peer == NULL) {
+		ipc_msg_free(m);
+		return;
+	}
+	(void)ipc_send(lk->lk_peer, m);
 }
 
 /* Send a message that needs no answer; dropped if the bridge is away. */
 void
 link_send(struct ipc_msg *m)
 {
-	if (link_peer == NULL) {
-		ipc_msg_free(m);
-		return;
-	}
-	(void)ipc_send(link_peer, m);
+	link_send_on(&bridge_link, m);
+}
+
+/* The same to gw-presence. */
+void
+plink_send(struct ipc_msg *m)
+{
+	link_send_on(&presence_link, m);
 }
 
 static void
@@ -176,11 +281,12 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	const char	*ch, *off, *msg, *code, *text;
 	size_t		 chlen, offlen, msglen, codelen, textlen;
 	uint32_t	 up;
+	uint64_t	 actor;
 
 	(void)p;
-	if (h->id != 0 &&
-	    (pd = htab_del(link_pends, (char *)&h->id, sizeof(h->id))) == NULL
-	    && h->type != GW_MSG_BRIDGE_DELIVER)
+	if (h->id != 0 && (pd = htab_del(bridge_link.lk_pends,
+	    (char *)&h->id, sizeof(h->id))) == NULL &&
+	    h->type != GW_MSG_BRIDGE_DELIVER)
 		return;		/* its asker has gone */
 	switch (h->type) {
 	case GW_MSG_BRIDGE_DELIVER:
@@ -189,6 +295,13 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		    ipc_get_str(rd, &msg, &msglen) == -1 || ipc_end(rd) == -1)
 			break;
 		client_deliver(ch, chlen, off, offlen, msg, msglen);
+		return;
+	case GW_MSG_BRIDGE_EVENT:
+		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+		    ipc_get_u64(rd, &actor) == -1 ||
+		    ipc_get_str(rd, &msg, &msglen) == -1 || ipc_end(rd) == -1)
+			break;
+		pres_event(ch, chlen, actor, msg, msglen);
 		return;
 	case GW_MSG_BRIDGE_HEALTH:
 		if (ipc_get_u32(rd, &up) == -1 || ipc_end(rd) == -1)

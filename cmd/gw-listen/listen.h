@@ -113,13 +113,22 @@ struct csub {
 	uint32_t	 s_midx;	/* index in s_chan's member array */
 	uint8_t		 s_presence;
 	uint8_t		 s_pending;	/* waiting for the bridge's answer */
+	uint8_t		 s_typing;	/* gw-presence was told "typing" */
 	uint32_t	 s_nheld;
 	char		*s_floor;	/* answered: release after this offset */
 	struct held	*s_held;	/* newest first */
 };
 
 /* A request to gw-bridge waiting for its answer (link.c). */
-enum pend_kind { PD_SUBSCRIBE, PD_PUBLISH, PD_HISTORY, PD_RESTORE };
+enum pend_kind {
+	PD_SUBSCRIBE,
+	PD_PUBLISH,
+	PD_HISTORY,
+	PD_RESTORE,
+	PD_PRESENCE,		/* gw-presence: a presence query */
+	PD_SUBPRES		/* gw-presence: the presence of a subscribe,
+				   which then goes to the bridge */
+};
 
 struct pend {
 	uint32_t	 pd_id;
@@ -130,8 +139,17 @@ struct pend {
 	struct conn	*pd_conn;	/* NULL for PD_RESTORE */
 	struct pend	*pd_next;	/* pd_conn's list */
 	struct chan	*pd_chan;	/* subscribe, restore */
-	char		*pd_channel;	/* history */
+	char		*pd_channel;	/* history, presence */
+	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */
+	json_t		*pd_pres;	/* PD_SUBPRES: gw-presence's answer */
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
+};
+
+/* A user of a channel, in this process: the unit of presence events. */
+struct puser {
+	uint32_t	 pu_count;	/* this user's subscribed connections */
+	uint64_t	 pu_since;	/* ms since the epoch: the first join */
+	char		*pu_info;	/* compact JSON, or NULL */
 };
 
 enum conn_state {
@@ -262,6 +280,8 @@ void		 client_gap(const char *, size_t, const char *, size_t);
 void		 client_fail(struct pend *, const char *, const char *);
 int		 client_answer(struct pend *, uint32_t, struct ipc_rd *);
 void		 client_restore_all(void);
+void		 client_presence_answer(struct pend *, json_t *, const char *,
+		    const char *);
 
 /* chan.c */
 struct chan	*chan_find(const char *, size_t);
@@ -284,5 +304,20 @@ int		 link_up(void);
 int		 link_request(struct ipc_msg *, struct pend *);
 void		 link_forget(struct pend *);
 void		 link_send(struct ipc_msg *);
+int		 plink_up(void);
+int		 plink_ever(void);
+struct pend	*plink_take(uint32_t);
+void		 plink_send(struct ipc_msg *);
+
+/* presence.c */
+void		 pres_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
+		    struct ipc_rd *);
+void		 pres_redeclare(void);
+void		 pres_lost(struct pend *);
+void		 pres_event(const char *, size_t, uint64_t, const char *,
+		    size_t);
+void		 pres_joined(struct chan *, struct conn *);
+void		 pres_left(struct chan *, struct conn *);
+void		 pres_typing(struct chan *, struct conn *, int);
 
 #endif

@@ -77,6 +77,32 @@ link_send(struct ipc_msg *m)
 	ipc_msg_free(m);
 }
 
+/* The fake gw-presence link: always there; requests share the table. */
+int
+plink_up(void)
+{
+	return 1;
+}
+
+int
+plink_ever(void)
+{
+	return 1;
+}
+
+struct pend *
+plink_take(uint32_t id)
+{
+	(void)id;
+	return NULL;
+}
+
+void
+plink_send(struct ipc_msg *m)
+{
+	ipc_msg_free(m);
+}
+
 static void
 noop(struct conn *c)
 {
@@ -121,6 +147,16 @@ answer(int k, const uint8_t *p, size_t n)
 	uint32_t		 i, cnt = n > 0 ? p[0] % 4 : 0;
 
 	pends[k] = pends[--npend];
+	if (pd->pd_kind == PD_PRESENCE || pd->pd_kind == PD_SUBPRES) {
+		json_t *o = NULL;
+
+		if (n > 1 && p[1] % 3 != 0)
+			o = json_pack("{s:i, s:[]}", "count", (int)p[1],
+			    "users");
+		client_presence_answer(pd, o, "unavailable", "fuzz");
+		json_decref(o);
+		return;
+	}
 	if (n > 1 && p[1] % 5 == 0) {
 		client_fail(pd, "unavailable", "fuzz");
 		return;
@@ -209,6 +245,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			snprintf(name, sizeof(name), "%c", n ? 'a' + data[0] % 3
 			    : 'a');
+			if (n > 1 && data[1] % 4 == 0) {
+				/* A presence event, about connection i. */
+				pres_event(name, 1, c[i] != NULL ?
+				    c[i]->c_connid : 0, "{\"type\":\"x\"}", 12);
+				break;
+			}
 			offset(off, ++seq);
 			client_deliver(name, 1, off, strlen(off),
 			    "{\"type\":\"message\"}", 18);

@@ -456,8 +456,11 @@ async def ws_claims(a):
                           "channel": "private:team-1", "presence": True},
                          "subscribed")
     users = r.get("presence", {}).get("users", [])
-    want(users == [{"userId": "alice", "info": {"name": "Alice"}}],
-         "presence users %r, want alice with her info", users)
+    since = [u.pop("connectedAt", None) for u in users]
+    want(users == [{"userId": "alice", "info": {"name": "Alice"}}] and
+         all(isinstance(t, int) and t > 1.7e12 for t in since),
+         "presence users %r (connectedAt %r), want alice with her info and "
+         "a time in ms", users, since)
     m = await c.req_next({"type": "subscribe", "id": 2,
                           "channel": "private:other"}, "error")
     want(m.get("code") == "forbidden", "private:other: %r", m)

@@ -1,0 +1,194 @@
+/*
+ * presence.c -- gw-listen's side of presence and typing.  The worker tells
+ * its node's gw-presence (link.c) when a user's first connection in this
+ * process joins a channel and when the last one leaves, and passes on what
+ * its connections say about typing; gw-presence keeps the cluster-wide
+ * truth in Redis and publishes the events on the channel, and gw-bridge
+ * brings them back here (GW_MSG_BRIDGE_EVENT) like messages, to the nodes
+ * that have subscribers only.
+ *
+ * On a node that runs no gw-presence (the link never came up), presence is
+ * this process's own view, and its events are made here.  A node whose
+ * gw-presence is away for a while keeps quiet meanwhile, and declares all
+ * its users again when it is back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "htab.h"
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void	pres_join_msg(struct chan *, const char *, size_t,
+		    const struct puser *, uint64_t);
+
+static void
+pres_join_msg(struct chan *ch, const char *user, size_t ulen,
+    const struct puser *pu, uint64_t actor)
+{
+	struct ipc_msg	*m;
+
+	m = ipc_create(GW_MSG_PRESENCE_JOIN, 0);
+	ipc_add_cstr(m, ch->ch_name);
+	ipc_add_str(m, user, ulen);
+	ipc_add_cstr(m, pu->pu_info != NULL ? pu->pu_info : "{}");
+	ipc_add_u64(m, pu->pu_since);
+	ipc_add_u64(m, actor);
+	plink_send(m);
+}
+
+/* c's user just came into ch in this process (c is the first of them). */
+void
+pres_joined(struct chan *ch, struct conn *c)
+{
+	const char	*user = c->c_id->id_user;
+	struct puser	*pu;
+
+	if (plink_up()) {
+		if ((pu = htab_get(ch->ch_users, user, strlen(user))) != NULL)
+			pres_join_msg(ch, user, strlen(user), pu,
+			    c->c_connid);
+	} else if (!plink_ever())
+		chan_presence_event(ch, c, "presence.join");
+}
+
+/* c was the last connection of its user in ch in this process. */
+void
+pres_left(struct chan *ch, struct conn *c)
+{
+	struct ipc_msg	*m;
+
+	if (plink_up()) {
+		m = ipc_create(GW_MSG_PRESENCE_LEAVE, 0);
+		ipc_add_cstr(m, ch->ch_name);
+		ipc_add_cstr(m, c->c_id->id_user);
+		ipc_add_u64(m, c->c_connid);
+		plink_send(m);
+	} else if (!plink_ever())
+		chan_presence_event(ch, c, "presence.leave");
+}
+
+/* c types in ch (stop 0), or stopped (1). */
+void
+pres_typing(struct chan *ch, struct conn *c, int stop)
+{
+	struct ipc_msg	*m;
+
+	m = ipc_create(GW_MSG_PRESENCE_TYPING, 0);
+	ipc_add_cstr(m, ch->ch_name);
+	ipc_add_cstr(m, c->c_id->id_user);
+	ipc_add_u64(m, c->c_connid);
+	ipc_add_u32(m, stop != 0);
+	plink_send(m);
+}
+
+/* Connected to gw-presence (again): declare every user of every channel. */
+void
+pres_redeclare(void)
+{
+	struct htab_iter	 it, ut;
+	const char		*name, *user;
+	size_t			 len, ulen;
+	void			*v, *pv;
+	uint64_t		 n = 0;
+
+	htab_iter_init(gl->l_chans, &it);
+	while (htab_iter_next(&it, &name, &len, &v)) {
+		struct chan *ch = v;
+
+		htab_iter_init(ch->ch_users, &ut);
+		while (htab_iter_next(&ut, &user, &ulen, &pv)) {
+			pres_join_msg(ch, user, ulen, pv, 0);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_info("declared %llu users to gw-presence",
+		    (unsigned long long)n);
+}
+
+/* gw-presence went away before answering pd. */
+void
+pres_lost(struct pend *pd)
+{
+	client_presence_answer(pd, NULL, "unavailable",
+	    "lost the node's presence service");
+}
+
+/*
+ * An event of gw-presence for channel name: send frame to this process's
+ * members that asked for presence, answered already, and are not the
+ * connection the event is about (actor).
+ */
+void
+pres_event(const char *name, size_t namelen, uint64_t actor,
+    const char *frame, size_t framelen)
+{
+	struct chan	*ch;
+	struct obuf	*ob = NULL;
+	struct conn	*m;
+	struct csub	*s;
+	uint32_t	 i;
+
+	if ((ch = chan_find(name, namelen)) == NULL)
+		return;
+	for (i = 0; i < ch->ch_nmem; i++) {
+		m = ch->ch_mem[i].m_conn;
+		s = &m->c_subs[ch->ch_mem[i].m_sidx];
+		if (!s->s_presence || s->s_pending || m->c_connid == actor)
+			continue;
+		if (ob == NULL)
+			ob = ws_frame(0x1, frame, framelen);
+		(void)conn_send(m, ob);
+	}
+	obuf_unref(ob);
+}
+
+/* A message of gw-presence. */
+void
+pres_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
+    struct ipc_rd *rd)
+{
+	struct pend	*pd;
+	const char	*a, *b;
+	size_t		 alen, blen;
+	json_t		*o;
+	char		 code[32], text[160];
+
+	(void)p;
+	switch (h->type) {
+	case GW_MSG_PRESENCE_REPLY:
+		if (ipc_get_str(rd, &a, &alen) == -1 || ipc_end(rd) == -1)
+			break;
+		if ((pd = plink_take(h->id)) == NULL)
+			return;		/* its asker has gone */
+		if ((o = json_loadb(a, alen, 0, NULL)) == NULL ||
+		    !json_is_object(o)) {
+			json_decref(o);
+			client_presence_answer(pd, NULL, "internal",
+			    "bad answer from the presence service");
+			return;
+		}
+		client_presence_answer(pd, o, NULL, NULL);
+		json_decref(o);
+		return;
+	case GW_MSG_PRESENCE_FAIL:
+		if (ipc_get_str(rd, &a, &alen) == -1 ||
+		    ipc_get_str(rd, &b, &blen) == -1 || ipc_end(rd) == -1)
+			break;
+		if ((pd = plink_take(h->id)) == NULL)
+			return;
+		snprintf(code, sizeof(code), "%.*s", (int)alen, a);
+		snprintf(text, sizeof(text), "%.*s", (int)blen, b);
+		client_presence_answer(pd, NULL, code, text);
+		return;
+	default:
+		break;
+	}
+	fatalx("gw-presence: bad %s (len %u)", ipc_type_name(h->type),
+	    h->len);
+}
