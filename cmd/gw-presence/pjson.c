@@ -110,7 +110,8 @@ pjson_str(struct pbuf *b, const char *s, size_t n)
  * Read a user's stored value v (n bytes): *since gets the least of the
  * instances' times (the user's connectedAt), *info and *infolen the INFO
  * text, pointing into v.  Return value: 0, or -1 if v is not of the
- * expected form or holds no instance (the user is not present).
+ * expected form (INFO must at least look like an object) or holds no
+ * instance (the user is not present).
  */
 int
 pjson_value(const char *v, size_t n, uint64_t *since, const char **info,
@@ -148,8 +149,9 @@ pjson_value(const char *v, size_t n, uint64_t *since, const char **info,
 	if (min == UINT64_MAX || p == end || *p != '}')
 		return -1;
 	p++;
-	/* ,"i":INFO} with a non-empty INFO */
-	if (end - p < 7 || memcmp(p, ",\"i\":", 5) != 0 || end[-1] != '}')
+	/* ,"i":INFO} with INFO an object: {...} */
+	if (end - p < 8 || memcmp(p, ",\"i\":{", 6) != 0 || end[-1] != '}' ||
+	    end[-2] != '}')
 		return -1;
 	*since = min;
 	*info = p + 5;
