@@ -139,7 +139,9 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 	for (i = 0; i < ch->ch_nmem; i++) {
 		m = ch->ch_mem[i].m_conn;
 		s = &m->c_subs[ch->ch_mem[i].m_sidx];
-		if (!s->s_presence || s->s_pending || m->c_connid == actor)
+		/* Not before the subscribed answer (s_floor: answered). */
+		if (!s->s_presence || (s->s_pending && s->s_floor == NULL) ||
+		    m->c_connid == actor)
 			continue;
 		if (ob == NULL)
 			ob = ws_frame(0x1, frame, framelen);
