@@ -2,8 +2,8 @@
 # run.sh -- "make run": a development node on this machine.  Until
 # gw-supervise exists it starts the processes itself: a private
 # redis-server on a Unix socket in a temporary run directory, gw-bridge,
-# and gw-listen with auth = none (ids from ?user=ID).  Ctrl-C stops all
-# three and removes the run directory.
+# gw-presence, and gw-listen with auth = none (ids from ?user=ID).  Ctrl-C
+# stops them all and removes the run directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 addr=${GW_LISTEN:-127.0.0.1:8080}
@@ -27,6 +27,8 @@ until [ -S "$run/redis.sock" ]; do
 	sleep 0.05
 done
 "$top/build/gw-bridge" --rundir "$run/run" --redis "unix://$run/redis.sock" &
+pids="$pids $!"
+"$top/build/gw-presence" --rundir "$run/run" --redis "unix://$run/redis.sock" &
 pids="$pids $!"
 "$top/build/gw-listen" --auth none --rundir "$run/run" --listen "$addr" -v &
 pids="$pids $!"
