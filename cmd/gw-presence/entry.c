@@ -92,7 +92,8 @@ entry_start_leave(struct entry *e, uint64_t actor)
 	e->e_sent = redis_leave(e, actor) == 0;
 	log_verbose("leave: %.*s from %.*s%s",
 	    (int)(e->e_keylen - e->e_chlen - 1), e->e_key + e->e_chlen + 1,
-	    (int)e->e_chlen, e->e_key, e->e_sent ? "" : " (when Redis is back)");
+	    (int)e->e_chlen, e->e_key,
+	    e->e_sent ? "" : " (when Redis is back)");
 }
 
 static void

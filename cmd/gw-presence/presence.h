@@ -43,7 +43,7 @@ struct presence_conf {
 struct peer {
 	struct ipc_peer	*pr_ipc;
 	struct peer	*pr_next;
-	uint64_t	 pr_serial;	/* never reused: replies find it by it */
+	uint64_t	 pr_serial;	/* never reused: replies find it */
 	int		 pr_dead;	/* freed at the end of the iteration */
 	struct htab	*pr_decl;	/* "C\nU" -> struct entry, declared */
 	char		 pr_name[64];
@@ -108,7 +108,7 @@ struct presence {
 	ev_tstamp		 p_leasesent;	/* outstanding lease, or 0 */
 	int			 p_claiming;	/* a claim is outstanding */
 	ev_timer		 p_retry;
-	ev_timer		 p_drop;	/* drops the link from outside */
+	ev_timer		 p_drop;	/* drops the link */
 	ev_timer		 p_lease;
 	ev_timer		 p_sweep;
 	char			 p_sha[6][41];

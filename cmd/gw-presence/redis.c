@@ -106,7 +106,8 @@ redis_connect(void)
 {
 	const struct redis_addr	*ra = &gp->p_addr;
 	const char		*scripts[SC_N] = { LUA_JOIN, LUA_LEAVE,
-				    LUA_QUERY, LUA_LEASE, LUA_CLAIM, LUA_SWEEP };
+				    LUA_QUERY, LUA_LEASE, LUA_CLAIM,
+				    LUA_SWEEP };
 	redisAsyncContext	*ac;
 	struct rreq		*rq;
 	int			 i;
@@ -654,8 +655,9 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		if (reply == NULL || reply->type != REDIS_REPLY_STRING ||
 		    reply->len != 40) {
 			if (reply != NULL)
-				log_warnx("SCRIPT LOAD: %s", reply->type ==
-				    REDIS_REPLY_ERROR ? reply->str : "bad reply");
+				log_warnx("SCRIPT LOAD: %s",
+				    reply->type == REDIS_REPLY_ERROR ?
+				    reply->str : "bad reply");
 			break;
 		}
 		memcpy(gp->p_sha[rq->rq_id], reply->str, 40);
