@@ -1,10 +1,11 @@
 #!/bin/sh
 # run.sh -- everything "make test" runs: the build, the unit tests (plain
 # and under ASan+UBSan), the fuzzers for a short while (meanwhile the
-# bats suites but gw-bridge's, with the plain build), and the gw-listen
-# and gw-bridge suites against the ASan+UBSan builds of both.  Output is
-# streamed as it comes; every "ok" and "not ok" TAP line is counted, and
-# the last line is "N passed, N failed".  Exit 0 only if nothing failed.
+# bats suites but gw-bridge's and gw-presence's, with the plain build),
+# and the gw-listen, gw-bridge and gw-presence suites against the
+# ASan+UBSan builds of the three daemons.  Output is streamed as it
+# comes; every "ok" and "not ok" TAP line is counted, and the last line
+# is "N passed, N failed".  Exit 0 only if nothing failed.
 #
 # A unit binary (or fuzz script, or bats) that exits non-zero without a
 # "not ok" line counts as one failure; a build failure counts as one
@@ -68,8 +69,9 @@ build() {
 start=$(date +%s)
 
 build "make all unit-bins" all unit-bins
-build "make B=build-san SAN=1 unit-bins build-san/gw-listen build-san/gw-bridge" \
-    B=build-san SAN=1 unit-bins build-san/gw-listen build-san/gw-bridge
+build "make B=build-san SAN=1 unit-bins build-san/gw-listen build-san/gw-bridge build-san/gw-presence" \
+    B=build-san SAN=1 unit-bins build-san/gw-listen build-san/gw-bridge \
+    build-san/gw-presence
 
 for t in build/unit/*_test build-san/unit/*_test; do
 	[ -x "$t" ] || continue
@@ -90,14 +92,15 @@ trap 'kill "$fuzz_pid" 2>/dev/null; exit 130' INT TERM
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 PATH="$(pwd)/build:$PATH"
 export PATH BATS_TEST_TIMEOUT
-# Every suite but gw-bridge's with the plain build; then gw-listen's and
-# gw-bridge's against both daemons built with ASan+UBSan (the teardown of
-# every test fails on a sanitizer report).  gw-bridge's suite, the
-# slowest, runs only there, to keep make test well under 10 minutes.
+# Every suite but gw-bridge's and gw-presence's with the plain build;
+# then gw-listen's, gw-bridge's and gw-presence's against the daemons
+# built with ASan+UBSan (the teardown of every test fails on a sanitizer
+# report).  gw-bridge's and gw-presence's suites, the slowest, run only
+# there, to keep make test well under 10 minutes.
 plain=""
 for f in tests/bats/*.bats; do
 	case $f in
-	*/3000-gw-bridge.bats) ;;
+	*/3000-gw-bridge.bats | */4000-gw-presence.bats) ;;
 	*) plain="$plain $f" ;;
 	esac
 done
@@ -114,9 +117,11 @@ if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
 fi
 GW_LISTEN="$(pwd)/build-san/gw-listen"
 GW_BRIDGE="$(pwd)/build-san/gw-bridge"
-export GW_LISTEN GW_BRIDGE
-run_tap "bats gw-listen and gw-bridge under ASan+UBSan" \
-    bats --tap tests/bats/2000-gw-listen.bats tests/bats/3000-gw-bridge.bats
+GW_PRESENCE="$(pwd)/build-san/gw-presence"
+export GW_LISTEN GW_BRIDGE GW_PRESENCE
+run_tap "bats gw-listen, gw-bridge and gw-presence under ASan+UBSan" \
+    bats --tap tests/bats/2000-gw-listen.bats \
+    tests/bats/3000-gw-bridge.bats tests/bats/4000-gw-presence.bats
 
 echo "# $(($(date +%s) - start)) s"
 summary

@@ -455,7 +455,7 @@ start_node() {
 # on its run directory, as listed in $GW_TMP/NAME.pids) at once; wait
 # for them to go and forget them (the teardown checks none of them).
 kill_node() {
-	local pf pid pids=() i j
+	local pf pid pids=() j
 	pf=$(gw_tmpdir)/$1.pids
 	if [ ! -s "$pf" ]; then
 		echo "kill_node $1: no such node"
@@ -464,18 +464,19 @@ kill_node() {
 	while read -r pid; do
 		pids+=("$pid")
 	done <"$pf"
-	# (stderr: no "Killed" notice from bash's job control)
-	kill -KILL "${pids[@]}" 2>/dev/null || true
-	for pid in "${pids[@]}"; do
-		for ((i = 0; i < 116; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			nap "$i"
+	# SIGKILL cannot be caught: wait (for our children) returns once
+	# each is gone.  (stderr: no "Killed" notice from job control.)
+	{
+		kill -KILL "${pids[@]}" || true
+		for pid in "${pids[@]}"; do
+			wait "$pid" || true
 		done
+	} 2>/dev/null
+	for pid in "${pids[@]}"; do
 		if kill -0 "$pid" 2>/dev/null; then
-			echo "pid $pid of node $1 still there 5 s after SIGKILL"
+			echo "pid $pid of node $1 still there after SIGKILL"
 			return 1
 		fi
-		wait "$pid" 2>/dev/null || true
 		for j in "${!GW_PIDS[@]}"; do
 			[ "${GW_PIDS[$j]}" = "$pid" ] && unset "GW_PIDS[$j]"
 		done

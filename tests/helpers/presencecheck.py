@@ -319,6 +319,17 @@ async def dedupe(x):
              "has info %r", o.name, user_of(r, "bob")["info"])
     want(answers[0]["users"] == answers[1]["users"], "the nodes answer "
          "differently: %r and %r", answers[0], answers[1])
+    # The presence in a subscribed reply (presence: true) is the same.
+    late = await x.conn(A, "obs-late")
+    r = await late.subscribe(ch, presence=True)
+    want(isinstance(r.get("presence"), dict), "subscribed with presence: "
+         "true, but no presence: %r", r)
+    check_answer(r["presence"], "the presence of a subscribed reply")
+    u = user_of(r["presence"], "alice")
+    want(u is not None and u["info"] == INFO and
+         t0 - 5 <= u["connectedAt"] <= t1 + 5, "alice in the presence of "
+         "a subscribed reply: %r (first connection between %d and %d)",
+         u, t0, t1)
     await tab1.close()
     # A's gw-presence withdraws alice once its grace is over; she is
     # still on B, so nothing may be published then.
@@ -330,14 +341,14 @@ async def dedupe(x):
     for o in (oa, ob):
         r = await x.query(o, ch)
         u = user_of(r, "alice")
-        want(u is not None and r["count"] == 5, "%s: presence after "
+        want(u is not None and r["count"] == 6, "%s: presence after "
              "closing one of two tabs: %r", o.name, r)
         want(u["connectedAt"] >= t2 - 5, "%s: alice's connectedAt %d is "
              "still the closed tab's (the open one came at %d)", o.name,
              u["connectedAt"], t2)
     tc = time.monotonic()
     await tab2.close()
-    for o in (oa, ob):
+    for o in (oa, ob, late):
         i = await o.wait_ev("presence.leave", ch, "alice",
                             timeout=a.grace + 3)
         f = o.frames[i]
@@ -346,13 +357,14 @@ async def dedupe(x):
              "%s: leave frame %r", o.name, f)
         log("%s: alice's leave %.3f s after her last tab closed" %
             (o.name, o.t[i] - tc))
-    await x.sentinel(B, ch, "dave", [oa, ob])
-    for o in (oa, ob):
+    await x.sentinel(B, ch, "dave", [oa, ob, late])
+    for o in (oa, ob, late):
         n = len(o.evs("presence.leave", ch, "alice"))
         want(n == 1, "%s: %d presence.leave of alice, want 1: %s", o.name,
              n, o.shown())
         r = await x.query(o, ch)
-        want(ids(r) == ["bob", "carol", "dave", "obs-a", "obs-b"],
+        want(ids(r) == ["bob", "carol", "dave", "obs-a", "obs-b",
+                        "obs-late"],
              "%s: presence after alice left: %r", o.name, r)
     log("ok")
 
@@ -633,7 +645,8 @@ async def node_kill(x):
 def instances(a, ch, user):
     """The instances holding USER in CH in Redis (gw:{CH}:u)."""
     v = redis_cli(a, "HGET", "gw:{%s}:u" % ch, user).strip()
-    want(v.startswith("{"), "HGET gw:{%s}:u %s: %r", ch, user, v)
+    want(v.startswith("{"), "%s is not in Redis (HGET gw:{%s}:u %s: %r)",
+         user, ch, user, v)
     return sorted(json.loads(v)["n"])
 
 
@@ -680,22 +693,22 @@ async def restart(x):
         await asyncio.sleep(0.05)
     log("old instance %s swept %.3f s after the kill" %
         (old[0], time.monotonic() - t_kill))
-    for u in ("u1", "u2"):
-        now = instances(a, ch, u)
-        want(len(now) == 1 and now[0] != old[0] and
-             now[0].split("/")[0] == old[0].split("/")[0], "%s in Redis "
-             "under %r after the restart, want one new instance of the "
-             "node (the old was %s)", u, now, old[0])
     for o in (oa, ob):
         r = await x.query(o, ch)
-        want(ids(r) == everyone, "%s: presence after the restart: %r",
-             o.name, r)
+        want(ids(r) == everyone, "%s: presence after the restart and the "
+             "sweep of the old instance: %r", o.name, r)
     await x.sentinel(A, ch, "s-a", [oa, ob])
     for o, m in zip((oa, ob), mark):
         got = [o.frames[i] for i in o.evs(PRESENCE_TYPES, ch, None, m)]
         want([(f["type"], f["userId"]) for f in got] ==
              [("presence.join", "s-a")], "%s: presence events across "
              "gw-presence's restart: %r", o.name, got)
+    for u in ("u1", "u2"):
+        now = instances(a, ch, u)
+        want(len(now) == 1 and now[0] != old[0] and
+             now[0].split("/")[0] == old[0].split("/")[0], "%s in Redis "
+             "under %r after the restart, want one new instance of the "
+             "node (the old was %s)", u, now, old[0])
     log("ok")
 
 
@@ -856,7 +869,7 @@ async def big(x):
              "%s: %s", len(inlua), key, short(inlua))
         for c in ("hget", "hmget", "hscan", "hkeys", "hvals", "hexists"):
             want(st.get(c, 0) == 0, "the query called %s %d times",
-                 c.upper(), st[c])
+                 c.upper(), st.get(c, 0))
         want(st.get("hrandfield", 0) + st.get("hgetall", 0) == 1,
              "the query: HRANDFIELD %d, HGETALL %d: want one of them once",
              st.get("hrandfield", 0), st.get("hgetall", 0))

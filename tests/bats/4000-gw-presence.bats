@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# 4000-gw-presence.bats -- gw-presence, cluster-wide presence and typing,
+# to its spec (notes/presence-spec.md, issue 4) and PROTOCOL.md sections
+# 2 and 4: users counted once across tabs and nodes, the grace, the
+# actor and subscribers without presence: true getting nothing, typing
+# start/refresh/stop, a node killed with SIGKILL swept within node_ttl,
+# a 10 000-member channel answered in one Redis round trip, gw-presence
+# killed and restarted without clients noticing.
+#
+# A "node" is a gw-bridge, a gw-presence and a gw-listen (--auth none,
+# unless a test says otherwise) on a run directory of its own
+# (start_node with NODE_PRESENCE=1 in helpers/gw.bash); every test's
+# nodes share one private redis-server.  The timers are short to keep
+# the file fast: --node-ttl 2, --presence-grace 1, --typing-ttl 1; the
+# scenarios (helpers/presencecheck.py, python3-websockets) are told them
+# and check every deadline against them.  Every wait is bounded.
+
+bats_require_minimum_version 1.5.0
+
+load ../helpers/gw
+
+PC="$GW_HELPERS/presencecheck.py"
+TTL=2
+GRACE=1
+TYPING=1
+TIMERS=(--grace "$GRACE" --node-ttl "$TTL" --typing-ttl "$TYPING")
+
+setup() {
+	gw_setup
+	NODE_PRESENCE=1
+	NODE_PRESENCE_ARGS=(--node-ttl "$TTL" --presence-grace "$GRACE"
+	    --typing-ttl "$TYPING")
+}
+
+teardown() {
+	gw_teardown
+}
+
+pcheck() {
+	"$PY" "$PC" "$@" "${TIMERS[@]}"
+}
+
+# nodes N [LISTEN-ARGS...]: nodes a, b (and c) with one gw-listen each;
+# sets PORTS (their ports: a,b[,c]).
+nodes() {
+	local n=$1 name
+	shift
+	PORTS=
+	for name in a b c; do
+		[ "$n" -gt 0 ] || break
+		n=$((n - 1))
+		start_node "$name" 1 "$@"
+		PORTS=${PORTS:+$PORTS,}$GW_PORT
+	done
+}
+
+# ---------------------------------------------------------------------
+# Usage
+# ---------------------------------------------------------------------
+
+# expect_n STATUS ARGS...: "gw-presence -n ARGS" exits STATUS, with a
+# message on stderr when STATUS is not 0.
+expect_n() {
+	local want=$1
+	shift
+	run --separate-stderr timeout 10 "$GW_PRESENCE" -n "$@"
+	if [ "$status" -ne "$want" ]; then
+		echo "gw-presence -n $*: exit $status, want $want"
+		echo "stderr: $stderr"
+		return 1
+	fi
+	if [ "$want" -ne 0 ] && [ -z "$stderr" ]; then
+		echo "gw-presence -n $*: exit $want but no message on stderr"
+		return 1
+	fi
+}
+
+@test "usage: -h, a bad option or operand exits 2 with the usage; the usage matches man/gw-presence.8, which mandoc finds clean" {
+	local a man="$GW_ROOT/man/gw-presence.8"
+	for a in -h --bogus --redis operand; do
+		run --separate-stderr timeout 10 "$GW_PRESENCE" "$a"
+		echo "$a: status $status; stderr: $stderr"
+		[ "$status" -eq 2 ]
+		[[ "$stderr" == *usage:\ gw-presence* ]]
+	done
+	if [ ! -f "$man" ]; then
+		echo "man/gw-presence.8 does not exist (yet)"
+		return 1
+	fi
+	timeout 10 "$GW_PRESENCE" -h 2>"$GW_TMP/usage" || true
+	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$man"
+	run mandoc -Tlint -Wwarning "$man"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "-n: good options exit 0, bad ones 2" {
+	local o v
+	expect_n 0
+	expect_n 0 -v --rundir "$GW_TMP/r" --redis unix:///tmp/r.sock \
+	    --node n1 --node-ttl 2.5 --presence-grace 0 --typing-ttl 0.5 \
+	    --presence-max-users 10 --ready-fd 3
+	for u in '' 127.0.0.1:6379 http://h:1 redis://h:0 unix://; do
+		expect_n 2 --redis "$u"
+	done
+	for o in --node-ttl --presence-grace --typing-ttl \
+	    --presence-max-users --ready-fd; do
+		for v in abc '' -1 10x; do
+			expect_n 2 "$o" "$v"
+		done
+	done
+	expect_n 2 --node-ttl 0
+	expect_n 2 --presence-max-users 0
+	expect_n 2 --node ''
+}
+
+# ---------------------------------------------------------------------
+# Presence
+# ---------------------------------------------------------------------
+
+@test "dedupe: two tabs of one user on two nodes: one join, counted once with the earliest connectedAt and the token's info, one leave after the last tab" {
+	make_secret
+	nodes 2 --auth jwt --secret-file "$GW_SECRET"
+	pcheck dedupe --ports "$PORTS" --secret "$GW_SECRET"
+}
+
+@test "grace: a leave only after presence_grace; back within it (same node or another): neither leave nor join" {
+	nodes 2
+	pcheck grace --ports "$PORTS"
+}
+
+@test "the actor gets none of its own events; subscribers without presence: true get no presence or typing frames" {
+	nodes 2
+	pcheck actor --ports "$PORTS"
+}
+
+@test "typing: one start per burst, stop after the TTL, on state stop, on a publish, on unsubscribe and on close; not in history" {
+	nodes 2
+	pcheck typing --ports "$PORTS"
+}
+
+# ---------------------------------------------------------------------
+# Failures
+# ---------------------------------------------------------------------
+
+@test "a node killed (SIGKILL): one presence.leave per user only there, at both survivors, within node_ttl + 2 s; gone from presence answers" {
+	nodes 3
+	bg_start kill "$PY" "$PC" node-kill --ports "$PORTS" \
+	    --sync "$GW_TMP/sync" "${TIMERS[@]}"
+	phase_wait kill
+	kill_node a
+	phase_go kill
+	bg_finish
+}
+
+@test "gw-presence killed (SIGKILL) and restarted: the workers re-declare, everyone listed again, no leave or join reaches observers" {
+	nodes 2
+	local pa=${PRESENCE_PIDS[0]}
+	bg_start restart "$PY" "$PC" restart --ports "$PORTS" \
+	    --sync "$GW_TMP/sync" --redis-sock "$REDIS_SOCK" "${TIMERS[@]}"
+	phase_wait restart
+	kill_presence KILL "$pa"
+	GW_NODE_RUNDIR=$GW_TMP/a start_presence --node a \
+	    "${NODE_PRESENCE_ARGS[@]}"
+	phase_go restart
+	bg_finish
+}
+
+# ---------------------------------------------------------------------
+# Cost
+# ---------------------------------------------------------------------
+
+@test "10 000 members: joins cost O(1) commands each; a presence query is one EVALSHA: count 10000, 1000 users, truncated" {
+	local n=10000
+	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	if [ "$(ulimit -n)" -lt $((n + 200)) ]; then
+		echo "ulimit -n is $(ulimit -n): $n connections need more"
+		return 1
+	fi
+	NODE_PRESENCE_ARGS+=(--presence-max-users 1000)
+	nodes 1
+	"$PY" "$PC" big --ports "$PORTS" --redis-sock "$REDIS_SOCK" -n "$n" \
+	    --max-users 1000 "${TIMERS[@]}"
+}
