@@ -180,6 +180,12 @@ expect_n() {
 	fi
 	NODE_PRESENCE_ARGS+=(--presence-max-users 1000)
 	nodes 1
-	"$PY" "$PC" big --ports "$PORTS" --redis-sock "$REDIS_SOCK" -n "$n" \
-	    --max-users 1000 "${TIMERS[@]}"
+	if ! "$PY" "$PC" big --ports "$PORTS" --redis-sock "$REDIS_SOCK" \
+	    -n "$n" --max-users 1000 "${TIMERS[@]}" >"$GW_TMP/big.out" 2>&1
+	then
+		cat "$GW_TMP/big.out"
+		return 1
+	fi
+	# The measurements, for the record.
+	grep -v '^ok$' "$GW_TMP/big.out" | sed 's/^/# /' >&3
 }

@@ -855,12 +855,11 @@ async def big(x):
         mine = [s for s in lines if key in s or '"%s"' % ch in s]
         calls = [s for s in mine if "lua]" not in s]
         inlua = [s for s in mine if "lua]" in s]
-        log("the query took %.3f s; on the key: %d call(s) %s, %d in "
-            "Lua %s; commandstats %r" % (dt, len(calls),
-                                         short([c[:120] for c in calls]),
-                                         len(inlua),
-                                         short([c[:80] for c in inlua]),
-                                         st))
+        log("the query took %.3f s; commands naming the channel: %d "
+            "from clients %s, %d in Lua %s; commandstats %r" % (
+                dt, len(calls),
+                [c.split("]", 1)[-1][:30] for c in calls], len(inlua),
+                [c.split("]", 1)[-1][:50] for c in inlua], st))
         want(len(calls) == 1 and '"EVALSHA"' in calls[0].upper(),
              "the query of a %d-member channel: %d command(s) on %s "
              "from clients, want one EVALSHA: %s", n, len(calls), key,
