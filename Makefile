@@ -100,6 +100,7 @@ run: deps all
 
 bench: deps all
 	@bash share/bench/idle-rss.sh
+	@bash share/bench/presence.sh
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
