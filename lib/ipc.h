@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	2
+#define GW_IPC_VERSION	3
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -59,6 +59,15 @@ enum gw_msg_type {
 	/* gw-presence -> gw-listen */
 	GW_MSG_PRESENCE_REPLY,		/* id; str answer (JSON object) */
 	GW_MSG_PRESENCE_FAIL,		/* id; str code, str message */
+
+	/* gw-listen -> gw-presence: sessions */
+	GW_MSG_SESSION_SAVE,		/* str sid, str user, str state,
+					   u32 live */
+	GW_MSG_SESSION_DROP,		/* str sid */
+	GW_MSG_SESSION_LOAD,		/* id; str sid, str user */
+
+	/* gw-presence -> gw-listen */
+	GW_MSG_SESSION_STATE,		/* id; u32 found, str state */
 
 	GW_MSG_MAX
 };

@@ -236,7 +236,22 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 			return -1;
 		break;
 	case GW_MSG_PRESENCE_FAIL:
+	case GW_MSG_SESSION_LOAD:
 		if (get_str(c, &s, &n) == -1 || get_str(c, &s, &n) == -1)
+			return -1;
+		break;
+	case GW_MSG_SESSION_SAVE:
+		if (get_str(c, &s, &n) == -1 || get_str(c, &s, &n) == -1 ||
+		    get_str(c, &data, &datalen) == -1 ||
+		    get_u32(c, &u) == -1)
+			return -1;
+		break;
+	case GW_MSG_SESSION_DROP:
+		if (get_str(c, &s, &n) == -1)
+			return -1;
+		break;
+	case GW_MSG_SESSION_STATE:
+		if (get_u32(c, &u) == -1 || get_str(c, &s, &n) == -1)
 			return -1;
 		break;
 	default:

@@ -105,6 +105,15 @@ static const struct sample samples[] = {
 	    { S("{\"count\":0,\"users\":[]}") } },
 	{ GW_MSG_PRESENCE_FAIL, 19, "GW_MSG_PRESENCE_FAIL",
 	    { S("unavailable"), S("redis is down") } },
+	{ GW_MSG_SESSION_SAVE, 0, "GW_MSG_SESSION_SAVE",
+	    { S("0123456789abcdef0123456789abcdef"), S("bob"),
+	    S("{\"c\":[{\"n\":\"room\",\"p\":true}]}"), U(1) } },
+	{ GW_MSG_SESSION_DROP, 0, "GW_MSG_SESSION_DROP",
+	    { S("0123456789abcdef0123456789abcdef") } },
+	{ GW_MSG_SESSION_LOAD, 20, "GW_MSG_SESSION_LOAD",
+	    { S("0123456789abcdef0123456789abcdef"), S("bob") } },
+	{ GW_MSG_SESSION_STATE, 20, "GW_MSG_SESSION_STATE",
+	    { U(0), S("") } },
 };
 
 /*
@@ -134,6 +143,10 @@ layout(uint32_t type)
 	case GW_MSG_PRESENCE_QUERY:		return "s";
 	case GW_MSG_PRESENCE_REPLY:		return "s";
 	case GW_MSG_PRESENCE_FAIL:		return "ss";
+	case GW_MSG_SESSION_SAVE:		return "sssu";
+	case GW_MSG_SESSION_DROP:		return "s";
+	case GW_MSG_SESSION_LOAD:		return "ss";
+	case GW_MSG_SESSION_STATE:		return "us";
 	default:				return NULL;
 	}
 }
