@@ -64,6 +64,7 @@ $(B)/gw-presence: $(PRESENCE_OBJS) $(B)/libgw.a
 # Unit tests: one per module; those of a binary's module link its object.
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
 UNIT_EXTRA_presence_test := $(B)/cmd/gw-presence/pjson.o
+UNIT_EXTRA_static_test := $(B)/cmd/gw-listen/static.o
 .SECONDEXPANSION:
 $(B)/unit/%: tests/unit/%.c tests/unit/tap.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)
