@@ -12,6 +12,14 @@
  *
  * Events go out on gw:{C}:p as "!" ACTOR "\n" FRAME, ACTOR being 16 hex
  * digits, for gw-bridge to pass on as GW_MSG_BRIDGE_EVENT.
+ *
+ * gw:sess:SID is a hash of a session: u the user id, s the state (JSON
+ * object text, stored and returned byte for byte, never decoded here),
+ * o the instance that holds it live, or "" when it is closed.  A live
+ * session has no expiry and is in its owner's set gw:isess:INST; a
+ * closed one expires after the resume window and is in no set.  A set
+ * may keep a member whose session has moved on (another owner, or gone):
+ * o is what counts, the set only finds the sessions to sweep.
  */
 #ifndef GW_PRESENCE_LUA_H
 #define GW_PRESENCE_LUA_H
@@ -138,13 +146,17 @@
 "return r\n"
 
 /*
- * Sweep a batch.  KEYS: gw:inst:DEAD, gw:nodes, gw:sweep:DEAD.  ARGV:
- * the dead instance, batch size.  Takes up to that many "C\nU" members
- * out of the dead instance's index and runs the leave for each (actor 0):
- * its users that no other instance holds get one presence.leave.  When
- * the index is empty, forgets the instance.  Returns {members taken,
- * users gone, 1 if done}.  The channel keys are not in KEYS: like
- * gw-bridge, gw-presence works with one Redis server, not a cluster.
+ * Sweep a batch.  KEYS: gw:inst:DEAD, gw:nodes, gw:sweep:DEAD,
+ * gw:isess:DEAD.  ARGV: the dead instance, batch size, resume window
+ * (ms).  Takes up to that many "C\nU" members out of the dead instance's
+ * index and runs the leave for each (actor 0): its users that no other
+ * instance holds get one presence.leave.  Once that index is empty, takes
+ * the rest of the batch out of its session set, and each session it
+ * still owns is closed: no owner, and the resume window to live.  When
+ * both are empty, forgets the instance.  Returns {members taken, users
+ * gone, 1 if done, sessions closed}.  The channel and session keys are
+ * not in KEYS: like gw-bridge, gw-presence works with one Redis server,
+ * not a cluster.
  */
 #define LUA_SWEEP LUA_PCOMMON \
 "local m = redis.call('SPOP', KEYS[1], ARGV[2])\n" \
@@ -157,12 +169,97 @@
 "      'gw:{' .. ch .. '}:p', '0000000000000000', ch, '0')\n" \
 "  end\n" \
 "end\n" \
+"local left = tonumber(ARGV[2]) - #m\n" \
+"local closed = 0\n" \
+"if left > 0 then\n" \
+"  for _, sid in ipairs(redis.call('SPOP', KEYS[4], left)) do\n" \
+"    local k = 'gw:sess:' .. sid\n" \
+"    if redis.call('HGET', k, 'o') == ARGV[1] then\n" \
+"      redis.call('HSET', k, 'o', '')\n" \
+"      redis.call('PEXPIRE', k, ARGV[3])\n" \
+"      closed = closed + 1\n" \
+"    end\n" \
+"  end\n" \
+"end\n" \
 "local done = 0\n" \
-"if redis.call('SCARD', KEYS[1]) == 0 then\n" \
+"if redis.call('SCARD', KEYS[1]) == 0 and\n" \
+"    redis.call('SCARD', KEYS[4]) == 0 then\n" \
 "  redis.call('ZREM', KEYS[2], ARGV[1])\n" \
 "  redis.call('DEL', KEYS[3])\n" \
 "  done = 1\n" \
 "end\n" \
-"return {#m, gone, done}\n"
+"return {#m, gone, done, closed}\n"
+
+/*
+ * Save a session.  KEYS: gw:sess:SID, gw:isess:INST.  ARGV: sid, user,
+ * state, instance, live ('1' or '0'), resume window (ms).
+ * Live: the session is this instance's, with no expiry (taken from any
+ * other owner, whose set loses it).  Closed: it is kept for the resume
+ * window with no owner, unless another instance that is alive holds it
+ * now (its connection resumed it there first): then it is left alone.
+ * Returns 1 if saved, 0 if left alone.
+ */
+#define LUA_SSAVE \
+"local o = redis.call('HGET', KEYS[1], 'o')\n" \
+"local other = o and o ~= '' and o ~= ARGV[4]\n" \
+"if ARGV[5] == '1' then\n" \
+"  if other then redis.call('SREM', 'gw:isess:' .. o, ARGV[1]) end\n" \
+"  redis.call('HSET', KEYS[1], 'u', ARGV[2], 's', ARGV[3], 'o', ARGV[4])\n" \
+"  redis.call('PERSIST', KEYS[1])\n" \
+"  redis.call('SADD', KEYS[2], ARGV[1])\n" \
+"  return 1\n" \
+"end\n" \
+"redis.call('SREM', KEYS[2], ARGV[1])\n" \
+"if other and redis.call('EXISTS', 'gw:lease:' .. o) == 1 then\n" \
+"  return 0\n" \
+"end\n" \
+"redis.call('HSET', KEYS[1], 'u', ARGV[2], 's', ARGV[3], 'o', '')\n" \
+"redis.call('PEXPIRE', KEYS[1], ARGV[6])\n" \
+"return 1\n"
+
+/*
+ * Load a session.  KEYS: gw:sess:SID, gw:isess:INST.  ARGV: sid, user,
+ * instance.  If the session exists and is the user's, it becomes live
+ * and this instance's (no expiry; taken from any other owner) and its
+ * state is returned; else nil.
+ */
+#define LUA_SLOAD \
+"local v = redis.call('HMGET', KEYS[1], 'u', 's', 'o')\n" \
+"if v[1] ~= ARGV[2] or not v[2] then return false end\n" \
+"local o = v[3]\n" \
+"if o and o ~= '' and o ~= ARGV[3] then\n" \
+"  redis.call('SREM', 'gw:isess:' .. o, ARGV[1])\n" \
+"end\n" \
+"redis.call('HSET', KEYS[1], 'o', ARGV[3])\n" \
+"redis.call('PERSIST', KEYS[1])\n" \
+"redis.call('SADD', KEYS[2], ARGV[1])\n" \
+"return v[2]\n"
+
+/*
+ * Close a session whose worker went.  KEYS: gw:sess:SID, gw:isess:INST.
+ * ARGV: instance, resume window (ms), sid.  If this instance still owns
+ * it, it gets no owner and the resume window to live.  Returns 1 if so.
+ */
+#define LUA_SFREE \
+"redis.call('SREM', KEYS[2], ARGV[3])\n" \
+"if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then return 0 end\n" \
+"redis.call('HSET', KEYS[1], 'o', '')\n" \
+"redis.call('PEXPIRE', KEYS[1], ARGV[2])\n" \
+"return 1\n"
+
+/*
+ * Own a session again (after our lease lapsed, or a reconnect: a sweep
+ * may have closed it while its connection is still open here).  KEYS:
+ * gw:sess:SID, gw:isess:INST.  ARGV: instance, sid.  A session that is
+ * ours or has no owner becomes live and ours; one another instance has
+ * taken, or that is gone, is left.  Returns 1 if owned.
+ */
+#define LUA_SOWN \
+"local o = redis.call('HGET', KEYS[1], 'o')\n" \
+"if o ~= ARGV[1] and o ~= '' then return 0 end\n" \
+"redis.call('HSET', KEYS[1], 'o', ARGV[1])\n" \
+"redis.call('PERSIST', KEYS[1])\n" \
+"redis.call('SADD', KEYS[2], ARGV[2])\n" \
+"return 1\n"
 
 #endif

@@ -31,13 +31,14 @@ usage(void)
 "usage: gw-presence [-nsv] [--rundir dir] [--redis url] [--node name]\n"
 "                   [--node-ttl seconds] [--presence-grace seconds]\n"
 "                   [--typing-ttl seconds] [--presence-max-users n]\n"
+"                   [--resume-window seconds] [--drain-time seconds]\n"
 "                   [--ready-fd fd]\n");
 	exit(2);
 }
 
 enum {
 	OPT_RUNDIR = 256, OPT_REDIS, OPT_NODE, OPT_NODETTL, OPT_GRACE,
-	OPT_TYPINGTTL, OPT_MAXUSERS, OPT_READYFD
+	OPT_TYPINGTTL, OPT_MAXUSERS, OPT_READYFD, OPT_WINDOW, OPT_DRAIN
 };
 
 static const struct option longopts[] = {
@@ -48,6 +49,8 @@ static const struct option longopts[] = {
 	{ "presence-grace",	required_argument,	NULL, OPT_GRACE },
 	{ "typing-ttl",		required_argument,	NULL, OPT_TYPINGTTL },
 	{ "presence-max-users",	required_argument,	NULL, OPT_MAXUSERS },
+	{ "resume-window",	required_argument,	NULL, OPT_WINDOW },
+	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
 	{ "ready-fd",		required_argument,	NULL, OPT_READYFD },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
@@ -138,6 +141,12 @@ parse_options(int argc, char *argv[], struct presence_conf *conf,
 		case OPT_MAXUSERS:
 			conf->pc_maxusers = opt_num(optarg, 1, 100000);
 			break;
+		case OPT_WINDOW:
+			conf->pc_window = opt_secs(optarg, 1);
+			break;
+		case OPT_DRAIN:
+			conf->pc_drain = opt_secs(optarg, 0);
+			break;
 		case OPT_READYFD:
 			conf->pc_readyfd = opt_num(optarg, 0, INT_MAX);
 			break;
@@ -180,6 +189,8 @@ main(int argc, char *argv[])
 	conf.pc_typingttl = 5;
 	conf.pc_maxusers = 1000;
 	conf.pc_readyfd = -1;
+	conf.pc_window = 30;
+	conf.pc_drain = 10;
 	default_node(conf.pc_node, sizeof(conf.pc_node));
 	if ((conf.pc_rundir = getenv("GW_RUNDIR")) == NULL) {
 		snprintf(rundir, sizeof(rundir), "/tmp/gw-%d", (int)getuid());

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "pjson.h"
 #include "xmalloc.h"
 
@@ -250,4 +252,45 @@ pjson_typing(struct pbuf *b, uint64_t actor, int stop, const char *ch,
 	pbuf_addstr(b, ",\"userId\":");
 	pjson_str(b, user, userlen);
 	pbuf_add(b, "}", 1);
+}
+
+/*
+ * Whether the n bytes of s are a session id: exactly 32 lowercase
+ * hexadecimal digits.  Return value: 1 if so, else 0.
+ */
+int
+pjson_sid_ok(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n != PJSON_SIDLEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether the n bytes of s are a session's state as a worker may store
+ * it: one JSON object (valid UTF-8, nothing after it, no NUL), of at most
+ * PJSON_MAXSTATE bytes.  The text is checked only, never rewritten.
+ * Return value: 1 if so, else 0.
+ */
+int
+pjson_state_ok(const char *s, size_t n)
+{
+	json_error_t	 err;
+	json_t		*j;
+	int		 good;
+
+	if (n < 2 || n > PJSON_MAXSTATE)
+		return 0;
+	/* Integers past 64 bits are fine: the text is kept as it is. */
+	if ((j = json_loadb(s, n, JSON_DECODE_INT_AS_REAL, &err)) == NULL)
+		return 0;
+	good = json_is_object(j);
+	json_decref(j);
+	return good;
 }

@@ -1,7 +1,8 @@
 /*
  * pjson.h -- the JSON text gw-presence reads and writes, with no I/O: a
  * growable buffer, JSON string literals, the per-user value stored in
- * Redis, the answer to a presence query and the typing event payloads.
+ * Redis, the answer to a presence query, the typing event payloads, and
+ * the checks of what a session holds.
  * Kept apart from the daemon so that the unit tests link it alone.
  */
 #ifndef GW_PJSON_H
@@ -9,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define PJSON_SIDLEN	32		/* hex digits of a session id */
+#define PJSON_MAXSTATE	(256 * 1024)	/* bytes of a session's state */
 
 /* A growable byte buffer; b_p is NUL-terminated while non-NULL. */
 struct pbuf {
@@ -35,5 +39,7 @@ char	*pjson_reply(long long, const struct pjson_pair *, size_t, size_t,
 	    size_t, size_t *);
 void	 pjson_typing(struct pbuf *, uint64_t, int, const char *, size_t,
 	    const char *, size_t);
+int	 pjson_sid_ok(const char *, size_t);
+int	 pjson_state_ok(const char *, size_t);
 
 #endif

@@ -1,6 +1,10 @@
 /*
  * presence.c -- gw-presence's event loop: the workers' socket in the run
- * directory, their messages, readiness, signals.
+ * directory, their messages, readiness, signals and the drain.
+ *
+ * SIGTERM or SIGINT starts the drain: the workers are served as before
+ * until the last has gone and Redis has answered all that was sent, or
+ * drain_time + 5 s have passed; a second signal ends it at once.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +21,7 @@
 
 #include "htab.h"
 #include "log.h"
+#include "pjson.h"
 #include "presence.h"
 #include "xmalloc.h"
 
@@ -28,6 +33,9 @@ static void	presence_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 static void	presence_closed(struct ipc_peer *, const char *);
 static void	presence_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	presence_reap_cb(struct ev_loop *, ev_prepare *, int);
+static void	presence_drain_cb(struct ev_loop *, ev_timer *, int);
+
+#define PRESENCE_DRAINMORE	5.	/* seconds past drain_time */
 
 /* Draw this run's instance id, NODE/RAND. */
 static void
@@ -45,6 +53,7 @@ static void
 presence_free_peer(struct peer *p)
 {
 	entry_peer_gone(p);
+	session_peer_gone(p);
 	ipc_peer_free(p->pr_ipc);
 	free(p);
 }
@@ -74,8 +83,10 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	ev_signal_init(&g.p_sigint, presence_signal_cb, SIGINT);
 	ev_signal_start(g.p_loop, &g.p_sigint);
 	ev_prepare_init(&g.p_reap, presence_reap_cb);
+	ev_init(&g.p_dtimer, presence_drain_cb);
 	entry_init();
 	typing_init();
+	session_init();
 
 	if (mkdir(conf->pc_rundir, 0700) == -1 && errno != EEXIST) {
 		log_warn("run directory %s", conf->pc_rundir);
@@ -89,16 +100,23 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	ev_io_init(&g.p_accept, presence_accept_cb, g.p_lfd, EV_READ);
 	ev_io_start(g.p_loop, &g.p_accept);
 	log_info("listening: node %s, instance %s, workers on %s, node ttl "
-	    "%g s, grace %g s, typing ttl %g s", conf->pc_node, g.p_inst, path,
-	    conf->pc_nodettl, conf->pc_grace, conf->pc_typingttl);
+	    "%g s, grace %g s, typing ttl %g s, resume window %g s",
+	    conf->pc_node, g.p_inst, path, conf->pc_nodettl, conf->pc_grace,
+	    conf->pc_typingttl, conf->pc_window);
 	redis_start();
 	ev_run(g.p_loop, 0);
 
 	log_info("stopped: %llu joins, %llu leaves, %llu users swept, %llu "
-	    "Redis reconnects", (unsigned long long)g.p_joins,
+	    "sessions saved, %llu resumed, %llu closed by sweeps, %llu Redis "
+	    "reconnects", (unsigned long long)g.p_joins,
 	    (unsigned long long)g.p_leaves, (unsigned long long)g.p_swept,
+	    (unsigned long long)g.p_ssaved, (unsigned long long)g.p_sresumed,
+	    (unsigned long long)g.p_sexpired,
 	    (unsigned long long)g.p_reconnects);
+	ev_timer_stop(g.p_loop, &g.p_dtimer);
 	redis_stop();
+	/* Redis keeps our sessions too: the sweep closes them. */
+	session_free_all();
 	while ((p = g.p_peers) != NULL) {
 		g.p_peers = p->pr_next;
 		/* Redis keeps our entries: nothing to undo. */
@@ -132,12 +150,63 @@ presence_ready(void)
 	}
 }
 
+/* The live peers. */
+static unsigned
+presence_npeers(void)
+{
+	struct peer	*p;
+	unsigned	 n = 0;
+
+	for (p = gp->p_peers; p != NULL; p = p->pr_next)
+		if (!p->pr_dead)
+			n++;
+	return n;
+}
+
+/*
+ * While draining: stop once no worker is connected and Redis has
+ * answered every command sent (the last sessions saved), or is down.
+ */
+void
+presence_drain_check(void)
+{
+	if (gp->p_draining != 1 || presence_npeers() > 0 ||
+	    (gp->p_up && gp->p_pending > 0))
+		return;
+	log_info("drained: no worker left");
+	gp->p_draining = 2;
+	ev_break(gp->p_loop, EVBREAK_ALL);
+}
+
+static void
+presence_drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	log_warnx("drain time passed with %u workers connected, %lu Redis "
+	    "replies awaited: stopping", presence_npeers(), gp->p_pending);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* First SIGTERM or SIGINT: drain; the second: stop at once. */
 static void
 presence_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	double	 most = gp->p_conf->pc_drain + PRESENCE_DRAINMORE;
+
 	(void)revents;
-	log_info("%s: shutting down", strsignal(w->signum));
-	ev_break(loop, EVBREAK_ALL);
+	if (gp->p_draining) {
+		log_info("%s again: stopping now", strsignal(w->signum));
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	gp->p_draining = 1;
+	log_info("%s: draining: %u workers connected, stopping when they "
+	    "have gone, within %g s", strsignal(w->signum), presence_npeers(),
+	    most);
+	ev_timer_set(&gp->p_dtimer, most, 0.);
+	ev_timer_start(loop, &gp->p_dtimer);
+	presence_drain_check();
 }
 
 static void
@@ -207,6 +276,7 @@ presence_reap_cb(struct ev_loop *loop, ev_prepare *pw, int revents)
 		*pp = p->pr_next;
 		presence_free_peer(p);
 	}
+	presence_drain_check();
 }
 
 static void
@@ -328,6 +398,66 @@ presence_do_query(struct peer *p, uint32_t id, struct ipc_rd *rd)
 	return 0;
 }
 
+/* A session id from rd into sid (33 bytes), checked. */
+static int
+presence_get_sid(struct ipc_rd *rd, char *sid)
+{
+	const char	*s;
+	size_t		 n;
+
+	if (ipc_get_str(rd, &s, &n) == -1 || !pjson_sid_ok(s, n))
+		return -1;
+	memcpy(sid, s, n);
+	sid[n] = '\0';
+	return 0;
+}
+
+static int
+presence_do_ssave(struct peer *p, struct ipc_rd *rd)
+{
+	const char	*user, *state;
+	size_t		 userlen, statelen;
+	uint32_t	 live;
+	char		 sid[PJSON_SIDLEN + 1];
+
+	if (presence_get_sid(rd, sid) == -1 ||
+	    ipc_get_str(rd, &user, &userlen) == -1 ||
+	    ipc_get_str(rd, &state, &statelen) == -1 ||
+	    ipc_get_u32(rd, &live) == -1 || ipc_end(rd) == -1)
+		return -1;
+	if (userlen == 0 || userlen > PRESENCE_MAXUSER || live > 1 ||
+	    !pjson_state_ok(state, statelen))
+		return -1;
+	session_save(p, sid, user, userlen, state, statelen, live);
+	return 0;
+}
+
+static int
+presence_do_sdrop(struct peer *p, struct ipc_rd *rd)
+{
+	char	 sid[PJSON_SIDLEN + 1];
+
+	if (presence_get_sid(rd, sid) == -1 || ipc_end(rd) == -1)
+		return -1;
+	session_drop(p, sid);
+	return 0;
+}
+
+static int
+presence_do_sload(struct peer *p, uint32_t id, struct ipc_rd *rd)
+{
+	const char	*user;
+	size_t		 userlen;
+	char		 sid[PJSON_SIDLEN + 1];
+
+	if (presence_get_sid(rd, sid) == -1 ||
+	    ipc_get_str(rd, &user, &userlen) == -1 || ipc_end(rd) == -1 ||
+	    userlen == 0 || userlen > PRESENCE_MAXUSER)
+		return -1;
+	session_load(p, id, sid, user, userlen);
+	return 0;
+}
+
 static void
 presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
@@ -362,6 +492,15 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 		break;
 	case GW_MSG_PRESENCE_QUERY:
 		rv = presence_do_query(p, h->id, rd);
+		break;
+	case GW_MSG_SESSION_SAVE:
+		rv = presence_do_ssave(p, rd);
+		break;
+	case GW_MSG_SESSION_DROP:
+		rv = presence_do_sdrop(p, rd);
+		break;
+	case GW_MSG_SESSION_LOAD:
+		rv = presence_do_sload(p, h->id, rd);
 		break;
 	default:
 		break;

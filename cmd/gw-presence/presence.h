@@ -6,6 +6,11 @@
  * entry per (channel, user) for the whole node and the cluster-wide view
  * in Redis, under this process's instance id NODE/RAND, held alive by a
  * lease that the other nodes sweep when it lapses.
+ *
+ * It also stores the workers' sessions (SESSION_SAVE, _DROP, _LOAD) in
+ * Redis: a session that a connection of this node holds is owned by the
+ * instance, with no expiry, and given resume_window to live when the
+ * connection closes, its worker goes, or the instance is swept.
  */
 #ifndef GW_PRESENCE_H
 #define GW_PRESENCE_H
@@ -37,6 +42,8 @@ struct presence_conf {
 	double		 pc_typingttl;
 	unsigned	 pc_maxusers;
 	int		 pc_readyfd;
+	double		 pc_window;	/* resume window, seconds */
+	double		 pc_drain;	/* drain time, seconds */
 };
 
 /* A worker connected to us. */
@@ -75,6 +82,14 @@ struct entry {
 	int		 e_sent;	/* E_LEAVING: the leave is in Redis */
 };
 
+/*
+ * A session that a connection of this node holds (live): which worker
+ * has it, by serial.  Keyed by the session id in p_sess.
+ */
+struct psess {
+	uint64_t	 ps_peer;
+};
+
 /* Someone typing: (channel, user), on one list in deadline order. */
 struct typing {
 	char		*t_key;		/* "C\nU" */
@@ -84,6 +99,10 @@ struct typing {
 	ev_tstamp	 t_deadline;
 	struct typing	*t_prev, *t_next;
 };
+
+/* The scripts, by their index in p_sha. */
+enum { SC_JOIN, SC_LEAVE, SC_QUERY, SC_LEASE, SC_CLAIM, SC_SWEEP,
+    SC_SSAVE, SC_SLOAD, SC_SFREE, SC_SOWN, SC_N };
 
 struct presence {
 	struct ev_loop		*p_loop;
@@ -100,6 +119,7 @@ struct presence {
 	ev_timer		 p_gtimer;
 	struct typing		*p_thead, *p_ttail;	/* typing list */
 	ev_timer		 p_ttimer;
+	struct htab		*p_sess;	/* sid -> struct psess */
 	redisAsyncContext	*p_redis;
 	int			 p_up;		/* scripts loaded, ready */
 	int			 p_ready;	/* ready fd written */
@@ -107,22 +127,25 @@ struct presence {
 	ev_tstamp		 p_start;	/* when the link was opened */
 	ev_tstamp		 p_leasesent;	/* outstanding lease, or 0 */
 	int			 p_claiming;	/* a claim is outstanding */
+	unsigned long		 p_pending;	/* commands awaiting replies */
 	ev_timer		 p_retry;
 	ev_timer		 p_drop;	/* drops the link */
 	ev_timer		 p_lease;
 	ev_timer		 p_sweep;
-	char			 p_sha[6][41];
+	char			 p_sha[SC_N][41];
 	ev_prepare		 p_reap;	/* frees dead peers */
 	ev_signal		 p_sigterm;
 	ev_signal		 p_sigint;
+	int			 p_draining;	/* 1: till workers go, 2: done */
+	ev_timer		 p_dtimer;	/* drain deadline */
 	uint64_t		 p_joins;
 	uint64_t		 p_leaves;
 	uint64_t		 p_swept;
 	uint64_t		 p_reconnects;
+	uint64_t		 p_ssaved;	/* sessions saved */
+	uint64_t		 p_sresumed;	/* sessions loaded, found */
+	uint64_t		 p_sexpired;	/* sessions expired by sweeps */
 };
-
-/* The scripts, by their index in p_sha. */
-enum { SC_JOIN, SC_LEAVE, SC_QUERY, SC_LEASE, SC_CLAIM, SC_SWEEP, SC_N };
 
 extern struct presence	*gp;
 
@@ -134,6 +157,7 @@ void		 presence_send(struct peer *, struct ipc_msg *);
 void		 presence_send_fail(struct peer *, uint32_t, const char *,
 		    const char *);
 void		 presence_ready(void);
+void		 presence_drain_check(void);
 
 /* entry.c */
 void		 entry_init(void);
@@ -153,6 +177,19 @@ void		 typing_update(const char *, size_t, const char *, size_t,
 void		 typing_gone(const char *, size_t, uint64_t);
 void		 typing_free_all(void);
 
+/* session.c */
+void		 session_init(void);
+void		 session_save(struct peer *, const char *, const char *,
+		    size_t, const char *, size_t, int);
+void		 session_drop(struct peer *, const char *);
+void		 session_load(struct peer *, uint32_t, const char *,
+		    const char *, size_t);
+void		 session_loaded(uint64_t, uint32_t, const char *,
+		    const char *, size_t, int);
+void		 session_peer_gone(struct peer *);
+void		 session_reown(void);
+void		 session_free_all(void);
+
 /* redis.c */
 void		 redis_start(void);
 void		 redis_stop(void);
@@ -160,5 +197,12 @@ int		 redis_join(const struct entry *, uint64_t, int);
 int		 redis_leave(const struct entry *, uint64_t);
 int		 redis_query(struct peer *, uint32_t, const char *, size_t);
 int		 redis_publish(const char *, size_t, const char *, size_t);
+int		 redis_sess_save(const char *, const char *, size_t,
+		    const char *, size_t, int);
+int		 redis_sess_drop(const char *);
+int		 redis_sess_load(uint64_t, uint32_t, const char *,
+		    const char *, size_t);
+int		 redis_sess_free(const char *);
+int		 redis_sess_own(const char *);
 
 #endif

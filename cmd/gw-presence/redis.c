@@ -14,7 +14,14 @@
  *
  * Sweep: every min(1 s, node_ttl/3) the claim script looks for instances
  * whose lease has lapsed and locks the ones nobody sweeps yet; for each,
- * the sweep script is run batch after batch until its index is empty.
+ * the sweep script is run batch after batch until its index is empty,
+ * then its session set.
+ *
+ * Sessions: each save, drop or load is one command on the one link, so
+ * that they reach Redis in the order the workers sent them; none waits
+ * for a reply before the next message is served.  After a reconnect or a
+ * lapsed lease, the sessions held here are owned again (a sweep may have
+ * closed them meanwhile).
  */
 #include <errno.h>
 #include <math.h>
@@ -50,7 +57,7 @@ struct rreq {
 };
 
 enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QUERY, RQ_LEASE, RQ_CLAIM,
-    RQ_SWEEP };
+    RQ_SWEEP, RQ_SLOAD };
 
 static int	redis_stopping;		/* no reconnects: exiting */
 
@@ -107,7 +114,8 @@ redis_connect(void)
 	const struct redis_addr	*ra = &gp->p_addr;
 	const char		*scripts[SC_N] = { LUA_JOIN, LUA_LEAVE,
 				    LUA_QUERY, LUA_LEASE, LUA_CLAIM,
-				    LUA_SWEEP };
+				    LUA_SWEEP, LUA_SSAVE, LUA_SLOAD,
+				    LUA_SFREE, LUA_SOWN };
 	redisAsyncContext	*ac;
 	struct rreq		*rq;
 	int			 i;
@@ -190,6 +198,7 @@ redis_disconnected(const redisAsyncContext *ac, int status)
 	gp->p_leasesent = 0;
 	gp->p_claiming = 0;
 	gp->p_reconnects++;
+	presence_drain_check();
 	redis_schedule();
 }
 
@@ -257,6 +266,7 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 		free(rq);
 		return -1;
 	}
+	gp->p_pending++;
 	return 0;
 }
 
@@ -420,6 +430,160 @@ redis_publish(const char *ch, size_t chlen, const char *payload,
 	return redis_send_event(3, argv, lens);
 }
 
+/* The resume window in milliseconds, as text. */
+static void
+redis_window(char *buf, size_t len)
+{
+	snprintf(buf, len, "%.0f", gp->p_conf->pc_window * 1000);
+}
+
+/* The keys of session sid and of our instance's session set. */
+static void
+redis_sesskeys(char *key, size_t keylen, char *set, size_t setlen,
+    const char *sid)
+{
+	snprintf(key, keylen, "gw:sess:%s", sid);
+	snprintf(set, setlen, "gw:isess:%s", gp->p_inst);
+}
+
+/*
+ * Save session sid (a checked 32-hex-digit id) of user with its state
+ * (JSON object text): live, ours with no expiry; else closed, for the
+ * resume window.  One script, not waited for.  Return value: 0 if sent,
+ * -1 if Redis is not up (the save is lost).
+ */
+int
+redis_sess_save(const char *sid, const char *user, size_t userlen,
+    const char *state, size_t statelen, int live)
+{
+	const char	*argv[11];
+	size_t		 lens[11];
+	char		 key[64], set[128], win[24];
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	redis_window(win, sizeof(win));
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_SSAVE]; lens[1] = 40;
+	argv[2] = "2"; lens[2] = 1;
+	argv[3] = key; lens[3] = strlen(key);
+	argv[4] = set; lens[4] = strlen(set);
+	argv[5] = sid; lens[5] = strlen(sid);
+	argv[6] = user; lens[6] = userlen;
+	argv[7] = state; lens[7] = statelen;
+	argv[8] = gp->p_inst; lens[8] = strlen(gp->p_inst);
+	argv[9] = live ? "1" : "0"; lens[9] = 1;
+	argv[10] = win; lens[10] = strlen(win);
+	return redis_send_event(11, argv, lens);
+}
+
+/*
+ * Forget session sid now (a kick): DEL it and SREM it from our set, in
+ * one pipeline.  Return value: 0 if sent, -1 if Redis is not up.
+ */
+int
+redis_sess_drop(const char *sid)
+{
+	const char	*argv[3];
+	size_t		 lens[3];
+	char		 key[64], set[128];
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	argv[0] = "DEL"; lens[0] = 3;
+	argv[1] = key; lens[1] = strlen(key);
+	if (redis_send_event(2, argv, lens) == -1)
+		return -1;
+	argv[0] = "SREM"; lens[0] = 4;
+	argv[1] = set; lens[1] = strlen(set);
+	argv[2] = sid; lens[2] = strlen(sid);
+	return redis_send_event(3, argv, lens);
+}
+
+/*
+ * Load session sid for user, for request id of the peer with serial
+ * peer: if found, it becomes live and ours in the same script.
+ * session_loaded() gets the answer.  Return value: 0 if sent, -1 if
+ * Redis is not up.
+ */
+int
+redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
+    const char *user, size_t userlen)
+{
+	const char	*argv[8];
+	size_t		 lens[8];
+	char		 key[64], set[128];
+	struct rreq	*rq;
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_SLOAD]; lens[1] = 40;
+	argv[2] = "2"; lens[2] = 1;
+	argv[3] = key; lens[3] = strlen(key);
+	argv[4] = set; lens[4] = strlen(set);
+	argv[5] = sid; lens[5] = strlen(sid);
+	argv[6] = user; lens[6] = userlen;
+	argv[7] = gp->p_inst; lens[7] = strlen(gp->p_inst);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_SLOAD;
+	rq->rq_peer = peer;
+	rq->rq_id = id;
+	rq->rq_str = xstrdup(sid);
+	rq->rq_len = strlen(sid);
+	return redis_send(rq, 8, argv, lens);
+}
+
+/* Run script sc (SC_SFREE or SC_SOWN) for session sid. */
+static int
+redis_sess_script(int sc, const char *sid)
+{
+	const char	*argv[8];
+	size_t		 lens[8];
+	char		 key[64], set[128], win[24];
+	int		 argc = 0;
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	argv[argc] = "EVALSHA"; lens[argc++] = 7;
+	argv[argc] = gp->p_sha[sc]; lens[argc++] = 40;
+	argv[argc] = "2"; lens[argc++] = 1;
+	argv[argc] = key; lens[argc++] = strlen(key);
+	argv[argc] = set; lens[argc++] = strlen(set);
+	argv[argc] = gp->p_inst; lens[argc++] = strlen(gp->p_inst);
+	if (sc == SC_SFREE) {
+		redis_window(win, sizeof(win));
+		argv[argc] = win; lens[argc++] = strlen(win);
+	}
+	argv[argc] = sid; lens[argc++] = strlen(sid);
+	return redis_send_event(argc, argv, lens);
+}
+
+/*
+ * Close session sid if we still own it (its worker went): no owner, the
+ * resume window to live.  Return value: 0 if sent, -1 if Redis is down.
+ */
+int
+redis_sess_free(const char *sid)
+{
+	return redis_sess_script(SC_SFREE, sid);
+}
+
+/*
+ * Own session sid again if it is ours or has no owner (a sweep closed it
+ * while its connection is open here).  Return value: 0 if sent, -1 if
+ * Redis is down.
+ */
+int
+redis_sess_own(const char *sid)
+{
+	return redis_sess_script(SC_SOWN, sid);
+}
+
 /* Renew the lease; first: the link just came up (a lapse is expected). */
 static void
 redis_lease(int first)
@@ -470,28 +634,32 @@ redis_claim(void)
 static void
 redis_sweep_batch(const char *inst, size_t len)
 {
-	const char	*argv[8];
-	size_t		 lens[8];
-	char		 idx[160], lock[160];
+	const char	*argv[10];
+	size_t		 lens[10];
+	char		 idx[160], lock[160], sidx[160], win[24];
 	struct rreq	*rq;
 
 	snprintf(idx, sizeof(idx), "gw:inst:%.*s", (int)len, inst);
 	snprintf(lock, sizeof(lock), "gw:sweep:%.*s", (int)len, inst);
+	snprintf(sidx, sizeof(sidx), "gw:isess:%.*s", (int)len, inst);
+	redis_window(win, sizeof(win));
 	argv[0] = "EVALSHA"; lens[0] = 7;
 	argv[1] = gp->p_sha[SC_SWEEP]; lens[1] = 40;
-	argv[2] = "3"; lens[2] = 1;
+	argv[2] = "4"; lens[2] = 1;
 	argv[3] = idx; lens[3] = strlen(idx);
 	argv[4] = "gw:nodes"; lens[4] = 8;
 	argv[5] = lock; lens[5] = strlen(lock);
-	argv[6] = inst; lens[6] = len;
-	argv[7] = REDIS_SWEEPBATCH; lens[7] = strlen(REDIS_SWEEPBATCH);
+	argv[6] = sidx; lens[6] = strlen(sidx);
+	argv[7] = inst; lens[7] = len;
+	argv[8] = REDIS_SWEEPBATCH; lens[8] = strlen(REDIS_SWEEPBATCH);
+	argv[9] = win; lens[9] = strlen(win);
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_SWEEP;
 	rq->rq_str = xmalloc(len + 1);
 	memcpy(rq->rq_str, inst, len);
 	rq->rq_str[len] = '\0';
 	rq->rq_len = len;
-	(void)redis_send(rq, 8, argv, lens);
+	(void)redis_send(rq, 10, argv, lens);
 }
 
 /*
@@ -539,6 +707,7 @@ redis_link_up(void)
 	gp->p_leasesent = 0;
 	redis_lease(1);
 	entry_redeclare(1);
+	session_reown();
 	redis_claim();
 	presence_ready();
 }
@@ -599,6 +768,17 @@ redis_query_reply(struct rreq *rq, const redisReply *reply)
 }
 
 static void
+redis_sload_reply(struct rreq *rq, const redisReply *reply)
+{
+	int	 found;
+
+	found = !redis_failed(reply, "session load") &&
+	    reply->type == REDIS_REPLY_STRING;
+	session_loaded(rq->rq_peer, rq->rq_id, rq->rq_str,
+	    found ? reply->str : "", found ? reply->len : 0, found);
+}
+
+static void
 redis_claim_reply(const redisReply *reply)
 {
 	size_t	 i;
@@ -620,23 +800,27 @@ redis_claim_reply(const redisReply *reply)
 static void
 redis_sweep_reply(struct rreq *rq, const redisReply *reply)
 {
-	long long	 taken, gone, done;
+	long long	 taken, gone, done, closed;
 
 	if (redis_failed(reply, "sweep"))
 		return;		/* its lock lapses; somebody sweeps again */
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
 	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
 	    reply->element[1]->type != REDIS_REPLY_INTEGER ||
-	    reply->element[2]->type != REDIS_REPLY_INTEGER) {
+	    reply->element[2]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[3]->type != REDIS_REPLY_INTEGER) {
 		log_warnx("sweep %s: bad reply", rq->rq_str);
 		return;
 	}
 	taken = reply->element[0]->integer;
 	gone = reply->element[1]->integer;
 	done = reply->element[2]->integer;
+	closed = reply->element[3]->integer;
 	gp->p_swept += gone;
-	log_verbose("swept %lld entries of instance %s: %lld users left%s",
-	    taken, rq->rq_str, gone, done ? "; done" : "");
+	gp->p_sexpired += closed;
+	log_verbose("swept %lld entries of instance %s: %lld users left, "
+	    "%lld sessions closed%s", taken, rq->rq_str, gone, closed,
+	    done ? "; done" : "");
 	if (!done)
 		redis_sweep_batch(rq->rq_str, rq->rq_len);
 }
@@ -648,6 +832,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct rreq	*rq = priv;
 
 	(void)ac;
+	if (rq->rq_kind != RQ_LOAD && gp->p_pending > 0)
+		gp->p_pending--;
 	if (redis_stopping)
 		goto done;
 	switch (rq->rq_kind) {
@@ -685,6 +871,7 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 			log_warnx("the lease of %s had lapsed; declaring "
 			    "its entries again", gp->p_inst);
 			entry_redeclare(0);
+			session_reown();
 		}
 		break;
 	case RQ_CLAIM:
@@ -693,7 +880,12 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	case RQ_SWEEP:
 		redis_sweep_reply(rq, reply);
 		break;
+	case RQ_SLOAD:
+		redis_sload_reply(rq, reply);
+		break;
 	}
+	if (gp->p_pending == 0)
+		presence_drain_check();
 done:
 	free(rq->rq_str);
 	free(rq);

@@ -1,7 +1,7 @@
 /*
  * presence_test.c -- gw-presence's JSON helpers (cmd/gw-presence/pjson.c):
- * string literals, the stored per-user value, the query answer and the
- * typing payloads.
+ * string literals, the stored per-user value, the query answer, the
+ * typing payloads, and the checks of session ids and states.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,6 +136,67 @@ test_typing(void)
 	pbuf_free(&b);
 }
 
+static void
+test_sid(void)
+{
+	const char	*good = "0123456789abcdef0123456789abcdef";
+	const char	*bad[] = {
+		"0123456789abcdef0123456789abcde",	/* 31 */
+		"0123456789abcdef0123456789abcdef0",	/* 33 */
+		"0123456789ABCDEF0123456789abcdef",	/* upper case */
+		"0123456789abcdeg0123456789abcdef",	/* not hex */
+		"0123456789abcdef 123456789abcdef",
+		"",
+	};
+	size_t		 i;
+
+	ok(pjson_sid_ok(good, 32), "a session id of 32 lowercase hex");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!pjson_sid_ok(bad[i], strlen(bad[i])),
+		    "not a session id: \"%s\"", bad[i]);
+	ok(!pjson_sid_ok("0123456789abcdef\0""123456789abcdef", 32),
+	    "not a session id: a NUL inside");
+}
+
+static void
+test_state(void)
+{
+	const char	*good[] = {
+		"{}",
+		"{\"c\":[{\"n\":\"room:1\",\"p\":true,\"o\":\"5-0:3\"}]}",
+		" {\"c\":[]} ",
+		"{\"c\":[{\"n\":\"\xc3\xa9\",\"p\":false}]}",
+		"{\"n\":123456789012345678901234567890,\"e\":[],\"f\":1.5}",
+	};
+	const char	*bad[] = {
+		"", "[]", "\"x\"", "1", "null", "{", "{}{}", "{} x",
+		"{\"a\":1,}", "{\"a\":\"\xff\"}", "{\"a\":\"\\u0000\"}",
+	};
+	char		*big;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(pjson_state_ok(good[i], strlen(good[i])), "a state: %s",
+		    good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!pjson_state_ok(bad[i], strlen(bad[i])), "not a state: %s",
+		    bad[i]);
+	ok(!pjson_state_ok("{}\0", 3), "not a state: a NUL after it");
+
+	/* {"x":"aaa...a"} of exactly the limit, then one byte more. */
+	n = PJSON_MAXSTATE;
+	big = malloc(n + 2);
+	if (big == NULL)
+		abort();
+	memcpy(big, "{\"x\":\"", 6);
+	memset(big + 6, 'a', n - 8);
+	memcpy(big + n - 2, "\"}", 2);
+	ok(pjson_state_ok(big, n), "a state of %zu bytes", n);
+	memcpy(big + n - 2, "a\"}", 3);
+	ok(!pjson_state_ok(big, n + 1), "not a state: %zu bytes", n + 1);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -143,5 +204,7 @@ main(void)
 	test_value();
 	test_reply();
 	test_typing();
+	test_sid();
+	test_state();
 	return tap_done();
 }

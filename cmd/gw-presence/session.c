@@ -1,0 +1,212 @@
+/*
+ * session.c -- the workers' sessions: SESSION_SAVE, _DROP and _LOAD,
+ * stored in Redis by redis.c, and which worker of this node holds each
+ * live one.
+ *
+ * A session is live while a connection holds it: saved live by its
+ * worker, or loaded (resumed) by one.  The node remembers, per live
+ * session, the worker that holds it, so that
+ *   - a closing save from a worker that no longer holds it (the client
+ *     resumed it on another worker of this node first) is ignored: it
+ *     would give a resumed session an expiry;
+ *   - when a worker goes without closing its sessions (it died), they
+ *     are closed for it: the resume window starts;
+ *   - after a reconnect or a lapsed lease, the node owns them again, since
+ *     a sweep of this instance may have closed them meanwhile.
+ * Only the ids are kept here; the states are in Redis only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "log.h"
+#include "pjson.h"
+#include "presence.h"
+#include "xmalloc.h"
+
+/* Set up the table of live sessions. */
+void
+session_init(void)
+{
+	gp->p_sess = htab_new();
+}
+
+/* Record that the peer with serial peer holds session sid. */
+static void
+session_hold(const char *sid, uint64_t peer)
+{
+	struct psess	*ps;
+
+	if ((ps = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL) {
+		ps = xcalloc(1, sizeof(*ps));
+		htab_put(gp->p_sess, sid, PJSON_SIDLEN, ps);
+	}
+	ps->ps_peer = peer;
+}
+
+/*
+ * Forget that peer holds session sid.  Return value: 1 if it did (or
+ * nobody here held it), 0 if another peer holds it now.
+ */
+static int
+session_release(const char *sid, uint64_t peer)
+{
+	struct psess	*ps;
+
+	if ((ps = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL)
+		return 1;
+	if (ps->ps_peer != peer)
+		return 0;
+	free(htab_del(gp->p_sess, sid, PJSON_SIDLEN));
+	return 1;
+}
+
+/*
+ * Peer p saves session sid (checked: 32 lowercase hex digits, NUL-
+ * terminated) of user with state (a checked JSON object): live, the
+ * connection is open; else it closed.  A close from a peer that no
+ * longer holds the session is ignored.
+ */
+void
+session_save(struct peer *p, const char *sid, const char *user,
+    size_t userlen, const char *state, size_t statelen, int live)
+{
+	if (live)
+		session_hold(sid, p->pr_serial);
+	else if (!session_release(sid, p->pr_serial)) {
+		log_verbose("%s: close of session %s, resumed elsewhere "
+		    "since: ignored", p->pr_name, sid);
+		return;
+	}
+	if (redis_sess_save(sid, user, userlen, state, statelen, live) == -1) {
+		log_verbose("%s: session %s not saved: Redis is down",
+		    p->pr_name, sid);
+		return;
+	}
+	gp->p_ssaved++;
+	log_debug("%s: session %s saved %s", p->pr_name, sid,
+	    live ? "live" : "closed");
+}
+
+/* Peer p forgets session sid now (a kick). */
+void
+session_drop(struct peer *p, const char *sid)
+{
+	(void)session_release(sid, p->pr_serial);
+	if (redis_sess_drop(sid) == -1)
+		log_verbose("%s: session %s not dropped: Redis is down",
+		    p->pr_name, sid);
+	else
+		log_debug("%s: session %s dropped", p->pr_name, sid);
+}
+
+/*
+ * Peer p asks for session sid of user, request id.  The answer,
+ * GW_MSG_SESSION_STATE, comes from session_loaded(), or at once (not
+ * found) if Redis is down: a fresh session, not an error.
+ */
+void
+session_load(struct peer *p, uint32_t id, const char *sid,
+    const char *user, size_t userlen)
+{
+	if (redis_sess_load(p->pr_serial, id, sid, user, userlen) == -1)
+		session_loaded(p->pr_serial, id, sid, "", 0, 0);
+}
+
+/*
+ * Redis answered the load of session sid for the peer with serial peer,
+ * request id: found, with its state (len bytes), or not.  A found
+ * session is now live and ours: the peer holds it, or, if the peer has
+ * gone meanwhile, it is closed again at once.
+ */
+void
+session_loaded(uint64_t peer, uint32_t id, const char *sid,
+    const char *state, size_t len, int found)
+{
+	struct peer	*p;
+	struct ipc_msg	*m;
+
+	if ((p = presence_peer(peer)) == NULL) {
+		if (found)
+			(void)redis_sess_free(sid);
+		return;
+	}
+	if (found) {
+		session_hold(sid, peer);
+		gp->p_sresumed++;
+	}
+	log_verbose("%s: session %s %s", p->pr_name, sid,
+	    found ? "resumed" : "not found");
+	m = ipc_create(GW_MSG_SESSION_STATE, id);
+	ipc_add_u32(m, found ? 1 : 0);
+	ipc_add_str(m, state, len);
+	presence_send(p, m);
+}
+
+/*
+ * Peer p has gone: the sessions it held are closed (their connections
+ * are gone with it), for the resume window.
+ */
+void
+session_peer_gone(struct peer *p)
+{
+	struct htab_iter	 it;
+	const char		*k;
+	size_t			 klen, n = 0;
+	void			*v;
+	char			 sid[PJSON_SIDLEN + 1];
+
+	if (gp->p_sess == NULL)
+		return;
+	htab_iter_init(gp->p_sess, &it);
+	while (htab_iter_next(&it, &k, &klen, &v)) {
+		if (((struct psess *)v)->ps_peer != p->pr_serial)
+			continue;
+		memcpy(sid, k, PJSON_SIDLEN);
+		sid[PJSON_SIDLEN] = '\0';
+		(void)redis_sess_free(sid);
+		free(htab_del(gp->p_sess, k, klen));
+		n++;
+	}
+	if (n > 0)
+		log_info("%s: %zu sessions closed with it", p->pr_name, n);
+}
+
+/*
+ * Own every live session of this node again: the link came back, or our
+ * lease had lapsed, and a sweep may have closed them.
+ */
+void
+session_reown(void)
+{
+	struct htab_iter	 it;
+	const char		*k;
+	size_t			 klen;
+	char			 sid[PJSON_SIDLEN + 1];
+
+	htab_iter_init(gp->p_sess, &it);
+	while (htab_iter_next(&it, &k, &klen, NULL)) {
+		memcpy(sid, k, PJSON_SIDLEN);
+		sid[PJSON_SIDLEN] = '\0';
+		if (redis_sess_own(sid) == -1)
+			return;
+	}
+	if (htab_count(gp->p_sess) > 0)
+		log_info("owned %zu sessions again", htab_count(gp->p_sess));
+}
+
+/* Free the table (at exit; Redis keeps the sessions, see gw-presence(8)). */
+void
+session_free_all(void)
+{
+	struct htab_iter	 it;
+	const char		*k;
+	size_t			 klen;
+	void			*v;
+
+	htab_iter_init(gp->p_sess, &it);
+	while (htab_iter_next(&it, &k, &klen, &v))
+		free(htab_del(gp->p_sess, k, klen));
+	htab_free(gp->p_sess);
+	gp->p_sess = NULL;
+}
