@@ -63,6 +63,9 @@ chan_join(struct conn *c, const char *name, int presence, int *joined)
 		ch = xcalloc(1, sizeof(*ch));
 		ch->ch_name = xstrdup(name);
 		ch->ch_users = htab_new();
+		if (++gl->l_chserial == 0)
+			gl->l_chserial = 1;
+		ch->ch_serial = gl->l_chserial;
 		htab_put(gl->l_chans, ch->ch_name, namelen, ch);
 	}
 	if (ch->ch_nmem == ch->ch_cap) {
@@ -322,6 +325,7 @@ client_deliver(const char *name, size_t namelen, const char *off,
 	if (!chan_after(off, offlen, ch->ch_last))
 		return;		/* a restore already gave it */
 	ob = ws_frame(0x1, msg, msglen);
+	obuf_mark(ob, ch, off, offlen);
 	for (i = 0; i < ch->ch_nmem; i++)
 		chan_give(ch, i, ob, off, offlen);
 	obuf_unref(ob);
@@ -341,6 +345,7 @@ chan_hold(struct chan *ch, const char *off, size_t offlen, const char *msg,
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->hd_buf = ws_frame(0x1, msg, msglen);
+	obuf_mark(h->hd_buf, ch, off, offlen);
 	snprintf(h->hd_off, sizeof(h->hd_off), "%.*s", (int)offlen, off);
 	h->hd_next = ch->ch_held;
 	ch->ch_held = h;

@@ -27,6 +27,7 @@ static int	client_send_json_limit(struct conn *, json_t *, size_t);
 static void	client_dispatch(struct conn *, struct req *);
 static int	client_find(struct conn *, const char *);
 static void	client_subscribe(struct conn *, struct req *);
+static void	client_subscribe_as(struct conn *, struct req *, int);
 static void	client_unsubscribe(struct conn *, struct req *, int);
 static void	client_publish(struct conn *, struct req *);
 static void	client_history(struct conn *, struct req *);
@@ -96,15 +97,20 @@ client_error(struct conn *c, json_t *id, const char *code, const char *msg)
 	obuf_unref(ob);
 }
 
-/* The first frame after the upgrade: who the client is, and its session. */
+/*
+ * The first frame after the upgrade: who the client is, and its session:
+ * a new one, or (resumed) the one c->c_session names, whose channels are
+ * the JSON array channels (the caller keeps it).
+ */
 void
-client_welcome(struct conn *c)
+client_welcome(struct conn *c, int resumed, json_t *channels)
 {
 	char	 connid[17], session[33];
 	json_t	*o, *ping;
 
 	if (RAND_bytes((unsigned char *)&c->c_connid, sizeof(c->c_connid))
-	    != 1 || RAND_bytes(c->c_session, sizeof(c->c_session)) != 1)
+	    != 1 || (!resumed && RAND_bytes(c->c_session,
+	    sizeof(c->c_session)) != 1))
 		fatalx("RAND_bytes failed");
 	c->c_connid |= 1;	/* 0 means "no connection" to gw-presence */
 	hex(connid, (uint8_t *)&c->c_connid, sizeof(c->c_connid));
@@ -113,10 +119,11 @@ client_welcome(struct conn *c)
 		ping = json_integer((long)gl->l_conf->lc_ping);
 	else
 		ping = json_real(gl->l_conf->lc_ping);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:[], s:o}",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}",
 	    "type", "welcome", "connId", connid, "userId", c->c_id->id_user,
-	    "node", gl->l_conf->lc_node, "session", session, "resumed", 0,
-	    "channels", "pingInterval", ping);
+	    "node", gl->l_conf->lc_node, "session", session, "resumed",
+	    resumed, "channels", channels != NULL ? json_incref(channels) :
+	    json_array(), "pingInterval", ping);
 	if (o == NULL)
 		fatalx("welcome: json_pack");
 	c->c_tokens = gl->l_conf->lc_pubburst;
@@ -207,6 +214,20 @@ pend_new(struct conn *c, int kind, json_t *id)
 	return pd;
 }
 
+/* pend_new() for session.c. */
+struct pend *
+client_pend(struct conn *c, int kind, json_t *id)
+{
+	return pend_new(c, kind, id);
+}
+
+/* pend_free() for session.c. */
+void
+client_pend_free(struct pend *pd)
+{
+	pend_free(pd);
+}
+
 /* Unlink pd from its connection and free it. */
 static void
 pend_free(struct pend *pd)
@@ -243,6 +264,36 @@ client_forget(struct conn *c)
 static void
 client_subscribe(struct conn *c, struct req *rq)
 {
+	client_subscribe_as(c, rq, 0);
+}
+
+/*
+ * Subscribe c to channel name again, as a resume does: the answer is a
+ * subscribed frame without an id, with recovered.  Return value: 0.
+ */
+int
+client_resubscribe(struct conn *c, const char *name, int presence,
+    const char *since)
+{
+	struct req	rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.rq_type = REQ_SUBSCRIBE;
+	rq.rq_channel = name;
+	rq.rq_presence = presence;
+	rq.rq_since = since;
+	rq.rq_limit = -1;
+	if (!proto_channel_valid(name, strlen(name))) {
+		client_error(c, NULL, "bad_channel", "bad channel name");
+		return 0;
+	}
+	client_subscribe_as(c, &rq, 1);
+	return 0;
+}
+
+static void
+client_subscribe_as(struct conn *c, struct req *rq, int resume)
+{
 	struct ipc_msg	*m;
 	struct pend	*pd;
 	int		 i, joined = 0;
@@ -275,16 +326,18 @@ client_subscribe(struct conn *c, struct req *rq)
 	pd->pd_chan = c->c_subs[i].s_chan;
 	pd->pd_since = rq->rq_since != NULL;
 	pd->pd_presence = rq->rq_presence;
+	pd->pd_resume = resume;
+	if (rq->rq_since != NULL)
+		pd->pd_sincearg = xstrdup(rq->rq_since);
 	if (joined)
 		pres_joined(pd->pd_chan, c);
+	sess_changed(c);
 	if (rq->rq_presence && plink_up()) {
 		/*
 		 * The presence first (it counts c: the join went before on
 		 * the same link), then the bridge.
 		 */
 		pd->pd_kind = PD_SUBPRES;
-		pd->pd_sincearg = xstrdup(rq->rq_since != NULL ?
-		    rq->rq_since : "");
 		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
 		ipc_add_cstr(m, rq->rq_channel);
 		if (link_request(m, pd) == 0)
@@ -325,8 +378,11 @@ client_presence_answer(struct pend *pd, json_t *answer, const char *code,
 
 	if (pd->pd_kind == PD_SUBPRES) {
 		pd->pd_pres = answer != NULL ? json_incref(answer) : NULL;
-		client_sub_send(pd, pd->pd_sincearg[0] != '\0' ?
-		    pd->pd_sincearg : NULL);
+		client_sub_send(pd, pd->pd_sincearg);
+		return;
+	}
+	if (pd->pd_kind == PD_SESSION) {
+		sess_loaded(pd, 0, "", 0);
 		return;
 	}
 	if (answer == NULL) {
@@ -416,6 +472,7 @@ client_leave(struct conn *c, uint32_t i)
 		}
 	}
 	(void)chan_leave(c, i);
+	sess_changed(c);
 }
 
 static void
@@ -619,9 +676,21 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	if (pd->pd_presence)
 		json_object_set_new(o, "presence", pd->pd_pres != NULL ?
 		    json_incref(pd->pd_pres) : chan_presence(pd->pd_chan));
-	if (pd->pd_since)
+	if (pd->pd_since || pd->pd_resume)
 		json_object_set_new(o, "recovered",
-		    json_boolean(rec == GW_REC_TRUE));
+		    json_boolean(pd->pd_since && rec == GW_REC_TRUE));
+	if (pd->pd_resume)
+		json_object_del(o, "id");	/* no request asked */
+	/* Written up to: the since that was recovered, else latest. */
+	{
+		const char *mark = pd->pd_since && rec == GW_REC_TRUE &&
+		    pd->pd_sincearg != NULL ? pd->pd_sincearg : last;
+		struct csub *sb = &c->c_subs[i];
+
+		if (strlen(mark) == LISTEN_OFFLEN &&
+		    chan_after(mark, LISTEN_OFFLEN, sb->s_last))
+			snprintf(sb->s_last, sizeof(sb->s_last), "%s", mark);
+	}
 	pend_free(pd);
 	(void)client_send_json(c, o);
 	json_decref(o);
@@ -631,6 +700,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 		    ipc_get_str(rd, &msg, &msglen) == -1)
 			return -1;
 		ob = ws_frame(0x1, msg, msglen);
+		obuf_mark(ob, c->c_subs[i].s_chan, off, offlen);
 		(void)conn_send_limit(c, ob, gl->l_conf->lc_maxout +
 		    LISTEN_MAXREPLY);
 		obuf_unref(ob);

@@ -64,7 +64,22 @@ obuf_new(size_t len)
 	ob = xmalloc(sizeof(*ob) + len);
 	ob->ob_ref = 1;
 	ob->ob_len = len;
+	ob->ob_chan = 0;
 	return ob;
+}
+
+/*
+ * Mark ob as the message of channel ch at offset off (offlen bytes), so
+ * that a connection knows which offset it has got once ob is written.
+ */
+void
+obuf_mark(struct obuf *ob, const struct chan *ch, const char *off,
+    size_t offlen)
+{
+	if (offlen != LISTEN_OFFLEN)
+		return;
+	ob->ob_chan = ch->ch_serial;
+	memcpy(ob->ob_off, off, LISTEN_OFFLEN);
 }
 
 /* Drop one reference; the last one frees the buffer. */
@@ -228,6 +243,8 @@ conn_flush(struct conn *c)
 		c->c_ohead = q->oq_next;
 		if (c->c_ohead == NULL)
 			c->c_otail = NULL;
+		if (q->oq_buf->ob_chan != 0)
+			sess_sent(c, q->oq_buf);
 		obuf_unref(q->oq_buf);
 		free(q);
 	}
@@ -318,6 +335,8 @@ conn_reap_all(void)
 		gl->l_reap = c->c_rnext;
 		c->c_rnext = NULL;
 		c->c_flags &= ~CONN_F_REAP;
+		if (c->c_state != CONN_ST_HEAD)
+			sess_closed(c);
 		if (c->c_nsubs > 0)
 			client_leave_all(c);
 		if (c->c_flags & CONN_F_DEAD)

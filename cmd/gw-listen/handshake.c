@@ -50,6 +50,12 @@ handshake_read(struct conn *c)
 	if (n == -1)
 		return;
 	h->h_len += n;
+	if (c->c_flags & CONN_F_WAIT) {
+		/* Routed, waiting for its session: frames come after 101. */
+		if (h->h_len == sizeof(h->h_buf))
+			conn_kill(c);
+		return;
+	}
 	end = http_head_end(h->h_buf, h->h_len, h->h_scanned);
 	h->h_scanned = h->h_len;
 	if (end > 0) {
@@ -139,10 +145,10 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 {
 	const struct http_hdr	*h, *key;
 	struct ident		*id = NULL;
-	struct conn_head	*head;
-	char			 accept[WSKEY_ACCEPTLEN + 1], resp[256];
-	char			 why[160];
-	int			 status, n;
+	char			 accept[WSKEY_ACCEPTLEN + 1];
+	char			 why[160], sid[40];
+	ssize_t			 n;
+	int			 status;
 
 	if (req->r_minor != 1) {
 		handshake_fail(c, 400, "HTTP/1.1 required", NULL);
@@ -193,12 +199,40 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 		return;
 	}
 
+	if (gl->l_stopping) {
+		ident_free(id);
+		handshake_fail(c, 503, "draining", NULL);
+		return;
+	}
 	wskey_accept(key->h_value, key->h_valuelen, accept);
+	c->c_id = id;
+	if (req->r_query != NULL && (n = http_query_get(req->r_query,
+	    req->r_querylen, "session", sid, sizeof(sid))) > 0 &&
+	    sess_load(c, sid, n, accept, req->r_headlen) == 0)
+		return;		/* answered once the session is loaded */
+	handshake_finish(c, accept, req->r_headlen);
+	if (c->c_state == CONN_ST_WS)
+		client_welcome(c, 0, NULL);
+}
+
+/*
+ * Answer c's upgrade with 101 and accept, and start WebSocket on it;
+ * headlen is the size of its request head.  The caller welcomes it.
+ */
+void
+handshake_finish(struct conn *c, const char *accept, size_t headlen)
+{
+	struct conn_head	*head;
+	char			 resp[256];
+	int			 n;
+
+	if (c->c_state != CONN_ST_HEAD || (c->c_flags & CONN_F_DEAD) ||
+	    c->c_head == NULL)
+		return;		/* timed out or failed while waiting */
 	n = snprintf(resp, sizeof(resp), "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
 	tlist_remove(c);
-	c->c_id = id;
 	c->c_state = CONN_ST_WS;
 	conn_send_raw(c, resp, n);
 	/*
@@ -207,9 +241,8 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 	 */
 	head = c->c_head;
 	c->c_head = NULL;
-	ws_start(c, head->h_buf + req->r_headlen, head->h_len - req->r_headlen);
+	ws_start(c, head->h_buf + headlen, head->h_len - headlen);
 	free(head);
-	client_welcome(c);
 	conn_touch(c);
 }
 

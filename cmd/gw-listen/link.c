@@ -46,6 +46,7 @@ static void	link_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	link_closed(struct ipc_peer *, const char *);
 static void	link_bridge_lost(struct pend *);
+static void	link_flush_cb(struct ev_loop *, ev_timer *, int);
 
 static struct link	bridge_link = {
 	.lk_what = "gw-bridge",
@@ -92,6 +93,32 @@ link_start(void)
 {
 	link_init(&bridge_link);
 	link_init(&presence_link);
+}
+
+static void
+link_flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+}
+
+/*
+ * At exit: give the loop up to timeout seconds to write what is queued
+ * for gw-presence (the sessions of the connections just closed).
+ */
+void
+link_flush(double timeout)
+{
+	ev_timer	t;
+
+	/* The timer bounds each wait of the loop, and the whole. */
+	ev_timer_init(&t, link_flush_cb, timeout, 0.);
+	ev_timer_start(gl->l_loop, &t);
+	while (presence_link.lk_peer != NULL &&
+	    ipc_peer_queued(presence_link.lk_peer) > 0 && ev_is_active(&t))
+		ev_run(gl->l_loop, EVRUN_ONCE);
+	ev_timer_stop(gl->l_loop, &t);
 }
 
 /* At exit. */
@@ -194,8 +221,8 @@ link_closed(struct ipc_peer *p, const char *why)
 static struct link *
 link_of(const struct pend *pd)
 {
-	return pd->pd_kind == PD_PRESENCE || pd->pd_kind == PD_SUBPRES ?
-	    &presence_link : &bridge_link;
+	return pd->pd_kind == PD_PRESENCE || pd->pd_kind == PD_SUBPRES ||
+	    pd->pd_kind == PD_SESSION ? &presence_link : &bridge_link;
 }
 
 /*

@@ -152,6 +152,7 @@ listen_main(struct listen_conf *conf)
 			conn_kill(tl[i]->tl_head);
 	}
 	conn_reap_all();
+	link_flush(1.0);	/* the sessions just saved */
 	link_stop();
 	ws_cleanup();
 	log_info("stopped after %llu connections",
@@ -213,43 +214,117 @@ listen_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	conn_reap_all();
 	conn_flush_all();
 	conn_reap_all();
-	if (gl->l_stopping && gl->l_nconns == 0)
+	if (gl->l_stopping && gl->l_nconns == 0 &&
+	    !ev_is_active(&gl->l_draintimer))
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* Stop accepting: the last step of a drain or of a shutdown. */
+static void
+listen_unlisten(void)
+{
+	int	i;
+
+	for (i = 0; i < gl->l_naccept; i++) {
+		if (gl->l_accept[i].fd == -1)
+			continue;
+		ev_io_stop(gl->l_loop, &gl->l_accept[i]);
+		close(gl->l_accept[i].fd);
+		gl->l_accept[i].fd = -1;
+	}
+	ev_timer_stop(gl->l_loop, &gl->l_acceptpause);
+}
+
+/* Close up to n WebSocket connections with code and reason, oldest first. */
+static uint64_t
+listen_close_some(uint64_t n, const char *reason)
+{
+	struct tlist	*tl[] = { &gl->l_live, &gl->l_pinged };
+	struct conn	*c;
+	uint64_t	 done = 0;
+	int		 i;
+
+	for (i = 0; i < 2 && done < n; i++)
+		while (done < n && (c = tl[i]->tl_head) != NULL) {
+			ws_close(c, 1001, reason);
+			if (tl[i]->tl_head == c)
+				tlist_remove(c);
+			done++;
+		}
+	return done;
+}
+
+/* One tick of a drain: close the next share of the connections. */
+static void
+listen_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	if (listen_close_some(gl->l_drainper, "draining") < gl->l_drainper) {
+		/* None left open: no more upgrades will come either. */
+		ev_timer_stop(loop, w);
+		listen_unlisten();
+	}
+}
+
+/*
+ * SIGTERM drains: /healthz and upgrades answer 503 at once, and the open
+ * connections are closed with 1001 spread over --drain-time, so that their
+ * clients do not all reconnect elsewhere in the same moment; each close
+ * saves the session for a resume.  SIGINT (or a second signal) closes
+ * every connection at once.  The process exits when none is left.
+ */
 static void
 listen_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct conn	*c, *next;
-	int		 i;
+	uint64_t	 n = 0;
+	double		 tick;
 
 	(void)revents;
-	if (gl->l_stopping)
+	if (gl->l_stopping == 2)
 		return;
-	log_info("%s: shutting down", strsignal(w->signum));
-	gl->l_stopping = 1;
-	for (i = 0; i < gl->l_naccept; i++) {
-		ev_io_stop(loop, &gl->l_accept[i]);
-		close(gl->l_accept[i].fd);
+	if (w->signum == SIGTERM && !gl->l_stopping &&
+	    gl->l_conf->lc_drain > 0) {
+		gl->l_stopping = 1;
+		for (c = gl->l_live.tl_head; c != NULL; c = c->c_tnext)
+			n++;
+		for (c = gl->l_pinged.tl_head; c != NULL; c = c->c_tnext)
+			n++;
+		log_info("%s: draining %llu connections over %.1f s",
+		    strsignal(w->signum), (unsigned long long)n,
+		    gl->l_conf->lc_drain);
+		/* Ticks of at least 10 ms, each closing its share. */
+		tick = n > 0 ? gl->l_conf->lc_drain / n : 0.01;
+		if (tick < 0.01)
+			tick = 0.01;
+		gl->l_drainper = (uint64_t)(n * tick / gl->l_conf->lc_drain +
+		    0.5);
+		if (gl->l_drainper == 0)
+			gl->l_drainper = 1;
+		ev_timer_init(&gl->l_draintimer, listen_drain_cb, 0., tick);
+		ev_timer_start(loop, &gl->l_draintimer);
+		ev_timer_init(&gl->l_stoptimer, listen_stop_cb,
+		    gl->l_conf->lc_drain + LISTEN_CLOSE_TIMEOUT + 0.5, 0.);
+		ev_timer_start(loop, &gl->l_stoptimer);
+		ev_unref(loop);
+		return;
 	}
-	ev_timer_stop(loop, &gl->l_acceptpause);
+	log_info("%s: shutting down", strsignal(w->signum));
+	ev_timer_stop(loop, &gl->l_draintimer);
+	if (!ev_is_active(&gl->l_stoptimer)) {
+		/* Connections left after the close timeout are cut. */
+		ev_timer_init(&gl->l_stoptimer, listen_stop_cb,
+		    LISTEN_CLOSE_TIMEOUT + 0.5, 0.);
+		ev_timer_start(loop, &gl->l_stoptimer);
+		ev_unref(loop);
+	}
+	gl->l_stopping = 2;
+	listen_unlisten();
 	for (c = gl->l_heads.tl_head; c != NULL; c = next) {
 		next = c->c_tnext;
 		conn_kill(c);
 	}
-	for (c = gl->l_live.tl_head; c != NULL; c = next) {
-		next = c->c_tnext;
-		ws_close(c, 1001, "node shutting down");
-	}
-	for (c = gl->l_pinged.tl_head; c != NULL; c = next) {
-		next = c->c_tnext;
-		ws_close(c, 1001, "node shutting down");
-	}
-	/* Connections left after the close timeout are cut. */
-	ev_timer_init(&gl->l_stoptimer, listen_stop_cb,
-	    LISTEN_CLOSE_TIMEOUT + 0.5, 0.);
-	ev_timer_start(loop, &gl->l_stoptimer);
-	ev_unref(loop);
+	(void)listen_close_some(UINT64_MAX, "node shutting down");
 }
 
 static void

@@ -53,6 +53,7 @@ struct listen_conf {
 	char			*lc_rundir;
 	double			 lc_pubrate;	/* publishes per second */
 	double			 lc_pubburst;
+	double			 lc_drain;	/* seconds to spread closes over */
 };
 
 /* Who a connection is: fixed at the handshake. */
@@ -67,6 +68,8 @@ struct ident {
 struct obuf {
 	uint32_t	ob_ref;
 	uint32_t	ob_len;
+	uint32_t	ob_chan;	/* a message: its channel's ch_serial */
+	char		ob_off[LISTEN_OFFLEN];	/* ... and its offset */
 	uint8_t		ob_data[];
 };
 
@@ -92,6 +95,7 @@ struct chan {
 	struct htab	*ch_users;	/* user id -> presence entry */
 	char		 ch_last[LISTEN_OFFLEN + 1];	/* last delivered */
 	char		 ch_base[LISTEN_OFFLEN + 1];	/* latest answered */
+	uint32_t	 ch_serial;	/* names it in obuf.ob_chan */
 	struct pend	*ch_restore;	/* re-declaring after a reconnect */
 	struct held	*ch_held;	/* live messages held meanwhile */
 	uint32_t	 ch_nheld;
@@ -117,6 +121,8 @@ struct csub {
 	uint32_t	 s_nheld;
 	char		*s_floor;	/* answered: release after this offset */
 	struct held	*s_held;	/* newest first */
+	char		 s_last[LISTEN_OFFLEN + 1];	/* everything up to it
+						   was written to the socket */
 };
 
 /* A request to gw-bridge waiting for its answer (link.c). */
@@ -126,8 +132,9 @@ enum pend_kind {
 	PD_HISTORY,
 	PD_RESTORE,
 	PD_PRESENCE,		/* gw-presence: a presence query */
-	PD_SUBPRES		/* gw-presence: the presence of a subscribe,
+	PD_SUBPRES,		/* gw-presence: the presence of a subscribe,
 				   which then goes to the bridge */
+	PD_SESSION		/* gw-presence: load a session to resume */
 };
 
 struct pend {
@@ -136,6 +143,8 @@ struct pend {
 	uint8_t		 pd_since;	/* subscribe asked for a replay */
 	uint8_t		 pd_presence;
 	uint8_t		 pd_new;	/* the subscribe created the membership */
+	uint8_t		 pd_resume;	/* a subscribe made by a resume */
+	uint32_t	 pd_headlen;	/* PD_SESSION: the request head's size */
 	struct conn	*pd_conn;	/* NULL for PD_RESTORE */
 	struct pend	*pd_next;	/* pd_conn's list */
 	struct chan	*pd_chan;	/* subscribe, restore */
@@ -164,6 +173,10 @@ enum conn_state {
 #define CONN_F_WWAIT	0x08	/* waiting for EV_WRITE */
 #define CONN_F_SHUTWR	0x10	/* closing: shut down writing once flushed */
 #define CONN_F_EOF	0x20	/* read returned 0 */
+#define CONN_F_WAIT	0x40	/* head answered later (a resume) */
+
+#define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
+#define CONN_S_CLOSED	0x02	/* the session was saved as closed */
 
 struct conn {
 	ev_io			 c_io;
@@ -175,6 +188,7 @@ struct conn {
 	struct conn		*c_rnext;	/* reap list */
 	uint8_t			 c_state;
 	uint8_t			 c_flags;
+	uint8_t			 c_sflags;	/* CONN_S_* */
 	uint16_t		 c_nsubs;
 	uint32_t		 c_outbytes;
 	uint32_t		 c_outoff;
@@ -212,6 +226,8 @@ struct listen {
 	ev_signal		 l_sigterm;
 	ev_signal		 l_sigint;
 	ev_timer		 l_stoptimer;
+	ev_timer		 l_draintimer;	/* closes a share each tick */
+	uint64_t		 l_drainper;	/* connections per tick */
 	struct tlist		 l_heads;	/* HEAD: absolute head deadline */
 	struct tlist		 l_live;	/* WS: by last frame received */
 	struct tlist		 l_pinged;	/* WS: ping sent, no answer yet */
@@ -222,6 +238,7 @@ struct listen {
 	uint64_t		 l_nconns;	/* open now */
 	uint64_t		 l_served;	/* accepted since start */
 	int			 l_stopping;
+	uint32_t		 l_chserial;
 };
 
 extern struct listen	*gl;
@@ -235,6 +252,8 @@ void		 tlist_remove(struct conn *);
 /* conn.c */
 void		 conn_accept(int);
 struct obuf	*obuf_new(size_t);
+void		 obuf_mark(struct obuf *, const struct chan *, const char *,
+		    size_t);
 void		 obuf_unref(struct obuf *);
 int		 conn_send(struct conn *, struct obuf *);
 int		 conn_send_limit(struct conn *, struct obuf *, size_t);
@@ -251,6 +270,7 @@ void		 conn_update_events(struct conn *);
 void		 handshake_read(struct conn *);
 void		 handshake_free(struct conn *);
 void		 handshake_expire(struct conn *);
+void		 handshake_finish(struct conn *, const char *, size_t);
 
 /* auth.c */
 int		 auth_check(const struct listen_conf *, const struct http_req *,
@@ -269,7 +289,7 @@ void		 ws_ping_expire(struct conn *);
 void		 ws_pong_expire(struct conn *);
 
 /* client.c */
-void		 client_welcome(struct conn *);
+void		 client_welcome(struct conn *, int, json_t *);
 void		 client_message(struct conn *, const char *, size_t);
 void		 client_leave_all(struct conn *);
 void		 client_forget(struct conn *);
@@ -281,6 +301,10 @@ void		 client_fail(struct pend *, const char *, const char *);
 int		 client_answer(struct pend *, uint32_t, struct ipc_rd *);
 void		 client_restore_all(void);
 void		 client_presence_answer(struct pend *, json_t *, const char *,
+		    const char *);
+struct pend	*client_pend(struct conn *, int, json_t *);
+void		 client_pend_free(struct pend *);
+int		 client_resubscribe(struct conn *, const char *, int,
 		    const char *);
 
 /* chan.c */
@@ -300,6 +324,7 @@ void		 chan_set_base(struct chan *, const char *, size_t);
 /* link.c */
 void		 link_start(void);
 void		 link_stop(void);
+void		 link_flush(double);
 int		 link_up(void);
 int		 link_request(struct ipc_msg *, struct pend *);
 void		 link_forget(struct pend *);
@@ -308,6 +333,15 @@ int		 plink_up(void);
 int		 plink_ever(void);
 struct pend	*plink_take(uint32_t);
 void		 plink_send(struct ipc_msg *);
+
+/* session.c */
+int		 sess_load(struct conn *, const char *, size_t, const char *,
+		    size_t);
+void		 sess_loaded(struct pend *, uint32_t, const char *, size_t);
+void		 sess_changed(struct conn *);
+void		 sess_closed(struct conn *);
+void		 sess_redeclare(void);
+void		 sess_sent(struct conn *, const struct obuf *);
 
 /* presence.c */
 void		 pres_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,

@@ -80,14 +80,14 @@ usage(void)
 "                 [--max-subscriptions n] [--ping-interval seconds]\n"
 "                 [--pong-timeout seconds] [--head-timeout seconds]\n"
 "                 [--ready-fd fd] [--rundir dir] [--publish-rate n]\n"
-"                 [--publish-burst n]\n");
+"                 [--publish-burst n] [--drain-time seconds]\n");
 	exit(2);
 }
 
 enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
-	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST
+	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN
 };
 
 static const struct option longopts[] = {
@@ -106,6 +106,7 @@ static const struct option longopts[] = {
 	{ "rundir",		required_argument,	NULL, OPT_RUNDIR },
 	{ "publish-rate",	required_argument,	NULL, OPT_PUBRATE },
 	{ "publish-burst",	required_argument,	NULL, OPT_PUBBURST },
+	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -177,6 +178,9 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		case OPT_HEADTMO:
 			conf->lc_headtmo = opt_secs(optarg);
 			break;
+		case OPT_DRAIN:
+			conf->lc_drain = opt_secs(optarg);
+			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
 			    strlen(optarg) > LISTEN_MAXRUNDIR) {
@@ -219,6 +223,7 @@ main(int argc, char *argv[])
 	conf.lc_ping = 25;
 	conf.lc_pong = 10;
 	conf.lc_headtmo = 10;
+	conf.lc_drain = 10;
 	conf.lc_readyfd = -1;
 	if (gethostname(conf.lc_node, sizeof(conf.lc_node) - 1) == -1)
 		strcpy(conf.lc_node, "gw");

@@ -109,6 +109,7 @@ pres_redeclare(void)
 	if (n > 0)
 		log_info("declared %llu users to gw-presence",
 		    (unsigned long long)n);
+	sess_redeclare();
 }
 
 /* gw-presence went away before answering pd. */
@@ -160,6 +161,7 @@ pres_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	size_t		 alen, blen;
 	json_t		*o;
 	char		 code[32], text[160];
+	uint32_t	 found;
 
 	(void)p;
 	switch (h->type) {
@@ -177,6 +179,16 @@ pres_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		}
 		client_presence_answer(pd, o, NULL, NULL);
 		json_decref(o);
+		return;
+	case GW_MSG_SESSION_STATE:
+		if (ipc_get_u32(rd, &found) == -1 ||
+		    ipc_get_str(rd, &a, &alen) == -1 || ipc_end(rd) == -1)
+			break;
+		if ((pd = plink_take(h->id)) == NULL)
+			return;
+		if (pd->pd_kind != PD_SESSION)
+			break;
+		sess_loaded(pd, found, a, alen);
 		return;
 	case GW_MSG_PRESENCE_FAIL:
 		if (ipc_get_str(rd, &a, &alen) == -1 ||

@@ -1003,8 +1003,8 @@ lint_man() {
 # Processes: signals, SO_REUSEPORT
 # ---------------------------------------------------------------------
 
-@test "SIGTERM: open WebSockets get close 1001 and the exit status is 0" {
-	listen_none
+@test "SIGTERM drains: 503 at once, closes 1001 spread over --drain-time, exit status 0" {
+	listen_none --drain-time 2
 	scenario shutdown --pid "$GW_PID" --signal SIGTERM
 	wait_exit "$GW_PID" 5
 	echo "exit status $GW_EXIT"
@@ -1020,7 +1020,7 @@ lint_man() {
 }
 
 @test "SIGTERM: clients that never answer the close do not hold up the exit" {
-	listen_none
+	listen_none --drain-time 1
 	scenario shutdown --pid "$GW_PID" --signal SIGTERM --no-reply
 	wait_exit "$GW_PID" 4
 	echo "exit status $GW_EXIT"

@@ -935,19 +935,35 @@ def sc_isolation(a):
 @scenario("shutdown")
 def sc_shutdown(a):
     """Send --signal to --pid: open WebSockets get close 1001 and the port
-    stops accepting."""
+    stops accepting.  SIGTERM drains (gw-listen started with --drain-time
+    2): /healthz and upgrades answer 503 at once, and the closes, reason
+    "draining", are spread over the drain time; SIGINT closes everything
+    at once, reason "node shutting down"."""
+    drain = a.signal == "SIGTERM"
     cs = [ws_open(a.port, user="u%d" % i) for i in range(3)]
     os.kill(a.pid, getattr(signal, a.signal))
     t0 = time.monotonic()
+    if drain:
+        c = Conn(a.port, timeout=2)
+        resp = c.request(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 3)
+        if resp.status != 503 or b"draining" not in resp.body:
+            raise Fail("/healthz while draining: %r, want 503 draining" %
+                       resp)
+        Conn(a.port, timeout=2).handshake("/ws?user=late", expect=503)
+    want_reason = b"draining" if drain else b"node shutting down"
+    when = []
     for c in cs:
         # With --no-reply the clients stay silent after the close frame:
         # the server must not wait for them for long.
         f = c.expect_close(1001, timeout=5, reply=not a.no_reply,
                            eof_timeout=5)
-        if f.close_reason() != b"node shutting down":
-            raise Fail("close reason %r, want 'node shutting down'" %
-                       f.close_reason())
-    log("close 1001 after %.2fs: %r" % (time.monotonic() - t0, f))
+        when.append(time.monotonic() - t0)
+        if f.close_reason() != want_reason:
+            raise Fail("close reason %r, want %r" % (f.close_reason(),
+                                                    want_reason))
+    log("close 1001 after %s: %r" % (["%.2fs" % w for w in when], f))
+    if drain and max(when) - min(when) < 0.5:
+        raise Fail("closes not spread over the drain time: %r" % when)
     try:
         c = Conn(a.port, timeout=2)
     except ConnectionRefusedError:

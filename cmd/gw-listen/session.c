@@ -1,0 +1,257 @@
+/*
+ * session.c -- sessions that a client resumes on any node (PROTOCOL.md
+ * section 4).  A connection's session is its user, its channels with their
+ * presence flags and, once it has closed, the last offset written to it on
+ * each channel.  The node's gw-presence keeps sessions in Redis: while the
+ * connection is open, the channel list is saved whenever it changes
+ * (without offsets: a node killed without warning cannot save them), and
+ * when it closes, the whole state is saved for resume_window.
+ *
+ * A client that connects with session=SID is answered only once the
+ * session is loaded (the 101 waits: a client may not send frames before
+ * it): the welcome then says resumed, and every channel is subscribed
+ * again, with since = its saved offset, so that what was missed is
+ * replayed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define SESS_MAXSTATE	(256 * 1024)	/* bytes of a saved state */
+
+static char	*sess_state(struct conn *, int);
+static void	 sess_save(struct conn *, int);
+static void	 sess_hex(char [33], const uint8_t *);
+
+static void
+sess_hex(char dst[33], const uint8_t *p)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	int			 i;
+
+	for (i = 0; i < 16; i++) {
+		dst[2 * i] = digits[p[i] >> 4];
+		dst[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	dst[32] = '\0';
+}
+
+/*
+ * c's state as JSON text, {"c":[{"n":NAME,"p":BOOL,"o":OFFSET},...]},
+ * with the offsets only if offsets is set.  The caller frees it.
+ */
+static char *
+sess_state(struct conn *c, int offsets)
+{
+	json_t		*a, *o;
+	char		*s;
+	uint32_t	 i;
+
+	a = json_array();
+	for (i = 0; i < c->c_nsubs; i++) {
+		struct csub *sb = &c->c_subs[i];
+
+		o = json_pack("{s:s, s:b}", "n", sb->s_chan->ch_name, "p",
+		    sb->s_presence);
+		if (offsets && sb->s_last[0] != '\0')
+			json_object_set_new(o, "o", json_string(sb->s_last));
+		json_array_append_new(a, o);
+	}
+	o = json_pack("{s:o}", "c", a);
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+		fatalx("session: json out of memory");
+	json_decref(o);
+	return s;
+}
+
+static void
+sess_save(struct conn *c, int live)
+{
+	struct ipc_msg	*m;
+	char		 sid[33], *st;
+
+	sess_hex(sid, c->c_session);
+	st = sess_state(c, !live);
+	m = ipc_create(GW_MSG_SESSION_SAVE, 0);
+	ipc_add_cstr(m, sid);
+	ipc_add_cstr(m, c->c_id->id_user);
+	ipc_add_cstr(m, st);
+	ipc_add_u32(m, live);
+	plink_send(m);
+	free(st);
+	if (live)
+		c->c_sflags |= CONN_S_STORED;
+}
+
+/* c's channel list changed: keep gw-presence's copy up to date. */
+void
+sess_changed(struct conn *c)
+{
+	if (c->c_state != CONN_ST_WS || (c->c_sflags & CONN_S_CLOSED) ||
+	    !plink_up())
+		return;
+	sess_save(c, 1);
+}
+
+/*
+ * c is closing (for any reason but a kick): save its session, with the
+ * last offset written on each channel, for resume_window.  Once.
+ */
+void
+sess_closed(struct conn *c)
+{
+	if (c->c_id == NULL || (c->c_sflags & CONN_S_CLOSED))
+		return;
+	c->c_sflags |= CONN_S_CLOSED;
+	if ((c->c_nsubs > 0 || (c->c_sflags & CONN_S_STORED)) && plink_up())
+		sess_save(c, 0);
+}
+
+/* gw-presence is back (maybe a new one): it must know the open sessions. */
+void
+sess_redeclare(void)
+{
+	struct tlist	*tl[] = { &gl->l_live, &gl->l_pinged };
+	struct conn	*c;
+	int		 i;
+
+	for (i = 0; i < 2; i++)
+		for (c = tl[i]->tl_head; c != NULL; c = c->c_tnext)
+			if (c->c_nsubs > 0 || (c->c_sflags & CONN_S_STORED))
+				sess_changed(c);
+}
+
+/*
+ * ob was written to c entirely: if it is a message, c has everything of
+ * its channel up to its offset.
+ */
+void
+sess_sent(struct conn *c, const struct obuf *ob)
+{
+	struct csub	*s;
+	uint32_t	 i;
+
+	for (i = 0; i < c->c_nsubs; i++) {
+		s = &c->c_subs[i];
+		if (s->s_chan->ch_serial != ob->ob_chan)
+			continue;
+		if (chan_after(ob->ob_off, LISTEN_OFFLEN, s->s_last)) {
+			memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
+			s->s_last[LISTEN_OFFLEN] = '\0';
+		}
+		return;
+	}
+}
+
+static int
+sid_parse(const char *s, size_t n, uint8_t out[16])
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (n != 32)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		hi = s[2 * i] >= '0' && s[2 * i] <= '9' ? s[2 * i] - '0' :
+		    s[2 * i] >= 'a' && s[2 * i] <= 'f' ? s[2 * i] - 'a' + 10 :
+		    -1;
+		lo = s[2 * i + 1] >= '0' && s[2 * i + 1] <= '9' ?
+		    s[2 * i + 1] - '0' : s[2 * i + 1] >= 'a' &&
+		    s[2 * i + 1] <= 'f' ? s[2 * i + 1] - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = hi << 4 | lo;
+	}
+	return 0;
+}
+
+/*
+ * The upgrade of c (authenticated) asks to resume session sid (n bytes).
+ * Ask gw-presence for it, and answer the upgrade (accept, the head's size
+ * headlen) when it answers.  Return value: 0 if waiting, -1 if the upgrade
+ * goes on now with a fresh session (a bad id, or no gw-presence).
+ */
+int
+sess_load(struct conn *c, const char *sid, size_t n, const char *accept,
+    size_t headlen)
+{
+	struct ipc_msg	*m;
+	struct pend	*pd;
+	uint8_t		 raw[16];
+
+	if (sid_parse(sid, n, raw) == -1 || !plink_up())
+		return -1;
+	pd = client_pend(c, PD_SESSION, NULL);
+	pd->pd_channel = xstrdup(accept);
+	pd->pd_headlen = headlen;
+	m = ipc_create(GW_MSG_SESSION_LOAD, 0);
+	ipc_add_str(m, sid, n);
+	ipc_add_cstr(m, c->c_id->id_user);
+	if (link_request(m, pd) == -1) {
+		client_pend_free(pd);
+		return -1;
+	}
+	memcpy(c->c_session, raw, sizeof(raw));
+	c->c_flags |= CONN_F_WAIT;
+	return 0;
+}
+
+/*
+ * The answer to a PD_SESSION (found 0 also when gw-presence failed): finish
+ * the upgrade, welcome the client, and restore the session's channels.
+ */
+void
+sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
+{
+	struct conn	*c = pd->pd_conn;
+	json_t		*o = NULL, *a, *names, *e, *p, *off;
+	const char	*name;
+	size_t		 i;
+
+	c->c_flags &= ~CONN_F_WAIT;
+	if (found && len <= SESS_MAXSTATE)
+		o = json_loadb(st, len, 0, NULL);
+	if (o == NULL || !json_is_array(a = json_object_get(o, "c")))
+		found = 0;
+	handshake_finish(c, pd->pd_channel, pd->pd_headlen);
+	client_pend_free(pd);
+	if (c->c_state != CONN_ST_WS) {
+		json_decref(o);
+		return;
+	}
+	if (!found) {
+		json_decref(o);
+		client_welcome(c, 0, NULL);
+		return;
+	}
+	names = json_array();
+	json_array_foreach(a, i, e) {
+		if (i >= gl->l_conf->lc_maxsubs)
+			break;
+		if ((name = json_string_value(json_object_get(e, "n"))) !=
+		    NULL)
+			json_array_append_new(names, json_string(name));
+	}
+	client_welcome(c, 1, names);
+	json_decref(names);
+	json_array_foreach(a, i, e) {
+		if (i >= gl->l_conf->lc_maxsubs)
+			break;
+		if ((name = json_string_value(json_object_get(e, "n"))) ==
+		    NULL)
+			continue;
+		p = json_object_get(e, "p");
+		off = json_object_get(e, "o");
+		(void)client_resubscribe(c, name, json_is_true(p),
+		    json_string_value(off));
+	}
+	json_decref(o);
+	log_verbose("conn %016llx: resumed session with %zu channels",
+	    (unsigned long long)c->c_connid, json_array_size(a));
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# 5000-resume.bats -- sessions that resume on any node, and draining
+# (issue 5, PROTOCOL.md section 4): a TCP connection dropped abruptly and
+# resumed on the other node with what was missed, a node killed with
+# SIGKILL and its clients' channels restored elsewhere, someone else's
+# or an expired session id giving a fresh session, and a node drained
+# with SIGTERM while the other publishes: 503 at once, closes 1001
+# spread over the drain time, every client resumed elsewhere with
+# nothing lost or doubled.
+#
+# Two nodes (gw-bridge, gw-presence, gw-listen) on one private Redis;
+# the clients are python3-websockets (helpers/resumecheck.py).  Timers
+# are short: --presence-grace 1, --node-ttl 2, --resume-window 3,
+# --drain-time 2.  Every wait is bounded.
+
+bats_require_minimum_version 1.5.0
+
+load ../helpers/gw
+
+RC="$GW_HELPERS/resumecheck.py"
+GRACE=1
+TTL=2
+WINDOW=3
+DRAIN=2
+
+setup() {
+	gw_setup
+	NODE_PRESENCE=1
+	NODE_PRESENCE_ARGS=(--node-ttl "$TTL" --presence-grace "$GRACE"
+	    --resume-window "$WINDOW")
+	start_node a 1 --drain-time "$DRAIN"
+	PA=$GW_PORT
+	LA=$GW_PID
+	start_node b 1 --drain-time "$DRAIN"
+	PB=$GW_PORT
+}
+
+teardown() {
+	gw_teardown
+}
+
+rcheck() {
+	"$PY" "$RC" "$@" --ports "$PA,$PB" --redis "$REDIS_SOCK" \
+	    --grace "$GRACE" --window "$WINDOW" --drain "$DRAIN"
+}
+
+@test "resume on the other node after an abrupt drop: recovered, exactly the missed messages, then live; no presence flicker" {
+	rcheck other-node
+}
+
+@test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false" {
+	bg_start killed "$PY" "$RC" killed --ports "$PA,$PB" \
+	    --redis "$REDIS_SOCK" --sync "$GW_TMP/sync"
+	phase_wait killme
+	kill_node a
+	phase_go killme
+	bg_finish
+}
+
+@test "someone else's, a malformed or an unknown session id: a fresh session, never an error; the owner still resumes" {
+	rcheck foreign
+}
+
+@test "a session not resumed within resume_window is gone: a fresh session" {
+	rcheck expired
+}
+
+@test "drain (SIGTERM): /healthz 503 at once, closes 1001 spread over the drain time, clients resume on the other node, nothing lost or doubled, exit 0" {
+	local code
+	bg_start drain "$PY" "$RC" drain --ports "$PA,$PB" \
+	    --redis "$REDIS_SOCK" --sync "$GW_TMP/sync" --drain "$DRAIN"
+	phase_wait term
+	kill -TERM "$LA"
+	code=$(healthz "$PA")
+	echo "/healthz right after SIGTERM: $code"
+	phase_go term
+	bg_finish
+	[ "$code" = 503 ]
+	wait_exit "$LA" $((DRAIN + 5))
+	echo "gw-listen exit status $GW_EXIT"
+	[ "$GW_EXIT" -eq 0 ]
+}

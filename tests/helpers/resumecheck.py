@@ -1,0 +1,335 @@
+#!/usr/bin/python3
+"""resumecheck.py -- scenarios for sessions and draining (5000-resume.bats).
+
+    /usr/bin/python3 tests/helpers/resumecheck.py SCENARIO --ports A,B
+        --redis SOCKET [--grace S] [--window S] [--sync DIR]
+
+Two nodes (gw-bridge, gw-presence, gw-listen each) share one Redis; the
+bats file starts them.  Clients are python3-websockets.  A scenario drops
+or closes connections, or asks bats (SYNC/NAME, then SYNC/NAME.go, as in
+bridgecheck.py) to kill or drain a node, and checks what a client that
+connects again with session=SID gets (PROTOCOL.md section 4): the
+welcome's resumed and channels, one subscribed per channel without an id,
+with recovered, then exactly the messages it missed, none twice.
+Exit 0 if the scenario passes, else 1 with what was expected and what
+came.  Every wait is bounded.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import websockets  # noqa: E402
+
+import bridgecheck  # noqa: E402
+from bridgecheck import PEERS, Peer, Sync, close_all, log, want  # noqa: E402
+from wsraw import Fail  # noqa: E402
+
+TIMEOUT = 10
+ARGS = None
+
+
+async def open_peer(port, user, session=None, name=None):
+    """A Peer on PORT as USER, resuming SESSION if given."""
+    uri = "ws://127.0.0.1:%d/ws?user=%s" % (port, user)
+    if session is not None:
+        uri += "&session=" + session
+    try:
+        ws = await websockets.connect(uri, ping_interval=None,
+                                      open_timeout=TIMEOUT, close_timeout=3,
+                                      max_queue=None)
+        raw = await asyncio.wait_for(ws.recv(), TIMEOUT)
+    except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake,
+            websockets.ConnectionClosed) as e:
+        raise Fail("connect %s: %r" % (uri, e))
+    w = json.loads(raw)
+    want(w.get("type") == "welcome", "%s: first frame %r", user, w)
+    p = Peer(name or "%s@%d" % (user, port), ws, w)
+    PEERS.append(p)
+    return p
+
+
+def redis(*args):
+    r = subprocess.run(["redis-cli", "-s", ARGS.redis] + list(args),
+                       capture_output=True, text=True, timeout=10)
+    return r.stdout.strip()
+
+
+async def session_closed(sid):
+    """Wait until the session SID is saved as closed (it has a TTL): the
+    node has seen the connection go."""
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end:
+        ttl = redis("PTTL", "gw:sess:" + sid)
+        if ttl.lstrip("-").isdigit() and int(ttl) > 0:
+            return
+        await asyncio.sleep(0.02)
+    raise Fail("session %s not saved as closed within %ds (PTTL %s)" %
+               (sid, TIMEOUT, redis("PTTL", "gw:sess:" + sid)))
+
+
+async def publish(pub, channel, n, tag):
+    """Publish N messages {"tag": TAG, "i": k}; return their offsets."""
+    offs = []
+    for k in range(n):
+        r = await pub.req({"type": "publish", "id": "%s-%d" % (tag, k),
+                           "channel": channel,
+                           "data": {"tag": tag, "i": k}}, "published")
+        offs.append(r["offset"])
+    return offs
+
+
+def resumed_subs(p):
+    """The subscribed frames without an id, by channel."""
+    return {m["channel"]: m for m in p.frames
+            if m.get("type") == "subscribed" and "id" not in m}
+
+
+async def expect_resumed(p, sid, channels):
+    w = p.welcome
+    want(w.get("resumed") is True, "%s: welcome %r, want resumed true",
+         p.name, w)
+    want(w.get("session") == sid, "%s: session %r, want %r", p.name,
+         w.get("session"), sid)
+    want(sorted(w.get("channels", [])) == sorted(channels),
+         "%s: welcome channels %r, want %r", p.name, w.get("channels"),
+         channels)
+    await p.until(lambda: set(resumed_subs(p)) >= set(channels),
+                  "a subscribed frame for each of %r" % (channels,))
+    return resumed_subs(p)
+
+
+def check_offsets(p, channel, want_offs, what):
+    got = [m["offset"] for m in p.messages(channel)]
+    want(got == want_offs, "%s: %s on %s: got %r, want %r", p.name, what,
+         channel, got, want_offs)
+
+
+SCENARIOS = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+@scenario
+async def other_node(a):
+    """Drop the TCP connection on node A abruptly, publish, resume on
+    node B: recovered true, exactly the missed messages, then live ones;
+    the presence observer sees no leave and no second join."""
+    pa, pb = a.ports
+    pub = await open_peer(pb, "pub")
+    await pub.subscribe("r1")
+    obs = await open_peer(pb, "obs")
+    await obs.subscribe("r2", presence=True)
+    c = await open_peer(pa, "rex")
+    sid = c.welcome["session"]
+    await c.subscribe("r1")
+    await c.subscribe("r2", presence=True)
+    await obs.until(lambda: any(m.get("type") == "presence.join" and
+                                m.get("userId") == "rex"
+                                for m in obs.frames), "rex's join")
+    before = await publish(pub, "r1", 3, "before")
+    await c.until(lambda: len(c.messages("r1")) == 3, "3 messages")
+    c.ws.transport.abort()              # no close frame, no FIN wait
+    await session_closed(sid)
+    missed = await publish(pub, "r1", 3, "missed")
+    r = await open_peer(pb, "rex", session=sid, name="rex-resumed")
+    subs = await expect_resumed(r, sid, ["r1", "r2"])
+    want(subs["r1"].get("recovered") is True,
+         "r1 subscribed %r, want recovered true", subs["r1"])
+    want(subs["r2"].get("recovered") is True and "presence" in subs["r2"],
+         "r2 subscribed %r, want recovered true and presence", subs["r2"])
+    await r.until(lambda: len(r.messages("r1")) >= 3, "the 3 missed")
+    live = await publish(pub, "r1", 2, "live")
+    await r.until(lambda: len(r.messages("r1")) >= 5, "2 live ones")
+    check_offsets(r, "r1", missed + live, "after the resume")
+    want(not set(before) & set(m["offset"] for m in r.messages("r1")),
+         "messages from before the drop came again")
+    # Presence: after the grace, a sentinel's join must be the next event.
+    await asyncio.sleep(a.grace + 0.3)
+    s = await open_peer(pb, "sentinel")
+    await s.subscribe("r2")
+    await obs.until(lambda: any(m.get("userId") == "sentinel"
+                                for m in obs.frames), "the sentinel's join")
+    ev = [(m["type"], m["userId"]) for m in obs.frames
+          if m.get("type", "").startswith("presence.")]
+    want(ev == [("presence.join", "rex"), ("presence.join", "sentinel")],
+         "observer saw %r: a resume within the grace must not flicker", ev)
+    log("resumed on the other node: %d missed, %d live, no flicker" %
+        (len(missed), len(live)))
+
+
+@scenario
+async def killed(a):
+    """Node A is killed (SIGKILL): resuming on node B restores the
+    channels, with recovered false (no offsets could be saved)."""
+    pa, pb = a.ports
+    c = await open_peer(pa, "kim")
+    sid = c.welcome["session"]
+    await c.subscribe("k1")
+    await c.subscribe("k2", presence=True)
+    await c.req({"type": "unsubscribe", "id": "u", "channel": "k1"},
+                "unsubscribed")
+    await c.subscribe("k3")
+    await Sync(a.sync).phase("killme")
+    r = await open_peer(pb, "kim", session=sid, name="kim-resumed")
+    subs = await expect_resumed(r, sid, ["k2", "k3"])
+    for ch in ("k2", "k3"):
+        want(subs[ch].get("recovered") is False,
+             "%s subscribed %r, want recovered false", ch, subs[ch])
+    want("presence" in subs["k2"] and "presence" not in subs["k3"],
+         "presence flags not restored: %r", subs)
+    pub = await open_peer(pb, "pub")
+    await pub.subscribe("k3")
+    live = await publish(pub, "k3", 2, "live")
+    await r.until(lambda: len(r.messages("k3")) == 2, "live messages")
+    check_offsets(r, "k3", live, "after the resume")
+    log("resumed after SIGKILL: channels k2, k3 restored")
+
+
+@scenario
+async def foreign(a):
+    """Someone else's session id, a malformed one, and an unknown one
+    give a fresh session, never an error."""
+    pa, pb = a.ports
+    c = await open_peer(pa, "alice")
+    sid = c.welcome["session"]
+    await c.subscribe("f1")
+    await c.close()
+    await session_closed(sid)
+    for user, s in (("bob", sid), ("alice", "zz"), ("alice", "0" * 32),
+                    ("alice", sid.upper())):
+        p = await open_peer(pb, user, session=s)
+        want(p.welcome.get("resumed") is False and
+             p.welcome.get("session") not in (sid, s) and
+             p.welcome.get("channels") == [],
+             "%s with session %r: welcome %r, want a fresh session", user, s,
+             p.welcome)
+        await p.close()
+    # The real owner still gets it back afterwards.
+    r = await open_peer(pb, "alice", session=sid)
+    await expect_resumed(r, sid, ["f1"])
+    log("foreign, malformed and unknown ids: fresh sessions; owner resumed")
+
+
+@scenario
+async def expired(a):
+    """A session not resumed within resume_window is gone."""
+    pa, pb = a.ports
+    c = await open_peer(pa, "eve")
+    sid = c.welcome["session"]
+    await c.subscribe("e1")
+    await c.close()
+    await session_closed(sid)
+    t0 = time.monotonic()
+    # The window is the spec's deadline: wait it out, then some.
+    await asyncio.sleep(a.window + 0.5)
+    p = await open_peer(pb, "eve", session=sid)
+    want(p.welcome.get("resumed") is False,
+         "resumed after %.1fs > resume_window %.1fs: %r",
+         time.monotonic() - t0, a.window, p.welcome)
+    log("expired after the window: fresh session")
+
+
+@scenario
+async def drain(a):
+    """Node A drains (SIGTERM to its gw-listen) while node B publishes
+    all the time: every client of A is closed with 1001, the closes are
+    spread, each resumes on B and gets every message once, in order."""
+    pa, pb = a.ports
+    n = 4
+    pub = await open_peer(pb, "pub")
+    await pub.subscribe("d")
+    cs = []
+    for i in range(n):
+        c = await open_peer(pa, "d%d" % i)
+        await c.subscribe("d")
+        cs.append(c)
+    published = []
+    stop = asyncio.Event()
+
+    async def publisher():
+        k = 0
+        while not stop.is_set():
+            r = await pub.req({"type": "publish", "id": "p%d" % k,
+                               "channel": "d", "data": k}, "published")
+            published.append(r["offset"])
+            k += 1
+            await asyncio.sleep(0.02)
+    task = asyncio.ensure_future(publisher())
+    await pub.until(lambda: len(published) >= 5, "some publishes")
+    sync = Sync(a.sync)
+    await sync.phase("term")
+    resumed, closes = [], []
+    for c in cs:
+        await c.until(lambda c=c: c.closed is not None, "the close", 15)
+        code = c.ws.close_code
+        want(code == 1001 and c.ws.close_reason == "draining",
+             "%s: closed %r %r, want 1001 draining", c.name, code,
+             c.ws.close_reason)
+        closes.append(time.monotonic())
+        r = await open_peer(pb, c.welcome["userId"],
+                            session=c.welcome["session"],
+                            name=c.name + "-resumed")
+        await expect_resumed(r, c.welcome["session"], ["d"])
+        resumed.append((c, r))
+    await asyncio.sleep(0.3)
+    stop.set()
+    await task
+    last = published[-1]
+    for c, r in resumed:
+        await r.until(lambda r=r: any(m["offset"] == last
+                                      for m in r.messages("d")),
+                      "the last publish")
+        got = [m["offset"] for m in c.messages("d")] + \
+            [m["offset"] for m in r.messages("d")]
+        first = published.index(got[0]) if got and got[0] in published \
+            else -1
+        want(first >= 0 and got == published[first:],
+             "%s: got %d messages with gaps or doubles: %s, published %s",
+             c.name, len(got), bridgecheck.short(got),
+             bridgecheck.short(published))
+    spread = max(closes) - min(closes)
+    want(spread >= 0.3 * a.drain, "closes within %.2fs, want them spread "
+         "over the drain time %.1fs", spread, a.drain)
+    log("drained: %d clients closed over %.2fs, resumed on B, %d messages "
+        "each, none lost or doubled" % (n, spread, len(published)))
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--ports", required=True)
+    ap.add_argument("--redis", required=True)
+    ap.add_argument("--sync", default=".")
+    ap.add_argument("--grace", type=float, default=1)
+    ap.add_argument("--window", type=float, default=30)
+    ap.add_argument("--drain", type=float, default=2)
+    a = ap.parse_args()
+    a.ports = [int(p) for p in a.ports.split(",")]
+    ARGS = a
+
+    async def go():
+        try:
+            await SCENARIOS[a.scenario](a)
+        finally:
+            await close_all()
+    try:
+        asyncio.run(go())
+    except Fail as e:
+        print("FAIL %s: %s" % (a.scenario, e), flush=True)
+        sys.exit(1)
+    print("ok %s" % a.scenario, flush=True)
+
+
+if __name__ == "__main__":
+    main()
