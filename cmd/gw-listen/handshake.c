@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "listen.h"
+#include "static.h"
 #include "log.h"
 #include "wskey.h"
 #include "xmalloc.h"
@@ -25,6 +26,7 @@ struct conn_head {
 static void	handshake_route(struct conn *, size_t);
 static void	handshake_upgrade(struct conn *, const struct http_req *);
 static void	handshake_fail(struct conn *, int, const char *, const char *);
+static void	handshake_file(struct conn *, const struct static_file *);
 static const char *status_text(int);
 
 /*
@@ -85,9 +87,10 @@ handshake_expire(struct conn *c)
 static void
 handshake_route(struct conn *c, size_t end)
 {
-	struct http_req	*req;
-	const char	*reason;
-	int		 status;
+	struct http_req			*req;
+	const struct static_file	*f;
+	const char			*reason;
+	int				 status;
 
 	req = xmalloc(sizeof(*req));
 	if ((status = http_parse(c->c_head->h_buf, end, req, &reason)) != 0) {
@@ -112,6 +115,13 @@ handshake_route(struct conn *c, size_t end)
 			    NULL);
 		else
 			handshake_fail(c, 200, "ok", NULL);
+	} else if (gl->l_conf->lc_demo != NULL &&
+	    (f = static_find(req->r_path, req->r_pathlen)) != NULL) {
+		if (req->r_methodlen != 3 || memcmp(req->r_method, "GET", 3))
+			handshake_fail(c, 405, "method not allowed",
+			    "Allow: GET\r\n");
+		else
+			handshake_file(c, f);
 	} else
 		handshake_fail(c, 404, "not found", NULL);
 out:
@@ -263,6 +273,25 @@ status_text(int status)
 	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
+}
+
+/* Answer with a file of the demo, then close. */
+static void
+handshake_file(struct conn *c, const struct static_file *f)
+{
+	char	buf[256];
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+	    "Connection: close\r\n\r\n", f->sf_type, f->sf_len);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		fatalx("handshake_file: header too long");
+	conn_send_raw(c, buf, n);
+	conn_send_raw(c, f->sf_data, f->sf_len);
+	handshake_free(c);
+	conn_close_after_flush(c);
 }
 
 /*

@@ -54,6 +54,7 @@ struct listen_conf {
 	double			 lc_pubrate;	/* publishes per second */
 	double			 lc_pubburst;
 	double			 lc_drain;	/* seconds to spread closes over */
+	const char		*lc_demo;	/* serve the demo from here */
 };
 
 /* Who a connection is: fixed at the handshake. */

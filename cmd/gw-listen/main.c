@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "static.h"
 #include "log.h"
 #include "parse.h"
 #include "xmalloc.h"
@@ -80,14 +81,14 @@ usage(void)
 "                 [--max-subscriptions n] [--ping-interval seconds]\n"
 "                 [--pong-timeout seconds] [--head-timeout seconds]\n"
 "                 [--ready-fd fd] [--rundir dir] [--publish-rate n]\n"
-"                 [--publish-burst n] [--drain-time seconds]\n");
+"                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n");
 	exit(2);
 }
 
 enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
-	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN
+	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO
 };
 
 static const struct option longopts[] = {
@@ -107,6 +108,7 @@ static const struct option longopts[] = {
 	{ "publish-rate",	required_argument,	NULL, OPT_PUBRATE },
 	{ "publish-burst",	required_argument,	NULL, OPT_PUBBURST },
 	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
+	{ "demo",		required_argument,	NULL, OPT_DEMO },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -181,6 +183,9 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		case OPT_DRAIN:
 			conf->lc_drain = opt_secs(optarg);
 			break;
+		case OPT_DEMO:
+			conf->lc_demo = optarg;
+			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
 			    strlen(optarg) > LISTEN_MAXRUNDIR) {
@@ -211,7 +216,7 @@ main(int argc, char *argv[])
 {
 	struct listen_conf	 conf;
 	struct options		 o = { 0, 0, 0, "jwt", NULL };
-	char			 name[32], rundir[32];
+	char			 name[32], rundir[32], err[256];
 	int			 rv;
 
 	memset(&conf, 0, sizeof(conf));
@@ -261,12 +266,18 @@ main(int argc, char *argv[])
 	if (conf.lc_naddrs == 0 &&
 	    parse_addr("127.0.0.1:8080", &conf.lc_addrs[conf.lc_naddrs++]) == -1)
 		fatalx("default address");
+	if (conf.lc_demo != NULL &&
+	    static_load(conf.lc_demo, err, sizeof(err)) == -1) {
+		log_warnx("--demo %s: %s", conf.lc_demo, err);
+		exit(2);
+	}
 	if (o.o_check) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
 	log_init(o.o_syslog, o.o_verbose);
 	rv = listen_main(&conf) == 0 ? 0 : 1;
+	static_free();
 	if (conf.lc_secret != NULL) {
 		explicit_bzero(conf.lc_secret, conf.lc_secretlen);
 		free(conf.lc_secret);

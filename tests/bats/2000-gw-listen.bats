@@ -1095,3 +1095,51 @@ lint_man() {
 	echo "gw-bridge exit status $STOP_STATUS"
 	[ "$STOP_STATUS" -eq 0 ]
 }
+
+# ---------------------------------------------------------------------
+# The demo page (--demo DIR)
+# ---------------------------------------------------------------------
+
+@test "demo: --demo DIR serves /, /demo/NAME and /js/gw-client.js from memory, nothing else; a missing DIR is a usage error" {
+	listen_none --demo "$GW_ROOT/share"
+	run "$PY" - "$GW_PORT" "$GW_ROOT/share" <<'PYEOF'
+import sys, urllib.request, urllib.error
+port, share = sys.argv[1], sys.argv[2]
+def get(path, method="GET"):
+    req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path),
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type"), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, None, b""
+for path, f, ctype in (("/", "demo/index.html", "text/html"),
+                       ("/demo/demo.js", "demo/demo.js", "text/javascript"),
+                       ("/demo/demo.css", "demo/demo.css", "text/css"),
+                       ("/js/gw-client.js", "js/gw-client.js",
+                        "text/javascript")):
+    st, ct, body = get(path)
+    want = open("%s/%s" % (share, f), "rb").read()
+    assert st == 200 and ct.startswith(ctype) and body == want, \
+        (path, st, ct, len(body), len(want))
+for path in ("/demo/../js/gw-client.js", "/demo/", "/js/other.js",
+             "/demo/nope.js", "/index.html"):
+    st, _, _ = get(path)
+    assert st == 404, (path, st)
+assert get("/", "POST")[0] == 405
+print("ok")
+PYEOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run "$GW_LISTEN" -n --auth none --demo "$GW_TMP/nowhere"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--demo"* ]]
+}
+
+@test "demo: without --demo, / is 404" {
+	listen_none
+	run "$PY" -c "import sys, urllib.request as u, urllib.error as e
+try: u.urlopen('http://127.0.0.1:$GW_PORT/', timeout=5); print(200)
+except e.HTTPError as x: print(x.code)"
+	[ "$output" = 404 ]
+}
