@@ -2,7 +2,8 @@
 # run.sh -- "make run": a development node on this machine.  Until
 # gw-supervise exists it starts the processes itself: a private
 # redis-server on a Unix socket in a temporary run directory, gw-bridge,
-# gw-presence, and gw-listen with auth = none (ids from ?user=ID).  Ctrl-C
+# gw-presence, and gw-listen with auth = none (ids from ?user=ID) and the
+# demo page at /.  Ctrl-C
 # stops them all and removes the run directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,10 +31,12 @@ done
 pids="$pids $!"
 "$top/build/gw-presence" --rundir "$run/run" --redis "unix://$run/redis.sock" &
 pids="$pids $!"
-"$top/build/gw-listen" --auth none --rundir "$run/run" --listen "$addr" -v &
+"$top/build/gw-listen" --auth none --rundir "$run/run" --listen "$addr" \
+    --demo "$top/share" -v &
 pids="$pids $!"
 cat <<MSG
 gw: development node on ws://$addr/ws (auth none: ws://$addr/ws?user=alice)
+    demo:   http://$addr/?user=alice (and ?user=bob in another tab)
     health: curl http://$addr/healthz
     try:    /usr/bin/python3 -m websockets ws://$addr/ws?user=alice
             then send {"type":"subscribe","channel":"doc:1","presence":true}
