@@ -186,6 +186,8 @@ void		 session_load(struct peer *, uint32_t, const char *,
 		    const char *, size_t);
 void		 session_loaded(uint64_t, uint32_t, const char *,
 		    const char *, size_t, int);
+void		 session_retry(uint64_t, uint32_t, const char *,
+		    const char *, size_t, int);
 void		 session_peer_gone(struct peer *);
 void		 session_reown(void);
 void		 session_free_all(void);
@@ -201,7 +203,7 @@ int		 redis_sess_save(const char *, const char *, size_t,
 		    const char *, size_t, int);
 int		 redis_sess_drop(const char *);
 int		 redis_sess_load(uint64_t, uint32_t, const char *,
-		    const char *, size_t);
+		    const char *, size_t, int);
 int		 redis_sess_free(const char *);
 int		 redis_sess_own(const char *);
 

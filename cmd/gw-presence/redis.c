@@ -45,6 +45,7 @@
 #define REDIS_SETUP_MAX	5.0	/* seconds for a link to come up */
 #define REDIS_SWEEPLOCK	"30000"	/* ms a sweeper holds an instance */
 #define REDIS_SWEEPBATCH "200"	/* index members per sweep script */
+#define REDIS_SLOAD_TRIES 20	/* then a session held elsewhere is taken */
 
 /* What a pending command's reply goes back to. */
 struct rreq {
@@ -54,6 +55,9 @@ struct rreq {
 	uint64_t	 rq_gen;
 	char		*rq_str;	/* entry key, or instance */
 	size_t		 rq_len;
+	char		*rq_user;	/* RQ_SLOAD */
+	size_t		 rq_ulen;
+	int		 rq_try;	/* RQ_SLOAD: attempts made before */
 };
 
 enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QUERY, RQ_LEASE, RQ_CLAIM,
@@ -263,6 +267,7 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 	    redisAsyncCommandArgv(gp->p_redis, redis_reply_cb, rq, argc, argv,
 	    lens) != REDIS_OK) {
 		free(rq->rq_str);
+		free(rq->rq_user);
 		free(rq);
 		return -1;
 	}
@@ -510,10 +515,10 @@ redis_sess_drop(const char *sid)
  */
 int
 redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
-    const char *user, size_t userlen)
+    const char *user, size_t userlen, int try)
 {
-	const char	*argv[8];
-	size_t		 lens[8];
+	const char	*argv[9];
+	size_t		 lens[9];
 	char		 key[64], set[128];
 	struct rreq	*rq;
 
@@ -528,13 +533,19 @@ redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
 	argv[5] = sid; lens[5] = strlen(sid);
 	argv[6] = user; lens[6] = userlen;
 	argv[7] = gp->p_inst; lens[7] = strlen(gp->p_inst);
+	argv[8] = try >= REDIS_SLOAD_TRIES ? "1" : "0"; lens[8] = 1;
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_SLOAD;
 	rq->rq_peer = peer;
 	rq->rq_id = id;
 	rq->rq_str = xstrdup(sid);
 	rq->rq_len = strlen(sid);
-	return redis_send(rq, 8, argv, lens);
+	rq->rq_user = xmalloc(userlen + 1);
+	memcpy(rq->rq_user, user, userlen);
+	rq->rq_user[userlen] = '\0';
+	rq->rq_ulen = userlen;
+	rq->rq_try = try;
+	return redis_send(rq, 9, argv, lens);
 }
 
 /* Run script sc (SC_SFREE or SC_SOWN) for session sid. */
@@ -772,6 +783,13 @@ redis_sload_reply(struct rreq *rq, const redisReply *reply)
 {
 	int	 found;
 
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
+	    reply->integer == 0) {
+		/* Another node still holds it: ask again in a moment. */
+		session_retry(rq->rq_peer, rq->rq_id, rq->rq_str, rq->rq_user,
+		    rq->rq_ulen, rq->rq_try + 1);
+		return;
+	}
 	found = !redis_failed(reply, "session load") &&
 	    reply->type == REDIS_REPLY_STRING;
 	session_loaded(rq->rq_peer, rq->rq_id, rq->rq_str,
@@ -888,5 +906,6 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		presence_drain_check();
 done:
 	free(rq->rq_str);
+	free(rq->rq_user);
 	free(rq);
 }

@@ -109,8 +109,77 @@ void
 session_load(struct peer *p, uint32_t id, const char *sid,
     const char *user, size_t userlen)
 {
-	if (redis_sess_load(p->pr_serial, id, sid, user, userlen) == -1)
+	if (redis_sess_load(p->pr_serial, id, sid, user, userlen, 0) == -1)
 		session_loaded(p->pr_serial, id, sid, "", 0, 0);
+}
+
+/* A load waiting for another node to let go of the session. */
+struct sretry {
+	ev_timer	 sr_timer;
+	struct sretry	*sr_next, *sr_prev;	/* sretries */
+	uint64_t	 sr_peer;
+	uint32_t	 sr_id;
+	int		 sr_try;
+	size_t		 sr_ulen;
+	char		 sr_sid[PJSON_SIDLEN + 1];
+	char		 sr_user[];
+};
+
+static struct sretry	*sretries;	/* waiting, to free at exit */
+
+static void
+sretry_unlink(struct sretry *sr)
+{
+	if (sr->sr_prev != NULL)
+		sr->sr_prev->sr_next = sr->sr_next;
+	else
+		sretries = sr->sr_next;
+	if (sr->sr_next != NULL)
+		sr->sr_next->sr_prev = sr->sr_prev;
+}
+
+static void
+session_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct sretry	*sr = t->data;
+
+	(void)loop;
+	(void)revents;
+	sretry_unlink(sr);
+	if (presence_peer(sr->sr_peer) != NULL &&
+	    redis_sess_load(sr->sr_peer, sr->sr_id, sr->sr_sid, sr->sr_user,
+	    sr->sr_ulen, sr->sr_try) == -1)
+		session_loaded(sr->sr_peer, sr->sr_id, sr->sr_sid, "", 0, 0);
+	free(sr);
+}
+
+/*
+ * Session sid is held by a connection of another live node: most likely
+ * one that is closing right now (a drain, a dropped link), whose closing
+ * save, with the offsets written, is on its way.  Load it again in 50 ms;
+ * after REDIS_SLOAD_TRIES attempts (a second) it is taken over as it is.
+ */
+void
+session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
+    size_t ulen, int try)
+{
+	struct sretry	*sr;
+
+	if (presence_peer(peer) == NULL)
+		return;
+	sr = xcalloc(1, sizeof(*sr) + ulen + 1);
+	sr->sr_peer = peer;
+	sr->sr_id = id;
+	sr->sr_try = try;
+	sr->sr_ulen = ulen;
+	snprintf(sr->sr_sid, sizeof(sr->sr_sid), "%s", sid);
+	memcpy(sr->sr_user, user, ulen);
+	ev_timer_init(&sr->sr_timer, session_retry_cb, 0.05, 0.);
+	sr->sr_timer.data = sr;
+	ev_timer_start(gp->p_loop, &sr->sr_timer);
+	if ((sr->sr_next = sretries) != NULL)
+		sretries->sr_prev = sr;
+	sretries = sr;
 }
 
 /*
@@ -203,7 +272,13 @@ session_free_all(void)
 	const char		*k;
 	size_t			 klen;
 	void			*v;
+	struct sretry		*sr;
 
+	while ((sr = sretries) != NULL) {
+		ev_timer_stop(gp->p_loop, &sr->sr_timer);
+		sretry_unlink(sr);
+		free(sr);
+	}
 	htab_iter_init(gp->p_sess, &it);
 	while (htab_iter_next(&it, &k, &klen, &v))
 		free(htab_del(gp->p_sess, k, klen));

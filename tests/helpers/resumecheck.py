@@ -279,7 +279,11 @@ async def drain(a):
         r = await open_peer(pb, c.welcome["userId"],
                             session=c.welcome["session"],
                             name=c.name + "-resumed")
-        await expect_resumed(r, c.welcome["session"], ["d"])
+        subs = await expect_resumed(r, c.welcome["session"], ["d"])
+        # Resumed at once: the closing save, with its offset, must win
+        # over the connection still held by the draining node.
+        want(subs["d"].get("recovered") is True, "%s: resumed with %r, "
+             "want recovered true", r.name, subs["d"])
         resumed.append((c, r))
     await asyncio.sleep(0.3)
     stop.set()
