@@ -33,7 +33,8 @@ summary() {
 # count FILE: add FILE's TAP results to the totals; set nf to the number
 # of its "not ok" lines.
 count() {
-	np=$(grep -c '^ok ' "$1")
+	# A skipped test is not a passed one.
+	np=$(grep '^ok ' "$1" | grep -vc '# [Ss][Kk][Ii][Pp]')
 	nf=$(grep -c '^not ok ' "$1")
 	passed=$((passed + np))
 	failed=$((failed + nf))
@@ -78,6 +79,9 @@ for t in build/unit/*_test build-san/unit/*_test; do
 	run_tap "$t" "$t"
 done
 
+# The client library's unit tests (a fake WebSocket and clock).
+run_tap "node --test tests/js/" node --test --test-reporter=tap tests/js/
+
 build "make B=build-fuzz SAN=fuzz CC=clang fuzz-bins" \
     B=build-fuzz SAN=fuzz CC=clang fuzz-bins
 # The fuzzers (one at a time, one core) run while the plain bats pass
@@ -92,15 +96,15 @@ trap 'kill "$fuzz_pid" 2>/dev/null; exit 130' INT TERM
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 PATH="$(pwd)/build:$PATH"
 export PATH BATS_TEST_TIMEOUT
-# Every suite but gw-bridge's and gw-presence's with the plain build;
-# then gw-listen's, gw-bridge's and gw-presence's against the daemons
+# Every suite but gw-bridge's, gw-presence's and the resume one with the
+# plain build; then gw-listen's and those three against the daemons
 # built with ASan+UBSan (the teardown of every test fails on a sanitizer
-# report).  gw-bridge's and gw-presence's suites, the slowest, run only
-# there, to keep make test well under 10 minutes.
+# report).  The three run only there, to keep make test under 10
+# minutes.
 plain=""
 for f in tests/bats/*.bats; do
 	case $f in
-	*/3000-gw-bridge.bats | */4000-gw-presence.bats) ;;
+	*/3000-gw-bridge.bats | */4000-gw-presence.bats | */5000-resume.bats) ;;
 	*) plain="$plain $f" ;;
 	esac
 done
@@ -119,9 +123,10 @@ GW_LISTEN="$(pwd)/build-san/gw-listen"
 GW_BRIDGE="$(pwd)/build-san/gw-bridge"
 GW_PRESENCE="$(pwd)/build-san/gw-presence"
 export GW_LISTEN GW_BRIDGE GW_PRESENCE
-run_tap "bats gw-listen, gw-bridge and gw-presence under ASan+UBSan" \
+run_tap "bats gw-listen, gw-bridge, gw-presence, resume under ASan+UBSan" \
     bats --tap tests/bats/2000-gw-listen.bats \
-    tests/bats/3000-gw-bridge.bats tests/bats/4000-gw-presence.bats
+    tests/bats/3000-gw-bridge.bats tests/bats/4000-gw-presence.bats \
+    tests/bats/5000-resume.bats
 
 echo "# $(($(date +%s) - start)) s"
 summary

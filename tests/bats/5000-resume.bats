@@ -80,3 +80,13 @@ rcheck() {
 	echo "gw-listen exit status $GW_EXIT"
 	[ "$GW_EXIT" -eq 0 ]
 }
+
+@test "the client library against two live nodes: node --test tests/js/live.test.mjs" {
+	[ -d "$GW_ROOT/build/npm/node_modules/ws" ] ||
+	    skip "the npm package ws is not in build/npm (make deps)"
+	GW_WS_URL="ws://127.0.0.1:$PA/ws,ws://127.0.0.1:$PB/ws" \
+	    run node --test --test-reporter=tap "$GW_ROOT/tests/js/live.test.mjs"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"# pass 1"* ]]
+}
