@@ -42,6 +42,12 @@ link_stop(void)
 {
 }
 
+void
+link_flush(double timeout)
+{
+	(void)timeout;
+}
+
 int
 link_up(void)
 {
