@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	3
+#define GW_IPC_VERSION	4
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -68,6 +68,10 @@ enum gw_msg_type {
 
 	/* gw-presence -> gw-listen */
 	GW_MSG_SESSION_STATE,		/* id; u32 found, str state */
+
+	/* gwctl or gw-supervise -> any daemon's socket, and back */
+	GW_MSG_CTL_REQUEST,		/* id; str request (JSON object) */
+	GW_MSG_CTL_REPLY,		/* id; str reply (JSON object) */
 
 	GW_MSG_MAX
 };

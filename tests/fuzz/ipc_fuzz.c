@@ -247,6 +247,8 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 			return -1;
 		break;
 	case GW_MSG_SESSION_DROP:
+	case GW_MSG_CTL_REQUEST:
+	case GW_MSG_CTL_REPLY:
 		if (get_str(c, &s, &n) == -1)
 			return -1;
 		break;

@@ -114,6 +114,10 @@ static const struct sample samples[] = {
 	    { S("0123456789abcdef0123456789abcdef"), S("bob") } },
 	{ GW_MSG_SESSION_STATE, 20, "GW_MSG_SESSION_STATE",
 	    { U(0), S("") } },
+	{ GW_MSG_CTL_REQUEST, 21, "GW_MSG_CTL_REQUEST",
+	    { S("{\"cmd\":\"stats\"}") } },
+	{ GW_MSG_CTL_REPLY, 21, "GW_MSG_CTL_REPLY",
+	    { S("{\"ok\":true}") } },
 };
 
 /*
@@ -147,6 +151,8 @@ layout(uint32_t type)
 	case GW_MSG_SESSION_DROP:		return "s";
 	case GW_MSG_SESSION_LOAD:		return "ss";
 	case GW_MSG_SESSION_STATE:		return "us";
+	case GW_MSG_CTL_REQUEST:		return "s";
+	case GW_MSG_CTL_REPLY:			return "s";
 	default:				return NULL;
 	}
 }
