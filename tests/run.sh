@@ -119,10 +119,10 @@ if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
 	echo "not ok - fuzz exited with status $rc"
 	failed=$((failed + 1))
 fi
-GW_LISTEN="$(pwd)/build-san/gw-listen"
-GW_BRIDGE="$(pwd)/build-san/gw-bridge"
-GW_PRESENCE="$(pwd)/build-san/gw-presence"
-export GW_LISTEN GW_BRIDGE GW_PRESENCE
+GW_LISTEN_BIN="$(pwd)/build-san/gw-listen"
+GW_BRIDGE_BIN="$(pwd)/build-san/gw-bridge"
+GW_PRESENCE_BIN="$(pwd)/build-san/gw-presence"
+export GW_LISTEN_BIN GW_BRIDGE_BIN GW_PRESENCE_BIN
 run_tap "bats gw-listen, gw-bridge, gw-presence, resume under ASan+UBSan" \
     bats --tap tests/bats/2000-gw-listen.bats \
     tests/bats/3000-gw-bridge.bats tests/bats/4000-gw-presence.bats \

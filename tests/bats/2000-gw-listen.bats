@@ -31,7 +31,7 @@ teardown() {
 expect_n() {
 	local want=$1
 	shift
-	run --separate-stderr timeout 10 "$GW_LISTEN" -n "$@"
+	run --separate-stderr timeout 10 "$GW_LISTEN_BIN" -n "$@"
 	if [ "$status" -ne "$want" ]; then
 		echo "gw-listen -n $*: exit $status, want $want"
 		echo "stderr: $stderr"
@@ -57,7 +57,7 @@ listen_jwt() {
 # ---------------------------------------------------------------------
 
 @test "usage: -h prints the usage on stderr and exits 2" {
-	run --separate-stderr timeout 10 "$GW_LISTEN" -h
+	run --separate-stderr timeout 10 "$GW_LISTEN_BIN" -h
 	echo "status $status; stdout: $output; stderr: $stderr"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *usage* ]]
@@ -71,7 +71,7 @@ listen_jwt() {
 @test "usage: an unknown option exits 2 with the usage" {
 	local opt
 	for opt in --bogus -x --listen; do
-		run --separate-stderr timeout 10 "$GW_LISTEN" "$opt"
+		run --separate-stderr timeout 10 "$GW_LISTEN_BIN" "$opt"
 		echo "$opt: status $status; stderr: $stderr"
 		[ "$status" -eq 2 ]
 		[[ "$stderr" == *usage* ]]
@@ -84,7 +84,7 @@ listen_jwt() {
 		echo "man/gw-listen.8 does not exist (yet): cannot compare"
 		return 1
 	fi
-	timeout 10 "$GW_LISTEN" -h 2>"$GW_TMP/usage" || true
+	timeout 10 "$GW_LISTEN_BIN" -h 2>"$GW_TMP/usage" || true
 	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$man"
 }
 
@@ -171,7 +171,7 @@ listen_jwt() {
 }
 
 @test "exit 1 when it cannot bind" {
-	run timeout 10 "$GW_LISTEN" --auth none -l 192.0.2.1:"$(free_port)"
+	run timeout 10 "$GW_LISTEN_BIN" --auth none -l 192.0.2.1:"$(free_port)"
 	echo "status $status; output: $output"
 	[ "$status" -eq 1 ]
 	[ -n "$output" ]
@@ -181,14 +181,14 @@ listen_jwt() {
 	# The scenario starts gw-listen itself, without --rundir: it finds
 	# the bridge through $GW_RUNDIR (gw_setup sets it).
 	start_bridge
-	"$PY" "$CONF" port0 --binary "$(command -v "$GW_LISTEN")" \
+	"$PY" "$CONF" port0 --binary "$(command -v "$GW_LISTEN_BIN")" \
 	    --log "$GW_TMP/port0.log" --pidfile "$GW_TMP/spawned.pids"
 }
 
 @test "--ready-fd: a newline and EOF once listening" {
 	start_bridge
 	"$PY" "$CONF" ready-fd --port "$(free_port)" \
-	    --binary "$(command -v "$GW_LISTEN")" \
+	    --binary "$(command -v "$GW_LISTEN_BIN")" \
 	    --log "$GW_TMP/ready.log" --pidfile "$GW_TMP/spawned.pids"
 }
 

@@ -33,7 +33,7 @@ teardown() {
 expect_n() {
 	local want=$1
 	shift
-	run --separate-stderr timeout 10 "$GW_BRIDGE" -n "$@"
+	run --separate-stderr timeout 10 "$GW_BRIDGE_BIN" -n "$@"
 	if [ "$status" -ne "$want" ]; then
 		echo "gw-bridge -n $*: exit $status, want $want"
 		echo "stderr: $stderr"
@@ -73,7 +73,7 @@ bcheck() {
 # ---------------------------------------------------------------------
 
 @test "usage: -h prints the usage on stderr and exits 2" {
-	run --separate-stderr timeout 10 "$GW_BRIDGE" -h
+	run --separate-stderr timeout 10 "$GW_BRIDGE_BIN" -h
 	echo "status $status; stdout: $output; stderr: $stderr"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *usage:\ gw-bridge* ]]
@@ -84,7 +84,7 @@ bcheck() {
 @test "usage: an unknown option, a missing argument or an operand exits 2 with the usage" {
 	local a
 	for a in --bogus -x --redis --rundir operand; do
-		run --separate-stderr timeout 10 "$GW_BRIDGE" "$a"
+		run --separate-stderr timeout 10 "$GW_BRIDGE_BIN" "$a"
 		echo "$a: status $status; stderr: $stderr"
 		[ "$status" -eq 2 ]
 		[[ "$stderr" == *usage* ]]
@@ -97,7 +97,7 @@ bcheck() {
 		echo "man/gw-bridge.8 does not exist (yet): cannot compare"
 		return 1
 	fi
-	timeout 10 "$GW_BRIDGE" -h 2>"$GW_TMP/usage" || true
+	timeout 10 "$GW_BRIDGE_BIN" -h 2>"$GW_TMP/usage" || true
 	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$man"
 }
 

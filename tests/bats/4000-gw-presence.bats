@@ -63,7 +63,7 @@ nodes() {
 expect_n() {
 	local want=$1
 	shift
-	run --separate-stderr timeout 10 "$GW_PRESENCE" -n "$@"
+	run --separate-stderr timeout 10 "$GW_PRESENCE_BIN" -n "$@"
 	if [ "$status" -ne "$want" ]; then
 		echo "gw-presence -n $*: exit $status, want $want"
 		echo "stderr: $stderr"
@@ -78,7 +78,7 @@ expect_n() {
 @test "usage: -h, a bad option or operand exits 2 with the usage; the usage matches man/gw-presence.8, which mandoc finds clean" {
 	local a man="$GW_ROOT/man/gw-presence.8"
 	for a in -h --bogus --redis operand; do
-		run --separate-stderr timeout 10 "$GW_PRESENCE" "$a"
+		run --separate-stderr timeout 10 "$GW_PRESENCE_BIN" "$a"
 		echo "$a: status $status; stderr: $stderr"
 		[ "$status" -eq 2 ]
 		[[ "$stderr" == *usage:\ gw-presence* ]]
@@ -87,7 +87,7 @@ expect_n() {
 		echo "man/gw-presence.8 does not exist (yet)"
 		return 1
 	fi
-	timeout 10 "$GW_PRESENCE" -h 2>"$GW_TMP/usage" || true
+	timeout 10 "$GW_PRESENCE_BIN" -h 2>"$GW_TMP/usage" || true
 	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$man"
 	run mandoc -Tlint -Wwarning "$man"
 	echo "$output"

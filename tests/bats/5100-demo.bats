@@ -48,7 +48,7 @@ need_browser() {
 
 # has_demo: gw-listen knows --demo.
 has_demo() {
-	{ "$GW_LISTEN" --help 2>&1 || true; } | grep -q -e '--demo'
+	{ "$GW_LISTEN_BIN" --help 2>&1 || true; } | grep -q -e '--demo'
 }
 
 # serve_share: python3's http.server on share/, on a free port, killed

@@ -26,16 +26,20 @@ GW_HELPERS="$GW_ROOT/tests/helpers"
 CONF="$GW_HELPERS/conformance.py"
 
 # The binaries under test: build/ on PATH (tests/run.sh puts it there);
-# GW_LISTEN, GW_BRIDGE and GW_PRESENCE may name another build (e.g.
-# build-san/gw-listen).
+# GW_LISTEN_BIN, GW_BRIDGE_BIN, GW_PRESENCE_BIN, GW_SUPERVISE_BIN and
+# GWCTL_BIN may name another build (e.g. build-san/gw-listen).  (Not
+# GW_LISTEN and the like: GW_<KEY> variables are gw.conf settings, and
+# GW_LISTEN is the key "listen" for gw-supervise.)
 case ":$PATH:" in
 *":$GW_ROOT/build:"*) ;;
 *) PATH="$GW_ROOT/build:$PATH" ;;
 esac
 export PATH
-GW_LISTEN=${GW_LISTEN:-gw-listen}
-GW_BRIDGE=${GW_BRIDGE:-gw-bridge}
-GW_PRESENCE=${GW_PRESENCE:-gw-presence}
+GW_LISTEN_BIN=${GW_LISTEN_BIN:-gw-listen}
+GW_BRIDGE_BIN=${GW_BRIDGE_BIN:-gw-bridge}
+GW_PRESENCE_BIN=${GW_PRESENCE_BIN:-gw-presence}
+GW_SUPERVISE_BIN=${GW_SUPERVISE_BIN:-gw-supervise}
+GWCTL_BIN=${GWCTL_BIN:-gwctl}
 
 GW_PIDS=()		# every gw-listen this test started
 GW_LOGS=()		# and its log, same index
@@ -171,7 +175,7 @@ start_listen() {
 	GW_NSTARTED=$((GW_NSTARTED + 1))
 	# A short drain, so that a teardown's SIGTERM does not wait 10 s
 	# for connections left open (the tests' ARGS may say otherwise).
-	"$GW_LISTEN" -l "127.0.0.1:$port" --rundir "$rd" --drain-time 1 "$@" \
+	"$GW_LISTEN_BIN" -l "127.0.0.1:$port" --rundir "$rd" --drain-time 1 "$@" \
 	    </dev/null >"$GW_LOG" 2>&1 3>&- &
 	GW_PID=$!
 	GW_PORT=$port
@@ -317,7 +321,7 @@ start_bridge() {
 	BRIDGE_NSTARTED=$((BRIDGE_NSTARTED + 1))
 	rm -f "$fifo"
 	mkfifo "$fifo" || return 1
-	"$GW_BRIDGE" --rundir "$rd" --redis "$REDIS_URL" --ready-fd 3 "$@" \
+	"$GW_BRIDGE_BIN" --rundir "$rd" --redis "$REDIS_URL" --ready-fd 3 "$@" \
 	    </dev/null >"$BRIDGE_LOG" 2>&1 3>"$fifo" &
 	BRIDGE_PID=$!
 	BRIDGE_RUNDIR=$rd
@@ -375,7 +379,7 @@ start_presence() {
 	PRESENCE_NSTARTED=$((PRESENCE_NSTARTED + 1))
 	rm -f "$fifo"
 	mkfifo "$fifo" || return 1
-	"$GW_PRESENCE" --rundir "$rd" --redis "$REDIS_URL" --ready-fd 3 "$@" \
+	"$GW_PRESENCE_BIN" --rundir "$rd" --redis "$REDIS_URL" --ready-fd 3 "$@" \
 	    </dev/null >"$PRESENCE_LOG" 2>&1 3>"$fifo" &
 	PRESENCE_PID=$!
 	PRESENCE_PIDS+=("$PRESENCE_PID")
