@@ -2,16 +2,19 @@
  * auth.c -- who a client is, decided before the upgrade: an HS256 JWT
  * (auth = jwt) or a user id in the query (auth = none, development only).
  */
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "jwt.h"
 #include "listen.h"
+#include "log.h"
 #include "xmalloc.h"
 
 static int	user_valid(const char *, size_t);
@@ -175,5 +178,51 @@ ident_may_subscribe(const struct ident *id, const char *ch)
 	for (g = id->id_globs; *g != NULL; g++)
 		if (fnmatch(*g, ch, 0) == 0)
 			return 1;
+	return 0;
+}
+
+/*
+ * Read the HS256 secret of path into conf (replacing the one there).
+ * Return value: 0, or -1 after logging why.
+ */
+int
+auth_read_secret(const char *path, struct listen_conf *conf)
+{
+	char	 buf[SECRET_MAX + 2];
+	ssize_t	 n;
+	size_t	 len = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("secret file %s", path);
+		return -1;
+	}
+	while (len < sizeof(buf) &&
+	    (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += n;
+	close(fd);
+	if (len > SECRET_MAX) {
+		log_warnx("secret file %s: longer than %d bytes", path,
+		    SECRET_MAX);
+		return -1;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len < SECRET_MIN) {
+		log_warnx("secret file %s: shorter than %d bytes; make one with:"
+		    " head -c 32 /dev/urandom | base64 > %s", path, SECRET_MIN,
+		    path);
+		return -1;
+	}
+	if (conf->lc_secret != NULL) {
+		explicit_bzero(conf->lc_secret, conf->lc_secretlen);
+		free(conf->lc_secret);
+	}
+	conf->lc_secret = xmalloc(len);
+	memcpy(conf->lc_secret, buf, len);
+	conf->lc_secretlen = len;
+	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }

@@ -79,6 +79,7 @@ chan_join(struct conn *c, const char *name, int presence, int *joined)
 	s->s_chan = ch;
 	s->s_midx = ch->ch_nmem;
 	s->s_presence = presence;
+	gl->l_nsubs++;
 	ch->ch_mem[ch->ch_nmem].m_conn = c;
 	ch->ch_mem[ch->ch_nmem].m_sidx = c->c_nsubs;
 	ch->ch_nmem++;
@@ -135,6 +136,7 @@ chan_leave(struct conn *c, uint32_t i)
 	s->s_nheld = 0;
 	free(s->s_floor);
 	s->s_floor = NULL;
+	gl->l_nsubs--;
 	/* Swap-remove from the channel, fixing the moved member's index. */
 	last = --ch->ch_nmem;
 	if (s->s_midx != last) {

@@ -87,6 +87,7 @@ client_error(struct conn *c, json_t *id, const char *code, const char *msg)
 	char		*s;
 	size_t		 n;
 
+	gst.st_errors++;
 	/* A parser message may quote the input, which may not be UTF-8. */
 	if ((s = proto_error_json(id, code, msg, &n)) == NULL &&
 	    (s = proto_error_json(id, code, "invalid request", &n)) == NULL)
@@ -128,6 +129,7 @@ client_welcome(struct conn *c, int resumed, json_t *channels)
 		fatalx("welcome: json_pack");
 	c->c_tokens = gl->l_conf->lc_pubburst;
 	c->c_tlast = ev_now(gl->l_loop);
+	c->c_born = (uint32_t)time(NULL);
 	(void)client_send_json(c, o);
 	json_decref(o);
 }
@@ -139,6 +141,7 @@ client_message(struct conn *c, const char *buf, size_t len)
 	struct req		rq;
 	struct proto_err	err;
 
+	gst.st_messages_in++;
 	if (proto_parse(buf, len, &rq, &err) == -1)
 		client_error(c, rq.rq_id, err.pe_code, err.pe_msg);
 	else
@@ -376,6 +379,10 @@ client_presence_answer(struct pend *pd, json_t *answer, const char *code,
 	struct conn	*c = pd->pd_conn;
 	json_t		*o;
 
+	if (pd->pd_api) {
+		api_presence(pd, answer, code, msg);
+		return;
+	}
 	if (pd->pd_kind == PD_SUBPRES) {
 		pd->pd_pres = answer != NULL ? json_incref(answer) : NULL;
 		client_sub_send(pd, pd->pd_sincearg);
@@ -508,6 +515,7 @@ client_rate_ok(struct conn *c)
 	c->c_tlast = now;
 	if (t < 1) {
 		c->c_tokens = t;
+		gst.st_rate_limited++;
 		return 0;
 	}
 	c->c_tokens = t - 1;
@@ -581,6 +589,10 @@ client_fail(struct pend *pd, const char *code, const char *msg)
 	struct conn	*c = pd->pd_conn;
 	int		 i;
 
+	if (pd->pd_api) {
+		api_fail(pd, code, msg);
+		return;
+	}
 	if (pd->pd_kind == PD_RESTORE) {
 		/* Could not catch up: the clients must know. */
 		struct chan *ch = pd->pd_chan;
@@ -613,8 +625,8 @@ client_fail(struct pend *pd, const char *code, const char *msg)
  * out (the reply then says complete false, and the client pages on with
  * since).
  */
-static json_t *
-history_entries(struct ipc_rd *rd, uint32_t n, int *cut)
+json_t *
+client_history_entries(struct ipc_rd *rd, uint32_t n, int *cut)
 {
 	const char	*off, *msg;
 	size_t		 offlen, msglen, bytes = 0;
@@ -750,6 +762,8 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 	json_t		*o, *a;
 	int		 cut;
 
+	if (pd->pd_api)
+		return api_answer(pd, type, rd);
 	switch (type) {
 	case GW_MSG_BRIDGE_SUBSCRIBED:
 		if (pd->pd_kind != PD_SUBSCRIBE && pd->pd_kind != PD_RESTORE)
@@ -759,6 +773,7 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		if (pd->pd_kind != PD_PUBLISH ||
 		    ipc_get_str(rd, &off, &offlen) == -1 || ipc_end(rd) == -1)
 			return -1;
+		gst.st_published++;
 		o = json_pack("{s:s, s:O?, s:s%}", "type", "published", "id",
 		    pd->pd_reqid, "offset", off, offlen);
 		(void)client_send_json(c, o);
@@ -769,7 +784,7 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		if (pd->pd_kind != PD_HISTORY ||
 		    ipc_get_u32(rd, &complete) == -1 ||
 		    ipc_get_u32(rd, &n) == -1 ||
-		    (a = history_entries(rd, n, &cut)) == NULL)
+		    (a = client_history_entries(rd, n, &cut)) == NULL)
 			return -1;
 		if (cut)
 			complete = 0;

@@ -126,6 +126,9 @@ conn_enqueue(struct conn *c, struct obuf *ob)
 {
 	struct oq	*q;
 
+	gst.st_frames_out++;
+	if (ob->ob_chan != 0)
+		gst.st_deliveries++;
 	q = xmalloc(sizeof(*q));
 	q->oq_next = NULL;
 	q->oq_buf = ob;
@@ -229,6 +232,8 @@ conn_flush(struct conn *c)
 			return;
 		}
 	}
+	if (n > 0)
+		gst.st_bytes_out += n;
 	while (n > 0 && (q = c->c_ohead) != NULL) {
 		size_t left = q->oq_buf->ob_len - c->c_outoff;
 

@@ -16,13 +16,6 @@
 #include "wskey.h"
 #include "xmalloc.h"
 
-/* The read buffer of a connection that has not finished its head. */
-struct conn_head {
-	size_t	h_len;
-	size_t	h_scanned;
-	char	h_buf[HTTP_MAXHEAD];
-};
-
 static void	handshake_route(struct conn *, size_t);
 static void	handshake_upgrade(struct conn *, const struct http_req *);
 static void	handshake_fail(struct conn *, int, const char *, const char *);
@@ -43,6 +36,20 @@ handshake_read(struct conn *c)
 	if ((h = c->c_head) == NULL) {
 		h = c->c_head = xmalloc(sizeof(*h));
 		h->h_len = h->h_scanned = 0;
+		h->h_body = NULL;
+		h->h_bodylen = h->h_bodygot = 0;
+		h->h_route = 0;
+		h->h_api = NULL;
+	}
+	if (h->h_body != NULL && h->h_bodygot < h->h_bodylen) {
+		/* An API request's body (api.c). */
+		n = read(c->c_io.fd, h->h_body + h->h_bodygot,
+		    h->h_bodylen - h->h_bodygot);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			conn_kill(c);
+		else if (n > 0 && (h->h_bodygot += n) == h->h_bodylen)
+			api_body(c);
+		return;
 	}
 	n = read(c->c_io.fd, h->h_buf + h->h_len, sizeof(h->h_buf) - h->h_len);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
@@ -72,6 +79,8 @@ handshake_read(struct conn *c)
 void
 handshake_free(struct conn *c)
 {
+	if (c->c_head != NULL)
+		api_free_req(c->c_head);
 	free(c->c_head);
 	c->c_head = NULL;
 }
@@ -115,7 +124,9 @@ handshake_route(struct conn *c, size_t end)
 			    NULL);
 		else
 			handshake_fail(c, 200, "ok", NULL);
-	} else if (gl->l_conf->lc_demo != NULL &&
+	} else if (api_route(c, req))
+		;	/* answered, or waiting for its body or answer */
+	else if (gl->l_conf->lc_demo != NULL &&
 	    (f = static_find(req->r_path, req->r_pathlen)) != NULL) {
 		if (req->r_methodlen != 3 || memcmp(req->r_method, "GET", 3))
 			handshake_fail(c, 405, "method not allowed",

@@ -130,6 +130,7 @@ listen_main(struct listen_conf *conf)
 	tlist_init(&l.l_closing, LISTEN_CLOSE_TIMEOUT, conn_kill);
 
 	link_start();
+	ctl_start();
 	ev_prepare_init(&l.l_prepare, listen_prepare_cb);
 	ev_prepare_start(l.l_loop, &l.l_prepare);
 
@@ -154,6 +155,7 @@ listen_main(struct listen_conf *conf)
 	conn_reap_all();
 	link_flush(1.0);	/* the sessions just saved */
 	link_stop();
+	ctl_stop();
 	ws_cleanup();
 	log_info("stopped after %llu connections",
 	    (unsigned long long)l.l_served);

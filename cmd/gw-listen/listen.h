@@ -20,6 +20,8 @@
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
+#define SECRET_MIN		16	/* bytes of an HS256 secret */
+#define SECRET_MAX		4096
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
 #define LISTEN_MAXRUNDIR	90	/* bytes: <rundir>/bridge.sock fits a sun_path */
 #define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */
@@ -55,6 +57,8 @@ struct listen_conf {
 	double			 lc_pubburst;
 	double			 lc_drain;	/* seconds to spread closes over */
 	const char		*lc_demo;	/* serve the demo from here */
+	const char		*lc_apikeys;	/* --api-key-file */
+	const char		*lc_metrics;	/* --metrics-allow */
 };
 
 /* Who a connection is: fixed at the handshake. */
@@ -103,7 +107,22 @@ struct chan {
 	int		 ch_overflow;	/* held messages were dropped */
 };
 struct conn_rx;
-struct conn_head;
+struct api_req;
+
+/*
+ * The read buffer of a connection that has not finished its head, and
+ * of an HTTP API request its body (api.c).
+ */
+struct conn_head {
+	size_t		 h_len;
+	size_t		 h_scanned;
+	char		*h_body;	/* API: the body being read */
+	size_t		 h_bodylen;
+	size_t		 h_bodygot;
+	int		 h_route;	/* API: which route */
+	struct api_req	*h_api;		/* API: a batch's answers */
+	char		 h_buf[HTTP_MAXHEAD];
+};
 
 /* A live message held for a subscription waiting for its history. */
 struct held {
@@ -146,6 +165,8 @@ struct pend {
 	uint8_t		 pd_new;	/* the subscribe created the membership */
 	uint8_t		 pd_resume;	/* a subscribe made by a resume */
 	uint32_t	 pd_headlen;	/* PD_SESSION: the request head's size */
+	uint8_t		 pd_api;	/* asked by the HTTP API (api.c) */
+	uint32_t	 pd_apiidx;	/* ... item of a batch */
 	struct conn	*pd_conn;	/* NULL for PD_RESTORE */
 	struct pend	*pd_next;	/* pd_conn's list */
 	struct chan	*pd_chan;	/* subscribe, restore */
@@ -205,6 +226,7 @@ struct conn {
 	ev_tstamp		 c_tlast;	/* publish token bucket */
 	float			 c_tokens;
 	uint64_t		 c_connid;
+	uint32_t		 c_born;	/* seconds since the epoch */
 	uint8_t			 c_session[16];
 };
 
@@ -240,9 +262,29 @@ struct listen {
 	uint64_t		 l_served;	/* accepted since start */
 	int			 l_stopping;
 	uint32_t		 l_chserial;
+	uint64_t		 l_nsubs;	/* subscriptions now */
+};
+
+/*
+ * What gw-listen counts, for gwctl stats and /metrics (ctl.c).  Only
+ * ever incremented; gauges are computed when asked.
+ */
+struct listen_stats {
+	uint64_t	st_messages_in;		/* client text messages */
+	uint64_t	st_bytes_in;
+	uint64_t	st_bytes_out;
+	uint64_t	st_frames_out;		/* frames queued */
+	uint64_t	st_deliveries;		/* message frames queued */
+	uint64_t	st_published;		/* publishes accepted */
+	uint64_t	st_errors;		/* error frames */
+	uint64_t	st_rate_limited;
+	uint64_t	st_resumed;		/* sessions resumed */
+	uint64_t	st_kicked;
+	uint64_t	st_closes[16];		/* by code, see ctl.c */
 };
 
 extern struct listen	*gl;
+extern struct listen_stats gst;
 
 /* listen.c */
 int		 listen_main(struct listen_conf *);
@@ -277,6 +319,7 @@ void		 handshake_finish(struct conn *, const char *, size_t);
 int		 auth_check(const struct listen_conf *, const struct http_req *,
 		    struct ident **, char *, size_t);
 void		 ident_free(struct ident *);
+int		 auth_read_secret(const char *, struct listen_conf *);
 int		 ident_may_subscribe(const struct ident *, const char *);
 
 /* ws.c */
@@ -304,6 +347,7 @@ void		 client_restore_all(void);
 void		 client_presence_answer(struct pend *, json_t *, const char *,
 		    const char *);
 struct pend	*client_pend(struct conn *, int, json_t *);
+json_t		*client_history_entries(struct ipc_rd *, uint32_t, int *);
 void		 client_pend_free(struct pend *);
 int		 client_resubscribe(struct conn *, const char *, int,
 		    const char *);
@@ -343,6 +387,26 @@ void		 sess_changed(struct conn *);
 void		 sess_closed(struct conn *);
 void		 sess_redeclare(void);
 void		 sess_sent(struct conn *, const struct obuf *);
+void		 sess_drop(struct conn *);
+
+/* api.c */
+int		 api_load_keys(const char *, char *, size_t);
+int		 api_parse_allow(const char *, char *, size_t);
+void		 api_free(void);
+int		 api_route(struct conn *, const struct http_req *);
+void		 api_body(struct conn *);
+void		 api_free_req(struct conn_head *);
+int		 api_answer(struct pend *, uint32_t, struct ipc_rd *);
+void		 api_fail(struct pend *, const char *, const char *);
+void		 api_presence(struct pend *, json_t *, const char *,
+		    const char *);
+
+/* ctl.c */
+void		 ctl_start(void);
+void		 ctl_stop(void);
+void		 ctl_count_close(int);
+void		 conn_idhex(char [17], const struct conn *);
+char		*ctl_metrics(void);
 
 /* presence.c */
 void		 pres_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,

@@ -24,8 +24,6 @@
 #include "parse.h"
 #include "xmalloc.h"
 
-#define SECRET_MIN	16
-#define SECRET_MAX	4096
 
 struct options {
 	int		 o_check;	/* -n */
@@ -41,7 +39,6 @@ static void	parse_options(int, char *[], struct listen_conf *,
 static int	parse_addr(const char *, struct listen_addr *);
 static size_t	opt_num(const char *, unsigned long long, unsigned long long);
 static double	opt_secs(const char *);
-static int	read_secret(const char *, struct listen_conf *);
 
 /* An option's number, or exit 2 with the reason. */
 static size_t
@@ -81,14 +78,16 @@ usage(void)
 "                 [--max-subscriptions n] [--ping-interval seconds]\n"
 "                 [--pong-timeout seconds] [--head-timeout seconds]\n"
 "                 [--ready-fd fd] [--rundir dir] [--publish-rate n]\n"
-"                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n");
+"                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n"
+"                 [--api-key-file file] [--metrics-allow net,...]\n");
 	exit(2);
 }
 
 enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
-	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO
+	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
+	OPT_METRICS
 };
 
 static const struct option longopts[] = {
@@ -109,6 +108,8 @@ static const struct option longopts[] = {
 	{ "publish-burst",	required_argument,	NULL, OPT_PUBBURST },
 	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
 	{ "demo",		required_argument,	NULL, OPT_DEMO },
+	{ "api-key-file",	required_argument,	NULL, OPT_APIKEYS },
+	{ "metrics-allow",	required_argument,	NULL, OPT_METRICS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -186,6 +187,12 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		case OPT_DEMO:
 			conf->lc_demo = optarg;
 			break;
+		case OPT_APIKEYS:
+			conf->lc_apikeys = optarg;
+			break;
+		case OPT_METRICS:
+			conf->lc_metrics = optarg;
+			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
 			    strlen(optarg) > LISTEN_MAXRUNDIR) {
@@ -260,7 +267,7 @@ main(int argc, char *argv[])
 			    " head -c 32 /dev/urandom | base64 > secret");
 			exit(2);
 		}
-		if (read_secret(o.o_secret, &conf) == -1)
+		if (auth_read_secret(o.o_secret, &conf) == -1)
 			exit(2);
 	}
 	if (conf.lc_naddrs == 0 &&
@@ -271,6 +278,16 @@ main(int argc, char *argv[])
 		log_warnx("--demo %s: %s", conf.lc_demo, err);
 		exit(2);
 	}
+	if (conf.lc_apikeys != NULL &&
+	    api_load_keys(conf.lc_apikeys, err, sizeof(err)) == -1) {
+		log_warnx("--api-key-file %s", err);
+		exit(2);
+	}
+	if (conf.lc_metrics != NULL &&
+	    api_parse_allow(conf.lc_metrics, err, sizeof(err)) == -1) {
+		log_warnx("--metrics-allow: %s", err);
+		exit(2);
+	}
 	if (o.o_check) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
@@ -278,6 +295,7 @@ main(int argc, char *argv[])
 	log_init(o.o_syslog, o.o_verbose);
 	rv = listen_main(&conf) == 0 ? 0 : 1;
 	static_free();
+	api_free();
 	if (conf.lc_secret != NULL) {
 		explicit_bzero(conf.lc_secret, conf.lc_secretlen);
 		free(conf.lc_secret);
@@ -324,43 +342,5 @@ parse_addr(const char *s, struct listen_addr *la)
 		la->la_len = sizeof(*sin);
 	}
 	snprintf(la->la_name, sizeof(la->la_name), "%s", s);
-	return 0;
-}
-
-static int
-read_secret(const char *path, struct listen_conf *conf)
-{
-	char	 buf[SECRET_MAX + 2];
-	ssize_t	 n;
-	size_t	 len = 0;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("secret file %s", path);
-		return -1;
-	}
-	while (len < sizeof(buf) &&
-	    (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
-		len += n;
-	close(fd);
-	if (len > SECRET_MAX) {
-		log_warnx("secret file %s: longer than %d bytes", path,
-		    SECRET_MAX);
-		return -1;
-	}
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	if (len < SECRET_MIN) {
-		log_warnx("secret file %s: shorter than %d bytes; make one with:"
-		    " head -c 32 /dev/urandom | base64 > %s", path, SECRET_MIN,
-		    path);
-		return -1;
-	}
-	conf->lc_secret = xmalloc(len);
-	memcpy(conf->lc_secret, buf, len);
-	conf->lc_secretlen = len;
-	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }

@@ -113,6 +113,20 @@ sess_closed(struct conn *c)
 		sess_save(c, 0);
 }
 
+/* c is kicked: its session is forgotten, not saved. */
+void
+sess_drop(struct conn *c)
+{
+	struct ipc_msg	*m;
+	char		 sid[33];
+
+	c->c_sflags |= CONN_S_CLOSED;
+	sess_hex(sid, c->c_session);
+	m = ipc_create(GW_MSG_SESSION_DROP, 0);
+	ipc_add_cstr(m, sid);
+	plink_send(m);
+}
+
 /* gw-presence is back (maybe a new one): it must know the open sessions. */
 void
 sess_redeclare(void)
@@ -239,6 +253,7 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 			json_array_append_new(names, json_string(name));
 	}
 	client_welcome(c, 1, names);
+	gst.st_resumed++;
 	json_decref(names);
 	json_array_foreach(a, i, e) {
 		if (i >= gl->l_conf->lc_maxsubs)

@@ -125,6 +125,7 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 		len = ws_budget;
 	n = read(c->c_io.fd, buf, len);
 	if (n > 0) {
+		gst.st_bytes_in += n;
 		ws_budget -= n;
 		ws_got += n;
 		rx->rx_buffered += n;
@@ -586,6 +587,7 @@ ws_close(struct conn *c, int code, const char *reason)
 			n = sizeof(payload) - 2;
 		memcpy(payload + 2, reason, n);
 	}
+	ctl_count_close(code);
 	if (code == 1013)
 		conn_drop_queue(c);
 	if (code != 1000 && code != 1001 && reason != NULL)

@@ -1,0 +1,698 @@
+/*
+ * api.c -- the HTTP API for backends (PROTOCOL.md section 6) and GET
+ * /metrics.  A backend publishes, sends to a user, reads presence and
+ * history, lists channels and disconnects clients without a WebSocket,
+ * authenticated by "Authorization: apikey KEY" with a key of
+ * --api-key-file.  Requests go to the node's gw-bridge and gw-presence
+ * like a client's do (link.c); the answer is JSON, errors are
+ * {"error": {"code", "message"}} with a 4xx or 5xx status.  One request
+ * per connection.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+
+#include <openssl/crypto.h>
+
+#include "htab.h"
+#include "http.h"
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "proto.h"
+#include "xmalloc.h"
+
+#define API_MAXBODY	(1024 * 1024)	/* bytes of a request body */
+#define API_MAXBATCH	1000		/* publishes in one batch */
+#define API_MAXKEYS	16
+#define API_MAXALLOW	16		/* networks of --metrics-allow */
+
+enum api_route {
+	R_PUBLISH = 1, R_SEND, R_BATCH, R_PRESENCE, R_HISTORY, R_CHANNELS,
+	R_DISCONNECT
+};
+
+/* A batch's answers, owned by the connection's head (conn_head.h_api). */
+struct api_req {
+	json_t		*ar_results;
+	uint32_t	 ar_left;
+};
+
+struct api_net {
+	int		 an_af;
+	uint8_t		 an_addr[16];
+	int		 an_bits;
+};
+
+static char		*api_keys[API_MAXKEYS];
+static size_t		 api_keylens[API_MAXKEYS];
+static size_t		 api_nkeys;
+static struct api_net	 api_allow[API_MAXALLOW];
+static size_t		 api_nallow;
+
+static void	api_reply(struct conn *, int, json_t *);
+static void	api_error(struct conn *, int, const char *, const char *);
+static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
+static void	api_get(struct conn *, int, const struct http_req *);
+static void	api_metrics(struct conn *);
+
+/*
+ * Read the API keys of path, one per line (blank lines and lines that
+ * start with '#' ignored), at least 16 bytes each.  Return value: 0, or
+ * -1 with the reason in err.
+ */
+int
+api_load_keys(const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	 line[1024];
+	size_t	 n, lineno = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	api_free();
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (n < 16 || api_nkeys == API_MAXKEYS) {
+			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
+			    n < 16 ? "a key needs at least 16 bytes" :
+			    "more than 16 keys");
+			fclose(f);
+			api_free();
+			return -1;
+		}
+		api_keylens[api_nkeys] = n;
+		api_keys[api_nkeys++] = xstrdup(line);
+	}
+	fclose(f);
+	if (api_nkeys == 0) {
+		snprintf(err, errlen, "%s: no key in it", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Forget the keys (at exit, or before a reload). */
+void
+api_free(void)
+{
+	size_t	i;
+
+	for (i = 0; i < api_nkeys; i++) {
+		explicit_bzero(api_keys[i], api_keylens[i]);
+		free(api_keys[i]);
+	}
+	api_nkeys = 0;
+}
+
+/*
+ * Parse --metrics-allow: comma-separated ADDR[/BITS], IPv4 or IPv6.
+ * Return value: 0, or -1 with the reason in err.
+ */
+int
+api_parse_allow(const char *list, char *err, size_t errlen)
+{
+	char	 buf[512], *tok, *save, *slash, *end;
+	long	 bits;
+
+	if (strlen(list) >= sizeof(buf)) {
+		snprintf(err, errlen, "too long");
+		return -1;
+	}
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		struct api_net *an = &api_allow[api_nallow];
+
+		if (api_nallow == API_MAXALLOW) {
+			snprintf(err, errlen, "more than %d networks",
+			    API_MAXALLOW);
+			return -1;
+		}
+		if ((slash = strchr(tok, '/')) != NULL)
+			*slash++ = '\0';
+		if (inet_pton(AF_INET, tok, an->an_addr) == 1)
+			an->an_af = AF_INET;
+		else if (inet_pton(AF_INET6, tok, an->an_addr) == 1)
+			an->an_af = AF_INET6;
+		else {
+			snprintf(err, errlen, "%s: not an address", tok);
+			return -1;
+		}
+		bits = an->an_af == AF_INET ? 32 : 128;
+		if (slash != NULL) {
+			long max = bits;
+
+			bits = strtol(slash, &end, 10);
+			if (*slash == '\0' || *end != '\0' || bits < 0 ||
+			    bits > max) {
+				snprintf(err, errlen, "%s: bad prefix length",
+				    slash);
+				return -1;
+			}
+		}
+		an->an_bits = bits;
+		api_nallow++;
+	}
+	return 0;
+}
+
+static int
+api_net_has(const struct api_net *an, int af, const uint8_t *a)
+{
+	int	full = an->an_bits / 8, rest = an->an_bits % 8;
+
+	if (an->an_af != af || memcmp(an->an_addr, a, full) != 0)
+		return 0;
+	return rest == 0 ||
+	    ((an->an_addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* May the peer of c read /metrics: loopback, or --metrics-allow. */
+static int
+api_metrics_ok(struct conn *c)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	const uint8_t		*a;
+	size_t			 i;
+	int			 af;
+
+	if (getpeername(c->c_io.fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	af = ss.ss_family;
+	if (af == AF_INET)
+		a = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
+	else if (af == AF_INET6)
+		a = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+	else
+		return 0;
+	if ((af == AF_INET && a[0] == 127) ||
+	    (af == AF_INET6 && IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a)))
+		return 1;
+	for (i = 0; i < api_nallow; i++)
+		if (api_net_has(&api_allow[i], af, a))
+			return 1;
+	return 0;
+}
+
+/* Is the request's Authorization "apikey KEY" with a known key? */
+static int
+api_authorized(const struct http_req *req)
+{
+	const struct http_hdr	*h;
+	const char		*k;
+	size_t			 n, i;
+	int			 ok = 0;
+
+	if ((h = http_hdr_get(req, "Authorization")) == NULL ||
+	    h->h_valuelen < 7 || strncasecmp(h->h_value, "apikey ", 7) != 0)
+		return 0;
+	k = h->h_value + 7;
+	n = h->h_valuelen - 7;
+	/* Every key is compared, in constant time for its length. */
+	for (i = 0; i < api_nkeys; i++)
+		if (api_keylens[i] == n &&
+		    CRYPTO_memcmp(api_keys[i], k, n) == 0)
+			ok = 1;
+	return ok;
+}
+
+static int
+api_path_route(const struct http_req *req, const char **method)
+{
+	static const struct {
+		const char	*path;
+		int		 route;
+		const char	*method;
+	} routes[] = {
+		{ "/api/publish",	R_PUBLISH,	"POST" },
+		{ "/api/send",		R_SEND,		"POST" },
+		{ "/api/batch",		R_BATCH,	"POST" },
+		{ "/api/presence",	R_PRESENCE,	"GET" },
+		{ "/api/history",	R_HISTORY,	"GET" },
+		{ "/api/channels",	R_CHANNELS,	"GET" },
+		{ "/api/disconnect",	R_DISCONNECT,	"POST" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (req->r_pathlen == strlen(routes[i].path) &&
+		    memcmp(req->r_path, routes[i].path, req->r_pathlen) == 0) {
+			*method = routes[i].method;
+			return routes[i].route;
+		}
+	return 0;
+}
+
+/*
+ * Route req, read on c, if it is /metrics or an API path.  Return value:
+ * 1 if it was (answered, or waiting for its body or its answer), 0 if
+ * not.
+ */
+int
+api_route(struct conn *c, const struct http_req *req)
+{
+	const struct http_hdr	*h;
+	struct conn_head	*head = c->c_head;
+	const char		*method;
+	char			*end;
+	unsigned long		 len = 0;
+	size_t			 have;
+	int			 route;
+
+	if (req->r_pathlen == 8 && memcmp(req->r_path, "/metrics", 8) == 0) {
+		if (!api_metrics_ok(c))
+			api_error(c, 403, "forbidden", "not from this address");
+		else if (req->r_methodlen != 3 ||
+		    memcmp(req->r_method, "GET", 3) != 0)
+			api_error(c, 405, "bad_request", "use GET");
+		else
+			api_metrics(c);
+		return 1;
+	}
+	if (req->r_pathlen < 5 || memcmp(req->r_path, "/api/", 5) != 0 ||
+	    api_nkeys == 0)
+		return 0;
+	if ((route = api_path_route(req, &method)) == 0) {
+		api_error(c, 404, "not_found", "no such API route");
+		return 1;
+	}
+	if (!api_authorized(req)) {
+		api_error(c, 401, "unauthorized",
+		    "want Authorization: apikey KEY");
+		return 1;
+	}
+	if (req->r_methodlen != strlen(method) ||
+	    memcmp(req->r_method, method, req->r_methodlen) != 0) {
+		api_error(c, 405, "bad_request", strcmp(method, "GET") == 0 ?
+		    "use GET" : "use POST");
+		return 1;
+	}
+	if (strcmp(method, "GET") == 0) {
+		api_get(c, route, req);
+		return 1;
+	}
+	if ((h = http_hdr_get(req, "Content-Length")) == NULL ||
+	    http_hdr_get(req, "Transfer-Encoding") != NULL) {
+		api_error(c, 411, "bad_request", "want a Content-Length");
+		return 1;
+	}
+	errno = 0;
+	if (h->h_valuelen > 0 && h->h_value[0] >= '0' && h->h_value[0] <= '9')
+		len = strtoul(h->h_value, &end, 10);
+	if (h->h_valuelen == 0 || errno != 0 ||
+	    end != h->h_value + h->h_valuelen || len == 0 ||
+	    len > API_MAXBODY) {
+		api_error(c, 413, "too_large",
+		    "a body of 1 to 1048576 bytes, please");
+		return 1;
+	}
+	have = head->h_len - req->r_headlen;
+	if (have > len)
+		have = len;
+	head->h_body = xmalloc(len + 1);
+	memcpy(head->h_body, head->h_buf + req->r_headlen, have);
+	head->h_bodylen = len;
+	head->h_bodygot = have;
+	head->h_route = route;
+	c->c_flags |= CONN_F_WAIT;
+	if (have == len)
+		api_body(c);
+	return 1;
+}
+
+/* A JSON string member of o that is a valid channel name, or NULL. */
+static const char *
+api_channel(json_t *o)
+{
+	const char	*ch = json_string_value(json_object_get(o, "channel"));
+
+	if (ch == NULL || !proto_channel_valid(ch, strlen(ch)))
+		return NULL;
+	return ch;
+}
+
+/* The body of c's request is in: parse it and act. */
+void
+api_body(struct conn *c)
+{
+	struct conn_head	*head = c->c_head;
+	json_t			*o, *e, *d;
+	const char		*ch, *user, *id;
+	char			 uch[PROTO_MAXCHAN + 1];
+	size_t			 i;
+	int			 n = 0;
+
+	head->h_body[head->h_bodylen] = '\0';
+	if ((o = json_loadb(head->h_body, head->h_bodylen, 0, NULL)) == NULL) {
+		api_error(c, 400, "bad_request", "the body is not JSON");
+		return;
+	}
+	switch (head->h_route) {
+	case R_PUBLISH:
+		if ((ch = api_channel(o)) == NULL ||
+		    (d = json_object_get(o, "data")) == NULL)
+			api_error(c, 400, "bad_request",
+			    "want {\"channel\": C, \"data\": ANY}");
+		else
+			(void)api_publish(c, ch, d, 0);
+		break;
+	case R_SEND:
+		user = json_string_value(json_object_get(o, "user"));
+		d = json_object_get(o, "data");
+		if (user == NULL || d == NULL || (size_t)snprintf(uch,
+		    sizeof(uch), "user:%s", user) >= sizeof(uch) ||
+		    !proto_channel_valid(uch, strlen(uch)))
+			api_error(c, 400, "bad_request",
+			    "want {\"user\": U, \"data\": ANY}");
+		else
+			(void)api_publish(c, uch, d, 0);
+		break;
+	case R_BATCH:
+		if (!json_is_array(o) || json_array_size(o) == 0 ||
+		    json_array_size(o) > API_MAXBATCH) {
+			api_error(c, 400, "bad_request",
+			    "want an array of 1 to 1000 {channel, data}");
+			break;
+		}
+		json_array_foreach(o, i, e)
+			if (api_channel(e) == NULL ||
+			    json_object_get(e, "data") == NULL) {
+				api_error(c, 400, "bad_request", "item "
+				    "without a good channel or data");
+				json_decref(o);
+				return;
+			}
+		head->h_api = xcalloc(1, sizeof(*head->h_api));
+		head->h_api->ar_results = json_array();
+		head->h_api->ar_left = json_array_size(o);
+		json_array_foreach(o, i, e)
+			json_array_append_new(head->h_api->ar_results,
+			    json_null());
+		json_array_foreach(o, i, e)
+			if (api_publish(c, api_channel(e),
+			    json_object_get(e, "data"), i) == -1)
+				break;	/* c was answered */
+		break;
+	case R_DISCONNECT: {
+		struct tlist *tl[] = { &gl->l_live, &gl->l_pinged };
+		struct conn *k, *next;
+		char hex[17];
+		int j;
+
+
+		user = json_string_value(json_object_get(o, "user"));
+		id = json_string_value(json_object_get(o, "conn"));
+		if (user == NULL && id == NULL) {
+			api_error(c, 400, "bad_request",
+			    "want {\"user\": U} or {\"conn\": ID}");
+			break;
+		}
+		for (j = 0; j < 2; j++)
+			for (k = tl[j]->tl_head; k != NULL; k = next) {
+				next = k->c_tnext;
+				conn_idhex(hex, k);
+				if ((user != NULL &&
+				    strcmp(k->c_id->id_user, user) != 0) ||
+				    (id != NULL && strcmp(hex, id) != 0))
+					continue;
+				sess_drop(k);
+				ws_close(k, 1008, "kicked");
+				gst.st_kicked++;
+				n++;
+			}
+		api_reply(c, 200, json_pack("{s:i}", "closed", n));
+		break;
+	}
+	}
+	json_decref(o);
+}
+
+/*
+ * Publish data on channel ch for c's request (item idx of a batch).
+ * Return value: 0, or -1 if c was answered with an error.
+ */
+static int
+api_publish(struct conn *c, const char *ch, json_t *data, uint32_t idx)
+{
+	struct timespec	 ts;
+	struct ipc_msg	*m;
+	struct pend	*pd;
+	char		*s;
+	size_t		 n;
+
+	if ((s = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+		fatalx("api: json out of memory");
+	n = strlen(s);
+	if (n + strlen(ch) + 160 > gl->l_conf->lc_maxmsg) {
+		free(s);
+		api_error(c, 413, "too_large", "message over max_message");
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m = ipc_create(GW_MSG_BRIDGE_PUBLISH, 0);
+	ipc_add_cstr(m, ch);
+	ipc_add_str(m, s, n);
+	ipc_add_cstr(m, "");		/* from: the server, null */
+	ipc_add_u64(m, (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	free(s);
+	pd = client_pend(c, PD_PUBLISH, NULL);
+	pd->pd_api = 1;
+	pd->pd_apiidx = idx;
+	if (link_request(m, pd) == -1) {
+		client_pend_free(pd);
+		api_error(c, 503, "unavailable",
+		    "the node cannot reach its message store");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_get(struct conn *c, int route, const struct http_req *req)
+{
+	char		 ch[PROTO_MAXCHAN + 2], since[PROTO_MAXOFFSET + 2];
+	char		 limit[16], *end;
+	struct ipc_msg	*m;
+	struct pend	*pd;
+	ssize_t		 n;
+	long		 lim = 100;
+
+	if (route == R_CHANNELS) {
+		struct htab_iter it;
+		const char *name;
+		size_t len;
+		void *v;
+		json_t *a = json_array();
+
+		n = http_query_get(req->r_query, req->r_querylen, "pattern",
+		    ch, sizeof(ch));
+		htab_iter_init(gl->l_chans, &it);
+		while (htab_iter_next(&it, &name, &len, &v))
+			if (n < 0 || fnmatch(ch, name, 0) == 0)
+				json_array_append_new(a, json_pack(
+				    "{s:s, s:I}", "channel", name,
+				    "subscribers", (json_int_t)
+				    ((struct chan *)v)->ch_nmem));
+		api_reply(c, 200, a);
+		return;
+	}
+	n = http_query_get(req->r_query, req->r_querylen, "channel", ch,
+	    sizeof(ch));
+	if (n <= 0 || !proto_channel_valid(ch, n)) {
+		api_error(c, 400, "bad_request", "want channel=NAME");
+		return;
+	}
+	if (route == R_PRESENCE) {
+		if (!plink_up()) {
+			api_error(c, 503, "unavailable",
+			    "the node's presence service is not reachable");
+			return;
+		}
+		pd = client_pend(c, PD_PRESENCE, NULL);
+		pd->pd_api = 1;
+		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
+		ipc_add_cstr(m, ch);
+	} else {
+		n = http_query_get(req->r_query, req->r_querylen, "since",
+		    since, sizeof(since));
+		if (n == -2 || n > PROTO_MAXOFFSET) {
+			api_error(c, 400, "bad_request", "bad since");
+			return;
+		}
+		if (n < 0)
+			since[0] = '\0';
+		if (http_query_get(req->r_query, req->r_querylen, "limit",
+		    limit, sizeof(limit)) >= 0) {
+			lim = strtol(limit, &end, 10);
+			if (limit[0] == '\0' || *end != '\0' || lim < 1 ||
+			    lim > PROTO_MAXHISTORY) {
+				api_error(c, 400, "bad_request",
+				    "limit: 1 to 1000");
+				return;
+			}
+		}
+		pd = client_pend(c, PD_HISTORY, NULL);
+		pd->pd_api = 1;
+		m = ipc_create(GW_MSG_BRIDGE_HISTORY, 0);
+		ipc_add_cstr(m, ch);
+		ipc_add_cstr(m, since);
+		ipc_add_u32(m, lim);
+	}
+	c->c_flags |= CONN_F_WAIT;
+	if (link_request(m, pd) == -1) {
+		client_pend_free(pd);
+		api_error(c, 503, "unavailable", "the node is not ready");
+	}
+}
+
+/* A batch item, or the single request, got its answer (or error). */
+static void
+api_item(struct pend *pd, json_t *result, int status)
+{
+	struct conn	*c = pd->pd_conn;
+	struct api_req	*ar;
+
+	if (c->c_state != CONN_ST_HEAD || c->c_head == NULL) {
+		json_decref(result);
+		client_pend_free(pd);
+		return;
+	}
+	if ((ar = c->c_head->h_api) == NULL) {
+		client_pend_free(pd);
+		api_reply(c, status, result);
+		return;
+	}
+	json_array_set_new(ar->ar_results, pd->pd_apiidx, result);
+	client_pend_free(pd);
+	if (--ar->ar_left == 0)
+		api_reply(c, 200, json_incref(ar->ar_results));
+}
+
+/* The bridge answered an API request. */
+int
+api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
+{
+	const char	*off;
+	size_t		 offlen;
+	uint32_t	 complete, n;
+	json_t		*a;
+	int		 cut;
+
+	switch (type) {
+	case GW_MSG_BRIDGE_PUBLISHED:
+		if (pd->pd_kind != PD_PUBLISH ||
+		    ipc_get_str(rd, &off, &offlen) == -1 || ipc_end(rd) == -1)
+			return -1;
+		gst.st_published++;
+		api_item(pd, json_pack("{s:s%}", "offset", off, offlen), 200);
+		return 0;
+	case GW_MSG_BRIDGE_HISTORY_REPLY:
+		if (pd->pd_kind != PD_HISTORY ||
+		    ipc_get_u32(rd, &complete) == -1 ||
+		    ipc_get_u32(rd, &n) == -1 ||
+		    (a = client_history_entries(rd, n, &cut)) == NULL)
+			return -1;
+		api_item(pd, json_pack("{s:o, s:b}", "messages", a,
+		    "complete", complete != 0 && !cut), 200);
+		return 0;
+	}
+	return -1;
+}
+
+/* An API request failed at the bridge or gw-presence. */
+void
+api_fail(struct pend *pd, const char *code, const char *msg)
+{
+	api_item(pd, json_pack("{s:{s:s, s:s}}", "error", "code", code,
+	    "message", msg), strcmp(code, "unavailable") == 0 ? 503 : 500);
+}
+
+/* gw-presence answered an API presence request. */
+void
+api_presence(struct pend *pd, json_t *answer, const char *code,
+    const char *msg)
+{
+	if (answer == NULL)
+		api_fail(pd, code, msg);
+	else
+		api_item(pd, json_incref(answer), 200);
+}
+
+/* Free what an API request held (the connection's head goes). */
+void
+api_free_req(struct conn_head *head)
+{
+	free(head->h_body);
+	head->h_body = NULL;
+	if (head->h_api != NULL) {
+		json_decref(head->h_api->ar_results);
+		free(head->h_api);
+		head->h_api = NULL;
+	}
+}
+
+static void
+api_send(struct conn *c, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	char	hdr[256];
+	int	n;
+
+	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n", status,
+	    status == 200 ? "OK" : "Error", ctype, len);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		fatalx("api: header too long");
+	c->c_flags &= ~CONN_F_WAIT;
+	conn_send_raw(c, hdr, n);
+	conn_send_raw(c, body, len);
+	handshake_free(c);
+	conn_close_after_flush(c);
+}
+
+/* Answer c with status and o (a reference the call takes). */
+static void
+api_reply(struct conn *c, int status, json_t *o)
+{
+	char	*s;
+
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT |
+	    JSON_ENCODE_ANY)) == NULL)
+		fatalx("api: json out of memory");
+	json_decref(o);
+	api_send(c, status, "application/json", s, strlen(s));
+	free(s);
+}
+
+static void
+api_error(struct conn *c, int status, const char *code, const char *msg)
+{
+	if (status != 401)
+		log_verbose("api %d %s: %s", status, code, msg);
+	api_reply(c, status, json_pack("{s:{s:s, s:s}}", "error", "code",
+	    code, "message", msg));
+}
+
+static void
+api_metrics(struct conn *c)
+{
+	char	*s = ctl_metrics();
+
+	api_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", s,
+	    strlen(s));
+	free(s);
+}
