@@ -30,11 +30,12 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	$(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 override LDFLAGS := $(LDFLAGS) $(filter-out -fsanitize=fuzzer-no-link%,$(SANFLAGS))
 
-BINS := gw-listen gw-bridge gw-presence
+BINS := gw-listen gw-bridge gw-presence gwctl
 LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 LISTEN_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-listen/*.c))
 BRIDGE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-bridge/*.c))
 PRESENCE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-presence/*.c))
+GWCTL_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gwctl/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS ?= 15
@@ -60,6 +61,9 @@ $(B)/gw-bridge: $(BRIDGE_OBJS) $(B)/libgw.a
 
 $(B)/gw-presence: $(PRESENCE_OBJS) $(B)/libgw.a
 	$(CC) $(LDFLAGS) -o $@ $(PRESENCE_OBJS) $(B)/libgw.a $(PKG_LIBS) -lm
+
+$(B)/gwctl: $(GWCTL_OBJS) $(B)/libgw.a
+	$(CC) $(LDFLAGS) -o $@ $(GWCTL_OBJS) $(B)/libgw.a $(PKG_LIBS)
 
 # Unit tests: one per module; those of a binary's module link its object.
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
