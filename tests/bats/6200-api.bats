@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# 6200-api.bats -- the HTTP API for backends and /metrics on gw-listen
+# (issue 6, PROTOCOL.md section 6): every route seen by WebSocket clients
+# on another node, the JSON errors (bad or no key 401, bad JSON 400,
+# unknown route 404, wrong method 405, body too big 413), unknown
+# channels giving empty answers, two keys at once (rotation), and the
+# Prometheus text of /metrics.  Two nodes on one Redis; node a's gw-listen
+# has --api-key-file, node b's none.  Clients: python3-websockets and
+# urllib (helpers/apicheck.py).
+
+bats_require_minimum_version 1.5.0
+
+load ../helpers/gw
+
+AC="$GW_HELPERS/apicheck.py"
+KEY=key-aaaaaaaaaaaaaaaaaaaa
+KEY2=key-bbbbbbbbbbbbbbbbbbbb
+
+setup() {
+	gw_setup
+	printf '# API keys\n%s\n\n%s\n' "$KEY" "$KEY2" >"$GW_TMP/keys"
+	NODE_PRESENCE=1
+	start_node a 1 --api-key-file "$GW_TMP/keys"
+	PA=$GW_PORT
+	start_node b 1
+	PB=$GW_PORT
+}
+
+teardown() {
+	gw_teardown
+}
+
+acheck() {
+	"$PY" "$AC" "$1" --ports "$PA,$PB" --key "$KEY" --key2 "$KEY2"
+}
+
+@test "api: publish, send, batch, presence, history, channels, disconnect; unknown channels give empty answers; two keys" {
+	acheck routes
+}
+
+@test "api: no key or a bad one 401, bad JSON or fields 400, 404, 405, 413: JSON errors; no key file, no API" {
+	acheck errors
+}
+
+@test "metrics: GET /metrics from loopback is Prometheus text with the counters" {
+	acheck metrics
+}
+
+@test "api: a key file that is missing, empty or has a short key is a usage error" {
+	run "$GW_LISTEN_BIN" -n --auth none --api-key-file "$GW_TMP/nope"
+	[ "$status" -eq 2 ]
+	: >"$GW_TMP/empty"
+	run "$GW_LISTEN_BIN" -n --auth none --api-key-file "$GW_TMP/empty"
+	[ "$status" -eq 2 ]
+	echo short >"$GW_TMP/short"
+	run "$GW_LISTEN_BIN" -n --auth none --api-key-file "$GW_TMP/short"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"short:1"* ]]
+	run "$GW_LISTEN_BIN" -n --auth none --metrics-allow 10.0.0.0/33
+	[ "$status" -eq 2 ]
+	run "$GW_LISTEN_BIN" -n --auth none --metrics-allow 10.0.0.0/8,::1
+	[ "$status" -eq 0 ]
+}

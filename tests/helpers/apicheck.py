@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""apicheck.py -- scenarios for gw-listen's HTTP API and /metrics
+(tests/bats/6200-api.bats, PROTOCOL.md section 6).
+
+    /usr/bin/python3 tests/helpers/apicheck.py SCENARIO --ports A,B
+        --key KEY [--key2 KEY]
+
+The nodes are started by bats, node A's gw-listen with --api-key-file
+holding KEY and KEY2 (node B has no key file).  Backends talk HTTP with
+urllib; clients are python3-websockets.  Exit 0 if the scenario passes,
+else 1 with what was expected and what came.  Every wait is bounded.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bridgecheck import PEERS, Peer, close_all, log, want  # noqa: E402
+from wsraw import Fail  # noqa: E402
+
+import websockets  # noqa: E402
+
+TIMEOUT = 10
+
+
+def http(port, method, path, body=None, key=None, raw=None, headers=None):
+    """(status, decoded JSON or text) of one request."""
+    data = raw if raw is not None else (
+        json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+                                 data=data, method=method)
+    if key is not None:
+        req.add_header("Authorization", "apikey " + key)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            status, text, ctype = r.status, r.read(), \
+                r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        status, text, ctype = e.code, e.read(), \
+            e.headers.get("Content-Type", "")
+    if ctype.startswith("application/json"):
+        return status, json.loads(text)
+    return status, text.decode()
+
+
+async def peer(port, user):
+    uri = "ws://127.0.0.1:%d/ws?user=%s" % (port, user)
+    ws = await websockets.connect(uri, ping_interval=None,
+                                  open_timeout=TIMEOUT, close_timeout=3)
+    w = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    p = Peer("%s@%d" % (user, port), ws, w)
+    PEERS.append(p)
+    return p
+
+
+def call(a, method, path, body=None, key=True, want_status=200, **kw):
+    st, r = http(a.ports[0], method, path, body, a.key if key else None,
+                 **kw)
+    want(st == want_status, "%s %s %r: status %d %r, want %d", method, path,
+         body, st, r, want_status)
+    return r
+
+
+async def routes(a):
+    """Every route does what PROTOCOL.md section 6 says, seen by
+    WebSocket clients on the other node."""
+    pa, pb = a.ports
+    sub = await peer(pb, "bob")
+    await sub.subscribe("news")
+    await sub.subscribe("user:bob")
+    pres = await peer(pa, "carol")
+    await pres.subscribe("news", presence=True)
+    # publish: the offset answered is the message's; from is null.
+    r = await asyncio.to_thread(call, a, "POST", "/api/publish",
+                                {"channel": "news", "data": {"t": 1}})
+    off = r.get("offset")
+    await sub.until(lambda: len(sub.messages("news")) == 1, "the publish")
+    m = sub.messages("news")[0]
+    want(m["offset"] == off and m["from"] is None and m["data"] == {"t": 1},
+         "message %r, want offset %r, from null, data {t:1}", m, off)
+    # send: to user:bob.
+    r = await asyncio.to_thread(call, a, "POST", "/api/send",
+                                {"user": "bob", "data": "hi"})
+    await sub.until(lambda: len(sub.messages("user:bob")) == 1, "the send")
+    want(sub.messages("user:bob")[0]["offset"] == r["offset"],
+         "send offset %r vs %r", r, sub.messages("user:bob"))
+    # batch: one offset per item, in order.
+    items = [{"channel": "news", "data": i} for i in range(3)] + \
+        [{"channel": "user:bob", "data": "x"}]
+    r = await asyncio.to_thread(call, a, "POST", "/api/batch", items)
+    want(isinstance(r, list) and len(r) == 4 and
+         all("offset" in x for x in r), "batch answer %r", r)
+    await sub.until(lambda: len(sub.messages("news")) == 4, "the batch")
+    want([m["offset"] for m in sub.messages("news")[1:]] ==
+         [x["offset"] for x in r[:3]], "batch offsets %r vs messages %r",
+         r, sub.messages("news"))
+    # presence: carol, cluster-wide.
+    r = await asyncio.to_thread(call, a, "GET", "/api/presence?channel=news")
+    want(r.get("count") == 2 and
+         sorted(u["userId"] for u in r["users"]) == ["bob", "carol"],
+         "presence %r, want bob and carol", r)
+    # history: everything published on news, in order.
+    r = await asyncio.to_thread(call, a, "GET",
+                                "/api/history?channel=news&limit=10")
+    want([m["offset"] for m in r["messages"]] ==
+         [m["offset"] for m in sub.messages("news")] and
+         r["complete"] is True, "history %r", r)
+    r = await asyncio.to_thread(call, a, "GET",
+                                "/api/history?channel=news&limit=2")
+    want(len(r["messages"]) == 2 and r["complete"] is False,
+         "history limit 2: %r", r)
+    # channels: node A's worker has news with one subscriber.
+    r = await asyncio.to_thread(call, a, "GET", "/api/channels?pattern=n*")
+    want(r == [{"channel": "news", "subscribers": 1}], "channels %r", r)
+    # Unknown channels: empty answers, not errors.
+    r = await asyncio.to_thread(call, a, "GET",
+                                "/api/history?channel=never")
+    want(r == {"messages": [], "complete": True}, "history of nothing %r", r)
+    r = await asyncio.to_thread(call, a, "GET",
+                                "/api/presence?channel=never")
+    want(r.get("count") == 0 and r.get("users") == [],
+         "presence of nothing %r", r)
+    r = await asyncio.to_thread(call, a, "GET", "/api/channels?pattern=zz*")
+    want(r == [], "channels zz* %r", r)
+    # disconnect: carol is on node A: closed with 1008 "kicked".
+    r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
+                                {"user": "carol"})
+    want(r == {"closed": 1}, "disconnect %r", r)
+    await pres.until(lambda: pres.closed is not None, "the kick")
+    want(pres.ws.close_code == 1008 and pres.ws.close_reason == "kicked",
+         "carol closed %r %r", pres.ws.close_code, pres.ws.close_reason)
+    # The second key works too (rotation).
+    st, r = http(pa, "GET", "/api/channels", key=a.key2)
+    want(st == 200, "second key: %d %r", st, r)
+    log("routes: publish, send, batch, presence, history, channels, "
+        "disconnect")
+
+
+async def errors(a):
+    """Bad keys, bad JSON, bad channels, wrong methods, big bodies."""
+    pa, pb = a.ports
+    for key in (None, "wrong-key-0123456789"):
+        st, r = http(pa, "POST", "/api/publish", {"channel": "c",
+                                                  "data": 1}, key)
+        want(st == 401 and r["error"]["code"] == "unauthorized",
+             "key %r: %d %r, want 401", key, st, r)
+    cases = [
+        ("POST", "/api/publish", None, b"not json", 400),
+        ("POST", "/api/publish", {"channel": "bad chan", "data": 1}, None,
+         400),
+        ("POST", "/api/publish", {"channel": "c"}, None, 400),
+        ("POST", "/api/send", {"data": 1}, None, 400),
+        ("POST", "/api/batch", [], None, 400),
+        ("POST", "/api/batch", [{"channel": "c"}], None, 400),
+        ("POST", "/api/disconnect", {}, None, 400),
+        ("GET", "/api/publish", None, None, 405),
+        ("POST", "/api/history?channel=c", {}, None, 405),
+        ("GET", "/api/history", None, None, 400),
+        ("GET", "/api/history?channel=c&limit=0", None, None, 400),
+        ("GET", "/api/nope", None, None, 404),
+        ("POST", "/api/publish", None, b"x" * (1024 * 1024 + 1), 413),
+    ]
+    for method, path, body, raw, status in cases:
+        st, r = http(pa, method, path, body, a.key, raw=raw)
+        want(st == status and isinstance(r, dict) and "error" in r and
+             set(r["error"]) == {"code", "message"},
+             "%s %s %r: %d %r, want %d with a JSON error", method, path,
+             body if raw is None else raw[:20], st, r, status)
+    # Node B has no key file: the API is not there.
+    st, r = http(pb, "POST", "/api/publish", {"channel": "c", "data": 1},
+                 a.key)
+    want(st == 404, "API without keys: %d %r, want 404", st, r)
+    # The node still serves WebSockets after all that.
+    p = await peer(pa, "after")
+    await p.subscribe("c")
+    log("errors: 401, 400, 405, 404, 413, each a JSON error")
+
+
+async def metrics(a):
+    """GET /metrics from loopback: Prometheus text with the counters."""
+    pa, _ = a.ports
+    p = await peer(pa, "m")
+    await p.subscribe("mc")
+    await p.req({"type": "publish", "id": 1, "channel": "mc", "data": 1},
+                "published")
+    st, text = http(pa, "GET", "/metrics")
+    want(st == 200, "/metrics: %d", st)
+    vals = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        name, _, v = line.rpartition(" ")
+        vals[name.split("{")[0]] = int(v)
+    for k in ("gw_listen_connections", "gw_listen_subscriptions",
+              "gw_listen_published", "gw_listen_deliveries",
+              "gw_listen_bytes_out", "gw_listen_closes_1013"):
+        want(k in vals, "/metrics has no %s: %s", k, text[:400])
+    want(vals["gw_listen_subscriptions"] >= 1 and
+         vals["gw_listen_published"] >= 1,
+         "counters do not count: %r", vals)
+    want("# TYPE gw_listen_connections gauge" in text,
+         "no TYPE lines: %s", text[:200])
+    st, _ = http(pa, "POST", "/metrics", raw=b"x")
+    want(st == 405, "POST /metrics: %d", st)
+    log("metrics: %d series" % len(vals))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=["routes", "errors", "metrics"])
+    ap.add_argument("--ports", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--key2", required=True)
+    a = ap.parse_args()
+    a.ports = [int(p) for p in a.ports.split(",")]
+    fn = globals()[a.scenario]
+
+    async def go():
+        try:
+            await fn(a)
+        finally:
+            await close_all()
+    try:
+        asyncio.run(go())
+    except Fail as e:
+        print("FAIL %s: %s" % (a.scenario, e), flush=True)
+        sys.exit(1)
+    print("ok %s" % a.scenario, flush=True)
+
+
+if __name__ == "__main__":
+    main()
