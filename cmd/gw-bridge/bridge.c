@@ -292,6 +292,9 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 			bridge_send_fail(w, h->id, "unavailable",
 			    "Redis is not reachable");
 		return;
+	case GW_MSG_CTL_REQUEST:
+		ctl_request(w, h->id, rd);
+		return;
 	default:
 		break;
 	}

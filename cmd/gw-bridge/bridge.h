@@ -145,6 +145,9 @@ int		 chan_name_from_pubsub(const char *, size_t, const char **,
 		    size_t *);
 void		 chan_key(char *, size_t, const char *, size_t, char);
 
+/* ctl.c */
+void		 ctl_request(struct worker *, uint32_t, struct ipc_rd *);
+
 /* redis.c */
 void		 redis_start(void);
 void		 redis_stop(void);

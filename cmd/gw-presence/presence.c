@@ -502,6 +502,10 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 	case GW_MSG_SESSION_LOAD:
 		rv = presence_do_sload(p, h->id, rd);
 		break;
+	case GW_MSG_CTL_REQUEST:
+		ctl_request(p, h->id, rd);
+		rv = 0;
+		break;
 	default:
 		break;
 	}

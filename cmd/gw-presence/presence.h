@@ -192,6 +192,9 @@ void		 session_peer_gone(struct peer *);
 void		 session_reown(void);
 void		 session_free_all(void);
 
+/* ctl.c */
+void		 ctl_request(struct peer *, uint32_t, struct ipc_rd *);
+
 /* redis.c */
 void		 redis_start(void);
 void		 redis_stop(void);

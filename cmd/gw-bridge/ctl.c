@@ -1,0 +1,71 @@
+/*
+ * ctl.c -- gw-bridge's answers to control requests (GW_MSG_CTL_REQUEST)
+ * that gwctl and gw-supervise send on <rundir>/bridge.sock: "stats".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bridge.h"
+#include "htab.h"
+#include "log.h"
+
+static json_t	*ctl_stats(void);
+
+static json_t *
+ctl_stats(void)
+{
+	struct worker	*w;
+	json_int_t	 nworkers = 0;
+
+	for (w = gb->b_workers; w != NULL; w = w->w_next)
+		if (!w->w_dead)
+			nworkers++;
+	return json_pack("{s:b, s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:i}}", "ok", 1, "process", "gw-bridge", "pid",
+	    (int)getpid(), "node", gb->b_conf->bc_node, "counters",
+	    "published", (json_int_t)gb->b_published,
+	    "delivered", (json_int_t)gb->b_delivered,
+	    "events", (json_int_t)gb->b_events,
+	    "redis_reconnects", (json_int_t)gb->b_reconnects,
+	    "channels", (json_int_t)htab_count(gb->b_chans),
+	    "workers", nworkers,
+	    "healthy", gb->b_healthy);
+}
+
+/*
+ * Answer w's control request id (its JSON text in rd) with
+ * GW_MSG_CTL_REPLY: {"ok":true,...} for "stats", {"ok":false,"error":...}
+ * for anything else.  Bad input from gwctl is answered, never fatal.
+ */
+void
+ctl_request(struct worker *w, uint32_t id, struct ipc_rd *rd)
+{
+	struct ipc_msg	*m;
+	const char	*s, *cmd;
+	size_t		 n;
+	json_t		*req = NULL, *rep;
+	char		*text;
+
+	if (ipc_get_str(rd, &s, &n) == -1 || ipc_end(rd) == -1 ||
+	    (req = json_loadb(s, n, 0, NULL)) == NULL || !json_is_object(req))
+		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "the request is not a JSON object");
+	else if ((cmd = json_string_value(json_object_get(req, "cmd"))) !=
+	    NULL && strcmp(cmd, "stats") == 0)
+		rep = ctl_stats();
+	else
+		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "unknown command");
+	json_decref(req);
+	if (rep == NULL || (text = json_dumps(rep, JSON_COMPACT)) == NULL)
+		fatalx("control: json out of memory");
+	json_decref(rep);
+	m = ipc_create(GW_MSG_CTL_REPLY, id);
+	ipc_add_cstr(m, text);
+	free(text);
+	bridge_send(w, m);
+}

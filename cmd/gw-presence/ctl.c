@@ -1,0 +1,78 @@
+/*
+ * ctl.c -- gw-presence's answers to control requests
+ * (GW_MSG_CTL_REQUEST) that gwctl and gw-supervise send on
+ * <rundir>/presence.sock: "stats".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "htab.h"
+#include "log.h"
+#include "presence.h"
+
+static json_t	*ctl_stats(void);
+
+static json_t *
+ctl_stats(void)
+{
+	struct peer	*p;
+	json_int_t	 npeers = 0;
+
+	for (p = gp->p_peers; p != NULL; p = p->pr_next)
+		if (!p->pr_dead)
+			npeers++;
+	return json_pack("{s:b, s:s, s:i, s:s, s:s, s:{s:I, s:I, s:I, s:I,"
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}", "ok", 1, "process",
+	    "gw-presence", "pid", (int)getpid(), "node", gp->p_conf->pc_node,
+	    "instance", gp->p_inst, "counters",
+	    "entries", (json_int_t)htab_count(gp->p_entries),
+	    "typing", (json_int_t)htab_count(gp->p_typing),
+	    "sessions", (json_int_t)htab_count(gp->p_sess),
+	    "workers", npeers,
+	    "joins", (json_int_t)gp->p_joins,
+	    "leaves", (json_int_t)gp->p_leaves,
+	    "sweeps", (json_int_t)gp->p_swept,
+	    "sessions_saved", (json_int_t)gp->p_ssaved,
+	    "sessions_resumed", (json_int_t)gp->p_sresumed,
+	    "sessions_expired", (json_int_t)gp->p_sexpired,
+	    "redis_reconnects", (json_int_t)gp->p_reconnects,
+	    "redis_up", gp->p_up);
+}
+
+/*
+ * Answer p's control request id (its JSON text in rd) with
+ * GW_MSG_CTL_REPLY: {"ok":true,...} for "stats", {"ok":false,"error":...}
+ * for anything else.  Bad input from gwctl is answered, never fatal.
+ */
+void
+ctl_request(struct peer *p, uint32_t id, struct ipc_rd *rd)
+{
+	struct ipc_msg	*m;
+	const char	*s, *cmd;
+	size_t		 n;
+	json_t		*req = NULL, *rep;
+	char		*text;
+
+	if (ipc_get_str(rd, &s, &n) == -1 || ipc_end(rd) == -1 ||
+	    (req = json_loadb(s, n, 0, NULL)) == NULL || !json_is_object(req))
+		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "the request is not a JSON object");
+	else if ((cmd = json_string_value(json_object_get(req, "cmd"))) !=
+	    NULL && strcmp(cmd, "stats") == 0)
+		rep = ctl_stats();
+	else
+		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "unknown command");
+	json_decref(req);
+	if (rep == NULL || (text = json_dumps(rep, JSON_COMPACT)) == NULL)
+		fatalx("control: json out of memory");
+	json_decref(rep);
+	m = ipc_create(GW_MSG_CTL_REPLY, id);
+	ipc_add_cstr(m, text);
+	free(text);
+	presence_send(p, m);
+}
