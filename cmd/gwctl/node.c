@@ -60,6 +60,7 @@ static int	sock_pid(const char *);
 static int	cmp_str(const void *, const void *);
 static json_t	*stats_one(const char *, const char *, int, int *);
 static int	stats_round(void);
+static void	stats_table(json_t *);
 
 /* The pid in a path ".../listen-PID.sock", or 0. */
 static int
@@ -364,24 +365,67 @@ stats_one(const char *path, const char *what, int optional, int *failed)
 }
 
 /*
- * One round of stats: every process of the node, one row each; the
- * table has a column per counter name.  Return value: 0, or 1 if a
- * process did not answer.
+ * Print the stats rows as a table: one column per process, one line per
+ * counter (a line per process would be hundreds of columns wide).
+ */
+static void
+stats_table(json_t *rows)
+{
+	struct col	*cols;
+	struct out	*o;
+	json_t		*names, *r, *v, *line, *titles;
+	const char	*k;
+	char		 key[32], title[64];
+	size_t		 i, n = json_array_size(rows);
+
+	cols = xcalloc(n + 2, sizeof(*cols));
+	titles = json_array();
+	cols[0].c_key = "counter";
+	cols[0].c_title = "COUNTER";
+	json_array_foreach(rows, i, r) {
+		snprintf(key, sizeof(key), "p%zu", i);
+		snprintf(title, sizeof(title), "%s[%lld]",
+		    json_string_value(json_object_get(r, "process")) != NULL ?
+		    json_string_value(json_object_get(r, "process")) : "?",
+		    (long long)json_integer_value(json_object_get(r, "pid")));
+		json_array_append_new(titles, json_pack("[s,s]", key, title));
+		cols[i + 1].c_key = json_string_value(json_array_get(
+		    json_array_get(titles, i), 0));
+		cols[i + 1].c_title = json_string_value(json_array_get(
+		    json_array_get(titles, i), 1));
+		cols[i + 1].c_flags = COL_RIGHT;
+	}
+	/* One line per counter name, in the order they first come. */
+	names = json_object();
+	json_array_foreach(rows, i, r)
+		json_object_foreach(json_object_get(r, "counters"), k, v) {
+			if ((line = json_object_get(names, k)) == NULL) {
+				line = json_pack("{s:s}", "counter", k);
+				json_object_set_new(names, k, line);
+			}
+			snprintf(key, sizeof(key), "p%zu", i);
+			json_object_set(line, key, v);
+		}
+	o = out_new(cols);
+	json_object_foreach(names, k, line)
+		out_row(o, json_incref(line));
+	out_end(o);
+	json_decref(names);
+	json_decref(titles);
+	free(cols);
+}
+
+/*
+ * One round of stats: every process of the node, one JSON object each.
+ * Return value: 0, or 1 if a process did not answer.
  */
 static int
 stats_round(void)
 {
-	static const struct col	 fixed[] = {
-		{ "process", "PROCESS", 0 }, { "pid", "PID", COL_RIGHT },
-		{ "node", "NODE", 0 }
-	};
-	struct col	*cols;
-	struct out	*o;
 	glob_t		 g;
 	char		 pat[PATH_MAX];
-	json_t		*rows, *r, *names, *v;
-	const char	*k;
-	size_t		 i, n, nc = 3;
+	json_t		*rows, *r;
+	size_t		 i;
 	int		 failed = 0;
 
 	rows = json_array();
@@ -398,28 +442,11 @@ stats_round(void)
 				json_array_append_new(rows, r);
 		globfree(&g);
 	}
-	/* The counters' names, in the order they first come. */
-	names = json_object();
-	json_array_foreach(rows, i, r)
-		json_object_foreach(json_object_get(r, "counters"), k, v)
-			json_object_set_new(names, k, json_null());
-	n = json_object_size(names);
-	cols = xcalloc(n + 4, sizeof(*cols));
-	memcpy(cols, fixed, sizeof(fixed));
-	json_object_foreach(names, k, v) {
-		cols[nc].c_key = k;
-		cols[nc].c_title = k;
-		cols[nc++].c_flags = COL_RIGHT;
-	}
-	o = out_new(cols);
-	json_array_foreach(rows, i, r) {
-		if (!gc.g_json)	/* a table: the counters in the row */
-			json_object_update(r, json_object_get(r, "counters"));
-		out_row(o, json_incref(r));
-	}
-	out_end(o);
-	free(cols);
-	json_decref(names);
+	if (gc.g_json)
+		json_array_foreach(rows, i, r)
+			out_line(r);
+	else
+		stats_table(rows);
 	json_decref(rows);
 	return failed;
 }
