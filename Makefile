@@ -4,6 +4,8 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+SHAREDIR ?= $(PREFIX)/share/gw
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 
 CFLAGS ?= -O2 -g
 # libev and wslay ship no .pc file on Debian: fall back to plain -l flags.
@@ -30,12 +32,13 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	$(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 override LDFLAGS := $(LDFLAGS) $(filter-out -fsanitize=fuzzer-no-link%,$(SANFLAGS))
 
-BINS := gw-listen gw-bridge gw-presence gwctl
+BINS := gw-listen gw-bridge gw-presence gwctl gw-supervise
 LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 LISTEN_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-listen/*.c))
 BRIDGE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-bridge/*.c))
 PRESENCE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-presence/*.c))
 GWCTL_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gwctl/*.c))
+SUPERVISE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-supervise/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS ?= 15
@@ -64,6 +67,9 @@ $(B)/gw-presence: $(PRESENCE_OBJS) $(B)/libgw.a
 
 $(B)/gwctl: $(GWCTL_OBJS) $(B)/libgw.a
 	$(CC) $(LDFLAGS) -o $@ $(GWCTL_OBJS) $(B)/libgw.a $(PKG_LIBS)
+
+$(B)/gw-supervise: $(SUPERVISE_OBJS) $(B)/libgw.a
+	$(CC) $(LDFLAGS) -o $@ $(SUPERVISE_OBJS) $(B)/libgw.a $(PKG_LIBS)
 
 # Unit tests: one per module; those of a binary's module link its object.
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
@@ -113,10 +119,19 @@ lint:
 	shellcheck -s bash completions/bash/*
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	mkdir -p $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)
-	for s in 7 8; do for f in man/*.$$s; do [ -e "$$f" ] || continue; \
+	for s in 1 5 7 8; do for f in man/*.$$s; do [ -e "$$f" ] || continue; \
+	    mkdir -p $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s; done; done
+	mkdir -p $(DESTDIR)$(SHAREDIR)
+	cp -R share/. $(DESTDIR)$(SHAREDIR)
+	rm -rf $(DESTDIR)$(SHAREDIR)/systemd
+	mkdir -p $(DESTDIR)$(SYSTEMDDIR)
+	sed 's,@BINDIR@,$(BINDIR),g; s,@SHAREDIR@,$(SHAREDIR),g' \
+	    share/systemd/gw-supervise.service \
+	    >$(DESTDIR)$(SYSTEMDDIR)/gw-supervise.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/gw-supervise.service
 	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0644 completions/bash/* $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 completions/zsh/_gw $(DESTDIR)$(ZSHCOMPDIR)
@@ -128,6 +143,8 @@ uninstall:
 	for f in completions/bash/*; do \
 	    rm -f $(DESTDIR)$(BASHCOMPDIR)/$${f##*/}; done
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_gw
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/gw-supervise.service
 
 clean:
 	rm -rf build build-san build-fuzz
