@@ -87,11 +87,11 @@ cmd_num(const char *opt, const char *s, unsigned long long min,
     unsigned long long max)
 {
 	unsigned long long	v;
-	char			err[PARSE_ERRLEN];
+	char			err[PARSE_ERRLEN], why[PARSE_ERRLEN + 64];
 
 	if (parse_num(s, min, max, &v, err) == -1) {
-		fprintf(stderr, "gwctl: %s: %s\n", opt, err);
-		exit(EX_USAGE);
+		snprintf(why, sizeof(why), "%s: %s", opt, err);
+		cmd_usage(why);
 	}
 	return v;
 }

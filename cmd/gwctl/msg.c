@@ -161,12 +161,13 @@ publish_main(const char *chan, const char *user, const char *json,
 	struct out	*o;
 	json_error_t	 jerr;
 	json_t		*v = NULL;
+	char		 why[JSON_ERROR_TEXT_LENGTH + 16];
 	int		 r;
 
 	if (json != NULL && (v = json_loads(json, JSON_DECODE_ANY, &jerr)) ==
 	    NULL) {
-		fprintf(stderr, "gwctl: invalid JSON: %s\n", jerr.text);
-		exit(EX_USAGE);
+		snprintf(why, sizeof(why), "invalid JSON: %s", jerr.text);
+		cmd_usage(why);
 	}
 	if (sock_open(&s, "bridge.sock", "gw-bridge", 0) == -1) {
 		json_decref(v);
