@@ -139,7 +139,8 @@ parse_options(int argc, char *argv[], struct supervise *s,
 				usage();
 			if (conf_set(&s->s_flags, ch - OPT_KEY, optarg,
 			    CONF_SRC_FLAG, 0, err) == -1) {
-				log_warnx("--%s", err);
+				log_warnx("--%s: %s",
+				    longopts()[4 + ch - OPT_KEY].name, err);
 				exit(2);
 			}
 		}
