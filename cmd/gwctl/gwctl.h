@@ -30,6 +30,7 @@
 /* The global options. */
 struct gwctl {
 	const char	*g_rundir;
+	const char	*g_secret;	/* secret_file of the config, or NULL */
 	int		 g_json;	/* 1: NDJSON, 0: table */
 	volatile int	 g_stop;	/* SIGINT or SIGTERM seen */
 };

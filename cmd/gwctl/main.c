@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "gwctl.h"
 #include "parse.h"
 
@@ -37,6 +38,7 @@ const struct cmd cmds[] = {
 };
 
 static void	print_usage(FILE *);
+static void	load_conf(const char *, const char *);
 static void	on_signal(int);
 
 static void
@@ -44,7 +46,7 @@ print_usage(FILE *f)
 {
 	const struct cmd	*c;
 
-	fprintf(f, "usage: gwctl [--rundir dir] [--json | --table] "
+	fprintf(f, "usage: gwctl [-c file] [--rundir dir] [--json | --table] "
 	    "command [args ...]\n");
 	for (c = cmds; c->c_name != NULL; c++)
 		fprintf(f, "       gwctl %s%s%s\n", c->c_name,
@@ -127,12 +129,36 @@ cmd_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/*
+ * Read the configuration file path (gw.conf(5)) for its rundir and
+ * secret_file; the rundir of --rundir or $GW_RUNDIR (flagdir, when not
+ * NULL) wins over the file's.  A bad file is bad usage.
+ */
+static void
+load_conf(const char *path, const char *flagdir)
+{
+	static struct conf	 c;
+	char			 err[CONF_ERRLEN];
+	const char		*v;
+
+	conf_init(&c);
+	if (conf_load(&c, path, err) == -1) {
+		fprintf(stderr, "gwctl: %s\n", err);
+		exit(EX_USAGE);
+	}
+	if (flagdir == NULL && (v = conf_raw(&c, "rundir")) != NULL)
+		gc.g_rundir = v;
+	gc.g_secret = conf_raw(&c, "secret_file");
+	/* c is kept: gc points into it. */
+}
+
 enum { OPT_RUNDIR = 256, OPT_JSON, OPT_TABLE };
 
 static const struct option longopts[] = {
 	{ "rundir",	required_argument,	NULL, OPT_RUNDIR },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "table",	no_argument,		NULL, OPT_TABLE },
+	{ "config",	required_argument,	NULL, 'c' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -141,22 +167,23 @@ int
 main(int argc, char *argv[])
 {
 	const struct cmd	*c;
+	const char		*flagdir, *conffile = NULL;
 	char			 rundir[64];
 	int			 ch;
 
 	/* A closed pipe is seen as EPIPE on write, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	gc.g_json = !isatty(STDOUT_FILENO);
-	if ((gc.g_rundir = getenv("GW_RUNDIR")) == NULL ||
-	    gc.g_rundir[0] == '\0') {
-		snprintf(rundir, sizeof(rundir), "/tmp/gw-%d", (int)getuid());
-		gc.g_rundir = rundir;
-	}
+	if ((flagdir = getenv("GW_RUNDIR")) != NULL && flagdir[0] == '\0')
+		flagdir = NULL;
 	/* "+": the options after the command are the command's. */
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
 		case OPT_RUNDIR:
-			gc.g_rundir = optarg;
+			flagdir = optarg;
 			break;
 		case OPT_JSON:
 			gc.g_json = 1;
@@ -173,6 +200,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	snprintf(rundir, sizeof(rundir), "/tmp/gw-%d", (int)getuid());
+	gc.g_rundir = flagdir != NULL ? flagdir : rundir;
+	if (conffile != NULL)
+		load_conf(conffile, flagdir);
 	if (argc == 0)
 		cmd_usage("no command");
 	if (strcmp(argv[0], "__complete") == 0)

@@ -1,7 +1,8 @@
 /*
  * token.c -- gwctl token: mint an HS256 token that gw-listen --auth jwt
- * accepts, with the secret of --secret-file (or $GW_SECRET_FILE), read
- * by the same rules as gw-listen reads it.
+ * accepts, with the secret of --secret-file (or $GW_SECRET_FILE, or the
+ * secret_file of the configuration of -c), read by the same rules as
+ * gw-listen reads it.
  */
 #include <err.h>
 #include <errno.h>
@@ -142,7 +143,10 @@ cmd_token(int argc, char *argv[])
 	if (argv[optind][0] == '\0' || strlen(argv[optind]) > JWT_MAXSUB)
 		cmd_usage("token: a user id is 1 to 128 bytes");
 	if (secret == NULL || secret[0] == '\0')
-		cmd_usage("token: no secret: give --secret-file FILE");
+		secret = gc.g_secret;
+	if (secret == NULL || secret[0] == '\0')
+		cmd_usage("token: no secret: give --secret-file FILE, or -c "
+		    "FILE with secret_file");
 	if (read_secret(secret, key, &keylen) == -1)
 		return EX_FAIL;
 	claims = json_pack("{s:s, s:I}", "sub", argv[optind], "iat",

@@ -456,6 +456,7 @@ EOF
 
 @test "gwctl token: gw-listen --auth jwt accepts it, with info and channels" {
 	make_secret
+	secret=$GW_SECRET
 	node 1 --auth jwt --secret-file "$GW_SECRET"
 	run --separate-stderr "$GWCTL" token alice --info '{"name":"Alice"}' \
 	    --channels 'private:a*,team' --ttl 600 --secret-file "$GW_SECRET"
@@ -488,6 +489,19 @@ EOF
 	run "$PY" "$CC" --port "$GW_PORT" --token "$tok"
 	[ "$status" -eq 3 ]
 	[ "$output" = '{"http": 401}' ]
+	# -c: the configuration's rundir and secret_file; a bad one is 2.
+	printf 'rundir = %s\nsecret_file = %s\n' "$GW_RUNDIR" "$secret" \
+	    >"$GW_TMP/gw.conf"
+	tok=$(env -u GW_RUNDIR "$GWCTL" -c "$GW_TMP/gw.conf" token carol |
+	    jq -r .token)
+	run "$PY" "$CC" --port "$GW_PORT" --token "$tok" --count 0
+	[ "$(jq -r .userId <<<"${lines[0]}")" = carol ]
+	run env -u GW_RUNDIR "$GWCTL" -c "$GW_TMP/gw.conf" stats
+	[ "$status" -eq 0 ]
+	printf 'rundir = %s\nno_such_key = 1\n' "$GW_RUNDIR" >"$GW_TMP/bad.conf"
+	run --separate-stderr "$GWCTL" -c "$GW_TMP/bad.conf" stats
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"bad.conf:2:"* ]]
 	run --separate-stderr "$GWCTL" token alice --secret-file /nonexistent
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"secret file /nonexistent"* ]]
