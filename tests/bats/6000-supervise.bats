@@ -42,7 +42,14 @@ teardown() {
 		echo "--- $SUP_LOG"
 		tail -n 60 "$SUP_LOG" | sed 's/^/  /'
 	fi
-	gw_teardown
+	gw_teardown || return 1
+	# A sanitizer report of gw-supervise or a child fails the test.
+	if [ -f "$SUP_LOG" ] && grep -Eq 'Sanitizer|runtime error:' "$SUP_LOG"
+	then
+		echo "sanitizer report in $SUP_LOG:"
+		sed 's/^/  /' "$SUP_LOG"
+		return 1
+	fi
 }
 
 # sup_start [ARGS...]: gw-supervise -c $SUP_CONF ARGS in the background,
