@@ -450,6 +450,34 @@ EOF
 	[ "$stderr" = "gwctl: no gw-supervise at $GW_RUNDIR/supervise.sock: is the node run by gw-supervise?" ]
 }
 
+@test "gwctl status: the children of gw-supervise; stats of its node" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	command -v "${GW_SUPERVISE_BIN:-gw-supervise}" >/dev/null ||
+	    skip "no gw-supervise"
+	port=$(free_port)
+	export GW_RUNDIR=$GW_TMP/sv
+	"${GW_SUPERVISE_BIN:-gw-supervise}" --rundir "$GW_RUNDIR" --auth none \
+	    --listen "127.0.0.1:$port" --workers 2 --drain-time 1 \
+	    </dev/null >"$GW_TMP/sv.log" 2>&1 3>&- &
+	sp=$!
+	echo "$sp" >>"$GW_TMP/spawned.pids"
+	wait_health "$port" 200 20 || { cat "$GW_TMP/sv.log"; return 1; }
+	run --separate-stderr "$GWCTL" status
+	[ "$status" -eq 0 ]
+	ndjson <<<"$output"
+	[ "$(jq -r .name <<<"$output" | sort | tr '\n' ' ')" = "gw-bridge gw-listen[0] gw-listen[1] gw-presence redis-server " ]
+	[ "$(jq -r .state <<<"$output" | sort -u)" = running ]
+	run "$GWCTL" --table status
+	[[ "${lines[0]}" == "NAME "*"PID  STATE    UPTIME  RESTARTS" ]]
+	run "$GWCTL" stats
+	[ "$(jq -r .process <<<"$output" | sort | tr '\n' ' ')" = "gw-bridge gw-listen gw-listen gw-presence " ]
+	kill -TERM "$sp"
+	wait_pid "$sp" 20
+	[ "$WAIT_STATUS" -eq 0 ]
+	run --separate-stderr "$GWCTL" status
+	[ "$status" -eq 1 ]
+}
+
 # ---------------------------------------------------------------------
 # token
 # ---------------------------------------------------------------------
