@@ -98,11 +98,40 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 }
 
 static void
+bridge_stop_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	log_info("workers still connected after the drain time: stopping");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * SIGTERM: the node is draining, and its workers still deliver to the
+ * connections they are closing; stop once they have all gone (at most
+ * --drain-time and 5 s).  SIGINT, a second signal, or no worker: stop at
+ * once.
+ */
+static void
 bridge_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct worker	*wk;
+	int		 n = 0;
+
 	(void)revents;
-	log_info("%s: shutting down", strsignal(w->signum));
-	ev_break(loop, EVBREAK_ALL);
+	for (wk = gb->b_workers; wk != NULL; wk = wk->w_next)
+		n += !wk->w_dead;
+	if (gb->b_stopping || n == 0 || w->signum == SIGINT) {
+		log_info("%s: shutting down", strsignal(w->signum));
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("%s: shutting down once %d workers have gone",
+	    strsignal(w->signum), n);
+	gb->b_stopping = 1;
+	ev_timer_init(&gb->b_stoptimer, bridge_stop_cb,
+	    gb->b_conf->bc_drain + 5, 0.);
+	ev_timer_start(loop, &gb->b_stoptimer);
 }
 
 static void
@@ -173,6 +202,10 @@ bridge_reap_cb(struct ev_loop *loop, ev_prepare *pw, int revents)
 		chan_worker_gone(w);
 		ipc_peer_free(w->w_peer);
 		free(w);
+	}
+	if (gb->b_stopping && gb->b_workers == NULL) {
+		log_info("the last worker has gone: shutting down");
+		ev_break(loop, EVBREAK_ALL);
 	}
 }
 

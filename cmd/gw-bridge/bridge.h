@@ -30,6 +30,7 @@ struct bridge_conf {
 	unsigned	 bc_histsize;
 	unsigned	 bc_histttl;
 	double		 bc_probe;	/* seconds between health probes */
+	double		 bc_drain;	/* the workers' drain time */
 	int		 bc_readyfd;
 };
 
@@ -112,6 +113,8 @@ struct bridge {
 	ev_prepare		 b_reap;	/* frees dead workers */
 	ev_signal		 b_sigterm;
 	ev_signal		 b_sigint;
+	ev_timer		 b_stoptimer;
+	int			 b_stopping;
 	uint64_t		 b_published;
 	uint64_t		 b_delivered;
 	uint64_t		 b_events;	/* presence and typing */

@@ -35,13 +35,14 @@ usage(void)
 	fprintf(stderr,
 "usage: gw-bridge [-nsv] [--rundir dir] [--redis url] [--redis-sub url]\n"
 "                 [--node name] [--history-size n] [--history-ttl seconds]\n"
-"                 [--probe-interval seconds] [--ready-fd fd]\n");
+"                 [--probe-interval seconds] [--ready-fd fd]\n"
+"                 [--drain-time seconds]\n");
 	exit(2);
 }
 
 enum {
 	OPT_RUNDIR = 256, OPT_REDIS, OPT_REDISSUB, OPT_NODE, OPT_HSIZE,
-	OPT_HTTL, OPT_PROBE, OPT_READYFD
+	OPT_HTTL, OPT_PROBE, OPT_READYFD, OPT_DRAIN
 };
 
 static const struct option longopts[] = {
@@ -52,6 +53,7 @@ static const struct option longopts[] = {
 	{ "history-size",	required_argument,	NULL, OPT_HSIZE },
 	{ "history-ttl",	required_argument,	NULL, OPT_HTTL },
 	{ "probe-interval",	required_argument,	NULL, OPT_PROBE },
+	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
 	{ "ready-fd",		required_argument,	NULL, OPT_READYFD },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
@@ -125,6 +127,9 @@ parse_options(int argc, char *argv[], struct bridge_conf *conf,
 		case OPT_HTTL:
 			conf->bc_histttl = opt_num(optarg, 1, 30 * 86400);
 			break;
+		case OPT_DRAIN:
+			conf->bc_drain = opt_secs(optarg);
+			break;
 		case OPT_PROBE:
 			conf->bc_probe = opt_secs(optarg);
 			break;
@@ -152,6 +157,7 @@ main(int argc, char *argv[])
 	conf.bc_histsize = 128;
 	conf.bc_histttl = 300;
 	conf.bc_probe = 1;
+	conf.bc_drain = 10;
 	conf.bc_readyfd = -1;
 	if (gethostname(conf.bc_node, sizeof(conf.bc_node) - 1) == -1)
 		strcpy(conf.bc_node, "gw");

@@ -335,3 +335,20 @@ wedge() {
 	bg_finish
 	[ "$(grep -c 'connected to gw-bridge' "${GW_LOGS[0]}")" -ge 2 ]
 }
+
+@test "SIGTERM while workers are connected: the bridge serves them until they have gone (a drain), then exits 0" {
+	local bpid
+	start_node a 1
+	bpid=$BRIDGE_PID
+	kill -TERM "$bpid"
+	wait_log 'shutting down once 1 workers have gone' "$BRIDGE_LOG"
+	# Still serving: publish and receive through it.
+	scenario ws-pubsub
+	kill -INT "$GW_PID"
+	wait_exit "$GW_PID" 5
+	[ "$GW_EXIT" -eq 0 ]
+	kill_bridge TERM "$bpid"
+	echo "gw-bridge: exit $STOP_STATUS"
+	[ "$STOP_STATUS" -eq 0 ]
+	grep -q 'the last worker has gone: shutting down' "$BRIDGE_LOG"
+}

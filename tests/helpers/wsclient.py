@@ -591,7 +591,8 @@ async def expect_error(c, req, code):
 async def ws_unavailable(a):
     """--case nobridge: without a bridge, subscribe gets unavailable and
     the WebSocket stays usable.  --case lost --bridge-pid P: subscribed,
-    then the bridge goes (SIGTERM to P): /healthz turns 503, publish,
+    then the bridge goes (SIGINT to P: at once; SIGTERM would wait for
+    its workers to drain): /healthz turns 503, publish,
     history and subscribe get unavailable, the WebSocket stays open."""
     import os
     import signal
@@ -601,7 +602,7 @@ async def ws_unavailable(a):
                     "subscribed")
         await c.req({"type": "publish", "id": "p0", "channel": "x",
                      "data": 0}, "published")
-        os.kill(a.bridge_pid, signal.SIGTERM)
+        os.kill(a.bridge_pid, signal.SIGINT)
         await wait_healthz(a.port, 503)
         await expect_error(c, {"type": "publish", "id": "p1",
                                "channel": "x", "data": 1}, "unavailable")
