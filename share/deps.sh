@@ -10,7 +10,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # chromium and chromium-driver: the demo's browser tests (headless).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libev-dev libhiredis-dev libwslay-dev libssl-dev libjansson-dev
-redis-server python3 python3-websockets bats jq mandoc shellcheck zsh
+redis-server python3 python3-websockets bats jq mandoc man-db groff-base
+shellcheck zsh
 chromium chromium-driver"
 
 missing=""
