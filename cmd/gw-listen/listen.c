@@ -153,6 +153,11 @@ listen_main(struct listen_conf *conf)
 			conn_kill(tl[i]->tl_head);
 	}
 	conn_reap_all();
+	/*
+	 * Its ev_break() would end every loop iteration of the flush before
+	 * any I/O or timer ran.
+	 */
+	ev_prepare_stop(l.l_loop, &l.l_prepare);
 	link_flush(1.0);	/* the sessions just saved */
 	link_stop();
 	ctl_stop();
@@ -260,11 +265,20 @@ listen_close_some(uint64_t n, const char *reason)
 static void
 listen_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct conn	*c, *next;
+
 	(void)revents;
 	if (listen_close_some(gl->l_drainper, "draining") < gl->l_drainper) {
-		/* None left open: no more upgrades will come either. */
+		/*
+		 * None left open: no more requests are taken, and those
+		 * still sending their head do not hold up the exit.
+		 */
 		ev_timer_stop(loop, w);
 		listen_unlisten();
+		for (c = gl->l_heads.tl_head; c != NULL; c = next) {
+			next = c->c_tnext;
+			conn_kill(c);
+		}
 	}
 }
 
