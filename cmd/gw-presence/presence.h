@@ -195,7 +195,25 @@ void		 session_free_all(void);
 /* ctl.c */
 void		 ctl_request(struct peer *, uint32_t, struct ipc_rd *);
 
-/* redis.c */
+#define REDIS_SLOAD_TRIES 20	/* then a session held elsewhere is taken */
+
+/* What a pending command's reply goes back to. */
+struct rreq {
+	int		 rq_kind;
+	uint64_t	 rq_peer;	/* serial */
+	uint32_t	 rq_id;
+	uint64_t	 rq_gen;
+	char		*rq_str;	/* entry key, or instance */
+	size_t		 rq_len;
+	char		*rq_user;	/* RQ_SLOAD */
+	size_t		 rq_ulen;
+	int		 rq_try;	/* RQ_SLOAD: attempts made before */
+};
+
+enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QUERY, RQ_LEASE, RQ_CLAIM,
+    RQ_SWEEP, RQ_SLOAD };
+
+/* redis.c, rsess.c */
 void		 redis_start(void);
 void		 redis_stop(void);
 int		 redis_join(const struct entry *, uint64_t, int);
@@ -205,6 +223,11 @@ int		 redis_publish(const char *, size_t, const char *, size_t);
 int		 redis_sess_save(const char *, const char *, size_t,
 		    const char *, size_t, int);
 int		 redis_sess_drop(const char *);
+int		 redis_send(struct rreq *, int, const char **, const size_t *);
+int		 redis_send_event(int, const char **, const size_t *);
+int		 redis_failed(const redisReply *, const char *);
+void		 redis_window(char *, size_t);
+void		 redis_sload_reply(struct rreq *, const redisReply *);
 int		 redis_sess_load(uint64_t, uint32_t, const char *,
 		    const char *, size_t, int);
 int		 redis_sess_free(const char *);

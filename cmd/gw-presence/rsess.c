@@ -1,0 +1,194 @@
+/*
+ * rsess.c -- gw-presence's sessions in Redis: the scripts that save,
+ * drop, load, close and own a session (lua.h), and the answer to a load.
+ * The link itself is redis.c's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "log.h"
+#include "presence.h"
+#include "xmalloc.h"
+
+/* The resume window in milliseconds, as text. */
+void
+redis_window(char *buf, size_t len)
+{
+	snprintf(buf, len, "%.0f", gp->p_conf->pc_window * 1000);
+}
+
+/* The keys of session sid and of our instance's session set. */
+static void
+redis_sesskeys(char *key, size_t keylen, char *set, size_t setlen,
+    const char *sid)
+{
+	snprintf(key, keylen, "gw:sess:%s", sid);
+	snprintf(set, setlen, "gw:isess:%s", gp->p_inst);
+}
+
+/*
+ * Save session sid (a checked 32-hex-digit id) of user with its state
+ * (JSON object text): live, ours with no expiry; else closed, for the
+ * resume window.  One script, not waited for.  Return value: 0 if sent,
+ * -1 if Redis is not up (the save is lost).
+ */
+int
+redis_sess_save(const char *sid, const char *user, size_t userlen,
+    const char *state, size_t statelen, int live)
+{
+	const char	*argv[11];
+	size_t		 lens[11];
+	char		 key[64], set[128], win[24];
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	redis_window(win, sizeof(win));
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_SSAVE]; lens[1] = 40;
+	argv[2] = "2"; lens[2] = 1;
+	argv[3] = key; lens[3] = strlen(key);
+	argv[4] = set; lens[4] = strlen(set);
+	argv[5] = sid; lens[5] = strlen(sid);
+	argv[6] = user; lens[6] = userlen;
+	argv[7] = state; lens[7] = statelen;
+	argv[8] = gp->p_inst; lens[8] = strlen(gp->p_inst);
+	argv[9] = live ? "1" : "0"; lens[9] = 1;
+	argv[10] = win; lens[10] = strlen(win);
+	return redis_send_event(11, argv, lens);
+}
+
+/*
+ * Forget session sid now (a kick): DEL it and SREM it from our set, in
+ * one pipeline.  Return value: 0 if sent, -1 if Redis is not up.
+ */
+int
+redis_sess_drop(const char *sid)
+{
+	const char	*argv[3];
+	size_t		 lens[3];
+	char		 key[64], set[128];
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	argv[0] = "DEL"; lens[0] = 3;
+	argv[1] = key; lens[1] = strlen(key);
+	if (redis_send_event(2, argv, lens) == -1)
+		return -1;
+	argv[0] = "SREM"; lens[0] = 4;
+	argv[1] = set; lens[1] = strlen(set);
+	argv[2] = sid; lens[2] = strlen(sid);
+	return redis_send_event(3, argv, lens);
+}
+
+/*
+ * Load session sid for user, for request id of the peer with serial
+ * peer: if found, it becomes live and ours in the same script.
+ * session_loaded() gets the answer.  Return value: 0 if sent, -1 if
+ * Redis is not up.
+ */
+int
+redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
+    const char *user, size_t userlen, int try)
+{
+	const char	*argv[9];
+	size_t		 lens[9];
+	char		 key[64], set[128];
+	struct rreq	*rq;
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	argv[0] = "EVALSHA"; lens[0] = 7;
+	argv[1] = gp->p_sha[SC_SLOAD]; lens[1] = 40;
+	argv[2] = "2"; lens[2] = 1;
+	argv[3] = key; lens[3] = strlen(key);
+	argv[4] = set; lens[4] = strlen(set);
+	argv[5] = sid; lens[5] = strlen(sid);
+	argv[6] = user; lens[6] = userlen;
+	argv[7] = gp->p_inst; lens[7] = strlen(gp->p_inst);
+	argv[8] = try >= REDIS_SLOAD_TRIES ? "1" : "0"; lens[8] = 1;
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_SLOAD;
+	rq->rq_peer = peer;
+	rq->rq_id = id;
+	rq->rq_str = xstrdup(sid);
+	rq->rq_len = strlen(sid);
+	rq->rq_user = xmalloc(userlen + 1);
+	memcpy(rq->rq_user, user, userlen);
+	rq->rq_user[userlen] = '\0';
+	rq->rq_ulen = userlen;
+	rq->rq_try = try;
+	return redis_send(rq, 9, argv, lens);
+}
+
+/* Run script sc (SC_SFREE or SC_SOWN) for session sid. */
+static int
+redis_sess_script(int sc, const char *sid)
+{
+	const char	*argv[8];
+	size_t		 lens[8];
+	char		 key[64], set[128], win[24];
+	int		 argc = 0;
+
+	if (!gp->p_up)
+		return -1;
+	redis_sesskeys(key, sizeof(key), set, sizeof(set), sid);
+	argv[argc] = "EVALSHA"; lens[argc++] = 7;
+	argv[argc] = gp->p_sha[sc]; lens[argc++] = 40;
+	argv[argc] = "2"; lens[argc++] = 1;
+	argv[argc] = key; lens[argc++] = strlen(key);
+	argv[argc] = set; lens[argc++] = strlen(set);
+	argv[argc] = gp->p_inst; lens[argc++] = strlen(gp->p_inst);
+	if (sc == SC_SFREE) {
+		redis_window(win, sizeof(win));
+		argv[argc] = win; lens[argc++] = strlen(win);
+	}
+	argv[argc] = sid; lens[argc++] = strlen(sid);
+	return redis_send_event(argc, argv, lens);
+}
+
+/*
+ * Close session sid if we still own it (its worker went): no owner, the
+ * resume window to live.  Return value: 0 if sent, -1 if Redis is down.
+ */
+int
+redis_sess_free(const char *sid)
+{
+	return redis_sess_script(SC_SFREE, sid);
+}
+
+/*
+ * Own session sid again if it is ours or has no owner (a sweep closed it
+ * while its connection is open here).  Return value: 0 if sent, -1 if
+ * Redis is down.
+ */
+int
+redis_sess_own(const char *sid)
+{
+	return redis_sess_script(SC_SOWN, sid);
+}
+
+/* The answer to a session load (RQ_SLOAD). */
+void
+redis_sload_reply(struct rreq *rq, const redisReply *reply)
+{
+	int	 found;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
+	    reply->integer == 0) {
+		/* Another node still holds it: ask again in a moment. */
+		session_retry(rq->rq_peer, rq->rq_id, rq->rq_str, rq->rq_user,
+		    rq->rq_ulen, rq->rq_try + 1);
+		return;
+	}
+	found = !redis_failed(reply, "session load") &&
+	    reply->type == REDIS_REPLY_STRING;
+	session_loaded(rq->rq_peer, rq->rq_id, rq->rq_str,
+	    found ? reply->str : "", found ? reply->len : 0, found);
+}
