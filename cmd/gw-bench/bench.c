@@ -1,0 +1,402 @@
+/*
+ * bench.c -- the parent process of gw-bench.  It forks the receivers
+ * (at most BENCH_PERPROC connections each), waits until each has said
+ * REC_READY, connects the publisher, samples the server, publishes for
+ * the warm-up and the duration, then waits (at most --drain seconds, and
+ * no longer than 3 s without progress) until every expected delivery
+ * arrived, samples the server again, asks each receiver for REC_FINAL
+ * and prints the report.  A watchdog bounds the whole run.
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CHILD_MAXREC	(sizeof(struct rec_ready) + \
+			    BENCH_MAXCHAN * sizeof(uint32_t))
+#define DRAIN_STALL	3.0	/* seconds without a delivery */
+
+enum { PH_CONNECT, PH_PUBCONNECT, PH_RUN, PH_DRAIN, PH_FINAL };
+
+struct child {
+	pid_t		 ch_pid;
+	int		 ch_rfd;	/* records from the child */
+	int		 ch_wfd;	/* commands to it */
+	ev_io		 ch_io;
+	char		*ch_buf;
+	size_t		 ch_len;
+	int		 ch_ready;
+	int		 ch_final;
+	int		 ch_eof;
+	struct rec_progress ch_prog;
+};
+
+struct bench {
+	struct bench_conf *b_conf;
+	struct ev_loop	*b_loop;
+	struct child	 b_kids[BENCH_MAXPROCS];
+	int		 b_nkids;
+	int		 b_phase;
+	uint32_t	*b_subs;	/* subscribers per channel */
+	struct pub	 b_pub;
+	ev_timer	 b_watchdog;
+	ev_timer	 b_poll;	/* the run's end, the drain */
+	uint64_t	 b_lastrecv;
+	uint64_t	 b_lastmove;	/* when b_lastrecv last changed */
+	struct report	 b_rep;
+};
+
+static void	bench_fork(struct bench *);
+static void	bench_child_cb(struct ev_loop *, ev_io *, int);
+static int	bench_record(struct bench *, struct child *, uint32_t,
+		    const char *, size_t);
+static void	bench_step(struct bench *);
+static void	bench_pub_cb(struct pub *, int);
+static void	bench_poll_cb(struct ev_loop *, ev_timer *, int);
+static void	bench_final(struct bench *);
+static void	bench_watchdog_cb(struct ev_loop *, ev_timer *, int);
+static void	bench_reap(struct bench *);
+
+/* Fork the receivers; each gets a share of the connections. */
+static void
+bench_fork(struct bench *b)
+{
+	const struct bench_conf *conf = b->b_conf;
+	uint32_t	 lo, hi, per;
+	int		 up[2], down[2], i, j;
+	pid_t		 pid;
+
+	per = (conf->b_conns + conf->b_procs - 1) / conf->b_procs;
+	for (i = 0; i < (int)conf->b_procs; i++) {
+		lo = (uint32_t)i * per;
+		hi = lo + per < conf->b_conns ? lo + per : conf->b_conns;
+		if (lo >= hi)
+			break;
+		if (pipe2(up, O_CLOEXEC) == -1 || pipe2(down, O_CLOEXEC) == -1)
+			fatal("pipe");
+		if ((pid = fork()) == -1)
+			fatal("fork");
+		if (pid == 0) {
+			for (j = 0; j < i; j++) {
+				close(b->b_kids[j].ch_rfd);
+				close(b->b_kids[j].ch_wfd);
+			}
+			close(up[0]);
+			close(down[1]);
+			_exit(recv_main(conf, lo, hi, up[1], down[0]));
+		}
+		close(up[1]);
+		close(down[0]);
+		b->b_kids[i].ch_pid = pid;
+		b->b_kids[i].ch_rfd = up[0];
+		b->b_kids[i].ch_wfd = down[1];
+		(void)fcntl(up[0], F_SETFL, O_NONBLOCK);
+		b->b_nkids++;
+	}
+}
+
+/* Records from a receiver: a few reads at most per event. */
+static void
+bench_child_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct bench	*b = ev_userdata(loop);
+	struct child	*ch = w->data;
+	struct rec_hdr	 h;
+	ssize_t		 n;
+	size_t		 off;
+	int		 round;
+
+	(void)revents;
+	for (round = 0; round < 8; round++) {
+		n = read(w->fd, ch->ch_buf + ch->ch_len, CHILD_MAXREC +
+		    sizeof(h) - ch->ch_len);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			ev_io_stop(loop, w);
+			ch->ch_eof = 1;
+			if (!ch->ch_final)
+				b->b_rep.rp_lost++;
+			break;
+		}
+		ch->ch_len += (size_t)n;
+		for (off = 0; ch->ch_len - off >= sizeof(h); ) {
+			memcpy(&h, ch->ch_buf + off, sizeof(h));
+			if (h.r_len > CHILD_MAXREC) {
+				log_warnx("receiver %d: bad record",
+				    (int)ch->ch_pid);
+				fatalx("receiver protocol error");
+			}
+			if (ch->ch_len - off - sizeof(h) < h.r_len)
+				break;
+			if (bench_record(b, ch, h.r_type, ch->ch_buf + off +
+			    sizeof(h), h.r_len) == -1)
+				fatalx("receiver %d: bad record",
+				    (int)ch->ch_pid);
+			off += sizeof(h) + h.r_len;
+		}
+		memmove(ch->ch_buf, ch->ch_buf + off, ch->ch_len - off);
+		ch->ch_len -= off;
+	}
+	bench_step(b);
+}
+
+/* One record from child ch.  Return 0, or -1 if it is malformed. */
+static int
+bench_record(struct bench *b, struct child *ch, uint32_t type,
+    const char *p, size_t len)
+{
+	struct report	*rep = &b->b_rep;
+	struct rec_ready rr;
+	struct rec_final *rf;
+	uint32_t	 k, v;
+	int		 i;
+
+	switch (type) {
+	case REC_READY:
+		if (len < sizeof(rr) || ch->ch_ready)
+			return -1;
+		memcpy(&rr, p, sizeof(rr));
+		if (rr.rr_nchan != b->b_conf->b_channels ||
+		    len != sizeof(rr) + rr.rr_nchan * sizeof(uint32_t))
+			return -1;
+		for (k = 0; k < rr.rr_nchan; k++) {
+			memcpy(&v, p + sizeof(rr) + k * sizeof(v), sizeof(v));
+			b->b_subs[k] += v;
+		}
+		rep->rp_opened += rr.rr_opened;
+		for (i = 0; i < BF_MAX; i++)
+			rep->rp_fail[i] += rr.rr_fail[i];
+		if (rr.rr_connect_ns > rep->rp_connect_ns)
+			rep->rp_connect_ns = rr.rr_connect_ns;
+		ch->ch_ready = 1;
+		return 0;
+	case REC_PROGRESS:
+		if (len != sizeof(ch->ch_prog))
+			return -1;
+		memcpy(&ch->ch_prog, p, len);
+		return 0;
+	case REC_FINAL:
+		if (len != sizeof(*rf) || ch->ch_final)
+			return -1;
+		rf = xmalloc(sizeof(*rf));	/* 8 KiB: not on the stack */
+		memcpy(rf, p, sizeof(*rf));
+		rep->rp_received += rf->rf_received;
+		rep->rp_warm += rf->rf_warm;
+		rep->rp_gaps += rf->rf_gaps;
+		rep->rp_reorder += rf->rf_reorder;
+		rep->rp_mismatch += rf->rf_mismatch;
+		rep->rp_closed += rf->rf_closed;
+		if (rf->rf_last_ns > rep->rp_last_ns)
+			rep->rp_last_ns = rf->rf_last_ns;
+		hist_merge(&rep->rp_hist, &rf->rf_hist);
+		free(rf);
+		ch->ch_final = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/* Move to the next phase when the current one is complete. */
+static void
+bench_step(struct bench *b)
+{
+	int	i, ready = 0, over = 0;
+
+	for (i = 0; i < b->b_nkids; i++) {
+		ready += b->b_kids[i].ch_ready || b->b_kids[i].ch_eof;
+		over += b->b_kids[i].ch_final || b->b_kids[i].ch_eof;
+	}
+	if (b->b_phase == PH_CONNECT && ready == b->b_nkids) {
+		b->b_phase = PH_PUBCONNECT;
+		if (b->b_rep.rp_opened == 0 || b->b_rep.rp_lost > 0) {
+			log_warnx("no receiver connection subscribed, or a "
+			    "receiver died");
+			bench_final(b);
+			return;
+		}
+		b->b_pub.p_cb = bench_pub_cb;
+		b->b_pub.p_arg = b;
+		pub_start(&b->b_pub, b->b_loop, b->b_conf, &b->b_rep);
+	}
+	if (b->b_phase == PH_FINAL && over == b->b_nkids)
+		ev_break(b->b_loop, EVBREAK_ALL);
+}
+
+/* The publisher is subscribed (start the run) or failed (give up). */
+static void
+bench_pub_cb(struct pub *p, int ev)
+{
+	struct bench	*b = p->p_arg;
+
+	if (b->b_phase != PH_PUBCONNECT)
+		return;
+	if (ev == PUB_FAILED) {
+		log_warnx("the publisher could not connect and subscribe");
+		bench_final(b);
+		return;
+	}
+	srv_sample(b->b_conf, &b->b_rep.rp_srv[1]);
+	b->b_rep.rp_ready_ns = bench_now();
+	b->b_phase = PH_RUN;
+	pub_run(&b->b_pub);
+	ev_timer_start(b->b_loop, &b->b_poll);
+}
+
+/* Every 100 ms: is the publishing over, the drain? */
+static void
+bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct bench	*b = ev_userdata(loop);
+	uint64_t	 now = bench_now(), recv = 0;
+	uint32_t	 k;
+	int		 i;
+
+	(void)w;
+	(void)revents;
+	if (b->b_phase == PH_RUN && !b->b_pub.p_running) {
+		for (k = 0; k < b->b_conf->b_channels; k++)
+			b->b_rep.rp_expected += b->b_pub.p_meas[k] *
+			    (uint64_t)b->b_subs[k];
+		b->b_phase = PH_DRAIN;
+		b->b_lastmove = now;
+	}
+	if (b->b_phase != PH_DRAIN)
+		return;
+	for (i = 0; i < b->b_nkids; i++)
+		recv += b->b_kids[i].ch_prog.rp_received;
+	if (recv != b->b_lastrecv) {
+		b->b_lastrecv = recv;
+		b->b_lastmove = now;
+	}
+	if (recv >= b->b_rep.rp_expected ||
+	    (double)(now - b->b_rep.rp_pubend_ns) / 1e9 >= b->b_conf->b_drain)
+		bench_final(b);
+	else if ((double)(now - b->b_lastmove) / 1e9 >= DRAIN_STALL) {
+		b->b_rep.rp_stalled = 1;
+		bench_final(b);
+	}
+}
+
+/* Sample the server and ask every receiver for its final record. */
+static void
+bench_final(struct bench *b)
+{
+	int	i;
+
+	ev_timer_stop(b->b_loop, &b->b_poll);
+	pub_finish(&b->b_pub);
+	b->b_phase = PH_FINAL;
+	b->b_rep.rp_end_ns = bench_now();
+	srv_sample(b->b_conf, &b->b_rep.rp_srv[2]);
+	for (i = 0; i < b->b_nkids; i++)
+		if (!b->b_kids[i].ch_eof &&
+		    write(b->b_kids[i].ch_wfd, "R", 1) != 1)
+			log_warn("receiver %d", (int)b->b_kids[i].ch_pid);
+	bench_step(b);
+}
+
+static void
+bench_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct bench	*b = ev_userdata(loop);
+
+	(void)w;
+	(void)revents;
+	log_warnx("the run went over its time bound: stopped");
+	b->b_rep.rp_timeout = 1;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Wait for the receivers: those that did not report are killed. */
+static void
+bench_reap(struct bench *b)
+{
+	int	i, st;
+
+	for (i = 0; i < b->b_nkids; i++) {
+		if (!b->b_kids[i].ch_final)
+			kill(b->b_kids[i].ch_pid, SIGKILL);
+		close(b->b_kids[i].ch_wfd);
+		close(b->b_kids[i].ch_rfd);
+		while (waitpid(b->b_kids[i].ch_pid, &st, 0) == -1 &&
+		    errno == EINTR)
+			;
+		free(b->b_kids[i].ch_buf);
+	}
+}
+
+/* Raise the limit of open files to the hard limit. */
+static void
+bench_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * Run the benchmark that conf describes and print its report.  Return
+ * the exit status: 0 if the run went through (loss is a result, not a
+ * failure), 1 if no connection subscribed, the publisher failed, a
+ * receiver died or the watchdog stopped it.
+ */
+int
+bench_main(struct bench_conf *conf)
+{
+	struct bench	*b;
+	double		 bound;
+	int		 i, status;
+
+	bench_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	b = xcalloc(1, sizeof(*b));
+	b->b_conf = conf;
+	b->b_subs = xcalloc(conf->b_channels, sizeof(*b->b_subs));
+	srv_sample(conf, &b->b_rep.rp_srv[0]);
+	bench_fork(b);
+	if ((b->b_loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+		fatalx("ev_loop_new");
+	ev_set_userdata(b->b_loop, b);
+	for (i = 0; i < b->b_nkids; i++) {
+		b->b_kids[i].ch_buf = xmalloc(CHILD_MAXREC +
+		    sizeof(struct rec_hdr));
+		ev_io_init(&b->b_kids[i].ch_io, bench_child_cb,
+		    b->b_kids[i].ch_rfd, EV_READ);
+		b->b_kids[i].ch_io.data = &b->b_kids[i];
+		ev_io_start(b->b_loop, &b->b_kids[i].ch_io);
+	}
+	bound = 2 * conf->b_ctimeout + conf->b_warmup + conf->b_duration +
+	    conf->b_drain + 15;
+	ev_timer_init(&b->b_watchdog, bench_watchdog_cb, bound, 0);
+	ev_timer_start(b->b_loop, &b->b_watchdog);
+	ev_timer_init(&b->b_poll, bench_poll_cb, 0.1, 0.1);
+	ev_run(b->b_loop, 0);
+
+	bench_reap(b);
+	if (b->b_rep.rp_end_ns == 0) {
+		b->b_rep.rp_end_ns = bench_now();
+		srv_sample(conf, &b->b_rep.rp_srv[2]);
+	}
+	report_print(conf, &b->b_rep);
+	status = b->b_rep.rp_opened == 0 || b->b_rep.rp_lost > 0 ||
+	    b->b_rep.rp_timeout || b->b_rep.rp_ready_ns == 0 ? 1 : 0;
+	pub_free(&b->b_pub);
+	ev_loop_destroy(b->b_loop);
+	free(b->b_subs);
+	free(b);
+	return status;
+}

@@ -1,0 +1,254 @@
+/*
+ * bench.h -- gw-bench, a load generator for gw: N WebSocket connections
+ * over P receiver processes (fork), each subscribed to one channel; a
+ * publisher in the parent process publishes at a fixed rate, each message
+ * carrying a CLOCK_MONOTONIC timestamp and a sequence number; receivers
+ * record latencies in a log-linear histogram and count gaps.  Children
+ * report to the parent over a pipe; the parent prints one report.
+ */
+#ifndef GW_BENCH_H
+#define GW_BENCH_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#define BENCH_PERPROC	19000	/* sockets per process (RLIMIT_NOFILE) */
+#define BENCH_MAXPROCS	64
+#define BENCH_MAXCHAN	100000
+#define BENCH_MAXPIDS	64
+#define BENCH_SUBPERPUB	100	/* channels per publisher connection */
+#define BENCH_MAXFRAME	(256 * 1024)	/* payload of a server frame */
+#define BENCH_RBUFSZ	(2 * BENCH_MAXFRAME)
+#define BENCH_MAXHEAD	4096	/* the server's handshake answer */
+#define BENCH_MAXSIZE	60000	/* --size */
+
+/* Log-linear histogram: 16 linear steps per power of two (6 % wide). */
+#define HIST_SUBBITS	4
+#define HIST_SUB	(1 << HIST_SUBBITS)
+#define HIST_NBUCKETS	((64 - HIST_SUBBITS + 1) * HIST_SUB)
+
+struct hist {
+	uint64_t	h_n[HIST_NBUCKETS];
+	uint64_t	h_count;
+	uint64_t	h_max;
+	uint64_t	h_sum;
+};
+
+struct bench_conf {
+	char		 b_url[640];	/* as given, printable ASCII */
+	struct sockaddr_in b_addr;	/* the target, loopback only */
+	char		 b_hostport[64];	/* the Host header */
+	char		 b_path[512];	/* path and query of the URL */
+	char		 b_pattern[128];	/* channel name, "%d" is K */
+	unsigned	 b_conns;
+	unsigned	 b_procs;
+	unsigned	 b_channels;
+	unsigned	 b_size;	/* bytes of each message's data */
+	unsigned	 b_concurrency;	/* handshakes in flight per process */
+	double		 b_rate;	/* messages per second, all channels */
+	double		 b_duration;
+	double		 b_warmup;
+	double		 b_drain;	/* at most, after the last publish */
+	double		 b_ctimeout;	/* the connect phase's deadline */
+	uint32_t	 b_srclo;	/* source addresses, host order */
+	uint32_t	 b_srchi;
+	pid_t		 b_pids[BENCH_MAXPIDS];
+	int		 b_npids;
+	int		 b_json;
+};
+
+/* Connection states. */
+enum {
+	BC_IDLE,		/* not started */
+	BC_CONNECTING,		/* TCP connect in progress */
+	BC_HANDSHAKE,		/* upgrade request sent */
+	BC_WELCOME,		/* upgraded, waiting for the welcome */
+	BC_SUBSCRIBING,		/* subscribe sent, waiting for the reply */
+	BC_READY,		/* subscribed */
+	BC_DEAD
+};
+
+/* Why a connection failed (index into bctx.x_fail). */
+enum {
+	BF_CONNECT, BF_HANDSHAKE, BF_SUBSCRIBE, BF_TIMEOUT, BF_CLOSED,
+	BF_PROTO, BF_MAX
+};
+
+struct bctx;
+
+struct bconn {
+	ev_io		 bc_io;
+	struct bctx	*bc_ctx;
+	uint32_t	 bc_idx;	/* connection number, 0..N-1 (+pubs) */
+	uint32_t	 bc_nsub;	/* subscribe replies still awaited */
+	uint8_t		 bc_state;
+	uint16_t	 bc_closecode;	/* of a server close frame */
+	uint64_t	 bc_lastseq;	/* last sequence number received */
+	char		*bc_in;		/* an incomplete frame, or NULL */
+	uint32_t	 bc_inlen;
+	char		*bc_out;	/* bytes the socket did not take */
+	uint32_t	 bc_outlen;
+	uint32_t	 bc_outoff;
+	char		*bc_accept;	/* expected Sec-WebSocket-Accept */
+};
+
+struct bctx {
+	struct ev_loop	*x_loop;
+	const struct bench_conf *x_conf;
+	char		*x_rbuf;	/* BENCH_RBUFSZ, shared by all reads */
+	uint32_t	 x_seed;	/* masks and keys: need not be secret */
+	uint64_t	 x_fail[BF_MAX];
+	void		*x_arg;
+	/* Send the subscribes of a welcomed connection; set bc_nsub. */
+	void		(*x_subscribe)(struct bctx *, struct bconn *);
+	/* A text frame on a subscribed connection. */
+	void		(*x_text)(struct bctx *, struct bconn *, const char *,
+			    size_t);
+	/* The connection became BC_READY or BC_DEAD. */
+	void		(*x_done)(struct bctx *, struct bconn *, int);
+};
+
+/* Records from a receiver process to the parent. */
+enum { REC_READY = 1, REC_PROGRESS, REC_FINAL };
+
+struct rec_hdr {
+	uint32_t	r_type;
+	uint32_t	r_len;		/* payload bytes after the header */
+};
+
+struct rec_ready {
+	uint64_t	rr_opened;	/* subscribed */
+	uint64_t	rr_fail[BF_MAX];
+	uint64_t	rr_connect_ns;	/* first start to last subscribed */
+	uint32_t	rr_nchan;	/* then rr_nchan uint32_t: subscribers */
+	uint32_t	rr_pad;
+};
+
+struct rec_progress {
+	uint64_t	rp_received;	/* measured deliveries so far */
+	uint64_t	rp_closed;	/* ready connections lost since */
+};
+
+struct rec_final {
+	uint64_t	rf_received;	/* measured deliveries */
+	uint64_t	rf_warm;	/* warm-up deliveries */
+	uint64_t	rf_gaps;	/* sequence numbers skipped */
+	uint64_t	rf_reorder;	/* duplicated or out of order */
+	uint64_t	rf_mismatch;	/* delivered on a wrong channel */
+	uint64_t	rf_closed;	/* ready connections lost */
+	uint64_t	rf_first_ns;	/* first and last measured delivery */
+	uint64_t	rf_last_ns;
+	struct hist	rf_hist;
+};
+
+/* Server processes' memory and CPU. */
+struct srv_sample {
+	uint64_t	ss_rss_kib;	/* sum of VmRSS */
+	double		ss_cpu_s;	/* sum of utime + stime */
+	int		ss_nok;		/* processes read */
+};
+
+/* What the parent gathers and prints. */
+struct report {
+	uint64_t	 rp_opened;	/* subscribed receivers */
+	uint64_t	 rp_fail[BF_MAX];	/* receivers failed, by reason */
+	uint64_t	 rp_connect_ns;	/* the slowest process's connect time */
+	uint64_t	 rp_published;	/* measured messages */
+	uint64_t	 rp_pubwarm;	/* warm-up messages */
+	uint64_t	 rp_puberrors;	/* error frames to the publisher */
+	uint64_t	 rp_pubclosed;	/* publisher connections lost */
+	uint64_t	 rp_expected;	/* measured deliveries expected */
+	uint64_t	 rp_received;
+	uint64_t	 rp_warm;
+	uint64_t	 rp_gaps;
+	uint64_t	 rp_reorder;
+	uint64_t	 rp_mismatch;
+	uint64_t	 rp_closed;	/* subscribed receivers lost */
+	uint64_t	 rp_meas0_ns;	/* the first measured publish */
+	uint64_t	 rp_pubend_ns;	/* the last publish */
+	uint64_t	 rp_last_ns;	/* the last measured delivery */
+	uint64_t	 rp_ready_ns;	/* all subscribed: the run starts */
+	uint64_t	 rp_end_ns;	/* the drain is over */
+	int		 rp_lost;	/* receiver processes that died */
+	int		 rp_timeout;	/* the watchdog ended the run */
+	int		 rp_stalled;	/* the drain saw no progress */
+	struct hist	 rp_hist;
+	struct srv_sample rp_srv[3];	/* start, all subscribed, end */
+};
+
+/* Frames waiting to go out on one publisher connection. */
+struct pbuf {
+	char		*pb_p;
+	size_t		 pb_len;
+	size_t		 pb_cap;
+};
+
+enum { PUB_READY = 1, PUB_FAILED };
+
+/* The publisher: one connection per BENCH_SUBPERPUB channels. */
+struct pub {
+	struct bctx	 p_x;
+	struct bconn	*p_conns;
+	struct pbuf	*p_bufs;
+	uint32_t	 p_n;
+	uint32_t	 p_ready;
+	int		 p_running;
+	uint64_t	*p_seq;		/* last sequence number per channel */
+	uint64_t	*p_meas;	/* measured messages per channel */
+	uint64_t	 p_sent;	/* messages sent so far */
+	uint64_t	 p_total;	/* to send: (warm-up + duration) * rate */
+	uint64_t	 p_t0;
+	ev_timer	 p_tick;
+	struct report	*p_rep;
+	void		(*p_cb)(struct pub *, int);	/* PUB_READY, ... */
+	void		*p_arg;
+	char		*p_msg;		/* one message's JSON */
+	size_t		 p_msgsz;
+};
+
+/* hist.c */
+void		 hist_add(struct hist *, uint64_t);
+void		 hist_merge(struct hist *, const struct hist *);
+uint64_t	 hist_quantile(const struct hist *, double);
+
+/* ws.c */
+uint64_t	 bench_now(void);
+uint32_t	 bench_rand(uint32_t *);
+size_t		 ws_frame(char *, size_t, int, const char *, size_t, uint32_t);
+int		 ws_parse_head(const char *, size_t, uint64_t *, size_t *,
+		    int *);
+int		 ws_find(const char *, size_t, const char *);
+int		 ws_gwb(const char *, size_t, uint64_t [4]);
+size_t		 bench_channel(const struct bench_conf *, uint32_t, char *,
+		    size_t);
+
+/* conn.c */
+int		 bconn_start(struct bctx *, struct bconn *);
+void		 bconn_send(struct bconn *, const char *, size_t);
+void		 bconn_text(struct bconn *, const char *, size_t);
+void		 bconn_fail(struct bconn *, int);
+void		 bconn_free(struct bconn *);
+
+/* pub.c */
+void		 pub_start(struct pub *, struct ev_loop *,
+		    const struct bench_conf *, struct report *);
+void		 pub_run(struct pub *);
+void		 pub_finish(struct pub *);
+void		 pub_free(struct pub *);
+
+/* recv.c */
+int		 recv_main(const struct bench_conf *, uint32_t, uint32_t,
+		    int, int);
+
+/* bench.c */
+int		 bench_main(struct bench_conf *);
+
+/* report.c */
+void		 srv_sample(const struct bench_conf *, struct srv_sample *);
+void		 report_print(const struct bench_conf *, const struct report *);
+
+#endif
