@@ -32,13 +32,14 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	$(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 override LDFLAGS := $(LDFLAGS) $(filter-out -fsanitize=fuzzer-no-link%,$(SANFLAGS))
 
-BINS := gw-listen gw-bridge gw-presence gwctl gw-supervise
+BINS := gw-listen gw-bridge gw-presence gwctl gw-supervise gw-bench
 LIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 LISTEN_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-listen/*.c))
 BRIDGE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-bridge/*.c))
 PRESENCE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-presence/*.c))
 GWCTL_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gwctl/*.c))
 SUPERVISE_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-supervise/*.c))
+BENCH_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard cmd/gw-bench/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(wildcard tests/unit/*_test.c))
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS ?= 15
@@ -70,6 +71,9 @@ $(B)/gwctl: $(GWCTL_OBJS) $(B)/libgw.a
 
 $(B)/gw-supervise: $(SUPERVISE_OBJS) $(B)/libgw.a
 	$(CC) $(LDFLAGS) -o $@ $(SUPERVISE_OBJS) $(B)/libgw.a $(PKG_LIBS)
+
+$(B)/gw-bench: $(BENCH_OBJS) $(B)/libgw.a
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJS) $(B)/libgw.a $(PKG_LIBS) -lm
 
 # Unit tests: one per module; those of a binary's module link its object.
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
