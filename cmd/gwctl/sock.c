@@ -155,12 +155,21 @@ sock_fill(struct sock *s, int timeout)
 	ssize_t		 n;
 	int		 r;
 
+	/*
+	 * A signal that came before poll() would not interrupt it: waiting
+	 * "forever" is done in steps of 250 ms that look at the flag.
+	 */
+	if (gc.g_stop) {
+		errno = EINTR;
+		return -1;
+	}
 	pfd[0].fd = s->s_fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = STDOUT_FILENO;
 	pfd[1].events = 0;	/* a pipe without a reader says POLLERR */
 	pfd[1].revents = 0;
-	if ((r = poll(pfd, sock_watch_stdout ? 2 : 1, timeout)) == -1) {
+	if ((r = poll(pfd, sock_watch_stdout ? 2 : 1, timeout == -1 ? 250 :
+	    timeout)) == -1) {
 		if (errno != EINTR || gc.g_stop) {
 			errno = EINTR;
 			return -1;
@@ -168,7 +177,7 @@ sock_fill(struct sock *s, int timeout)
 		return 1;	/* another signal: just look again */
 	}
 	if (r == 0)
-		return 0;
+		return timeout == -1 ? 1 : 0;
 	if (sock_watch_stdout && (pfd[1].revents & (POLLERR | POLLHUP))) {
 		errno = EPIPE;
 		return -1;
