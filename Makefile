@@ -116,6 +116,7 @@ run: deps all
 bench: deps all
 	@bash share/bench/idle-rss.sh
 	@bash share/bench/presence.sh
+	@bash share/bench/gw-bench.sh
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]

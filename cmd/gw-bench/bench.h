@@ -41,7 +41,7 @@ struct hist {
 struct bench_conf {
 	char		 b_url[640];	/* as given, printable ASCII */
 	struct sockaddr_in b_addr;	/* the target, loopback only */
-	char		 b_hostport[64];	/* the Host header */
+	char		 b_hostport[96];	/* the Host header */
 	char		 b_path[512];	/* path and query of the URL */
 	char		 b_pattern[128];	/* channel name, "%d" is K */
 	unsigned	 b_conns;

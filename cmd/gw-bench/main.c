@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static __dead void usage(void);
 static unsigned long long opt_num(const char *, unsigned long long,
 		    unsigned long long);
 static double	opt_secs(const char *, double, double);
+static double	opt_rate(const char *);
 static void	opt_url(struct bench_conf *, const char *);
 static void	opt_src(struct bench_conf *, const char *);
 static void	opt_pids(struct bench_conf *, const char *);
@@ -90,6 +92,24 @@ opt_secs(const char *s, double min, double max)
 
 	if (parse_secs(s, min, max, &v, err) == -1) {
 		log_warnx("%s", err);
+		exit(2);
+	}
+	return v;
+}
+
+/* Messages per second, 0 (idle) to a million. */
+static double
+opt_rate(const char *s)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    !(v >= 0 && v <= 1000000)) {
+		log_warnx("bad --rate %s: want 0..1000000 messages per second",
+		    s);
 		exit(2);
 	}
 	return v;
@@ -279,7 +299,7 @@ main(int argc, char *argv[])
 			opt_pattern(&conf, optarg);
 			break;
 		case OPT_RATE:
-			conf.b_rate = opt_secs(optarg, 0, 1000000);
+			conf.b_rate = opt_rate(optarg);
 			break;
 		case OPT_DURATION:
 			conf.b_duration = opt_secs(optarg, 0.1, 3600);

@@ -127,7 +127,11 @@ pub_run(struct pub *p)
 	p->p_total = (uint64_t)floor((conf->b_warmup + conf->b_duration) *
 	    conf->b_rate);
 	p->p_running = 1;
-	ev_timer_init(&p->p_tick, pub_tick_cb, PUB_TICK, PUB_TICK);
+	if (p->p_total > 0)
+		ev_timer_init(&p->p_tick, pub_tick_cb, PUB_TICK, PUB_TICK);
+	else	/* idle: one tick at the end */
+		ev_timer_init(&p->p_tick, pub_tick_cb, conf->b_warmup +
+		    conf->b_duration, PUB_TICK);
 	p->p_tick.data = p;
 	ev_timer_start(p->p_x.x_loop, &p->p_tick);
 }
