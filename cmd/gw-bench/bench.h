@@ -150,6 +150,8 @@ struct srv_sample {
 	uint64_t	ss_rss_kib;	/* sum of VmRSS */
 	double		ss_cpu_s;	/* sum of utime + stime */
 	int		ss_nok;		/* processes read */
+	int64_t		ss_pid_rss[BENCH_MAXPIDS];	/* -1: gone */
+	double		ss_pid_cpu[BENCH_MAXPIDS];
 };
 
 /* What the parent gathers and prints. */

@@ -91,6 +91,8 @@ srv_sample(const struct bench_conf *conf, struct srv_sample *s)
 	for (i = 0; i < conf->b_npids; i++) {
 		rss = srv_rss(conf->b_pids[i]);
 		cpu = srv_cpu(conf->b_pids[i]);
+		s->ss_pid_rss[i] = rss;
+		s->ss_pid_cpu[i] = cpu;
 		if (rss < 0 || cpu < 0)
 			continue;
 		s->ss_rss_kib += (uint64_t)rss;
@@ -134,6 +136,48 @@ report_derive(const struct report *r, struct derived *d)
 	d->max = ns_ms(r->rp_hist.h_max);
 	if (r->rp_hist.h_count > 0)
 		d->mean = ns_ms(r->rp_hist.h_sum / r->rp_hist.h_count);
+}
+
+/* The name of pid (its comm), JSON-safe, in buf. */
+static void
+srv_name(pid_t pid, char *buf, size_t sz)
+{
+	char	 path[64];
+	FILE	*f;
+	size_t	 i;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	buf[0] = '\0';
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(buf, (int)sz, f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	for (i = 0; buf[i] != '\0'; i++)
+		if (buf[i] < ' ' || buf[i] > '~' || buf[i] == '"' ||
+		    buf[i] == '\\')
+			buf[i] = buf[i] == '\n' ? '\0' : '_';
+}
+
+/* Each server process's RSS (KiB) and CPU (s) at the three samples. */
+static void
+report_json_pids(const struct bench_conf *c, const struct report *r)
+{
+	const struct srv_sample *s = r->rp_srv;
+	char	name[64];
+	int	i;
+
+	printf(" \"server_by_pid\":[");
+	for (i = 0; i < c->b_npids; i++) {
+		srv_name(c->b_pids[i], name, sizeof(name));
+		printf("%s\n  {\"pid\":%d,\"name\":\"%s\",\"rss_kib\":[%lld,"
+		    "%lld,%lld],\"cpu_s\":[%.2f,%.2f,%.2f]}", i ? "," : "",
+		    (int)c->b_pids[i], name, (long long)s[0].ss_pid_rss[i],
+		    (long long)s[1].ss_pid_rss[i],
+		    (long long)s[2].ss_pid_rss[i], s[0].ss_pid_cpu[i],
+		    s[1].ss_pid_cpu[i], s[2].ss_pid_cpu[i]);
+	}
+	printf("],\n");
 }
 
 static void
@@ -187,6 +231,7 @@ report_json(const struct bench_conf *c, const struct report *r,
 	    (unsigned long long)s[2].ss_rss_kib, d->rss_per_conn,
 	    s[0].ss_cpu_s, s[1].ss_cpu_s, s[2].ss_cpu_s, d->cpu_s, d->run_s,
 	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0);
+	report_json_pids(c, r);
 	printf(" \"receivers_lost\":%d,\"timeout\":%s}\n", r->rp_lost,
 	    r->rp_timeout ? "true" : "false");
 }
@@ -196,6 +241,7 @@ report_table(const struct bench_conf *c, const struct report *r,
     const struct derived *d)
 {
 	const struct srv_sample *s = r->rp_srv;
+	int	i;
 
 	printf("gw-bench %s: %u conns / %u procs, %u channels, %g msg/s "
 	    "x %g s (+%g s warm-up), %u bytes\n", c->b_url, c->b_conns,
@@ -205,6 +251,14 @@ report_table(const struct bench_conf *c, const struct report *r,
 	    "the run\n", "connections", (unsigned long long)r->rp_opened,
 	    (unsigned long long)d->failed, d->connect_s,
 	    (unsigned long long)r->rp_closed);
+	if (d->failed > 0) {
+		printf("%-22s", "failed by");
+		for (i = 0; i < BF_MAX; i++)
+			if (r->rp_fail[i] > 0)
+				printf(" %s %llu", fail_names[i],
+				    (unsigned long long)r->rp_fail[i]);
+		printf("\n");
+	}
 	printf("%-22s %llu (+%llu warm-up), %llu errors\n", "published",
 	    (unsigned long long)r->rp_published,
 	    (unsigned long long)r->rp_pubwarm,

@@ -101,7 +101,8 @@ summary() {
 	"  deliveries    \(.deliveries.received) of \(.deliveries.expected) (lost \(.deliveries.lost), gaps \(.deliveries.gaps)), \(.deliveries.per_s)/s",
 	"  latency ms    p50 \(.latency_ms.p50)  p90 \(.latency_ms.p90)  p99 \(.latency_ms.p99)  max \(.latency_ms.max)",
 	"  server RSS    \(.server.rss_kib.start) -> \(.server.rss_kib.subscribed) KiB: \(.server.rss_per_conn_bytes) bytes per connection",
-	"  server CPU    \(.server.cpu_run_s) s in \(.server.run_s) s (\(.server.cpu_run_pct) % of a core)"' "$1"
+	"  server CPU    \(.server.cpu_run_s) s in \(.server.run_s) s (\(.server.cpu_run_pct) % of a core)",
+	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB \((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s"] | join(", "))' "$1"
 }
 
 [ $# -gt 0 ] || set -- s1 s2
