@@ -375,6 +375,7 @@ conn_free(struct conn *c)
 	else
 		ws_free(c);
 	client_forget(c);
+	limit_release(c);
 	ident_free(c->c_id);
 	free(c->c_subs);
 	free(c);

@@ -225,6 +225,11 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 		handshake_fail(c, 503, "draining", NULL);
 		return;
 	}
+	if (!limit_take(c)) {
+		ident_free(id);
+		handshake_fail(c, 503, "over capacity", NULL);
+		return;
+	}
 	wskey_accept(key->h_value, key->h_valuelen, accept);
 	c->c_id = id;
 	if (req->r_query != NULL && (n = http_query_get(req->r_query,

@@ -59,6 +59,8 @@ struct listen_conf {
 	const char		*lc_demo;	/* serve the demo from here */
 	const char		*lc_apikeys;	/* --api-key-file */
 	const char		*lc_metrics;	/* --metrics-allow */
+	unsigned		 lc_maxconns;	/* WebSockets; 0: no limit */
+	unsigned		 lc_maxperip;	/* per client address; 0: off */
 };
 
 /* Who a connection is: fixed at the handshake. */
@@ -196,6 +198,7 @@ enum conn_state {
 #define CONN_F_SHUTWR	0x10	/* closing: shut down writing once flushed */
 #define CONN_F_EOF	0x20	/* read returned 0 */
 #define CONN_F_WAIT	0x40	/* head answered later (a resume) */
+#define CONN_F_COUNTED	0x80	/* counted by limit_take() */
 
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
@@ -227,6 +230,7 @@ struct conn {
 	float			 c_tokens;
 	uint64_t		 c_connid;
 	uint32_t		 c_born;	/* seconds since the epoch */
+	char			*c_ipkey;	/* --max-conns-per-ip: its address */
 	uint8_t			 c_session[16];
 };
 
@@ -400,6 +404,11 @@ int		 api_answer(struct pend *, uint32_t, struct ipc_rd *);
 void		 api_fail(struct pend *, const char *, const char *);
 void		 api_presence(struct pend *, json_t *, const char *,
 		    const char *);
+
+/* limit.c */
+int		 limit_take(struct conn *);
+void		 limit_release(struct conn *);
+void		 limit_free(void);
 
 /* ctl.c */
 void		 ctl_start(void);

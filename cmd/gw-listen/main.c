@@ -79,7 +79,8 @@ usage(void)
 "                 [--pong-timeout seconds] [--head-timeout seconds]\n"
 "                 [--ready-fd fd] [--rundir dir] [--publish-rate n]\n"
 "                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n"
-"                 [--api-key-file file] [--metrics-allow net,...]\n");
+"                 [--api-key-file file] [--metrics-allow net,...]\n"
+"                 [--max-connections n] [--max-conns-per-ip n]\n");
 	exit(2);
 }
 
@@ -87,7 +88,7 @@ enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
 	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
-	OPT_METRICS
+	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP
 };
 
 static const struct option longopts[] = {
@@ -110,6 +111,8 @@ static const struct option longopts[] = {
 	{ "demo",		required_argument,	NULL, OPT_DEMO },
 	{ "api-key-file",	required_argument,	NULL, OPT_APIKEYS },
 	{ "metrics-allow",	required_argument,	NULL, OPT_METRICS },
+	{ "max-connections",	required_argument,	NULL, OPT_MAXCONNS },
+	{ "max-conns-per-ip",	required_argument,	NULL, OPT_MAXPERIP },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -192,6 +195,12 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			break;
 		case OPT_METRICS:
 			conf->lc_metrics = optarg;
+			break;
+		case OPT_MAXCONNS:
+			conf->lc_maxconns = opt_num(optarg, 0, 10000000);
+			break;
+		case OPT_MAXPERIP:
+			conf->lc_maxperip = opt_num(optarg, 0, 10000000);
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
@@ -296,6 +305,7 @@ main(int argc, char *argv[])
 	rv = listen_main(&conf) == 0 ? 0 : 1;
 	static_free();
 	api_free();
+	limit_free();
 	if (conf.lc_secret != NULL) {
 		explicit_bzero(conf.lc_secret, conf.lc_secretlen);
 		free(conf.lc_secret);

@@ -176,7 +176,16 @@ child_argv(const struct child *ch, int check, char ***argvp)
 		arg_keys(&a, c, "secret_file allow_origin max_message "
 		    "max_outbound max_subscriptions ping_interval pong_timeout "
 		    "publish_rate publish_burst drain_time api_key_file "
-		    "metrics_allow");
+		    "metrics_allow max_conns_per_ip");
+		if (conf_raw(c, "max_connections") != NULL) {
+			/* The node's limit, shared by its workers. */
+			unsigned long max = strtoul(conf_get(c,
+			    "max_connections"), NULL, 10);
+			size_t n = sup_nworkers(c);
+
+			arg_add(&a, "--max-connections");
+			arg_add(&a, "%lu", (max + n - 1) / n);
+		}
 		break;
 	default:
 		break;

@@ -28,7 +28,7 @@ static void	sup_drain_cb(struct ev_loop *, ev_timer *, int);
 static int	sup_phase_of(const struct child *);
 
 /* The workers wanted: workers, or max(cores, ceil(max_connections/15000)). */
-static size_t
+size_t
 sup_nworkers(const struct conf *c)
 {
 	unsigned long	 w, conns;

@@ -100,6 +100,7 @@ int		 sup_config(struct conf *, const char *, const struct conf *,
 int		 supervise_main(struct supervise *);
 void		 sup_child_ready(struct child *, int);
 void		 sup_child_gone(struct child *);
+size_t		 sup_nworkers(const struct conf *);
 
 /* child.c */
 int		 child_argv(const struct child *, int, char ***);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bats
+# 8000-limits.bats -- gw-listen's connection limits (issue 8): over
+# --max-connections, or over --max-conns-per-ip from one address, an
+# upgrade gets 503 "over capacity" and the connections already there keep
+# working (helpers/limitcheck.py, raw sockets).
+
+bats_require_minimum_version 1.5.0
+
+load ../helpers/gw
+
+LC="$GW_HELPERS/limitcheck.py"
+
+setup() {
+	gw_setup
+}
+
+teardown() {
+	gw_teardown
+}
+
+@test "limits: --max-connections 5: the sixth upgrade gets 503, the five go on, a close frees a slot" {
+	start_listen --auth none --max-connections 5
+	"$PY" "$LC" total --port "$GW_PORT" --max 5
+}
+
+@test "limits: --max-conns-per-ip 3: a fourth from 127.0.0.1 gets 503, 127.0.0.2 is served" {
+	start_listen --auth none --max-conns-per-ip 3
+	"$PY" "$LC" per-ip --port "$GW_PORT" --max 3
+}
+
+@test "limits: gw-supervise gives each of its workers its share of max_connections, and max_conns_per_ip" {
+	local rd=$GW_TMP/sup port pid args n=0 i
+	port=$(free_port)
+	"$GW_SUPERVISE_BIN" --rundir "$rd" --auth none --listen "127.0.0.1:$port" \
+	    --workers 2 --max-connections 5 --max-conns-per-ip 7 \
+	    >"$GW_TMP/sup.log" 2>&1 &
+	pid=$!
+	echo "$pid" >>"$GW_TMP/spawned.pids"
+	wait_health "$port" 200 || { cat "$GW_TMP/sup.log"; return 1; }
+	for i in $(pgrep -f "gw-listen.*--rundir $rd"); do
+		args=$(tr '\0' ' ' <"/proc/$i/cmdline")
+		echo "$args"
+		[[ "$args" == *"--max-connections 3"* ]]
+		[[ "$args" == *"--max-conns-per-ip 7"* ]]
+		n=$((n + 1))
+	done
+	[ "$n" -eq 2 ]
+	kill -TERM "$pid"
+	wait "$pid"
+}

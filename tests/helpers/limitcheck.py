@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""limitcheck.py -- gw-listen's --max-connections and --max-conns-per-ip
+(tests/bats/8000-limits.bats).
+
+    /usr/bin/python3 tests/helpers/limitcheck.py SCENARIO --port P --max N
+
+total: N WebSockets are accepted, the next upgrade gets 503 "over
+capacity", the N still work (a ping is answered), and once one closes a
+new one is accepted.  per-ip: N from 127.0.0.1 are accepted, the next from
+127.0.0.1 gets 503, one from 127.0.0.2 is accepted.  Exit 0 if so, else 1
+with what came.  Every wait is bounded.
+"""
+
+import argparse
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from wsraw import upgrade_request  # noqa: E402
+
+TIMEOUT = 5
+
+
+def upgrade(port, src="127.0.0.1", user="u"):
+    """Connect from SRC, upgrade; return (status line, socket)."""
+    s = socket.socket()
+    s.settimeout(TIMEOUT)
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    req, _ = upgrade_request("127.0.0.1:%d" % port,
+                             path="/ws?user=%s" % user)
+    s.sendall(req)
+    head = b""
+    end = time.monotonic() + TIMEOUT
+    while b"\r\n\r\n" not in head and time.monotonic() < end:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head.split(b"\r\n", 1)[0].decode(errors="replace"), s, head
+
+
+def fail(msg):
+    print("FAIL", msg, flush=True)
+    sys.exit(1)
+
+
+def ping_ok(s):
+    """A masked ping is answered with a pong."""
+    s.sendall(bytes([0x89, 0x80, 1, 2, 3, 4]))
+    data = b""
+    end = time.monotonic() + TIMEOUT
+    while time.monotonic() < end:
+        data += s.recv(4096)
+        if b"\x8a\x00" in data:
+            return True
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=["total", "per-ip"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--max", type=int, required=True)
+    a = ap.parse_args()
+    held = []
+    for i in range(a.max):
+        line, s, _ = upgrade(a.port, user="u%d" % i)
+        if " 101 " not in line + " ":
+            fail("connection %d of %d: %r, want 101" % (i + 1, a.max, line))
+        held.append(s)
+    line, s, head = upgrade(a.port, user="extra")
+    if not line.startswith("HTTP/1.1 503") or b"over capacity" not in head:
+        fail("upgrade over the limit: %r, want 503 over capacity" % head)
+    s.close()
+    for s in held:
+        if not ping_ok(s):
+            fail("a connection under the limit stopped answering")
+    if a.scenario == "per-ip":
+        line, s, _ = upgrade(a.port, src="127.0.0.2", user="other")
+        if " 101 " not in line + " ":
+            fail("another address: %r, want 101" % line)
+        s.close()
+    else:
+        held.pop().close()
+        # The server frees the slot when it sees the close: bounded retry.
+        end = time.monotonic() + TIMEOUT
+        while True:
+            line, s, _ = upgrade(a.port, user="again")
+            if " 101 " in line + " ":
+                break
+            s.close()
+            if time.monotonic() > end:
+                fail("no slot after a close: %r" % line)
+            time.sleep(0.05)
+    print("ok", a.scenario, flush=True)
+
+
+if __name__ == "__main__":
+    main()
