@@ -134,6 +134,7 @@ const char	*ipc_type_name(uint32_t);
 /* Sockets and peers. */
 int		 ipc_listen(const char *);
 int		 ipc_connect(const char *);
+int		 ipc_accept(int);
 struct ipc_peer	*ipc_peer_new(struct ev_loop *, int, ipc_msg_cb, ipc_close_cb,
 		    void *);
 void		*ipc_peer_arg(struct ipc_peer *);

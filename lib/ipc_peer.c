@@ -97,6 +97,32 @@ static void	ipc_write_cb(struct ev_loop *, ev_io *, int);
 static void	ipc_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	ipc_idle_cb(struct ev_loop *, ev_idle *, int);
 
+/*
+ * Accept a connection on the listening socket lfd, non-blocking and
+ * close-on-exec, from a peer of our own user only (SO_PEERCRED): the
+ * socket's mode already keeps others out, this is the second lock.
+ * Returns the fd, or -1 with errno: EAGAIN when there is none left, EPERM
+ * when a peer of another uid was refused (and closed), or accept's.
+ */
+int
+ipc_accept(int lfd)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+	int		fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    cred.uid != geteuid()) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
 /* Fill sun with path, or fail with ENAMETOOLONG (or EINVAL if empty). */
 static int
 ipc_sun(struct sockaddr_un *sun, const char *path)

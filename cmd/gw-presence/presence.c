@@ -217,8 +217,11 @@ presence_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)revents;
 	for (i = 0; i < 16; i++) {
-		if ((fd = accept4(io->fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if ((fd = ipc_accept(io->fd)) == -1) {
+			if (errno == EPERM) {
+				log_warnx("refused a peer of another user");
+				continue;
+			}
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("accept");
 			return;
