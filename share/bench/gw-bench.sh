@@ -8,7 +8,8 @@
 #	share/bench/gw-bench.sh [SCENARIO...]	(default: s1 s2)
 #
 # s1	idle capacity: GW_BENCH_S1_CONNS (20 000) connections on 100
-#	channels held for 10 s: RSS per connection, CPU while idle
+#	channels held for 10 s with a ping every 5 s: RSS per
+#	connection, CPU while idle (two rounds of heartbeats)
 # s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 #
@@ -41,7 +42,9 @@ stop_node() {
 	sup=
 }
 
-# start_node WORKERS: a node on a free port; sets port and sup.
+# start_node WORKERS: a node on a free port, with the gw-supervise
+# arguments in the array node_args too; sets port and sup.
+node_args=()
 start_node() {
 	local i
 	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -49,8 +52,8 @@ start_node() {
 	"$bin/gw-supervise" --rundir "$run/run" --auth none \
 	    --listen "127.0.0.1:$port" --workers "$1" \
 	    --publish-rate 1000000 --publish-burst 1000000 \
-	    --drain-time 1 --log-level quiet </dev/null \
-	    2>>"$run/node.log" &
+	    --drain-time 1 --log-level quiet ${node_args[@]+"${node_args[@]}"} \
+	    </dev/null 2>>"$run/node.log" &
 	sup=$!
 	for ((i = 0; i < 200; i++)); do
 		if /usr/bin/python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null; then
@@ -109,8 +112,11 @@ summary() {
 for s in "$@"; do
 	case $s in
 	s1)
+		# Pings every 5 s, so that 10 s hold two rounds of them.
+		node_args=(--ping-interval 5)
 		scenario s1-idle 2 --conns "${GW_BENCH_S1_CONNS:-20000}" \
-		    --channels 100 --rate 0 --warmup 0 --duration 10 ;;
+		    --channels 100 --rate 0 --warmup 0 --duration 10
+		node_args=() ;;
 	s2)
 		scenario s2-fanout-1k 2 --conns 1000 --channels 1 \
 		    --rate 100 --warmup 1 --duration 5 ;;
