@@ -48,3 +48,12 @@ teardown() {
 	kill -TERM "$pid"
 	wait "$pid"
 }
+
+@test "abuse: 10 000 connections that send nothing cost gw-listen under 16 MiB, and a real client is served meanwhile" {
+	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	start_listen --auth none
+	local out
+	out=$("$PY" "$LC" idle-flood --port "$GW_PORT" --pid "$GW_PID" \
+	    --conns 10000 --max-kib 16384) || { echo "$out"; return 1; }
+	echo "$out" | grep RSS | sed 's/^/# /' >&3
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""limitcheck.py -- gw-listen's --max-connections and --max-conns-per-ip
-(tests/bats/8000-limits.bats).
+"""limitcheck.py -- gw-listen's --max-connections and --max-conns-per-ip,
+and a flood of idle connections (tests/bats/8000-limits.bats).
 
     /usr/bin/python3 tests/helpers/limitcheck.py SCENARIO --port P --max N
 
@@ -43,6 +43,17 @@ def upgrade(port, src="127.0.0.1", user="u"):
     return head.split(b"\r\n", 1)[0].decode(errors="replace"), s, head
 
 
+def open_conns(port):
+    """gw-listen's connection count, from /metrics."""
+    import urllib.request
+    url = "http://127.0.0.1:%d/metrics" % port
+    text = urllib.request.urlopen(url, timeout=TIMEOUT).read().decode()
+    for line in text.splitlines():
+        if line.startswith("gw_listen_connections{"):
+            return int(line.rsplit(" ", 1)[1])
+    return 0
+
+
 def fail(msg):
     print("FAIL", msg, flush=True)
     sys.exit(1)
@@ -62,10 +73,18 @@ def ping_ok(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["total", "per-ip"])
+    ap.add_argument("scenario", choices=["total", "per-ip", "idle-flood"])
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--max", type=int, required=True)
+    ap.add_argument("--max", type=int, default=0)
+    ap.add_argument("--pid", type=int)
+    ap.add_argument("--conns", type=int, default=10000)
+    ap.add_argument("--max-kib", type=int, default=16384)
     a = ap.parse_args()
+    if a.scenario == "idle-flood":
+        a.accepted = lambda idle: open_conns(a.port) >= len(idle)
+        idle_flood(a)
+        print("ok", a.scenario, flush=True)
+        return
     held = []
     for i in range(a.max):
         line, s, _ = upgrade(a.port, user="u%d" % i)
@@ -97,6 +116,52 @@ def main():
                 fail("no slot after a close: %r" % line)
             time.sleep(0.05)
     print("ok", a.scenario, flush=True)
+
+
+
+def idle_flood(a):
+    """--conns TCP connections that send nothing: gw-listen's RSS grows by
+    less than --max-kib, and a real client meanwhile connects, upgrades
+    and gets its pong."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    def rss():
+        with open("/proc/%d/status" % a.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+    before = rss()
+    idle = []
+    for i in range(a.conns):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", a.port))
+        idle.append(s)
+    # Accepted: the server's connection count reaches them (bounded wait).
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        line, s, _ = upgrade(a.port, user="real")
+        if " 101 " not in line + " ":
+            fail("a real client among %d idle ones: %r" % (a.conns, line))
+        ok = ping_ok(s)
+        s.close()
+        if not ok:
+            fail("the real client got no pong")
+        grown = rss() - before
+        if grown >= 0 and a.accepted(idle):
+            break
+        time.sleep(0.1)
+    grown = rss() - before
+    print("%d idle connections: gw-listen RSS +%d KiB" % (a.conns, grown),
+          flush=True)
+    if grown > a.max_kib:
+        fail("RSS grew by %d KiB for %d idle connections, want < %d" %
+             (grown, a.conns, a.max_kib))
+    for s in idle:
+        s.close()
 
 
 if __name__ == "__main__":
