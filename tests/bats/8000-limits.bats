@@ -57,3 +57,9 @@ teardown() {
 	    --conns 10000 --max-kib 16384) || { echo "$out"; return 1; }
 	echo "$out" | grep RSS | sed 's/^/# /' >&3
 }
+
+@test "abuse: a client over max_subscriptions gets limit_exceeded, at ten times publish_rate rate_limited; another client gets no error" {
+	start_listen --auth none --max-subscriptions 8 --publish-rate 20 \
+	    --publish-burst 20
+	"$PY" "$LC" greedy --port "$GW_PORT" --max 8
+}

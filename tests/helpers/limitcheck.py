@@ -43,6 +43,76 @@ def upgrade(port, src="127.0.0.1", user="u"):
     return head.split(b"\r\n", 1)[0].decode(errors="replace"), s, head
 
 
+def greedy(a):
+    """A client subscribes to --max channels and one more (limit_exceeded),
+    then publishes ten times its rate (some rate_limited); a second client
+    meanwhile publishes and subscribes with no error at all."""
+    import asyncio
+    import json
+    import websockets
+
+    async def run():
+        uri = "ws://127.0.0.1:%d/ws?user=%%s" % a.port
+        g = await websockets.connect(uri % "greedy", max_queue=None)
+        o = await websockets.connect(uri % "other", max_queue=None)
+        await g.recv()
+        await o.recv()
+        for i in range(a.max + 1):
+            await g.send(json.dumps({"type": "subscribe", "id": i,
+                                     "channel": "g%d" % i}))
+        codes = {}
+        got = 0
+        while got < a.max + 1:
+            m = json.loads(await asyncio.wait_for(g.recv(), TIMEOUT))
+            if m.get("id") is not None and m["type"] in ("subscribed",
+                                                         "error"):
+                got += 1
+                codes[m["id"]] = m.get("code", m["type"])
+        if codes.get(a.max) != "limit_exceeded" or \
+                list(codes.values()).count("subscribed") != a.max:
+            fail("subscriptions: %r" % codes)
+        await o.send(json.dumps({"type": "subscribe", "id": "s",
+                                 "channel": "g0"}))
+        # 10 x the rate (--publish-rate 20, burst 20) for one second.
+        for i in range(200):
+            await g.send(json.dumps({"type": "publish", "id": "p%d" % i,
+                                     "channel": "g0", "data": i}))
+            if i % 10 == 0:
+                await o.send(json.dumps({"type": "publish", "id": "o%d" % i,
+                                         "channel": "g0", "data": -i}))
+            await asyncio.sleep(0.005)
+        limited = ok = 0
+        end = time.monotonic() + TIMEOUT
+        while ok + limited < 200 and time.monotonic() < end:
+            m = json.loads(await asyncio.wait_for(g.recv(), TIMEOUT))
+            if str(m.get("id", "")).startswith("p"):
+                if m["type"] == "published":
+                    ok += 1
+                elif m.get("code") == "rate_limited":
+                    limited += 1
+                else:
+                    fail("greedy publish answered %r" % m)
+        if limited == 0 or ok == 0 or ok + limited != 200:
+            fail("greedy: %d published, %d rate_limited of 200" %
+                 (ok, limited))
+        answers = []
+        end = time.monotonic() + TIMEOUT
+        while len(answers) < 21 and time.monotonic() < end:
+            m = json.loads(await asyncio.wait_for(o.recv(), TIMEOUT))
+            if m.get("id") is not None:
+                answers.append(m)
+        bad = [m for m in answers if m["type"] not in ("published",
+                                                       "subscribed")]
+        if len(answers) != 21 or bad:
+            fail("the other client: %d answers, errors %r" %
+                 (len(answers), bad[:3]))
+        print("greedy: %d published, %d rate_limited; other: 20 published"
+              % (ok, limited), flush=True)
+        await g.close()
+        await o.close()
+    asyncio.run(run())
+
+
 def open_conns(port):
     """gw-listen's connection count, from /metrics."""
     import urllib.request
@@ -73,13 +143,18 @@ def ping_ok(s):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["total", "per-ip", "idle-flood"])
+    ap.add_argument("scenario", choices=["total", "per-ip", "idle-flood",
+                                         "greedy"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--max", type=int, default=0)
     ap.add_argument("--pid", type=int)
     ap.add_argument("--conns", type=int, default=10000)
     ap.add_argument("--max-kib", type=int, default=16384)
     a = ap.parse_args()
+    if a.scenario == "greedy":
+        greedy(a)
+        print("ok", a.scenario, flush=True)
+        return
     if a.scenario == "idle-flood":
         a.accepted = lambda idle: open_conns(a.port) >= len(idle)
         idle_flood(a)
