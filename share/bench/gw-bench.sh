@@ -5,13 +5,15 @@
 # for each scenario in a temporary run directory.  The server's RSS and
 # CPU are summed over gw-supervise and all its children.
 #
-#	share/bench/gw-bench.sh [SCENARIO...]	(default: s1 s2)
+#	share/bench/gw-bench.sh [SCENARIO...]	(default: all, about 40 s)
 #
 # s1	idle capacity: GW_BENCH_S1_CONNS (20 000) connections on 100
 #	channels held for 10 s with a ping every 5 s: RSS per
 #	connection, CPU while idle (two rounds of heartbeats)
 # s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
+# s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
+#	msg/s round-robin over them for 3 s (after a 1 s warm-up)
 #
 # GW_BENCH_JSON=DIR also writes each scenario's JSON to DIR/NAME.json.
 # Every run is bounded: gw-bench has its own deadlines, and the node is
@@ -108,7 +110,7 @@ summary() {
 	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB \((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s"] | join(", "))' "$1"
 }
 
-[ $# -gt 0 ] || set -- s1 s2
+[ $# -gt 0 ] || set -- s1 s2 s2big s3
 for s in "$@"; do
 	case $s in
 	s1)
@@ -123,8 +125,11 @@ for s in "$@"; do
 	s2big)
 		scenario s2-fanout-10k 2 --conns 10000 --channels 1 \
 		    --rate 100 --warmup 1 --duration 5 --drain 20 ;;
+	s3)
+		scenario s3-channels-10k 2 --conns 10000 --channels 10000 \
+		    --rate 10000 --warmup 1 --duration 3 --drain 10 ;;
 	*)
-		echo "gw-bench.sh: unknown scenario $s (s1, s2, s2big)" >&2
+		echo "gw-bench.sh: unknown scenario $s (s1, s2, s2big, s3)" >&2
 		exit 2 ;;
 	esac
 done
