@@ -107,8 +107,13 @@ fuzz:
 deps:
 	@sh share/deps.sh
 
-test check: deps
+test: deps
 	@sh tests/run.sh
+
+# make test, with every bats suite (not only the daemons') against the
+# ASan+UBSan builds, gwctl and gw-supervise included.
+check: deps
+	@GW_CHECK_ALL=1 sh tests/run.sh
 
 run: deps all
 	@sh share/run.sh

@@ -78,6 +78,13 @@ for t in build/unit/*_test build-san/unit/*_test; do
 	[ -x "$t" ] || continue
 	run_tap "$t" "$t"
 done
+# The plain unit tests again under valgrind: leaks and bad reads that a
+# sanitizer build could hide.
+for t in build/unit/*_test; do
+	[ -x "$t" ] || continue
+	run_tap "valgrind $t" valgrind -q --error-exitcode=9 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect "$t"
+done
 
 # The client library's unit tests (a fake WebSocket and clock).
 run_tap "node --test tests/js/" node --test --test-reporter=tap tests/js/
@@ -123,10 +130,19 @@ GW_LISTEN_BIN="$(pwd)/build-san/gw-listen"
 GW_BRIDGE_BIN="$(pwd)/build-san/gw-bridge"
 GW_PRESENCE_BIN="$(pwd)/build-san/gw-presence"
 export GW_LISTEN_BIN GW_BRIDGE_BIN GW_PRESENCE_BIN
-run_tap "bats gw-listen, gw-bridge, gw-presence, resume under ASan+UBSan" \
-    bats --tap tests/bats/2000-gw-listen.bats \
-    tests/bats/3000-gw-bridge.bats tests/bats/4000-gw-presence.bats \
-    tests/bats/5000-resume.bats
+san="tests/bats/2000-gw-listen.bats tests/bats/3000-gw-bridge.bats
+    tests/bats/4000-gw-presence.bats tests/bats/5000-resume.bats"
+if [ -n "${GW_CHECK_ALL:-}" ]; then
+	# make check: every suite, the CLI and the supervisor sanitized too.
+	build "make B=build-san SAN=1 build-san/gw-supervise build-san/gwctl" \
+	    B=build-san SAN=1 build-san/gw-supervise build-san/gwctl
+	GW_SUPERVISE_BIN="$(pwd)/build-san/gw-supervise"
+	GWCTL_BIN="$(pwd)/build-san/gwctl"
+	export GW_SUPERVISE_BIN GWCTL_BIN
+	san=$(echo tests/bats/*.bats)
+fi
+# shellcheck disable=SC2086
+run_tap "bats under ASan+UBSan" bats --tap $san
 
 echo "# $(($(date +%s) - start)) s"
 summary
