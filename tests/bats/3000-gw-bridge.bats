@@ -352,3 +352,31 @@ wedge() {
 	[ "$STOP_STATUS" -eq 0 ]
 	grep -q 'the last worker has gone: shutting down' "$BRIDGE_LOG"
 }
+
+@test "Redis stalled (SIGSTOP, 5 s) under traffic: 503 meanwhile, then served again within 2 s of SIGCONT, nothing lost or doubled" {
+	local t0 t1 stop
+	two_nodes
+	bg_start rs "$PY" "$BC" redis-stall --ports "$PA,$PB" \
+	    --sync "$GW_TMP/sync"
+	phase_wait stall
+	kill -STOP "$REDIS_PID"
+	stop=$EPOCHREALTIME
+	wait_health "$PA" 503 8
+	wait_health "$PB" 503 8
+	phase_go stall
+	phase_wait cont
+	# The stall lasts the 5 s the test states, then Redis goes on.
+	sleep "$(awk "BEGIN { d = 5 - ($EPOCHREALTIME - $stop);
+	    print (d > 0 ? d : 0) }")"
+	kill -CONT "$REDIS_PID"
+	t0=$EPOCHREALTIME
+	wait_health "$PA" 200 10
+	wait_health "$PB" 200 10
+	t1=$EPOCHREALTIME
+	echo "# healthy again $(awk "BEGIN { print $t1 - $t0 }") s after" \
+	    "SIGCONT" >&3
+	phase_go cont
+	bg_finish
+	# The deadline of the issue: serving again within 2 s.
+	awk "BEGIN { exit !($t1 - $t0 <= 2) }"
+}
