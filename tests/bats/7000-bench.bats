@@ -3,7 +3,8 @@
 # is asserted): 300 connections over two receiver processes on three
 # channels of a small node, 50 msg/s for 2 s; the JSON report parses and
 # shows every expected delivery, no gap and no loss.  And its usage
-# errors: a target that is not loopback is refused.
+# errors (a target that is not loopback is refused), and its usage text
+# against the SYNOPSIS of man/gw-bench.8.
 
 bats_require_minimum_version 1.5.0
 load ../helpers/gw
@@ -60,4 +61,10 @@ teardown() {
 	run -2 "$GW_BENCH_BIN" --conns 10 --channels 11
 	run -2 "$GW_BENCH_BIN" --no-such-option
 	[[ $output == *usage:* ]]
+}
+
+@test "gw-bench: the usage lists the options of the SYNOPSIS in man/gw-bench.8" {
+	command -v mandoc >/dev/null || skip "no mandoc"
+	timeout 10 "$GW_BENCH_BIN" -h 2>"$GW_TMP/usage" || true
+	"$PY" "$GW_HELPERS/synopsis.py" "$GW_TMP/usage" "$GW_ROOT/man/gw-bench.8"
 }
