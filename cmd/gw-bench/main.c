@@ -256,6 +256,11 @@ opt_check(struct bench_conf *conf)
 		    conf->b_channels, conf->b_conns);
 		exit(2);
 	}
+	if (strstr(conf->b_pattern, "%d") == NULL && conf->b_channels > 1) {
+		log_warnx("--subscribe-pattern %s names one channel: want "
+		    "--channels 1", conf->b_pattern);
+		exit(2);
+	}
 	if (conf->b_concurrency == 0)
 		conf->b_concurrency = 256;
 }

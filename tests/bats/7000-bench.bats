@@ -57,6 +57,7 @@ teardown() {
 	run -2 "$GW_BENCH_BIN" --url http://127.0.0.1/ws
 	run -2 "$GW_BENCH_BIN" --source-addrs 10.0.0.1-10.0.0.9
 	run -2 "$GW_BENCH_BIN" --subscribe-pattern 'a%s'
+	run -2 "$GW_BENCH_BIN" --subscribe-pattern 'fixed' --channels 2
 	run -2 "$GW_BENCH_BIN" --conns 0
 	run -2 "$GW_BENCH_BIN" --conns 10 --channels 11
 	run -2 "$GW_BENCH_BIN" --no-such-option
