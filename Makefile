@@ -111,7 +111,8 @@ test: deps
 	@sh tests/run.sh
 
 # make test, with every bats suite (not only the daemons') against the
-# ASan+UBSan builds, gwctl and gw-supervise included.
+# ASan+UBSan builds, gwctl and gw-supervise included, and the unit tests
+# under valgrind.
 check: deps
 	@GW_CHECK_ALL=1 sh tests/run.sh
 
