@@ -163,7 +163,6 @@ conf_addr(const char *s, size_t len)
 	const char	*colon;
 	unsigned char	 a[16];
 	size_t		 hl, i;
-	unsigned long	 port;
 
 	if ((colon = memrchr(s, ':', len)) == NULL)
 		return 0;
@@ -176,7 +175,7 @@ conf_addr(const char *s, size_t len)
 	for (i = 0; buf[i] != '\0'; i++)
 		if (!isdigit((unsigned char)buf[i]))
 			return 0;
-	if ((port = strtoul(buf, NULL, 10)) > 65535)
+	if (strtoul(buf, NULL, 10) > 65535)
 		return 0;
 	memcpy(host, s, hl);
 	host[hl] = '\0';

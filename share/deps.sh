@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libev-dev libhiredis-dev libwslay-dev libssl-dev libjansson-dev
 redis-server python3 python3-websockets bats jq mandoc man-db groff-base
-shellcheck zsh valgrind
+shellcheck zsh valgrind cppcheck clang-tidy
 chromium chromium-driver"
 
 missing=""

@@ -131,7 +131,7 @@ opt_url(struct bench_conf *conf, const char *url)
 		if (url[i] <= ' ' || url[i] > '~' || url[i] == '"' ||
 		    url[i] == '\\')
 			break;
-	if (url[i] != '\0' || i >= sizeof(conf->b_url) ||
+	if (i >= sizeof(conf->b_url) || url[i] != '\0' ||
 	    strncmp(url, "ws://", 5) != 0) {
 		log_warnx("bad --url %s: want ws://127.0.0.1:PORT/PATH", url);
 		exit(2);

@@ -181,7 +181,7 @@ main(int argc, char *argv[])
 		log_warnx("bad --redis-sub %s: %s", conf.bc_redis_sub, err);
 		exit(2);
 	}
-	if (strlen(conf.bc_rundir) > 90) {
+	if (conf.bc_rundir == NULL || strlen(conf.bc_rundir) > 90) {
 		log_warnx("run directory %s: path too long for a socket",
 		    conf.bc_rundir);
 		exit(2);

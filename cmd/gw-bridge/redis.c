@@ -518,7 +518,7 @@ redis_sub_script(struct bchan *c, struct worker *w, uint32_t id,
 	 * Not our history size: another node may keep a longer history, and
 	 * a replay cut short must say so, not claim it recovered.
 	 */
-	snprintf(max, sizeof(max), "%u", REDIS_MAXREPLAY);
+	snprintf(max, sizeof(max), "%u", (unsigned)REDIS_MAXREPLAY);
 	args[0] = since != NULL ? since : ""; lens[0] = strlen(args[0]);
 	args[1] = epoch; lens[1] = 16;
 	args[2] = ttl; lens[2] = strlen(ttl);

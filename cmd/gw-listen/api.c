@@ -189,6 +189,7 @@ api_metrics_ok(struct conn *c)
 	size_t			 i;
 	int			 af;
 
+	memset(&ss, 0, sizeof(ss));
 	if (getpeername(c->c_io.fd, (struct sockaddr *)&ss, &len) == -1)
 		return 0;
 	af = ss.ss_family;
@@ -267,7 +268,7 @@ api_route(struct conn *c, const struct http_req *req)
 	const struct http_hdr	*h;
 	struct conn_head	*head = c->c_head;
 	const char		*method;
-	char			*end;
+	char			*end = NULL;
 	unsigned long		 len = 0;
 	size_t			 have;
 	int			 route;

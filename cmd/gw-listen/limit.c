@@ -23,6 +23,7 @@ limit_addr(struct conn *c, uint8_t out[16])
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 
+	memset(&ss, 0, sizeof(ss));
 	if (getpeername(c->c_io.fd, (struct sockaddr *)&ss, &len) == -1)
 		return 0;
 	if (ss.ss_family == AF_INET) {

@@ -61,6 +61,7 @@ listen_bind(struct listen_addr *la)
 		return -1;
 	}
 	/* Port 0 asks the kernel for one: log the one it chose. */
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;

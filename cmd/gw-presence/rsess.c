@@ -187,7 +187,7 @@ redis_sload_reply(struct rreq *rq, const redisReply *reply)
 		    rq->rq_ulen, rq->rq_try + 1);
 		return;
 	}
-	found = !redis_failed(reply, "session load") &&
+	found = reply != NULL && !redis_failed(reply, "session load") &&
 	    reply->type == REDIS_REPLY_STRING;
 	session_loaded(rq->rq_peer, rq->rq_id, rq->rq_str,
 	    found ? reply->str : "", found ? reply->len : 0, found);

@@ -276,7 +276,8 @@ session_free_all(void)
 
 	while ((sr = sretries) != NULL) {
 		ev_timer_stop(gp->p_loop, &sr->sr_timer);
-		sretry_unlink(sr);
+		if ((sretries = sr->sr_next) != NULL)
+			sretries->sr_prev = NULL;
 		free(sr);
 	}
 	htab_iter_init(gp->p_sess, &it);

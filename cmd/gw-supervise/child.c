@@ -480,10 +480,9 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 	/* Its last words first, then ours about its end. */
 	if (ch->ch_log != NULL) {
 		lp = ch->ch_log;
-		log_read_cb(loop, &lp->lp_io, 0);
-		if (ch->ch_log == lp)
-			lp->lp_child = NULL;
 		ch->ch_log = NULL;
+		lp->lp_child = NULL;
+		log_read_cb(loop, &lp->lp_io, 0);	/* may free lp */
 	}
 	if (WIFSIGNALED(st))
 		log_warnx("%s: pid %d killed by signal %d (%s) after %d s",
