@@ -132,6 +132,11 @@ CPPCHECK_FLAGS = --quiet --error-exitcode=1 --enable=warning,portability \
 # The static analyzer, without its advice to use Annex K functions.
 TIDY_CHECKS = -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.*
 
+# make soak: SOAK_MINUTES (default 30) of mixed traffic against two nodes
+# (share/soak.sh); not part of make test.
+soak: deps all
+	@bash share/soak.sh
+
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	shellcheck share/*.sh share/bench/*.sh tests/*.sh tests/fuzz/*.sh
@@ -176,4 +181,4 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all $(BINS) unit unit-bins fuzz fuzz-bins deps test check run bench \
-	lint install uninstall clean
+	soak lint install uninstall clean
