@@ -20,6 +20,9 @@ each channel's messages in order, none twice, and none missing between
 its subscribe and its last message (checked with a count and a sum of
 hashes over the published offsets of that range).
 
+At the end, after the presence grace and node_ttl, presence on each
+channel must list every stable presence subscriber and no churn user.
+
 Every process (redis-server, both gw-supervise and their children) is
 sampled each minute (each M*10 s when M < 6): VmRSS and the number of open
 fds.  The baseline is the first sample at or after M/6 of the run (5 min
@@ -60,6 +63,7 @@ STATS = {"published": 0, "pub_errors": 0, "delivered": 0, "connects": 0,
 PUBLISHED = {c: [] for c in CHANNELS}   # sorted (key, hash) per channel
 OPEN = {}                               # port -> client connections open
 PENDING_CHECKS = []
+STABLE_PRESENCE = {c: set() for c in CHANNELS}
 
 
 def fail(msg):
@@ -448,6 +452,8 @@ async def stable(i, stop, done):
     rnd = random.Random(1000 + i)
     for ch in rnd.sample(CHANNELS, 2):
         await c.subscribe(ch, presence=(i % 2 == 0))
+        if i % 2 == 0:
+            STABLE_PRESENCE[ch].add(chain.name)
     await stop.wait()
     await done.wait()
     await caught_up(chain, 15)
@@ -505,19 +511,31 @@ async def main_run():
         await asyncio.wait(PENDING_CHECKS, timeout=10)
     # Presence converges: no churn user left after the grace and node_ttl.
     await asyncio.sleep(8)
-    if conns:
-        q = conns[0]
-        for ch in CHANNELS:
-            try:
-                r = await q.req({"type": "presence", "channel": ch})
-            except Exception as e:  # noqa: BLE001
-                fail("presence %s: %r" % (ch, e))
-                continue
-            users = [u.get("userId", "") for u in
-                     (r.get("presence") or r).get("users", [])]
-            left = [u for u in users if u.startswith("c")]
-            if left:
-                fail("presence %s still lists %r" % (ch, left[:5]))
+    q = Conn(None, ARGS.ports[0])
+    try:
+        await q.open("observer")
+    except Exception as e:  # noqa: BLE001
+        fail("observer: %r" % e)
+        q = None
+    for ch in CHANNELS if q else []:
+        try:
+            r = await q.req({"type": "subscribe", "channel": ch,
+                             "presence": True})
+        except Exception as e:  # noqa: BLE001
+            fail("presence %s: %r" % (ch, e))
+            continue
+        users = [u.get("userId", "") for u in
+                 r.get("presence", {}).get("users", [])]
+        if r.get("type") != "subscribed" or not users:
+            fail("presence %s: %r" % (ch, r))
+        left = [u for u in users if u.startswith("c")]
+        if left:
+            fail("presence %s still lists %r" % (ch, left[:5]))
+        missing = STABLE_PRESENCE[ch] - set(users)
+        if missing:
+            fail("presence %s lacks %r" % (ch, sorted(missing)[:5]))
+    if q:
+        await q.close()
     for c in conns:
         await c.close()
     if STATS["presence_events"] == 0 or STATS["typing_events"] == 0:

@@ -11,6 +11,7 @@
 # per sample and the verdict (`soak: PASS ...` or `soak: FAIL reason`);
 # its exit status is this script's.  Everything started here is stopped
 # when the script ends, Ctrl-C included (SIGTERM, then SIGKILL after 15 s).
+# shellcheck disable=SC2317 # stop_pid and cleanup run from the EXIT trap.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build
