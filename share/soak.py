@@ -41,6 +41,7 @@ import bisect
 import json
 import os
 import random
+import signal
 import sys
 import time
 
@@ -59,7 +60,8 @@ ARGS = None
 FAILS = []
 STATS = {"published": 0, "pub_errors": 0, "delivered": 0, "connects": 0,
          "clean": 0, "resumes": 0, "aborts": 0, "connect_errors": 0,
-         "presence_events": 0, "typing_events": 0, "checked": 0}
+         "presence_events": 0, "typing_events": 0, "checked": 0,
+         "errors": 0}
 PUBLISHED = {c: [] for c in CHANNELS}   # sorted (key, hash) per channel
 OPEN = {}                               # port -> client connections open
 PENDING_CHECKS = []
@@ -67,9 +69,11 @@ STABLE_PRESENCE = {c: set() for c in CHANNELS}
 
 
 def fail(msg):
+    """Record an error; the first 20 are printed."""
+    STATS["errors"] += 1
     if len(FAILS) < 20:
         FAILS.append(msg)
-    print("soak: error: " + msg, flush=True)
+        print("soak: error: " + msg, flush=True)
 
 
 def okey(off):
@@ -554,6 +558,9 @@ def main():
     ARGS = ap.parse_args()
     ARGS.ports = [int(x) for x in ARGS.ports.split(",")]
     ARGS.supervisors = [int(x) for x in ARGS.supervisors.split(",")]
+    # Started in the background by a script, SIGINT would be ignored:
+    # Ctrl-C must stop the run too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(asyncio.wait_for(
@@ -561,8 +568,8 @@ def main():
     except asyncio.TimeoutError:
         fail("the run did not end in time")
     except KeyboardInterrupt:
-        print("soak: FAIL interrupted")
-        return 1
+        print("soak: FAIL interrupted", flush=True)
+        os._exit(1)         # no teardown of hundreds of pending tasks
     s = STATS
     summary = ("%d published, %d delivered, %d connects, %d resumes, "
                "%d clean closes, %d aborts, %d sessions checked, "
@@ -571,7 +578,7 @@ def main():
                 s["clean"], s["aborts"], s["checked"],
                 s["presence_events"], s["typing_events"]))
     if FAILS:
-        print("soak: FAIL %s (%d errors; %s)" % (FAILS[0], len(FAILS),
+        print("soak: FAIL %s (%d errors; %s)" % (FAILS[0], s["errors"],
                                                   summary))
         return 1
     print("soak: PASS %d min, RSS within 10 %% and fds flat after %ds; %s" %
