@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "ctl.h"
 #include "htab.h"
 #include "ipc.h"
 #include "listen.h"
@@ -114,34 +115,20 @@ static void
 ctl_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
 {
-	struct ipc_msg	*m;
-	const char	*s;
-	size_t		 n;
-	json_t		*req, *rep;
-	char		*text;
+	json_t	*req;
 
 	if (h->type == GW_MSG_HELLO)
 		return;
-	if (h->type != GW_MSG_CTL_REQUEST ||
-	    ipc_get_str(rd, &s, &n) == -1 || ipc_end(rd) == -1) {
+	if (h->type != GW_MSG_CTL_REQUEST) {
 		log_warnx("control: bad %s; link closed",
 		    ipc_type_name(h->type));
 		ipc_peer_free(p);
 		return;
 	}
-	if ((req = json_loadb(s, n, 0, NULL)) == NULL || !json_is_object(req))
-		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "the request is not a JSON object");
-	else
-		rep = ctl_run(req);
+	req = ctl_read(rd);
+	(void)ipc_send(p, ctl_reply(h->id, req != NULL ? ctl_run(req) :
+	    ctl_error("the request is not a JSON object")));
 	json_decref(req);
-	if ((text = json_dumps(rep, JSON_COMPACT)) == NULL)
-		fatalx("control: json out of memory");
-	json_decref(rep);
-	m = ipc_create(GW_MSG_CTL_REPLY, h->id);
-	ipc_add_cstr(m, text);
-	free(text);
-	(void)ipc_send(p, m);
 }
 
 /* The counters, as a flat JSON object. */

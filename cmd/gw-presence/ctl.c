@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "ctl.h"
 #include "htab.h"
 #include "log.h"
 #include "presence.h"
@@ -51,28 +52,17 @@ ctl_stats(void)
 void
 ctl_request(struct peer *p, uint32_t id, struct ipc_rd *rd)
 {
-	struct ipc_msg	*m;
-	const char	*s, *cmd;
-	size_t		 n;
-	json_t		*req = NULL, *rep;
-	char		*text;
+	const char	*cmd = NULL;
+	json_t		*req, *rep;
 
-	if (ipc_get_str(rd, &s, &n) == -1 || ipc_end(rd) == -1 ||
-	    (req = json_loadb(s, n, 0, NULL)) == NULL || !json_is_object(req))
-		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "the request is not a JSON object");
-	else if ((cmd = json_string_value(json_object_get(req, "cmd"))) !=
-	    NULL && strcmp(cmd, "stats") == 0)
+	if ((req = ctl_read(rd)) != NULL)
+		cmd = json_string_value(json_object_get(req, "cmd"));
+	if (req == NULL)
+		rep = ctl_error("the request is not a JSON object");
+	else if (cmd != NULL && strcmp(cmd, "stats") == 0)
 		rep = ctl_stats();
 	else
-		rep = json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "unknown command");
+		rep = ctl_error("unknown command");
 	json_decref(req);
-	if (rep == NULL || (text = json_dumps(rep, JSON_COMPACT)) == NULL)
-		fatalx("control: json out of memory");
-	json_decref(rep);
-	m = ipc_create(GW_MSG_CTL_REPLY, id);
-	ipc_add_cstr(m, text);
-	free(text);
-	presence_send(p, m);
+	presence_send(p, ctl_reply(id, rep));
 }
