@@ -7,12 +7,10 @@
 # gw-listen serves with --demo.
 #
 # Two nodes (gw-bridge, gw-presence, gw-listen --auth none) share one
-# private Redis.  gw-listen serves the page itself with --demo DIR; a
-# gw-listen without that option has the page served from share/ by
-# python3's http.server instead.  Chromium, Node.js, playwright-core and
-# ws come from share/deps.sh ("make test" runs it first); the browser
-# test is skipped only if they are missing and deps.sh cannot install
-# them.  On a failure browser.mjs keeps screenshots of both pages in
+# private Redis.  gw-listen serves the page itself with --demo DIR.
+# Chromium, Node.js, playwright-core and ws come from share/deps.sh
+# ("make test" runs it first); if they are missing and deps.sh cannot
+# install them, the browser test fails (it is never skipped).  On a failure browser.mjs keeps screenshots of both pages in
 # $GW_SCREENSHOTS (default /tmp) and prints their paths.
 
 bats_require_minimum_version 1.5.0
@@ -38,34 +36,15 @@ have_browser() {
 	    [ -f "$NPM/ws/package.json" ]
 }
 
-# need_browser: install what is missing (share/deps.sh), or skip.
+# need_browser: install what is missing (share/deps.sh), or fail.
 need_browser() {
 	have_browser && return 0
 	sh "$SHARE/deps.sh" >&2 || true
-	have_browser || skip "no chromium, node, playwright-core or ws," \
-	    "and share/deps.sh could not install them"
-}
-
-# has_demo: gw-listen knows --demo.
-has_demo() {
-	{ "$GW_LISTEN_BIN" --help 2>&1 || true; } | grep -q -e '--demo'
-}
-
-# serve_share: python3's http.server on share/, on a free port, killed
-# by the teardown; sets HTTP_PORT.
-serve_share() {
-	local i
-	HTTP_PORT=$(free_port)
-	(cd "$SHARE" && exec "$PY" -m http.server "$HTTP_PORT" \
-	    --bind 127.0.0.1) </dev/null >"$GW_TMP/http.log" 2>&1 3>&- &
-	echo "$!" >>"$GW_TMP/spawned.pids"
-	for ((i = 0; i < 216; i++)); do
-		port_open "$HTTP_PORT" && return 0
-		nap "$i"
-	done
-	echo "http.server on $HTTP_PORT did not start; log:"
-	sed 's/^/  /' "$GW_TMP/http.log"
-	return 1
+	if ! have_browser; then
+		echo "no chromium, node, playwright-core or ws, and" \
+		    "share/deps.sh could not install them"
+		return 1
+	fi
 }
 
 # http_get PORT PATH BODYFILE: GET PATH (sent as it is, not normalized)
@@ -82,19 +61,13 @@ print(r.status, r.getheader("Content-Type", "-"))' "$@"
 }
 
 @test "demo: two users on two nodes: presence, typing, chat, counter; a node killed, the page goes on on the other" {
-	local pa pb page demo=()
+	local pa pb page
 	need_browser
-	has_demo && demo=(--demo "$SHARE")
-	NODE_PRESENCE=1 start_node a 1 "${demo[@]}"
+	NODE_PRESENCE=1 start_node a 1 --demo "$SHARE"
 	pa=$GW_PORT
-	NODE_PRESENCE=1 start_node b 1 "${demo[@]}"
+	NODE_PRESENCE=1 start_node b 1 --demo "$SHARE"
 	pb=$GW_PORT
-	if [ ${#demo[@]} -gt 0 ]; then
-		page="http://127.0.0.1:$pa/"
-	else
-		serve_share
-		page="http://127.0.0.1:$HTTP_PORT/demo/index.html"
-	fi
+	page="http://127.0.0.1:$pa/"
 	echo "# page $page (node a on $pa, node b on $pb)"
 	bg_start browser node "$GW_ROOT/tests/js/browser.mjs" \
 	    --page "$page" --ws-a "ws://127.0.0.1:$pa/ws" \
@@ -107,7 +80,6 @@ print(r.status, r.getheader("Content-Type", "-"))' "$@"
 
 @test "demo: gw-listen --demo serves the page, its files and gw-client.js, and nothing else" {
 	local out=$GW_TMP/body
-	has_demo || skip "gw-listen has no --demo option yet"
 	start_listen --auth none --demo "$SHARE"
 
 	run http_get "$GW_PORT" / "$out"

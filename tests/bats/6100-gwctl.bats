@@ -452,8 +452,6 @@ EOF
 
 @test "gwctl status: the children of gw-supervise; stats of its node" {
 	command -v redis-server >/dev/null || skip "no redis-server"
-	command -v "${GW_SUPERVISE_BIN:-gw-supervise}" >/dev/null ||
-	    skip "no gw-supervise"
 	port=$(free_port)
 	export GW_RUNDIR=$GW_TMP/sv
 	"${GW_SUPERVISE_BIN:-gw-supervise}" --rundir "$GW_RUNDIR" --auth none \
