@@ -32,6 +32,7 @@
  */
 static const struct conf_key keys[] = {
 	{ "rundir", CONF_T_PATH, 1, 90, NULL, NULL, 0 },
+	{ "socket_group", CONF_T_STR, 1, 64, NULL, NULL, 0 },
 	{ "node", CONF_T_NODE, 1, 63, NULL, NULL, 0 },
 	{ "listen", CONF_T_ADDRS, 1, 8, NULL, "127.0.0.1:8080", 0 },
 	{ "workers", CONF_T_NUM, 0, 256, NULL, "0", 0 },

@@ -131,10 +131,15 @@ int		 ipc_get_str(struct ipc_rd *, const char **, size_t *);
 int		 ipc_end(struct ipc_rd *);
 const char	*ipc_type_name(uint32_t);
 
-/* Sockets and peers. */
+/* The run directory and its sockets (ipc_sock.c). */
+int		 ipc_group_id(const char *, gid_t *);
+void		 ipc_set_group(gid_t);
+int		 ipc_rundir(const char *, char *, size_t);
 int		 ipc_listen(const char *);
 int		 ipc_connect(const char *);
 int		 ipc_accept(int);
+
+/* Peers (ipc_peer.c). */
 struct ipc_peer	*ipc_peer_new(struct ev_loop *, int, ipc_msg_cb, ipc_close_cb,
 		    void *);
 void		*ipc_peer_arg(struct ipc_peer *);

@@ -1,6 +1,6 @@
 /*
- * ipc_peer.c -- see ipc.h and gw-ipc(7): the Unix-domain sockets and the
- * peers that read and write messages on them (messages: ipc.c).
+ * ipc_peer.c -- see ipc.h and gw-ipc(7): the peers that read and write
+ * messages on Unix-domain sockets (sockets: ipc_sock.c, messages: ipc.c).
  *
  * A peer owns a connected socket, an input buffer and an output queue of
  * closed messages.  Reading: each EV_READ event reads at most
@@ -31,9 +31,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +49,6 @@
 #define IPC_READ_CHUNK	(64 * 1024)	/* least room for a read() */
 #define IPC_READ_BUDGET	(256 * 1024)	/* read per EV_READ event */
 #define IPC_INMAX	((size_t)GW_IPC_MAXMSG + IPC_READ_CHUNK)
-#define IPC_BACKLOG	128
 
 #if defined(IOV_MAX) && IOV_MAX < 1024
 #define IPC_MAXIOV	IOV_MAX
@@ -83,8 +80,6 @@ struct ipc_peer {
 	int		 p_dead;	/* closecb was called */
 	int		 p_freed;	/* ipc_peer_free() called */
 };
-static int	ipc_sun(struct sockaddr_un *, const char *);
-static int	ipc_sock_live(const char *);
 static void	ipc_peer_stop(struct ipc_peer *);
 static void	ipc_peer_queue_free(struct ipc_peer *);
 static void	ipc_peer_destroy(struct ipc_peer *);
@@ -96,146 +91,6 @@ static void	ipc_read_cb(struct ev_loop *, ev_io *, int);
 static void	ipc_write_cb(struct ev_loop *, ev_io *, int);
 static void	ipc_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	ipc_idle_cb(struct ev_loop *, ev_idle *, int);
-
-/*
- * Accept a connection on the listening socket lfd, non-blocking and
- * close-on-exec, from a peer of our own user only (SO_PEERCRED): the
- * socket's mode already keeps others out, this is the second lock.
- * Returns the fd, or -1 with errno: EAGAIN when there is none left, EPERM
- * when a peer of another uid was refused (and closed), or accept's.
- */
-int
-ipc_accept(int lfd)
-{
-	struct ucred	cred;
-	socklen_t	len = sizeof(cred);
-	int		fd;
-
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1)
-		return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    cred.uid != geteuid()) {
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
-
-/* Fill sun with path, or fail with ENAMETOOLONG (or EINVAL if empty). */
-static int
-ipc_sun(struct sockaddr_un *sun, const char *path)
-{
-	size_t	 n;
-
-	n = strlen(path);
-	if (n == 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (n >= sizeof(sun->sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, path, n + 1);
-	return 0;
-}
-
-/*
- * Is some process listening on the socket at path?  A connect() that
- * succeeds or finds the backlog full (EAGAIN) says yes; anything else
- * (ECONNREFUSED for a socket file left by a dead process) says no.
- */
-static int
-ipc_sock_live(const char *path)
-{
-	int	 fd, live, saved;
-
-	if ((fd = ipc_connect(path)) != -1) {
-		close(fd);
-		return 1;
-	}
-	saved = errno;
-	live = errno == EAGAIN;
-	errno = saved;
-	return live;
-}
-
-/*
- * Listen on the Unix-domain socket path: a non-blocking, close-on-exec
- * SOCK_STREAM socket of mode 0600, with a backlog of 128.  A socket file
- * that is already there is removed first if nobody listens on it; if
- * somebody does, the call fails with EADDRINUSE rather than steal the
- * name.  Returns the listening fd, or -1 with errno set (ENAMETOOLONG
- * for a path that does not fit in sun_path).
- */
-int
-ipc_listen(const char *path)
-{
-	struct sockaddr_un	 sun;
-	struct stat		 st;
-	int			 fd, saved;
-
-	if (ipc_sun(&sun, path) == -1)
-		return -1;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if (ipc_sock_live(path)) {
-			errno = EADDRINUSE;
-			return -1;
-		}
-		if (unlink(path) == -1 && errno != ENOENT)
-			return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		return -1;
-	/* On Linux bind() gives the file the socket's mode, minus umask. */
-	if (fchmod(fd, 0600) == -1)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		goto fail;
-	if (chmod(path, 0600) == -1 || listen(fd, IPC_BACKLOG) == -1) {
-		saved = errno;
-		(void)unlink(path);
-		errno = saved;
-		goto fail;
-	}
-	return fd;
-fail:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
-/*
- * Connect to the Unix-domain socket path.  Returns a non-blocking,
- * close-on-exec socket, or -1 with errno from connect(): ENOENT,
- * ECONNREFUSED or EAGAIN (backlog full) mean the peer is not up yet, and
- * the caller retries later.
- */
-int
-ipc_connect(const char *path)
-{
-	struct sockaddr_un	 sun;
-	int			 fd, saved;
-
-	if (ipc_sun(&sun, path) == -1)
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
 
 /*
  * Make a peer of the connected socket fd, watched on loop: every message

@@ -38,7 +38,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
     const struct redis_addr *subaddr)
 {
 	static struct bridge	 b;
-	char			 path[PATH_MAX];
+	char			 path[PATH_MAX], err[PATH_MAX + 64];
 	struct worker		*w;
 
 	gb = &b;
@@ -57,8 +57,8 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	b.b_chans = htab_new();
 	ev_prepare_init(&b.b_reap, bridge_reap_cb);
 
-	if (mkdir(conf->bc_rundir, 0700) == -1 && errno != EEXIST) {
-		log_warn("run directory %s", conf->bc_rundir);
+	if (ipc_rundir(conf->bc_rundir, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/bridge.sock", conf->bc_rundir);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "ipc.h"
 #include "log.h"
 #include "parse.h"
 #include "xmalloc.h"
@@ -36,13 +37,13 @@ usage(void)
 "usage: gw-bridge [-nsv] [--rundir dir] [--redis url] [--redis-sub url]\n"
 "                 [--node name] [--history-size n] [--history-ttl seconds]\n"
 "                 [--probe-interval seconds] [--ready-fd fd]\n"
-"                 [--drain-time seconds]\n");
+"                 [--drain-time seconds] [--socket-group group]\n");
 	exit(2);
 }
 
 enum {
 	OPT_RUNDIR = 256, OPT_REDIS, OPT_REDISSUB, OPT_NODE, OPT_HSIZE,
-	OPT_HTTL, OPT_PROBE, OPT_READYFD, OPT_DRAIN
+	OPT_HTTL, OPT_PROBE, OPT_READYFD, OPT_DRAIN, OPT_GROUP
 };
 
 static const struct option longopts[] = {
@@ -55,6 +56,7 @@ static const struct option longopts[] = {
 	{ "probe-interval",	required_argument,	NULL, OPT_PROBE },
 	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
 	{ "ready-fd",		required_argument,	NULL, OPT_READYFD },
+	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -91,6 +93,7 @@ static void
 parse_options(int argc, char *argv[], struct bridge_conf *conf,
     struct options *o)
 {
+	gid_t	gid;
 	int	ch;
 
 	while ((ch = getopt_long(argc, argv, "hnsv", longopts, NULL)) != -1) {
@@ -103,6 +106,14 @@ parse_options(int argc, char *argv[], struct bridge_conf *conf,
 			break;
 		case 'v':
 			o->o_verbose++;
+			break;
+		case OPT_GROUP:
+			if (ipc_group_id(optarg, &gid) == -1) {
+				log_warnx("--socket-group %s: no such group",
+				    optarg);
+				exit(2);
+			}
+			ipc_set_group(gid);
 			break;
 		case OPT_RUNDIR:
 			conf->bc_rundir = optarg;

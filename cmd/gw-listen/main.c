@@ -18,10 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "listen.h"
-#include "static.h"
 #include "log.h"
 #include "parse.h"
+#include "static.h"
 #include "xmalloc.h"
 
 
@@ -80,7 +81,8 @@ usage(void)
 "                 [--ready-fd fd] [--rundir dir] [--publish-rate n]\n"
 "                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n"
 "                 [--api-key-file file] [--metrics-allow net,...]\n"
-"                 [--max-connections n] [--max-conns-per-ip n]\n");
+"                 [--max-connections n] [--max-conns-per-ip n]\n"
+"                 [--socket-group group]\n");
 	exit(2);
 }
 
@@ -88,7 +90,7 @@ enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
 	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
-	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP
+	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_GROUP
 };
 
 static const struct option longopts[] = {
@@ -113,6 +115,7 @@ static const struct option longopts[] = {
 	{ "metrics-allow",	required_argument,	NULL, OPT_METRICS },
 	{ "max-connections",	required_argument,	NULL, OPT_MAXCONNS },
 	{ "max-conns-per-ip",	required_argument,	NULL, OPT_MAXPERIP },
+	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -123,6 +126,7 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
     struct options *o)
 {
 	size_t	n;
+	gid_t	gid;
 	int	ch;
 
 	while ((ch = getopt_long(argc, argv, "hl:nsv", longopts, NULL)) != -1) {
@@ -201,6 +205,14 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			break;
 		case OPT_MAXPERIP:
 			conf->lc_maxperip = opt_num(optarg, 0, 10000000);
+			break;
+		case OPT_GROUP:
+			if (ipc_group_id(optarg, &gid) == -1) {
+				log_warnx("--socket-group %s: no such group",
+				    optarg);
+				exit(2);
+			}
+			ipc_set_group(gid);
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "parse.h"
 #include "presence.h"
@@ -32,13 +33,14 @@ usage(void)
 "                   [--node-ttl seconds] [--presence-grace seconds]\n"
 "                   [--typing-ttl seconds] [--presence-max-users n]\n"
 "                   [--resume-window seconds] [--drain-time seconds]\n"
-"                   [--ready-fd fd]\n");
+"                   [--ready-fd fd] [--socket-group group]\n");
 	exit(2);
 }
 
 enum {
 	OPT_RUNDIR = 256, OPT_REDIS, OPT_NODE, OPT_NODETTL, OPT_GRACE,
-	OPT_TYPINGTTL, OPT_MAXUSERS, OPT_READYFD, OPT_WINDOW, OPT_DRAIN
+	OPT_TYPINGTTL, OPT_MAXUSERS, OPT_READYFD, OPT_WINDOW, OPT_DRAIN,
+	OPT_GROUP
 };
 
 static const struct option longopts[] = {
@@ -52,6 +54,7 @@ static const struct option longopts[] = {
 	{ "resume-window",	required_argument,	NULL, OPT_WINDOW },
 	{ "drain-time",		required_argument,	NULL, OPT_DRAIN },
 	{ "ready-fd",		required_argument,	NULL, OPT_READYFD },
+	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -103,6 +106,7 @@ static void
 parse_options(int argc, char *argv[], struct presence_conf *conf,
     struct options *o)
 {
+	gid_t	gid;
 	int	ch;
 
 	while ((ch = getopt_long(argc, argv, "hnsv", longopts, NULL)) != -1) {
@@ -115,6 +119,14 @@ parse_options(int argc, char *argv[], struct presence_conf *conf,
 			break;
 		case 'v':
 			o->o_verbose++;
+			break;
+		case OPT_GROUP:
+			if (ipc_group_id(optarg, &gid) == -1) {
+				log_warnx("--socket-group %s: no such group",
+				    optarg);
+				exit(2);
+			}
+			ipc_set_group(gid);
 			break;
 		case OPT_RUNDIR:
 			conf->pc_rundir = optarg;

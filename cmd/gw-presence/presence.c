@@ -66,7 +66,7 @@ int
 presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 {
 	static struct presence	 g;
-	char			 path[PATH_MAX];
+	char			 path[PATH_MAX], err[PATH_MAX + 64];
 	struct peer		*p;
 
 	gp = &g;
@@ -88,8 +88,8 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	typing_init();
 	session_init();
 
-	if (mkdir(conf->pc_rundir, 0700) == -1 && errno != EEXIST) {
-		log_warn("run directory %s", conf->pc_rundir);
+	if (ipc_rundir(conf->pc_rundir, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/presence.sock", conf->pc_rundir);

@@ -155,8 +155,9 @@ child_argv(const struct child *ch, int check, char ***argvp)
 		arg_add(&a, "--redis");
 		arg_add(&a, "%s", gs->s_redis);
 		arg_keys(&a, c, ch->ch_kind == CHILD_BRIDGE ?
-		    "history_size history_ttl" : "node_ttl presence_grace "
-		    "typing_ttl presence_max_users resume_window drain_time");
+		    "history_size history_ttl socket_group" : "node_ttl "
+		    "presence_grace typing_ttl presence_max_users "
+		    "resume_window drain_time socket_group");
 		break;
 	case CHILD_LISTEN:
 		for (s = conf_get(c, "listen"); ; s = comma + 1) {
@@ -176,7 +177,7 @@ child_argv(const struct child *ch, int check, char ***argvp)
 		arg_keys(&a, c, "secret_file allow_origin max_message "
 		    "max_outbound max_subscriptions ping_interval pong_timeout "
 		    "publish_rate publish_burst drain_time api_key_file "
-		    "metrics_allow max_conns_per_ip");
+		    "metrics_allow max_conns_per_ip socket_group");
 		if (conf_raw(c, "max_connections") != NULL) {
 			/* The node's limit, shared by its workers. */
 			unsigned long max = strtoul(conf_get(c,

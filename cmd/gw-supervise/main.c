@@ -173,6 +173,9 @@ sup_where(const struct conf *c, const char *key, char *buf, size_t len)
 		break;
 	case CONF_SRC_FLAG:
 		snprintf(buf, len, "--%s", key);
+		for (p = buf; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
 		break;
 	default:
 		snprintf(buf, len, "%s", c->c_file != NULL ? c->c_file :
@@ -188,6 +191,7 @@ sup_needs(const struct conf *c, char err[CONF_ERRLEN])
 	char			 where[PATH_MAX + 16];
 	const char		*f;
 	size_t			 i;
+	gid_t			 gid;
 
 	if (strcmp(conf_get(c, "auth"), "jwt") == 0 &&
 	    conf_get(c, "secret_file") == NULL) {
@@ -195,6 +199,13 @@ sup_needs(const struct conf *c, char err[CONF_ERRLEN])
 		snprintf(err, CONF_ERRLEN, "%.150s: auth = jwt needs "
 		    "secret_file; make one with: head -c 32 /dev/urandom | "
 		    "base64 > secret", where);
+		return -1;
+	}
+	if ((f = conf_get(c, "socket_group")) != NULL &&
+	    ipc_group_id(f, &gid) == -1) {
+		sup_where(c, "socket_group", where, sizeof(where));
+		snprintf(err, CONF_ERRLEN, "%.150s: socket_group %.64s: no "
+		    "such group", where, f);
 		return -1;
 	}
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -327,6 +338,7 @@ main(int argc, char *argv[])
 	struct options		 o;
 	char			 err[CONF_ERRLEN], name[32];
 	const char		*v;
+	gid_t			 gid;
 
 	memset(&o, 0, sizeof(o));
 	snprintf(name, sizeof(name), "gw-supervise[%d]", (int)getpid());
@@ -357,6 +369,9 @@ main(int argc, char *argv[])
 		snprintf(s.s_redis, sizeof(s.s_redis), "unix://%s/redis.sock",
 		    s.s_rundir);
 	}
+	if ((v = conf_get(&s.s_conf, "socket_group")) != NULL &&
+	    ipc_group_id(v, &gid) == 0)
+		ipc_set_group(gid);	/* checked by sup_config() */
 	if (sup_dirs(&s, &o) == -1)
 		exit(1);
 	s.s_quiet = strcmp(conf_get(&s.s_conf, "log_level"), "quiet") == 0;

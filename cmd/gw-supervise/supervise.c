@@ -90,14 +90,16 @@ sup_children(void)
 int
 supervise_main(struct supervise *s)
 {
+	char	err[PATH_MAX + 64];
+
 	gs = s;
 	signal(SIGPIPE, SIG_IGN);
 	if ((s->s_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		log_warnx("cannot create the event loop");
 		return -1;
 	}
-	if (mkdir(s->s_rundir, 0700) == -1 && errno != EEXIST) {
-		log_warn("run directory %s", s->s_rundir);
+	if (ipc_rundir(s->s_rundir, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		return -1;
 	}
 	if (ctl_start() == -1)

@@ -124,6 +124,27 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: socket_group gives its group the run directory (0750) and every gw socket (0660)" {
+	local rd gid s n=0
+	gid=$(getent group nogroup | cut -d: -f3)
+	[ -n "$gid" ]
+	echo "socket_group = nogroup" >>"$SUP_CONF"
+	sup_start
+	rd=$(status | jq -r .rundir)
+	[ "$(stat -c '%a %g' "$rd")" = "750 $gid" ]
+	for s in "$rd"/supervise.sock "$rd"/bridge.sock "$rd"/presence.sock \
+	    "$rd"/listen-*.sock; do
+		echo "$s: $(stat -c '%a %g' "$s")"
+		[ "$(stat -c '%a %g' "$s")" = "660 $gid" ]
+		n=$((n + 1))
+	done
+	[ "$n" -eq 5 ]
+	# The private Redis is for the node's own daemons only.
+	[ "$(stat -c %a "$rd/redis.sock")" = 700 ]
+	sup_stop
+	[ "$SUP_STATUS" -eq 0 ]
+}
+
 @test "supervise: each kind of child killed with SIGKILL is restarted and the node heals" {
 	local name pid
 	sup_start
