@@ -6,6 +6,12 @@
  * no longer than 3 s without progress) until every expected delivery
  * arrived, samples the server again, asks each receiver for REC_FINAL
  * and prints the report.  A watchdog bounds the whole run.
+ *
+ * A presence storm (--watchers) goes otherwise: the receivers connect
+ * their joiners and say REC_PARKED while the watchers connect and
+ * subscribe (storm.c); then 'G' makes every joiner join at once; once
+ * the receivers are ready, the parent waits until every watcher has seen
+ * every join, then times the presence queries.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -25,8 +31,14 @@
 #define CHILD_MAXREC	(sizeof(struct rec_ready) + \
 			    BENCH_MAXCHAN * sizeof(uint32_t))
 #define DRAIN_STALL	3.0	/* seconds without a delivery */
+#define STORM_QBOUND	20.0	/* the watchdog's allowance for queries */
 
-enum { PH_CONNECT, PH_PUBCONNECT, PH_RUN, PH_DRAIN, PH_FINAL };
+enum {
+	PH_CONNECT, PH_PUBCONNECT, PH_RUN, PH_DRAIN, PH_FINAL,
+	PH_WATCH,		/* a storm's watchers and joiners connect */
+	PH_STORM,		/* the joins are all sent: are they seen? */
+	PH_QUERY		/* presence queries */
+};
 
 struct child {
 	pid_t		 ch_pid;
@@ -36,6 +48,7 @@ struct child {
 	char		*ch_buf;
 	size_t		 ch_len;
 	int		 ch_ready;
+	int		 ch_parked;	/* REC_PARKED came */
 	int		 ch_final;
 	int		 ch_eof;
 	struct rec_progress ch_prog;
@@ -49,6 +62,8 @@ struct bench {
 	int		 b_phase;
 	uint32_t	*b_subs;	/* subscribers per channel */
 	struct pub	 b_pub;
+	struct storm	 b_storm;
+	int		 b_watchready;	/* the storm's watchers subscribed */
 	ev_timer	 b_watchdog;
 	ev_timer	 b_poll;	/* the run's end, the drain */
 	uint64_t	 b_lastrecv;
@@ -62,6 +77,10 @@ static int	bench_record(struct bench *, struct child *, uint32_t,
 		    const char *, size_t);
 static void	bench_step(struct bench *);
 static void	bench_pub_cb(struct pub *, int);
+static void	bench_storm_cb(struct storm *, int);
+static void	bench_storm_join(struct bench *);
+static void	bench_storm_go(struct bench *);
+static double	bench_cpu(const struct bench_conf *);
 static void	bench_poll_cb(struct ev_loop *, ev_timer *, int);
 static void	bench_final(struct bench *);
 static void	bench_watchdog_cb(struct ev_loop *, ev_timer *, int);
@@ -179,7 +198,17 @@ bench_record(struct bench *b, struct child *ch, uint32_t type,
 			rep->rp_fail[i] += rr.rr_fail[i];
 		if (rr.rr_connect_ns > rep->rp_connect_ns)
 			rep->rp_connect_ns = rr.rr_connect_ns;
+		if (rr.rr_sub0_ns != 0 && (rep->rp_sub0_ns == 0 ||
+		    rr.rr_sub0_ns < rep->rp_sub0_ns))
+			rep->rp_sub0_ns = rr.rr_sub0_ns;
+		if (rr.rr_sublast_ns > rep->rp_sublast_ns)
+			rep->rp_sublast_ns = rr.rr_sublast_ns;
 		ch->ch_ready = 1;
+		return 0;
+	case REC_PARKED:
+		if (len != sizeof(struct rec_parked) || ch->ch_parked)
+			return -1;
+		ch->ch_parked = 1;
 		return 0;
 	case REC_PROGRESS:
 		if (len != sizeof(ch->ch_prog))
@@ -211,18 +240,25 @@ bench_record(struct bench *b, struct child *ch, uint32_t type,
 static void
 bench_step(struct bench *b)
 {
-	int	i, ready = 0, over = 0;
+	int	i, ready = 0, over = 0, parked = 0;
 
 	for (i = 0; i < b->b_nkids; i++) {
 		ready += b->b_kids[i].ch_ready || b->b_kids[i].ch_eof;
 		over += b->b_kids[i].ch_final || b->b_kids[i].ch_eof;
+		parked += b->b_kids[i].ch_parked || b->b_kids[i].ch_eof;
 	}
+	if (b->b_phase == PH_WATCH && b->b_watchready && parked == b->b_nkids)
+		bench_storm_join(b);
 	if (b->b_phase == PH_CONNECT && ready == b->b_nkids) {
 		b->b_phase = PH_PUBCONNECT;
 		if (b->b_rep.rp_opened == 0 || b->b_rep.rp_lost > 0) {
 			log_warnx("no receiver connection subscribed, or a "
 			    "receiver died");
 			bench_final(b);
+			return;
+		}
+		if (b->b_conf->b_watchers > 0) {
+			bench_storm_go(b);
 			return;
 		}
 		b->b_pub.p_cb = bench_pub_cb;
@@ -253,7 +289,57 @@ bench_pub_cb(struct pub *p, int ev)
 	ev_timer_start(b->b_loop, &b->b_poll);
 }
 
-/* Every 100 ms: is the publishing over, the drain? */
+/* The server's CPU seconds so far. */
+static double
+bench_cpu(const struct bench_conf *conf)
+{
+	struct srv_sample	ss;
+
+	srv_sample(conf, &ss);
+	return ss.ss_cpu_s;
+}
+
+/* The watchers are subscribed (let the joins go), or the queries over. */
+static void
+bench_storm_cb(struct storm *s, int ev)
+{
+	struct bench	*b = s->s_arg;
+
+	if (ev == STORM_FAILED && b->b_phase == PH_WATCH) {
+		log_warnx("no watcher could connect and subscribe");
+		bench_final(b);
+	} else if (ev == STORM_READY && b->b_phase == PH_WATCH) {
+		b->b_watchready = 1;
+		bench_step(b);
+	} else if (ev == STORM_DONE && b->b_phase == PH_QUERY)
+		bench_final(b);
+}
+
+/* Watchers and joiners are ready: 'G' to every receiver: join now. */
+static void
+bench_storm_join(struct bench *b)
+{
+	int	i;
+
+	b->b_phase = PH_CONNECT;
+	b->b_rep.rp_storm.sr_cpu_go = bench_cpu(b->b_conf);
+	for (i = 0; i < b->b_nkids; i++)
+		if (!b->b_kids[i].ch_eof &&
+		    write(b->b_kids[i].ch_wfd, "G", 1) != 1)
+			log_warn("receiver %d", (int)b->b_kids[i].ch_pid);
+}
+
+/* The joins are all sent: wait until the watchers have seen them. */
+static void
+bench_storm_go(struct bench *b)
+{
+	srv_sample(b->b_conf, &b->b_rep.rp_srv[1]);
+	b->b_rep.rp_ready_ns = bench_now();
+	b->b_phase = PH_STORM;
+	ev_timer_start(b->b_loop, &b->b_poll);
+}
+
+/* Every 100 ms: is the publishing over, the drain, the storm? */
 static void
 bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -264,6 +350,13 @@ bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	if (b->b_phase == PH_STORM && storm_check(&b->b_storm)) {
+		ev_timer_stop(loop, &b->b_poll);
+		b->b_rep.rp_storm.sr_cpu_seen = bench_cpu(b->b_conf);
+		b->b_phase = PH_QUERY;
+		storm_query(&b->b_storm);
+		return;
+	}
 	if (b->b_phase == PH_RUN && !b->b_pub.p_running) {
 		for (k = 0; k < b->b_conf->b_channels; k++)
 			b->b_rep.rp_expected += b->b_pub.p_meas[k] *
@@ -381,9 +474,17 @@ bench_main(struct bench_conf *conf)
 	}
 	bound = 2 * conf->b_ctimeout + conf->b_warmup + conf->b_duration +
 	    conf->b_drain + 15;
+	if (conf->b_watchers > 0)
+		bound += STORM_QBOUND;
 	ev_timer_init(&b->b_watchdog, bench_watchdog_cb, bound, 0);
 	ev_timer_start(b->b_loop, &b->b_watchdog);
 	ev_timer_init(&b->b_poll, bench_poll_cb, 0.1, 0.1);
+	if (conf->b_watchers > 0) {
+		b->b_phase = PH_WATCH;
+		b->b_storm.s_cb = bench_storm_cb;
+		b->b_storm.s_arg = b;
+		storm_start(&b->b_storm, b->b_loop, conf, &b->b_rep);
+	}
 	ev_run(b->b_loop, 0);
 
 	bench_reap(b);
@@ -395,6 +496,7 @@ bench_main(struct bench_conf *conf)
 	status = b->b_rep.rp_opened == 0 || b->b_rep.rp_lost > 0 ||
 	    b->b_rep.rp_timeout || b->b_rep.rp_ready_ns == 0 ? 1 : 0;
 	pub_free(&b->b_pub);
+	storm_free(&b->b_storm);
 	ev_loop_destroy(b->b_loop);
 	free(b->b_subs);
 	free(b);

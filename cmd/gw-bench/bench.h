@@ -5,6 +5,12 @@
  * carrying a CLOCK_MONOTONIC timestamp and a sequence number; receivers
  * record latencies in a log-linear histogram and count gaps.  Children
  * report to the parent over a pipe; the parent prints one report.
+ * With --pub-url the publisher connects to another node than the
+ * subscribers (cross-node latency).  With --watchers the run is a
+ * presence storm instead: the receivers' connections, each its own user,
+ * connect and wait; once the parent's watchers are subscribed with
+ * presence, all join the channel at once; the watchers count the
+ * presence.join events and time presence queries (storm.c).
  */
 #ifndef GW_BENCH_H
 #define GW_BENCH_H
@@ -25,6 +31,8 @@
 #define BENCH_RBUFSZ	(2 * BENCH_MAXFRAME)
 #define BENCH_MAXHEAD	4096	/* the server's handshake answer */
 #define BENCH_MAXSIZE	60000	/* --size */
+#define BENCH_MAXWATCH	1000	/* --watchers */
+#define BENCH_MAXQUERY	10000	/* --queries */
 
 /* Log-linear histogram: 16 linear steps per power of two (6 % wide). */
 #define HIST_SUBBITS	4
@@ -38,12 +46,20 @@ struct hist {
 	uint64_t	h_sum;
 };
 
+/* Where connections go: a ws:// URL on this machine. */
+struct bench_target {
+	char		 t_url[640];	/* as given, printable ASCII */
+	struct sockaddr_in t_addr;	/* loopback only */
+	char		 t_hostport[96];	/* the Host header */
+	char		 t_path[512];	/* path and query of the URL */
+};
+
 struct bench_conf {
-	char		 b_url[640];	/* as given, printable ASCII */
-	struct sockaddr_in b_addr;	/* the target, loopback only */
-	char		 b_hostport[96];	/* the Host header */
-	char		 b_path[512];	/* path and query of the URL */
+	struct bench_target b_sub;	/* --url: the subscribers */
+	struct bench_target b_pub;	/* --pub-url, or a copy of b_sub */
+	int		 b_haspub;	/* --pub-url given */
 	char		 b_pattern[128];	/* channel name, "%d" is K */
+	char		 b_userpat[128];	/* user id, "%d" is i, or "" */
 	unsigned	 b_conns;
 	unsigned	 b_procs;
 	unsigned	 b_channels;
@@ -54,6 +70,8 @@ struct bench_conf {
 	double		 b_warmup;
 	double		 b_drain;	/* at most, after the last publish */
 	double		 b_ctimeout;	/* the connect phase's deadline */
+	unsigned	 b_watchers;	/* presence storm: its watchers */
+	unsigned	 b_queries;	/* presence queries after the storm */
 	uint32_t	 b_srclo;	/* source addresses, host order */
 	uint32_t	 b_srchi;
 	pid_t		 b_pids[BENCH_MAXPIDS];
@@ -86,6 +104,7 @@ struct bconn {
 	uint32_t	 bc_idx;	/* connection number, 0..N-1 (+pubs) */
 	uint32_t	 bc_nsub;	/* subscribe replies still awaited */
 	uint8_t		 bc_state;
+	uint8_t		 bc_parked;	/* a joiner waiting for 'G' */
 	uint16_t	 bc_closecode;	/* of a server close frame */
 	uint64_t	 bc_lastseq;	/* last sequence number received */
 	char		*bc_in;		/* an incomplete frame, or NULL */
@@ -103,6 +122,8 @@ struct bctx {
 	uint32_t	 x_seed;	/* masks and keys: need not be secret */
 	uint64_t	 x_fail[BF_MAX];
 	void		*x_arg;
+	const struct bench_target *x_tgt;	/* where to connect */
+	int		 x_users;	/* add user=NAME (b_userpat, bc_idx) */
 	/* Send the subscribes of a welcomed connection; set bc_nsub. */
 	void		(*x_subscribe)(struct bctx *, struct bconn *);
 	/* A text frame on a subscribed connection. */
@@ -113,7 +134,7 @@ struct bctx {
 };
 
 /* Records from a receiver process to the parent. */
-enum { REC_READY = 1, REC_PROGRESS, REC_FINAL };
+enum { REC_READY = 1, REC_PROGRESS, REC_FINAL, REC_PARKED };
 
 struct rec_hdr {
 	uint32_t	r_type;
@@ -124,8 +145,16 @@ struct rec_ready {
 	uint64_t	rr_opened;	/* subscribed */
 	uint64_t	rr_fail[BF_MAX];
 	uint64_t	rr_connect_ns;	/* first start to last subscribed */
-	uint32_t	rr_nchan;	/* then rr_nchan uint32_t: subscribers */
+	uint64_t	rr_sub0_ns;	/* the first subscribe sent */
+	uint64_t	rr_sublast_ns;	/* the last subscribe sent */
+	uint32_t	rr_nchan;	/* then as many uint32_t: subscribers */
 	uint32_t	rr_pad;
+};
+
+/* A storm's joiners are connected (welcomed) and wait for 'G'. */
+struct rec_parked {
+	uint64_t	rk_parked;	/* connections waiting */
+	uint64_t	rk_connect_ns;	/* first start to last parked */
 };
 
 struct rec_progress {
@@ -154,10 +183,31 @@ struct srv_sample {
 	double		ss_pid_cpu[BENCH_MAXPIDS];
 };
 
+/* A presence storm's figures (storm.c). */
+struct storm_report {
+	uint64_t	sr_watchers;	/* subscribed watchers */
+	uint64_t	sr_wfail;	/* watchers that did not subscribe */
+	uint64_t	sr_wclosed;	/* and lost after they had */
+	uint64_t	sr_wcode;	/* the close code of the first lost */
+	uint64_t	sr_expected;	/* joins to see: watchers x joiners */
+	uint64_t	sr_seen;	/* (watcher, joiner) pairs seen */
+	uint64_t	sr_dup;		/* a join a watcher had seen */
+	uint64_t	sr_foreign;	/* joins of users not ours */
+	uint64_t	sr_complete;	/* watchers that saw every join */
+	uint64_t	sr_alldone_ns;	/* when the last join was seen */
+	uint64_t	sr_queries;	/* presence queries answered */
+	uint64_t	sr_qerrors;	/* failed or not answered */
+	uint64_t	sr_qcount;	/* the count in the last answer */
+	double		sr_cpu_go;	/* server CPU s when the joins began */
+	double		sr_cpu_seen;	/* and when all were seen */
+	int		sr_stalled;	/* gave up waiting for joins */
+	struct hist	sr_qhist;	/* query latencies */
+};
+
 /* What the parent gathers and prints. */
 struct report {
 	uint64_t	 rp_opened;	/* subscribed receivers */
-	uint64_t	 rp_fail[BF_MAX];	/* receivers failed, by reason */
+	uint64_t	 rp_fail[BF_MAX];	/* receivers failed, by why */
 	uint64_t	 rp_connect_ns;	/* the slowest process's connect time */
 	uint64_t	 rp_published;	/* measured messages */
 	uint64_t	 rp_pubwarm;	/* warm-up messages */
@@ -180,6 +230,9 @@ struct report {
 	int		 rp_stalled;	/* the drain saw no progress */
 	struct hist	 rp_hist;
 	struct srv_sample rp_srv[3];	/* start, all subscribed, end */
+	uint64_t	 rp_sub0_ns;	/* the receivers' first subscribe */
+	uint64_t	 rp_sublast_ns;	/* and their last (joins, in a storm) */
+	struct storm_report rp_storm;	/* with --watchers */
 };
 
 /* Frames waiting to go out on one publisher connection. */
@@ -202,7 +255,7 @@ struct pub {
 	uint64_t	*p_seq;		/* last sequence number per channel */
 	uint64_t	*p_meas;	/* measured messages per channel */
 	uint64_t	 p_sent;	/* messages sent so far */
-	uint64_t	 p_total;	/* to send: (warm-up + duration) * rate */
+	uint64_t	 p_total;	/* (warm-up + duration) * rate */
 	uint64_t	 p_t0;
 	ev_timer	 p_tick;
 	struct report	*p_rep;
@@ -210,6 +263,33 @@ struct pub {
 	void		*p_arg;
 	char		*p_msg;		/* one message's JSON */
 	size_t		 p_msgsz;
+};
+
+enum { STORM_READY = 1, STORM_FAILED, STORM_DONE };
+
+struct watcher {
+	uint8_t		*w_seen;	/* a bit per joiner */
+	uint64_t	 w_nseen;
+	uint64_t	 w_last_ns;	/* the last new join seen */
+};
+
+/* The watchers of a presence storm, in the parent process. */
+struct storm {
+	struct bctx	 s_x;
+	struct bconn	*s_conns;
+	struct watcher	*s_w;
+	uint32_t	 s_n;
+	uint32_t	 s_ready;	/* subscribed */
+	uint32_t	 s_done;	/* subscribed or failed */
+	int		 s_state;	/* STORM_* last told to s_cb, or 0 */
+	uint32_t	 s_qsent;	/* queries sent */
+	uint32_t	 s_qnext;	/* the watcher for the next query */
+	struct bconn	*s_qconn;	/* the query in flight's watcher */
+	uint64_t	 s_qt0;		/* the query in flight, or 0 */
+	ev_timer	 s_timer;	/* connect, then query deadlines */
+	struct report	*s_rep;
+	void		(*s_cb)(struct storm *, int);	/* STORM_* */
+	void		*s_arg;
 };
 
 /* hist.c */
@@ -225,8 +305,13 @@ int		 ws_parse_head(const char *, size_t, uint64_t *, size_t *,
 		    int *);
 int		 ws_find(const char *, size_t, const char *);
 int		 ws_gwb(const char *, size_t, uint64_t [4]);
+size_t		 bench_name(const char *, uint32_t, char *, size_t);
 size_t		 bench_channel(const struct bench_conf *, uint32_t, char *,
 		    size_t);
+int64_t		 bench_name_index(const char *, const char *, size_t);
+int		 ws_string(const char *, size_t, const char *, const char **,
+		    size_t *);
+int		 ws_number(const char *, size_t, const char *, uint64_t *);
 
 /* conn.c */
 int		 bconn_start(struct bctx *, struct bconn *);
@@ -245,6 +330,13 @@ void		 pub_free(struct pub *);
 /* recv.c */
 int		 recv_main(const struct bench_conf *, uint32_t, uint32_t,
 		    int, int);
+
+/* storm.c */
+void		 storm_start(struct storm *, struct ev_loop *,
+		    const struct bench_conf *, struct report *);
+int		 storm_check(struct storm *);
+void		 storm_query(struct storm *);
+void		 storm_free(struct storm *);
 
 /* bench.c */
 int		 bench_main(struct bench_conf *);

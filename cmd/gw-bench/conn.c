@@ -30,6 +30,7 @@
 
 static void	bconn_cb(struct ev_loop *, ev_io *, int);
 static void	bconn_events(struct bconn *);
+static int	bconn_path(struct bconn *, char *, size_t);
 static void	bconn_connected(struct bconn *);
 static void	bconn_flush(struct bconn *);
 static void	bconn_read(struct bconn *);
@@ -69,8 +70,8 @@ bconn_start(struct bctx *x, struct bconn *c)
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) == -1)
 			goto fail;
 	}
-	if (connect(fd, (const struct sockaddr *)&conf->b_addr,
-	    sizeof(conf->b_addr)) == -1 && errno != EINPROGRESS)
+	if (connect(fd, (const struct sockaddr *)&x->x_tgt->t_addr,
+	    sizeof(x->x_tgt->t_addr)) == -1 && errno != EINPROGRESS)
 		goto fail;
 	c->bc_state = BC_CONNECTING;
 	ev_io_init(&c->bc_io, bconn_cb, fd, EV_WRITE);
@@ -123,15 +124,44 @@ bconn_events(struct bconn *c)
 	ev_io_start(c->bc_ctx->x_loop, &c->bc_io);
 }
 
+/*
+ * The request's path: the target's, plus user=NAME (the --user-pattern
+ * with c's number) if the context wants users.  Return 0, or -1 if it
+ * does not fit in sz.
+ */
+static int
+bconn_path(struct bconn *c, char *dst, size_t sz)
+{
+	struct bctx	*x = c->bc_ctx;
+	const char	*path = x->x_tgt->t_path;
+	char		 user[160];
+	int		 n;
+
+	if (!x->x_users)
+		n = snprintf(dst, sz, "%s", path);
+	else if (bench_name(x->x_conf->b_userpat, c->bc_idx, user,
+	    sizeof(user)) == 0)
+		return -1;
+	else
+		n = snprintf(dst, sz, "%s%suser=%s", path,
+		    strchr(path, '?') != NULL ? "&" : "?", user);
+	return n < 0 || (size_t)n >= sz ? -1 : 0;
+}
+
 /* TCP is up: send the upgrade request with a fresh key. */
 static void
 bconn_connected(struct bconn *c)
 {
 	struct bctx	*x = c->bc_ctx;
 	unsigned char	 raw[16];
-	char		 key[B64_ENCLEN(16) + 1], req[1024];
+	char		 key[B64_ENCLEN(16) + 1], req[1024], path[768];
 	uint32_t	 r;
 	int		 i, n;
+
+	if (bconn_path(c, path, sizeof(path)) == -1) {
+		bconn_fail(c, BF_HANDSHAKE);
+		return;
+	}
 
 	for (i = 0; i < 16; i += 4) {
 		r = bench_rand(&x->x_seed);
@@ -143,7 +173,7 @@ bconn_connected(struct bconn *c)
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-	    x->x_conf->b_path, x->x_conf->b_hostport, key);
+	    path, x->x_tgt->t_hostport, key);
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		bconn_fail(c, BF_HANDSHAKE);
 		return;
@@ -258,7 +288,8 @@ bconn_read(struct bconn *c)
 		if ((used = bconn_consume(c, rb, have + (size_t)n)) == -1)
 			return;
 		if ((size_t)used < have + (size_t)n) {
-			c->bc_inlen = (uint32_t)(have + (size_t)n - (size_t)used);
+			c->bc_inlen = (uint32_t)(have + (size_t)n -
+			    (size_t)used);
 			c->bc_in = xmalloc(c->bc_inlen);
 			memcpy(c->bc_in, rb + used, c->bc_inlen);
 		}

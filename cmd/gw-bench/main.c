@@ -1,7 +1,7 @@
 /*
  * gw-bench -- a load generator for gw.
  *
- * main.c: options (the target must be a loopback address), then
+ * main.c: options (the targets must be loopback addresses), then
  * bench_main().
  */
 #include <sys/types.h>
@@ -24,11 +24,14 @@ static unsigned long long opt_num(const char *, unsigned long long,
 		    unsigned long long);
 static double	opt_secs(const char *, double, double);
 static double	opt_rate(const char *);
-static void	opt_url(struct bench_conf *, const char *);
+static void	opt_url(struct bench_target *, const char *, const char *);
 static void	opt_src(struct bench_conf *, const char *);
 static void	opt_pids(struct bench_conf *, const char *);
-static void	opt_pattern(struct bench_conf *, const char *);
+static void	opt_pattern(char *, size_t, const char *, const char *,
+		    const char *);
 static void	opt_check(struct bench_conf *);
+static void	opt_check_storm(struct bench_conf *);
+static void	opt_one(struct bench_conf *, int, const char *);
 
 static __dead void
 usage(void)
@@ -39,14 +42,16 @@ usage(void)
 "                [--rate msgs_per_s] [--duration seconds] [--warmup seconds]\n"
 "                [--drain seconds] [--size bytes] [--connect-timeout seconds]\n"
 "                [--concurrency n] [--source-addrs first[-last]]\n"
-"                [--server-pids pid,...]\n");
+"                [--server-pids pid,...] [--pub-url ws://127.0.0.1:8081/ws]\n"
+"                [--user-pattern name%%d] [--watchers n] [--queries n]\n");
 	exit(2);
 }
 
 enum {
 	OPT_URL = 256, OPT_CONNS, OPT_PROCS, OPT_CHANNELS, OPT_PATTERN,
 	OPT_RATE, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_SIZE, OPT_CTIMEOUT,
-	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON
+	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON, OPT_PUBURL, OPT_USERPAT,
+	OPT_WATCHERS, OPT_QUERIES
 };
 
 static const struct option longopts[] = {
@@ -65,6 +70,10 @@ static const struct option longopts[] = {
 	{ "source-addrs",	required_argument,	NULL, OPT_SRC },
 	{ "server-pids",	required_argument,	NULL, OPT_PIDS },
 	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "pub-url",		required_argument,	NULL, OPT_PUBURL },
+	{ "user-pattern",	required_argument,	NULL, OPT_USERPAT },
+	{ "watchers",		required_argument,	NULL, OPT_WATCHERS },
+	{ "queries",		required_argument,	NULL, OPT_QUERIES },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -116,11 +125,11 @@ opt_rate(const char *s)
 }
 
 /*
- * ws://HOST[:PORT][/PATH]: HOST must be 127.x.y.z or localhost; gw-bench
- * loads only this machine.
+ * ws://HOST[:PORT][/PATH] of option opt into t: HOST must be 127.x.y.z
+ * or localhost; gw-bench loads only this machine.
  */
 static void
-opt_url(struct bench_conf *conf, const char *url)
+opt_url(struct bench_target *t, const char *opt, const char *url)
 {
 	const char	*h, *colon, *slash;
 	char		 host[64];
@@ -131,12 +140,13 @@ opt_url(struct bench_conf *conf, const char *url)
 		if (url[i] <= ' ' || url[i] > '~' || url[i] == '"' ||
 		    url[i] == '\\')
 			break;
-	if (i >= sizeof(conf->b_url) || url[i] != '\0' ||
+	if (i >= sizeof(t->t_url) || url[i] != '\0' ||
 	    strncmp(url, "ws://", 5) != 0) {
-		log_warnx("bad --url %s: want ws://127.0.0.1:PORT/PATH", url);
+		log_warnx("bad --%s %s: want ws://127.0.0.1:PORT/PATH", opt,
+		    url);
 		exit(2);
 	}
-	strcpy(conf->b_url, url);
+	strcpy(t->t_url, url);
 	h = url + 5;
 	slash = strchr(h, '/');
 	hl = slash != NULL ? (size_t)(slash - h) : strlen(h);
@@ -154,18 +164,18 @@ opt_url(struct bench_conf *conf, const char *url)
 	host[hl] = '\0';
 	if (strcmp(host, "localhost") == 0)
 		strcpy(host, "127.0.0.1");
-	memset(&conf->b_addr, 0, sizeof(conf->b_addr));
-	conf->b_addr.sin_family = AF_INET;
-	conf->b_addr.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &conf->b_addr.sin_addr) != 1 ||
-	    (ntohl(conf->b_addr.sin_addr.s_addr) >> 24) != 127) {
-		log_warnx("--url %s: only loopback targets (127.0.0.0/8)",
+	memset(&t->t_addr, 0, sizeof(t->t_addr));
+	t->t_addr.sin_family = AF_INET;
+	t->t_addr.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &t->t_addr.sin_addr) != 1 ||
+	    (ntohl(t->t_addr.sin_addr.s_addr) >> 24) != 127) {
+		log_warnx("--%s %s: only loopback targets (127.0.0.0/8)", opt,
 		    url);
 		exit(2);
 	}
-	snprintf(conf->b_hostport, sizeof(conf->b_hostport), "%s:%u", host,
+	snprintf(t->t_hostport, sizeof(t->t_hostport), "%s:%u", host,
 	    (unsigned)port);
-	snprintf(conf->b_path, sizeof(conf->b_path), "%s",
+	snprintf(t->t_path, sizeof(t->t_path), "%s",
 	    slash != NULL ? slash : "/");
 }
 
@@ -187,7 +197,8 @@ opt_src(struct bench_conf *conf, const char *s)
 		*dash++ = '\0';
 	if (inet_pton(AF_INET, buf, &lo) != 1 || inet_pton(AF_INET,
 	    dash != NULL ? dash : buf, &hi) != 1 ||
-	    (ntohl(lo.s_addr) >> 24) != 127 || (ntohl(hi.s_addr) >> 24) != 127 ||
+	    (ntohl(lo.s_addr) >> 24) != 127 ||
+	    (ntohl(hi.s_addr) >> 24) != 127 ||
 	    ntohl(hi.s_addr) < ntohl(lo.s_addr)) {
 		log_warnx("bad --source-addrs %s: want 127.0.0.2-127.0.0.250",
 		    s);
@@ -217,22 +228,32 @@ opt_pids(struct bench_conf *conf, const char *s)
 	}
 }
 
-/* A channel name with at most one "%d" and no other '%'. */
+/*
+ * A channel name or user id pattern of option opt, with at most one
+ * "%d", no other '%' and only the characters of ok (besides letters and
+ * digits), into dst; or exit 2 with example as a hint.
+ */
 static void
-opt_pattern(struct bench_conf *conf, const char *s)
+opt_pattern(char *dst, size_t sz, const char *opt, const char *ok,
+    const char *s)
 {
 	const char	*p;
 	int		 n = 0;
 
-	for (p = s; *p != '\0'; p++)
-		if (*p == '%' && (p[1] != 'd' || n++ > 0))
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '%' && p[1] == 'd' && n++ == 0)
+			p++;
+		else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+		    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr(ok, *p) != NULL))
 			break;
-	if (*p != '\0' || strlen(s) == 0 || strlen(s) > 180 ||
-	    strpbrk(s, "\"\\") != NULL) {
-		log_warnx("bad --subscribe-pattern %s: want e.g. bench:%%d", s);
+	}
+	if (*p != '\0' || strlen(s) == 0 || strlen(s) + 8 > sz) {
+		log_warnx("bad --%s %s: want e.g. %s%%d", opt, s,
+		    strcmp(opt, "user-pattern") == 0 ? "gwb-u" : "bench:");
 		exit(2);
 	}
-	strcpy(conf->b_pattern, s);
+	strcpy(dst, s);
 }
 
 /* Options that depend on each other. */
@@ -263,6 +284,109 @@ opt_check(struct bench_conf *conf)
 	}
 	if (conf->b_concurrency == 0)
 		conf->b_concurrency = 256;
+	if (!conf->b_haspub)
+		conf->b_pub = conf->b_sub;
+	if (conf->b_watchers > 0)
+		opt_check_storm(conf);
+}
+
+/* A presence storm: one channel, users of their own, no publisher. */
+static void
+opt_check_storm(struct bench_conf *conf)
+{
+	if (conf->b_channels != 1) {
+		log_warnx("--watchers: a presence storm is on one channel: "
+		    "want --channels 1");
+		exit(2);
+	}
+	if (conf->b_haspub) {
+		log_warnx("--watchers: a presence storm has no publisher: "
+		    "drop --pub-url");
+		exit(2);
+	}
+	/*
+	 * Users of an earlier run may still be present (presence_grace):
+	 * they would not join again.  Fresh names each run.
+	 */
+	if (conf->b_userpat[0] == '\0')
+		snprintf(conf->b_userpat, sizeof(conf->b_userpat),
+		    "gwb%06x-u%%d", (unsigned)((bench_now() / 1000) ^
+		    ((uint64_t)getpid() << 8)) & 0xffffff);
+	if (strstr(conf->b_userpat, "%d") == NULL) {
+		log_warnx("--watchers: --user-pattern %s names one user: want "
+		    "a %%d", conf->b_userpat);
+		exit(2);
+	}
+}
+
+/* Option ch (a value of getopt_long) with its argument arg. */
+static void
+opt_one(struct bench_conf *conf, int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_URL:
+		opt_url(&conf->b_sub, "url", arg);
+		break;
+	case OPT_PUBURL:
+		opt_url(&conf->b_pub, "pub-url", arg);
+		conf->b_haspub = 1;
+		break;
+	case OPT_CONNS:
+		conf->b_conns = opt_num(arg, 1, BENCH_PERPROC * BENCH_MAXPROCS);
+		break;
+	case OPT_PROCS:
+		conf->b_procs = opt_num(arg, 1, BENCH_MAXPROCS);
+		break;
+	case OPT_CHANNELS:
+		conf->b_channels = opt_num(arg, 1, BENCH_MAXCHAN);
+		break;
+	case OPT_PATTERN:
+		opt_pattern(conf->b_pattern, sizeof(conf->b_pattern),
+		    "subscribe-pattern", "_-:.@/=#", arg);
+		break;
+	case OPT_USERPAT:
+		opt_pattern(conf->b_userpat, sizeof(conf->b_userpat),
+		    "user-pattern", "_-.@:", arg);
+		break;
+	case OPT_RATE:
+		conf->b_rate = opt_rate(arg);
+		break;
+	case OPT_DURATION:
+		conf->b_duration = opt_secs(arg, 0.1, 3600);
+		break;
+	case OPT_WARMUP:
+		conf->b_warmup = opt_secs(arg, 0, 600);
+		break;
+	case OPT_DRAIN:
+		conf->b_drain = opt_secs(arg, 0, 600);
+		break;
+	case OPT_SIZE:
+		conf->b_size = opt_num(arg, 0, BENCH_MAXSIZE);
+		break;
+	case OPT_CTIMEOUT:
+		conf->b_ctimeout = opt_secs(arg, 0.1, 600);
+		break;
+	case OPT_CONCURRENCY:
+		conf->b_concurrency = opt_num(arg, 1, 20000);
+		break;
+	case OPT_SRC:
+		opt_src(conf, arg);
+		break;
+	case OPT_PIDS:
+		opt_pids(conf, arg);
+		break;
+	case OPT_WATCHERS:
+		conf->b_watchers = opt_num(arg, 1, BENCH_MAXWATCH);
+		break;
+	case OPT_QUERIES:
+		conf->b_queries = opt_num(arg, 0, BENCH_MAXQUERY);
+		break;
+	case OPT_JSON:
+		conf->b_json = 1;
+		break;
+	default:
+		usage();
+	}
 }
 
 int
@@ -274,7 +398,7 @@ main(int argc, char *argv[])
 	log_procinit("gw-bench");
 	log_init(0, 0);
 	memset(&conf, 0, sizeof(conf));
-	opt_url(&conf, "ws://127.0.0.1:8080/ws");
+	opt_url(&conf.b_sub, "url", "ws://127.0.0.1:8080/ws");
 	opt_src(&conf, "127.0.0.2-127.0.0.250");
 	strcpy(conf.b_pattern, "bench:%d");
 	conf.b_conns = 1000;
@@ -285,58 +409,9 @@ main(int argc, char *argv[])
 	conf.b_warmup = 1;
 	conf.b_drain = 10;
 	conf.b_ctimeout = 30;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case OPT_URL:
-			opt_url(&conf, optarg);
-			break;
-		case OPT_CONNS:
-			conf.b_conns = opt_num(optarg, 1,
-			    BENCH_PERPROC * BENCH_MAXPROCS);
-			break;
-		case OPT_PROCS:
-			conf.b_procs = opt_num(optarg, 1, BENCH_MAXPROCS);
-			break;
-		case OPT_CHANNELS:
-			conf.b_channels = opt_num(optarg, 1, BENCH_MAXCHAN);
-			break;
-		case OPT_PATTERN:
-			opt_pattern(&conf, optarg);
-			break;
-		case OPT_RATE:
-			conf.b_rate = opt_rate(optarg);
-			break;
-		case OPT_DURATION:
-			conf.b_duration = opt_secs(optarg, 0.1, 3600);
-			break;
-		case OPT_WARMUP:
-			conf.b_warmup = opt_secs(optarg, 0, 600);
-			break;
-		case OPT_DRAIN:
-			conf.b_drain = opt_secs(optarg, 0, 600);
-			break;
-		case OPT_SIZE:
-			conf.b_size = opt_num(optarg, 0, BENCH_MAXSIZE);
-			break;
-		case OPT_CTIMEOUT:
-			conf.b_ctimeout = opt_secs(optarg, 0.1, 600);
-			break;
-		case OPT_CONCURRENCY:
-			conf.b_concurrency = opt_num(optarg, 1, 20000);
-			break;
-		case OPT_SRC:
-			opt_src(&conf, optarg);
-			break;
-		case OPT_PIDS:
-			opt_pids(&conf, optarg);
-			break;
-		case OPT_JSON:
-			conf.b_json = 1;
-			break;
-		default:
-			usage();
-		}
-	}
+	conf.b_queries = 20;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+		opt_one(&conf, ch, optarg);
 	if (optind != argc)
 		usage();
 	opt_check(&conf);

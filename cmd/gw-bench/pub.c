@@ -1,9 +1,10 @@
 /*
  * pub.c -- the publisher of gw-bench, in the parent process: one
  * connection per BENCH_SUBPERPUB channels (gw lets a client publish only
- * on channels it is subscribed to), publishing round-robin over the
- * channels at the fixed rate.  A 1 ms timer sends what is due, in one
- * write per connection.  Message m is due at m / rate seconds; those due
+ * on channels it is subscribed to), to --pub-url if given (another node
+ * than the subscribers'), publishing round-robin over the channels at
+ * the fixed rate.  A 1 ms timer sends what is due, in one write per
+ * connection.  Message m is due at m / rate seconds; those due
  * in the warm-up carry the flag W = 1.  Each message's data is
  * {"gwb": [T, S, K, W], "p": "xxx..."}: the send time (CLOCK_MONOTONIC
  * ns), the channel's sequence number (from 1), the channel index, and
@@ -46,6 +47,7 @@ pub_start(struct pub *p, struct ev_loop *loop, const struct bench_conf *conf,
 	p->p_x.x_subscribe = pub_subscribe;
 	p->p_x.x_text = pub_text;
 	p->p_x.x_done = pub_done;
+	p->p_x.x_tgt = &conf->b_pub;	/* --pub-url, or --url */
 	p->p_rep = rep;
 	p->p_n = (conf->b_channels + BENCH_SUBPERPUB - 1) / BENCH_SUBPERPUB;
 	p->p_conns = xcalloc(p->p_n, sizeof(*p->p_conns));
@@ -74,8 +76,9 @@ pub_subscribe(struct bctx *x, struct bconn *c)
 	for (k = j; k < x->x_conf->b_channels; k += p->p_n) {
 		if (bench_channel(x->x_conf, k, name, sizeof(name)) == 0)
 			continue;
-		n = (size_t)snprintf(req, sizeof(req), "{\"type\":\"subscribe\","
-		    "\"channel\":\"%s\",\"id\":%u}", name, k);
+		n = (size_t)snprintf(req, sizeof(req),
+		    "{\"type\":\"subscribe\",\"channel\":\"%s\",\"id\":%u}",
+		    name, k);
 		if (b->pb_cap - b->pb_len < n + 14) {
 			b->pb_cap = b->pb_len + n + 14 + 4096;
 			b->pb_p = xrealloc(b->pb_p, b->pb_cap);

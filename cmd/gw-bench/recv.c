@@ -4,7 +4,11 @@
  * channel (index mod --channels).  When every one is subscribed or has
  * failed (or the connect deadline passed), it sends REC_READY to the
  * parent, then REC_PROGRESS every 200 ms; on 'R' from the parent it
- * sends REC_FINAL (counts and the latency histogram) and returns.
+ * sends REC_FINAL (counts and the latency histogram) and returns.  In a
+ * presence storm (--watchers) each connection is a user of its own
+ * (--user-pattern) and its subscribe is a join: the connections wait,
+ * welcomed, until all are (REC_PARKED to the parent); on 'G' all send
+ * their subscribe at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,9 +32,16 @@ struct recv {
 	int		 r_wfd;		/* to the parent */
 	int		 r_rfd;		/* from the parent */
 	int		 r_readysent;
+	int		 r_storm;	/* joiners of a presence storm */
+	int		 r_go;		/* 'G' came: they joined */
+	uint32_t	 r_parked;	/* welcomed joiners waiting for 'G' */
+	int		 r_parkedsent;
+	uint64_t	 r_tpark;	/* the last one parked */
 	int		 r_status;	/* the exit status */
 	uint64_t	 r_t0;
 	uint64_t	 r_tlast;
+	uint64_t	 r_sub0;	/* the first subscribe sent */
+	uint64_t	 r_sublast;	/* the last one */
 	ev_timer	 r_deadline;
 	ev_timer	 r_progress;
 	ev_prepare	 r_prep;
@@ -41,6 +52,7 @@ struct recv {
 static int	recv_write(struct recv *, uint32_t, const void *, size_t,
 		    const void *, size_t);
 static void	recv_subscribe(struct bctx *, struct bconn *);
+static void	recv_send_subscribe(struct recv *, struct bconn *);
 static void	recv_text(struct bctx *, struct bconn *, const char *, size_t);
 static void	recv_done(struct bctx *, struct bconn *, int);
 static void	recv_prep_cb(struct ev_loop *, ev_prepare *, int);
@@ -48,6 +60,8 @@ static void	recv_deadline_cb(struct ev_loop *, ev_timer *, int);
 static void	recv_progress_cb(struct ev_loop *, ev_timer *, int);
 static void	recv_ctl_cb(struct ev_loop *, ev_io *, int);
 static void	recv_ready(struct recv *);
+static void	recv_parked(struct recv *);
+static void	recv_join_all(struct recv *);
 
 /* Write one record (a header, a and b) to the parent: 0 or -1. */
 static int
@@ -74,21 +88,43 @@ recv_write(struct recv *r, uint32_t type, const void *a, size_t alen,
 	return 0;
 }
 
+/* A connection is welcomed: subscribe, or wait for 'G' in a storm. */
 static void
 recv_subscribe(struct bctx *x, struct bconn *c)
 {
-	char	name[256], req[384];
-	int	n;
+	struct recv	*r = x->x_arg;
 
-	if (bench_channel(x->x_conf, c->bc_idx % x->x_conf->b_channels, name,
+	c->bc_nsub = 1;
+	if (r->r_storm && !r->r_go) {
+		/* Not in flight any more: the next may connect. */
+		c->bc_parked = 1;
+		r->r_parked++;
+		r->r_inflight--;
+		r->r_tpark = bench_now();
+		return;
+	}
+	recv_send_subscribe(r, c);
+}
+
+/* Send c's subscribe to channel (its number mod --channels). */
+static void
+recv_send_subscribe(struct recv *r, struct bconn *c)
+{
+	const struct bench_conf *conf = r->r_x.x_conf;
+	char		 name[256], req[384];
+	int		 n;
+
+	if (bench_channel(conf, c->bc_idx % conf->b_channels, name,
 	    sizeof(name)) == 0) {
 		bconn_fail(c, BF_SUBSCRIBE);
 		return;
 	}
 	n = snprintf(req, sizeof(req),
 	    "{\"type\":\"subscribe\",\"channel\":\"%s\",\"id\":1}", name);
-	c->bc_nsub = 1;
 	bconn_text(c, req, (size_t)n);
+	r->r_sublast = bench_now();
+	if (r->r_sub0 == 0)
+		r->r_sub0 = r->r_sublast;
 }
 
 /* A frame on a subscribed connection: a bench message, or not ours. */
@@ -125,6 +161,11 @@ recv_done(struct bctx *x, struct bconn *c, int old)
 {
 	struct recv	*r = x->x_arg;
 
+	if (c->bc_parked) {	/* it died waiting: not in flight */
+		c->bc_parked = 0;
+		r->r_parked--;
+		r->r_inflight++;
+	}
 	if (c->bc_state == BC_READY) {
 		r->r_inflight--;
 		r->r_done++;
@@ -155,11 +196,17 @@ recv_prep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		r->r_inflight++;
 		(void)bconn_start(&r->r_x, c);
 	}
-	if (r->r_done == r->r_n)
+	if (r->r_storm && !r->r_go) {
+		if (r->r_next == r->r_n && r->r_done + r->r_parked == r->r_n)
+			recv_parked(r);
+	} else if (r->r_done == r->r_n)
 		recv_ready(r);
 }
 
-/* The connect phase is over: whatever is not subscribed has failed. */
+/*
+ * The connect phase is over: whatever is not subscribed (or, in a storm
+ * before 'G', not waiting for it) has failed.
+ */
 static void
 recv_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -169,12 +216,62 @@ recv_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (i = 0; i < r->r_next; i++)
-		if (r->r_conns[i].bc_state != BC_READY)
+		if (r->r_conns[i].bc_state != BC_READY &&
+		    !r->r_conns[i].bc_parked)
 			bconn_fail(&r->r_conns[i], BF_TIMEOUT);
 	r->r_x.x_fail[BF_TIMEOUT] += r->r_n - r->r_next;
 	r->r_done += r->r_n - r->r_next;
 	r->r_next = r->r_n;
-	recv_ready(r);
+	if (r->r_storm && !r->r_go)
+		recv_parked(r);
+	else
+		recv_ready(r);
+}
+
+/* A storm's joiners are all welcomed (or failed): tell the parent. */
+static void
+recv_parked(struct recv *r)
+{
+	struct rec_parked	rk;
+
+	if (r->r_parkedsent)
+		return;
+	r->r_parkedsent = 1;
+	ev_timer_stop(r->r_x.x_loop, &r->r_deadline);
+	memset(&rk, 0, sizeof(rk));
+	rk.rk_parked = r->r_parked;
+	rk.rk_connect_ns = r->r_parked > 0 ? r->r_tpark - r->r_t0 : 0;
+	if (recv_write(r, REC_PARKED, &rk, sizeof(rk), NULL, 0) == -1) {
+		r->r_status = 1;
+		ev_break(r->r_x.x_loop, EVBREAK_ALL);
+	}
+}
+
+/*
+ * 'G': every waiting joiner sends its subscribe now, in one burst; they
+ * have --connect-timeout seconds to be subscribed.
+ */
+static void
+recv_join_all(struct recv *r)
+{
+	struct bconn	*c;
+	uint32_t	 i;
+
+	if (!r->r_storm || r->r_go)
+		return;
+	r->r_go = 1;
+	ev_timer_stop(r->r_x.x_loop, &r->r_deadline);
+	ev_timer_set(&r->r_deadline, r->r_x.x_conf->b_ctimeout, 0);
+	ev_timer_start(r->r_x.x_loop, &r->r_deadline);
+	for (i = 0; i < r->r_next; i++) {
+		c = &r->r_conns[i];
+		if (!c->bc_parked)
+			continue;
+		c->bc_parked = 0;
+		r->r_parked--;
+		r->r_inflight++;
+		recv_send_subscribe(r, c);
+	}
 }
 
 static void
@@ -192,6 +289,10 @@ recv_ready(struct recv *r)
 	rr.rr_opened = r->r_opened;
 	memcpy(rr.rr_fail, r->r_x.x_fail, sizeof(rr.rr_fail));
 	rr.rr_connect_ns = r->r_opened > 0 ? r->r_tlast - r->r_t0 : 0;
+	if (r->r_storm)		/* to the last welcome: joins are apart */
+		rr.rr_connect_ns = r->r_tpark > 0 ? r->r_tpark - r->r_t0 : 0;
+	rr.rr_sub0_ns = r->r_sub0;
+	rr.rr_sublast_ns = r->r_sublast;
 	rr.rr_nchan = r->r_x.x_conf->b_channels;
 	if (recv_write(r, REC_READY, &rr, sizeof(rr), r->r_subs,
 	    rr.rr_nchan * sizeof(uint32_t)) == -1) {
@@ -217,7 +318,10 @@ recv_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* 'R' from the parent: the final report.  EOF: the parent is gone. */
+/*
+ * 'G' from the parent: a storm's joiners join.  'R': the final report.
+ * EOF: the parent is gone.
+ */
 static void
 recv_ctl_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -229,6 +333,10 @@ recv_ctl_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if ((n = read(w->fd, &ch, 1)) == -1 && (errno == EAGAIN ||
 	    errno == EINTR))
 		return;
+	if (n == 1 && ch == 'G') {
+		recv_join_all(r);
+		return;
+	}
 	if (n == 1 && ch == 'R') {
 		if (recv_write(r, REC_FINAL, &r->r_fin, sizeof(r->r_fin),
 		    NULL, 0) == -1)
@@ -263,6 +371,9 @@ recv_main(const struct bench_conf *conf, uint32_t lo, uint32_t hi, int wfd,
 	r->r_x.x_subscribe = recv_subscribe;
 	r->r_x.x_text = recv_text;
 	r->r_x.x_done = recv_done;
+	r->r_x.x_tgt = &conf->b_sub;
+	r->r_x.x_users = conf->b_userpat[0] != '\0';
+	r->r_storm = conf->b_watchers > 0;
 	r->r_lo = lo;
 	r->r_n = hi - lo;
 	r->r_conns = xcalloc(r->r_n, sizeof(*r->r_conns));

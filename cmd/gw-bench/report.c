@@ -26,6 +26,17 @@ struct derived {
 	double		p50, p90, p99, max, mean;	/* ms */
 };
 
+struct storm_derived {
+	int		complete;	/* every watcher saw every join */
+	double		window_s;	/* first join sent to the last */
+	double		joins_per_s;
+	double		after_last;	/* all seen, after the last join sent */
+	double		after_first;
+	double		q50, q90, q99, qmax;	/* ms */
+	double		cpu_s;		/* server CPU, joins begun to seen */
+	double		cpu_per_join_us;
+};
+
 /* VmRSS of pid in KiB, or -1. */
 static long long
 srv_rss(pid_t pid)
@@ -138,6 +149,37 @@ report_derive(const struct report *r, struct derived *d)
 		d->mean = ns_ms(r->rp_hist.h_sum / r->rp_hist.h_count);
 }
 
+static void
+storm_derive(const struct report *r, struct storm_derived *sd)
+{
+	const struct storm_report *sr = &r->rp_storm;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->complete = sr->sr_watchers > 0 && r->rp_opened > 0 &&
+	    sr->sr_complete == sr->sr_watchers && sr->sr_alldone_ns != 0;
+	if (r->rp_sublast_ns > r->rp_sub0_ns) {
+		sd->window_s = (double)(r->rp_sublast_ns - r->rp_sub0_ns) / 1e9;
+		sd->joins_per_s = (double)r->rp_opened / sd->window_s;
+	}
+	if (sd->complete && sr->sr_alldone_ns >= r->rp_sublast_ns) {
+		sd->after_last = (double)(sr->sr_alldone_ns -
+		    r->rp_sublast_ns) / 1e9;
+		sd->after_first = (double)(sr->sr_alldone_ns -
+		    r->rp_sub0_ns) / 1e9;
+	} else
+		sd->complete = 0;
+	if (sr->sr_cpu_seen > sr->sr_cpu_go) {
+		sd->cpu_s = sr->sr_cpu_seen - sr->sr_cpu_go;
+		if (r->rp_opened > 0)
+			sd->cpu_per_join_us = 1e6 * sd->cpu_s /
+			    (double)r->rp_opened;
+	}
+	sd->q50 = ns_ms(hist_quantile(&sr->sr_qhist, 0.50));
+	sd->q90 = ns_ms(hist_quantile(&sr->sr_qhist, 0.90));
+	sd->q99 = ns_ms(hist_quantile(&sr->sr_qhist, 0.99));
+	sd->qmax = ns_ms(sr->sr_qhist.h_max);
+}
+
 /* The name of pid (its comm), JSON-safe, in buf. */
 static void
 srv_name(pid_t pid, char *buf, size_t sz)
@@ -180,16 +222,22 @@ report_json_pids(const struct bench_conf *c, const struct report *r)
 	printf("],\n");
 }
 
+/* The run's settings and its connections, as the JSON's first lines. */
 static void
-report_json(const struct bench_conf *c, const struct report *r,
+report_json_head(const struct bench_conf *c, const struct report *r,
     const struct derived *d)
 {
-	const struct srv_sample *s = r->rp_srv;
 	int	i;
 
-	printf("{\"url\":\"%s\",\"conns\":%u,\"procs\":%u,\"channels\":%u,"
+	printf("{\"mode\":\"%s\",\"url\":\"%s\",", c->b_watchers > 0 ?
+	    "presence" : "fanout", c->b_sub.t_url);
+	if (c->b_haspub)
+		printf("\"pub_url\":\"%s\",", c->b_pub.t_url);
+	else
+		printf("\"pub_url\":null,");
+	printf("\"conns\":%u,\"procs\":%u,\"channels\":%u,\"watchers\":%u,"
 	    "\"rate\":%g,\"duration_s\":%g,\"warmup_s\":%g,\"size\":%u,\n",
-	    c->b_url, c->b_conns, c->b_procs, c->b_channels, c->b_rate,
+	    c->b_conns, c->b_procs, c->b_channels, c->b_watchers, c->b_rate,
 	    c->b_duration, c->b_warmup, c->b_size);
 	printf(" \"connections\":{\"opened\":%llu,\"failed\":%llu,"
 	    "\"failed_by\":{", (unsigned long long)r->rp_opened,
@@ -199,6 +247,62 @@ report_json(const struct bench_conf *c, const struct report *r,
 		    (unsigned long long)r->rp_fail[i]);
 	printf("},\"connect_s\":%.3f,\"closed_during_run\":%llu},\n",
 	    d->connect_s, (unsigned long long)r->rp_closed);
+}
+
+/* A time in seconds, or null if unknown. */
+static void
+json_secs(const char *key, int known, double v)
+{
+	if (known)
+		printf("\"%s\":%.3f", key, v);
+	else
+		printf("\"%s\":null", key);
+}
+
+/* The storm's figures: joins, what the watchers saw, the queries. */
+static void
+report_json_storm(const struct report *r, const struct storm_derived *sd)
+{
+	const struct storm_report *sr = &r->rp_storm;
+
+	printf(" \"presence\":{\"watchers\":%llu,\"watchers_failed\":%llu,"
+	    "\"watchers_lost\":%llu,\"watchers_lost_close\":%llu,"
+	    "\"joins\":%llu,\"joins_window_s\":%.3f,"
+	    "\"joins_per_s\":%.0f,\"expected\":%llu,\"seen\":%llu,"
+	    "\"duplicates\":%llu,\"foreign\":%llu,\"watchers_complete\":%llu,"
+	    "\"complete\":%s,\"stalled\":%s,",
+	    (unsigned long long)sr->sr_watchers,
+	    (unsigned long long)sr->sr_wfail,
+	    (unsigned long long)sr->sr_wclosed,
+	    (unsigned long long)sr->sr_wcode,
+	    (unsigned long long)r->rp_opened, sd->window_s, sd->joins_per_s,
+	    (unsigned long long)sr->sr_expected,
+	    (unsigned long long)sr->sr_seen, (unsigned long long)sr->sr_dup,
+	    (unsigned long long)sr->sr_foreign,
+	    (unsigned long long)sr->sr_complete,
+	    sd->complete ? "true" : "false", sr->sr_stalled ? "true" : "false");
+	json_secs("all_seen_after_last_join_s", sd->complete, sd->after_last);
+	printf(",");
+	json_secs("all_seen_after_first_join_s", sd->complete,
+	    sd->after_first);
+	printf(",\"server_cpu_s\":%.2f,\"server_cpu_per_join_us\":%.0f",
+	    sd->cpu_s, sd->cpu_per_join_us);
+	printf(",\n  \"query\":{\"answered\":%llu,\"errors\":%llu,"
+	    "\"count\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
+	    "\"max_ms\":%.3f}},\n", (unsigned long long)sr->sr_queries,
+	    (unsigned long long)sr->sr_qerrors,
+	    (unsigned long long)sr->sr_qcount, sd->q50, sd->q90, sd->q99,
+	    sd->qmax);
+}
+
+static void
+report_json(const struct bench_conf *c, const struct report *r,
+    const struct derived *d, const struct storm_derived *sd)
+{
+	const struct srv_sample *s = r->rp_srv;
+	int	i;
+
+	report_json_head(c, r, d);
 	printf(" \"publish\":{\"messages\":%llu,\"warmup_messages\":%llu,"
 	    "\"errors\":%llu,\"publisher_closed\":%llu},\n",
 	    (unsigned long long)r->rp_published,
@@ -219,6 +323,8 @@ report_json(const struct bench_conf *c, const struct report *r,
 	    "\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f},\n",
 	    (unsigned long long)r->rp_hist.h_count, d->p50, d->p90, d->p99,
 	    d->max, d->mean);
+	if (c->b_watchers > 0)
+		report_json_storm(r, sd);
 	printf(" \"server\":{\"pids\":[");
 	for (i = 0; i < c->b_npids; i++)
 		printf("%s%d", i ? "," : "", (int)c->b_pids[i]);
@@ -236,29 +342,10 @@ report_json(const struct bench_conf *c, const struct report *r,
 	    r->rp_timeout ? "true" : "false");
 }
 
+/* The publishes and their deliveries, in the table. */
 static void
-report_table(const struct bench_conf *c, const struct report *r,
-    const struct derived *d)
+report_table_fanout(const struct report *r, const struct derived *d)
 {
-	const struct srv_sample *s = r->rp_srv;
-	int	i;
-
-	printf("gw-bench %s: %u conns / %u procs, %u channels, %g msg/s "
-	    "x %g s (+%g s warm-up), %u bytes\n", c->b_url, c->b_conns,
-	    c->b_procs, c->b_channels, c->b_rate, c->b_duration,
-	    c->b_warmup, c->b_size);
-	printf("%-22s %llu opened, %llu failed, %.3f s; %llu lost during "
-	    "the run\n", "connections", (unsigned long long)r->rp_opened,
-	    (unsigned long long)d->failed, d->connect_s,
-	    (unsigned long long)r->rp_closed);
-	if (d->failed > 0) {
-		printf("%-22s", "failed by");
-		for (i = 0; i < BF_MAX; i++)
-			if (r->rp_fail[i] > 0)
-				printf(" %s %llu", fail_names[i],
-				    (unsigned long long)r->rp_fail[i]);
-		printf("\n");
-	}
 	printf("%-22s %llu (+%llu warm-up), %llu errors\n", "published",
 	    (unsigned long long)r->rp_published,
 	    (unsigned long long)r->rp_pubwarm,
@@ -273,6 +360,83 @@ report_table(const struct bench_conf *c, const struct report *r,
 	    d->deliv_s);
 	printf("%-22s p50 %.3f, p90 %.3f, p99 %.3f, max %.3f\n",
 	    "latency (ms)", d->p50, d->p90, d->p99, d->max);
+}
+
+/* The storm's joins, what the watchers saw, the queries, in the table. */
+static void
+report_table_storm(const struct report *r, const struct storm_derived *sd)
+{
+	const struct storm_report *sr = &r->rp_storm;
+
+	printf("%-22s %llu subscribed, %llu failed, %llu lost", "watchers",
+	    (unsigned long long)sr->sr_watchers,
+	    (unsigned long long)sr->sr_wfail,
+	    (unsigned long long)sr->sr_wclosed);
+	if (sr->sr_wclosed > 0)
+		printf(" (the first with close %llu)",
+		    (unsigned long long)sr->sr_wcode);
+	printf("\n");
+	printf("%-22s %llu sent over %.3f s (%.0f/s)\n", "joins",
+	    (unsigned long long)r->rp_opened, sd->window_s, sd->joins_per_s);
+	printf("%-22s %llu of %llu; %llu of %llu watchers saw all; "
+	    "%llu twice, %llu foreign%s\n", "joins seen",
+	    (unsigned long long)sr->sr_seen,
+	    (unsigned long long)sr->sr_expected,
+	    (unsigned long long)sr->sr_complete,
+	    (unsigned long long)sr->sr_watchers,
+	    (unsigned long long)sr->sr_dup,
+	    (unsigned long long)sr->sr_foreign,
+	    sr->sr_stalled ? " (stalled)" : "");
+	if (sd->complete)
+		printf("%-22s %.3f s after the last join sent (%.3f s after "
+		    "the first)\n", "all seen", sd->after_last,
+		    sd->after_first);
+	if (sd->cpu_s > 0)
+		printf("%-22s %.2f s from the first join to all seen (%.0f us "
+		    "per join)\n", "server CPU, joins", sd->cpu_s,
+		    sd->cpu_per_join_us);
+	printf("%-22s %llu answered (count %llu), %llu errors; p50 %.3f, "
+	    "p90 %.3f, p99 %.3f, max %.3f\n", "presence query (ms)",
+	    (unsigned long long)sr->sr_queries,
+	    (unsigned long long)sr->sr_qcount,
+	    (unsigned long long)sr->sr_qerrors, sd->q50, sd->q90, sd->q99,
+	    sd->qmax);
+}
+
+static void
+report_table(const struct bench_conf *c, const struct report *r,
+    const struct derived *d, const struct storm_derived *sd)
+{
+	const struct srv_sample *s = r->rp_srv;
+	int	i;
+
+	if (c->b_watchers > 0)
+		printf("gw-bench %s: presence storm, %u joiners / %u procs, "
+		    "%u watchers\n", c->b_sub.t_url, c->b_conns, c->b_procs,
+		    c->b_watchers);
+	else
+		printf("gw-bench %s%s%s: %u conns / %u procs, %u channels, "
+		    "%g msg/s x %g s (+%g s warm-up), %u bytes\n",
+		    c->b_sub.t_url, c->b_haspub ? " <- " : "",
+		    c->b_haspub ? c->b_pub.t_url : "", c->b_conns, c->b_procs,
+		    c->b_channels, c->b_rate, c->b_duration, c->b_warmup,
+		    c->b_size);
+	printf("%-22s %llu opened, %llu failed, %.3f s; %llu lost during "
+	    "the run\n", "connections", (unsigned long long)r->rp_opened,
+	    (unsigned long long)d->failed, d->connect_s,
+	    (unsigned long long)r->rp_closed);
+	if (d->failed > 0) {
+		printf("%-22s", "failed by");
+		for (i = 0; i < BF_MAX; i++)
+			if (r->rp_fail[i] > 0)
+				printf(" %s %llu", fail_names[i],
+				    (unsigned long long)r->rp_fail[i]);
+		printf("\n");
+	}
+	if (c->b_watchers > 0)
+		report_table_storm(r, sd);
+	else
+		report_table_fanout(r, d);
 	if (c->b_npids == 0)
 		return;
 	printf("%-22s %llu -> %llu -> %llu KiB (%lld bytes per conn)\n",
@@ -288,12 +452,14 @@ report_table(const struct bench_conf *c, const struct report *r,
 void
 report_print(const struct bench_conf *conf, const struct report *r)
 {
-	struct derived	d;
+	struct derived	 d;
+	struct storm_derived sd;
 
 	report_derive(r, &d);
+	storm_derive(r, &sd);
 	if (conf->b_json)
-		report_json(conf, r, &d);
+		report_json(conf, r, &d, &sd);
 	else
-		report_table(conf, r, &d);
+		report_table(conf, r, &d, &sd);
 	fflush(stdout);
 }

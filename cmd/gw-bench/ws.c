@@ -142,21 +142,18 @@ ws_gwb(const char *s, size_t n, uint64_t v[4])
 }
 
 /*
- * Write the name of channel k (the --subscribe-pattern with its "%d"
- * replaced by k) NUL-terminated to dst.  Return its length, or 0 if it
- * does not fit in dstsz.
+ * Write pattern with its "%d" (if any) replaced by k, NUL-terminated, to
+ * dst.  Return the name's length, or 0 if it does not fit in dstsz.
  */
 size_t
-bench_channel(const struct bench_conf *conf, uint32_t k, char *dst,
-    size_t dstsz)
+bench_name(const char *pattern, uint32_t k, char *dst, size_t dstsz)
 {
 	const char	*pct;
 	char		 num[16];
-	size_t		 pre, nl, post;
+	size_t		 pre, nl, post, i;
 
-	pct = strstr(conf->b_pattern, "%d");
-	pre = pct != NULL ? (size_t)(pct - conf->b_pattern) :
-	    strlen(conf->b_pattern);
+	pct = strstr(pattern, "%d");
+	pre = pct != NULL ? (size_t)(pct - pattern) : strlen(pattern);
 	nl = 0;
 	if (pct != NULL) {
 		do {
@@ -167,11 +164,106 @@ bench_channel(const struct bench_conf *conf, uint32_t k, char *dst,
 	post = pct != NULL ? strlen(pct + 2) : 0;
 	if (pre + nl + post + 1 > dstsz)
 		return 0;
-	memcpy(dst, conf->b_pattern, pre);
-	for (size_t i = 0; i < nl; i++)
+	memcpy(dst, pattern, pre);
+	for (i = 0; i < nl; i++)
 		dst[pre + i] = num[nl - 1 - i];
 	if (pct != NULL)
 		memcpy(dst + pre + nl, pct + 2, post);
 	dst[pre + nl + post] = '\0';
 	return pre + nl + post;
+}
+
+/*
+ * Write the name of channel k (the --subscribe-pattern with its "%d"
+ * replaced by k) NUL-terminated to dst.  Return its length, or 0 if it
+ * does not fit in dstsz.
+ */
+size_t
+bench_channel(const struct bench_conf *conf, uint32_t k, char *dst,
+    size_t dstsz)
+{
+	return bench_name(conf->b_pattern, k, dst, dstsz);
+}
+
+/*
+ * The inverse of bench_name(): if the n bytes at s are pattern with its
+ * "%d" replaced by a number (decimal, no leading zero, below 2^32),
+ * return that number; otherwise (or if pattern has no "%d") return -1.
+ */
+int64_t
+bench_name_index(const char *pattern, const char *s, size_t n)
+{
+	const char	*pct;
+	size_t		 pre, post, i;
+	int64_t		 v = 0;
+
+	if ((pct = strstr(pattern, "%d")) == NULL)
+		return -1;
+	pre = (size_t)(pct - pattern);
+	post = strlen(pct + 2);
+	if (n <= pre + post || n - pre - post > 10 ||
+	    memcmp(s, pattern, pre) != 0 ||
+	    memcmp(s + n - post, pct + 2, post) != 0)
+		return -1;
+	if (s[pre] == '0' && n - pre - post > 1)
+		return -1;
+	for (i = pre; i < n - post; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= UINT32_MAX ? v : -1;
+}
+
+/*
+ * Find "key":"VALUE" in the n bytes of a text frame (gw's compact JSON;
+ * the value up to the next quote, escapes not decoded).  Return 0 with
+ * the value in *v and *vlen, or -1 if there is none.
+ */
+int
+ws_string(const char *s, size_t n, const char *key, const char **v,
+    size_t *vlen)
+{
+	const char	*p, *q, *end = s + n;
+	size_t		 kl = strlen(key);
+
+	for (p = s; (p = memmem(p, (size_t)(end - p), key, kl)) != NULL;
+	    p += kl) {
+		if (p == s || p[-1] != '"' || end - (p + kl) < 3 ||
+		    memcmp(p + kl, "\":\"", 3) != 0)
+			continue;
+		p += kl + 3;
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
+			return -1;
+		*v = p;
+		*vlen = (size_t)(q - p);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Find "key":NUMBER (an unsigned integer) in the n bytes of a text frame
+ * and store it in *v.  Return 0, or -1 if there is none.
+ */
+int
+ws_number(const char *s, size_t n, const char *key, uint64_t *v)
+{
+	const char	*p, *end = s + n;
+	size_t		 kl = strlen(key);
+	int		 digits;
+
+	for (p = s; (p = memmem(p, (size_t)(end - p), key, kl)) != NULL;
+	    p += kl) {
+		if (p == s || p[-1] != '"' || end - (p + kl) < 3 ||
+		    memcmp(p + kl, "\":", 2) != 0)
+			continue;
+		p += kl + 2;
+		*v = 0;
+		for (digits = 0; p < end && *p >= '0' && *p <= '9' &&
+		    digits < 19; p++, digits++)
+			*v = *v * 10 + (uint64_t)(*p - '0');
+		return digits > 0 ? 0 : -1;
+	}
+	return -1;
 }
