@@ -1,11 +1,12 @@
 #!/bin/bash
-# gw-bench.sh -- the gw-bench scenarios against one node run by
+# gw-bench.sh -- the gw-bench scenarios against nodes run by
 # gw-supervise (a private redis-server, gw-bridge, gw-presence and the
 # gw-listen workers, auth none, publish rate unlimited), started afresh
 # for each scenario in a temporary run directory.  The server's RSS and
-# CPU are summed over gw-supervise and all its children.
+# CPU are summed over each gw-supervise and all its children.
 #
-#	share/bench/gw-bench.sh [SCENARIO...]	(default: all, about 40 s)
+#	share/bench/gw-bench.sh [SCENARIO...]	(default: all but s4local,
+#						about 70 s)
 #
 # s1	idle capacity: GW_BENCH_S1_CONNS (20 000) connections on 100
 #	channels held for 10 s with a ping every 5 s: RSS per
@@ -14,49 +15,61 @@
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 # s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
 #	msg/s round-robin over them for 3 s (after a 1 s warm-up)
+# s4	cross-node: two nodes (one worker each), b on a's Redis; 100
+#	subscribers on b, one per channel, and the publisher on a: 1 000
+#	msg/s for 5 s (after a 1 s warm-up)
+# s4local  the same on one node (publisher and subscribers on b), to
+#	compare with s4 (not in the default set)
+# s5	presence storm: 10 000 users join one channel at once, watched
+#	by 100 presence subscribers; then 100 presence queries
 #
 # GW_BENCH_JSON=DIR also writes each scenario's JSON to DIR/NAME.json.
-# Every run is bounded: gw-bench has its own deadlines, and the node is
+# Every run is bounded: gw-bench has its own deadlines, and the nodes are
 # stopped (SIGTERM, then SIGKILL after 15 s) when the script ends.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$top/build
 run=$(mktemp -d "${TMPDIR:-/tmp}/gw-bench.XXXXXX")
-sup=
+sups=()
 cleanup() {
-	stop_node
+	stop_nodes
 	rm -rf "$run"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# stop_node: SIGTERM the node and wait (at most 15 s), then SIGKILL.
-stop_node() {
-	local i
-	[ -n "$sup" ] || return 0
-	kill -TERM "$sup" 2>/dev/null || true
-	for ((i = 0; i < 150; i++)); do
-		kill -0 "$sup" 2>/dev/null || break
-		sleep 0.1
+# stop_nodes: SIGTERM each node, the last started first (a node may use
+# an earlier one's Redis), and wait (at most 15 s), then SIGKILL.
+stop_nodes() {
+	local i j sup
+	for ((j = ${#sups[@]} - 1; j >= 0; j--)); do
+		sup=${sups[$j]}
+		kill -TERM "$sup" 2>/dev/null || true
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$sup" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$sup" 2>/dev/null || true
+		wait "$sup" 2>/dev/null || true
 	done
-	kill -KILL "$sup" 2>/dev/null || true
-	wait "$sup" 2>/dev/null || true
-	sup=
+	sups=()
 }
 
-# start_node WORKERS: a node on a free port, with the gw-supervise
-# arguments in the array node_args too; sets port and sup.
+# start_node NAME WORKERS: node NAME on a free port, its run directory
+# $run/NAME, with the gw-supervise arguments in the array node_args too;
+# sets port and adds its gw-supervise to sups.
 node_args=()
 start_node() {
-	local i
+	local i sup
 	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	rm -rf "$run/run"
-	"$bin/gw-supervise" --rundir "$run/run" --auth none \
-	    --listen "127.0.0.1:$port" --workers "$1" \
+	rm -rf "${run:?}/$1"
+	"$bin/gw-supervise" --rundir "$run/$1" --node "$1" --auth none \
+	    --listen "127.0.0.1:$port" --workers "$2" \
 	    --publish-rate 1000000 --publish-burst 1000000 \
 	    --drain-time 1 --log-level quiet ${node_args[@]+"${node_args[@]}"} \
 	    </dev/null 2>>"$run/node.log" &
 	sup=$!
+	sups+=("$sup")
 	for ((i = 0; i < 200; i++)); do
 		if /usr/bin/python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null; then
 			return 0
@@ -64,28 +77,30 @@ start_node() {
 		kill -0 "$sup" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "gw-bench.sh: the node did not become healthy; its log:" >&2
+	echo "gw-bench.sh: node $1 did not become healthy; its log:" >&2
 	cat "$run/node.log" >&2
 	exit 1
 }
 
-# server_pids: gw-supervise and its children, comma-separated.
+# server_pids: every node's gw-supervise and its children, comma-separated.
 server_pids() {
-	local kids
-	kids=$(pgrep -P "$sup" | paste -sd, -)
-	echo "$sup${kids:+,$kids}"
+	local sup kids out=
+	for sup in "${sups[@]}"; do
+		kids=$(pgrep -P "$sup" | paste -sd, -)
+		out=$out${out:+,}$sup${kids:+,$kids}
+	done
+	echo "$out"
 }
 
-# scenario NAME WORKERS GW-BENCH-ARGS...: one run of gw-bench on a fresh
-# node; the table on stdout, the JSON in $GW_BENCH_JSON/NAME.json.
-scenario() {
-	local name=$1 workers=$2 out
-	shift 2
-	start_node "$workers"
+# bench NAME GW-BENCH-ARGS...: one run of gw-bench against the nodes up;
+# the summary on stdout, the JSON in $GW_BENCH_JSON/NAME.json.
+bench() {
+	local name=$1 out
+	shift
 	echo "== $name: gw-bench $*"
 	out=$run/$name.json
-	"$bin/gw-bench" --url "ws://127.0.0.1:$port/ws" \
-	    --server-pids "$(server_pids)" --json "$@" >"$out" || true
+	"$bin/gw-bench" --server-pids "$(server_pids)" --json "$@" \
+	    >"$out" || true
 	if [ -s "$out" ] && jq -e . "$out" >/dev/null 2>&1; then
 		summary "$out"
 		if [ -n "${GW_BENCH_JSON:-}" ]; then
@@ -96,21 +111,54 @@ scenario() {
 		echo "$name: gw-bench failed; node log:"
 		tail -n 20 "$run/node.log"
 	fi
-	stop_node
+}
+
+# scenario NAME WORKERS GW-BENCH-ARGS...: gw-bench on a fresh node.
+scenario() {
+	local name=$1 workers=$2
+	shift 2
+	start_node n "$workers"
+	bench "$name" --url "ws://127.0.0.1:$port/ws" "$@"
+	stop_nodes
+}
+
+# cross_node NAME SAME: nodes a and b (one worker each, b on a's
+# Redis), subscribers on b; the publisher on a, or on b if SAME is 1.
+cross_node() {
+	local pa
+	start_node a 1
+	pa=$port
+	node_args=(--redis "unix://$run/a/redis.sock")
+	start_node b 1
+	node_args=()
+	[ "$2" = 1 ] && pa=$port
+	bench "$1" --url "ws://127.0.0.1:$port/ws" \
+	    --pub-url "ws://127.0.0.1:$pa/ws" --conns 100 --channels 100 \
+	    --rate 1000 --warmup 1 --duration 5
+	stop_nodes
 }
 
 # summary FILE: the figures of one JSON report, one line each.
 summary() {
 	jq -r '
 	"  connections   \(.connections.opened) opened, \(.connections.failed) failed in \(.connections.connect_s) s",
+	if .mode == "presence" then
+	(.presence |
+	"  watchers      \(.watchers) subscribed, \(.watchers_failed) failed, \(.watchers_lost) lost",
+	"  joins         \(.joins) sent in \(.joins_window_s) s; seen \(.seen) of \(.expected), \(.watchers_complete) watchers saw all",
+	"  all seen      \(.all_seen_after_last_join_s) s after the last join (\(.all_seen_after_first_join_s) s after the first)",
+	"  server CPU    \(.server_cpu_s) s for the joins, \(.server_cpu_per_join_us) us per join",
+	"  query ms      \(.query.answered) answered, \(.query.errors) errors, count \(.query.count): p50 \(.query.p50_ms)  p90 \(.query.p90_ms)  p99 \(.query.p99_ms)  max \(.query.max_ms)")
+	else
 	"  deliveries    \(.deliveries.received) of \(.deliveries.expected) (lost \(.deliveries.lost), gaps \(.deliveries.gaps)), \(.deliveries.per_s)/s",
-	"  latency ms    p50 \(.latency_ms.p50)  p90 \(.latency_ms.p90)  p99 \(.latency_ms.p99)  max \(.latency_ms.max)",
+	"  latency ms    p50 \(.latency_ms.p50)  p90 \(.latency_ms.p90)  p99 \(.latency_ms.p99)  max \(.latency_ms.max)"
+	end,
 	"  server RSS    \(.server.rss_kib.start) -> \(.server.rss_kib.subscribed) KiB: \(.server.rss_per_conn_bytes) bytes per connection",
 	"  server CPU    \(.server.cpu_run_s) s in \(.server.run_s) s (\(.server.cpu_run_pct) % of a core)",
 	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB \((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s"] | join(", "))' "$1"
 }
 
-[ $# -gt 0 ] || set -- s1 s2 s2big s3
+[ $# -gt 0 ] || set -- s1 s2 s2big s3 s4 s5
 for s in "$@"; do
 	case $s in
 	s1)
@@ -128,8 +176,16 @@ for s in "$@"; do
 	s3)
 		scenario s3-channels-10k 2 --conns 10000 --channels 10000 \
 		    --rate 10000 --warmup 1 --duration 3 --drain 10 ;;
+	s4)
+		cross_node s4-cross-node 0 ;;
+	s4local)
+		cross_node s4-same-node 1 ;;
+	s5)
+		scenario s5-presence-storm 2 --conns 10000 --watchers 100 \
+		    --queries 100 --drain 20 ;;
 	*)
-		echo "gw-bench.sh: unknown scenario $s (s1, s2, s2big, s3)" >&2
+		echo "gw-bench.sh: unknown scenario $s (s1, s2, s2big, s3," \
+		    "s4, s4local, s5)" >&2
 		exit 2 ;;
 	esac
 done
