@@ -2,9 +2,13 @@
 # 7000-bench.bats -- a smoke test of gw-bench, not a benchmark (no figure
 # is asserted): 300 connections over two receiver processes on three
 # channels of a small node, 50 msg/s for 2 s; the JSON report parses and
-# shows every expected delivery, no gap and no loss.  And its usage
-# errors (a target that is not loopback is refused), and its usage text
-# against the SYNOPSIS of man/gw-bench.8.
+# shows every expected delivery, no gap and no loss.  Cross-node (S4):
+# the publisher on node a, the subscribers on node b, every delivery
+# counted, and a's and b's counters show where the publishes went in.
+# A presence storm (S5): every join seen by every watcher, the queries
+# answered with every user counted.  And its usage errors (a target that
+# is not loopback is refused), and its usage text against the SYNOPSIS
+# of man/gw-bench.8.
 
 bats_require_minimum_version 1.5.0
 load ../helpers/gw
@@ -51,6 +55,90 @@ teardown() {
 	[[ $output == *"latency (ms)"*p99* ]]
 }
 
+# published PORT: the sum of the gw_listen_published counters of the
+# gw-listen on PORT.
+published() {
+	"$PY" -c '
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1],
+    timeout=5).read().decode()
+print(sum(int(l.split()[-1]) for l in t.splitlines()
+    if l.startswith("gw_listen_published{")))' "$1"
+}
+
+@test "gw-bench: cross-node: published on node a, all delivered on node b" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	start_node a 1 --publish-rate 100000 --publish-burst 100000
+	local pa=$GW_PORT
+	start_node b 1 --publish-rate 100000 --publish-burst 100000
+	local pb=$GW_PORT
+	run -0 timeout 30 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$pb/ws" \
+	    --pub-url "ws://127.0.0.1:$pa/ws" --conns 50 --channels 10 \
+	    --rate 100 --warmup 0.5 --duration 2 --drain 5 \
+	    --connect-timeout 10 --json
+	echo "$output"
+	echo "$output" | jq -e --arg a "ws://127.0.0.1:$pa/ws" '
+	    .mode == "fanout" and .pub_url == $a and
+	    .connections.opened == 50 and .connections.failed == 0 and
+	    .publish.messages == 200 and .publish.errors == 0 and
+	    .deliveries.expected == 1000 and
+	    .deliveries.received == .deliveries.expected and
+	    .deliveries.lost == 0 and .deliveries.gaps == 0 and
+	    .deliveries.wrong_channel == 0 and
+	    .latency_ms.count == 1000' >/dev/null
+	# Every publish (250 with the warm-up) went in through node a.
+	[ "$(published "$pa")" -eq 250 ]
+	[ "$(published "$pb")" -eq 0 ]
+}
+
+@test "gw-bench: presence storm: every watcher sees every join, queries count all" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	NODE_PRESENCE=1 start_node n 1
+	run -0 timeout 60 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --conns 300 --procs 2 --watchers 5 --queries 10 \
+	    --user-pattern 'storm-%d.x' --drain 10 --connect-timeout 10 \
+	    --server-pids "$PRESENCE_PID,${NODE_PIDS[0]}" --json
+	echo "$output"
+	echo "$output" | jq -e '
+	    .mode == "presence" and
+	    .connections.opened == 300 and .connections.failed == 0 and
+	    .presence.watchers == 5 and .presence.watchers_lost == 0 and
+	    .presence.joins == 300 and .presence.expected == 1500 and
+	    .presence.seen == 1500 and .presence.watchers_complete == 5 and
+	    .presence.complete and .presence.duplicates == 0 and
+	    .presence.foreign == 0 and
+	    .presence.all_seen_after_last_join_s >= 0 and
+	    .presence.all_seen_after_first_join_s >=
+	        .presence.all_seen_after_last_join_s and
+	    .presence.query.answered == 10 and .presence.query.errors == 0 and
+	    .presence.query.count == 305 and
+	    .presence.query.max_ms >= .presence.query.p50_ms and
+	    .presence.query.p50_ms > 0' >/dev/null
+}
+
+@test "gw-bench: presence storm: a join that does not come is not counted as seen" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	# Users still present from a first storm (presence_grace) do not
+	# join again: the second storm, with the same names, sees none of
+	# them, and says so instead of waiting past --drain.
+	NODE_PRESENCE=1
+	NODE_PRESENCE_ARGS=(--presence-grace 60)
+	start_node n 1
+	run -0 timeout 60 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --conns 20 --watchers 2 --queries 1 --user-pattern 'again-%d' \
+	    --drain 5 --connect-timeout 10 --json
+	echo "$output" | jq -e '.presence.complete' >/dev/null
+	run -0 timeout 60 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --conns 20 --watchers 2 --queries 1 --user-pattern 'again-%d' \
+	    --drain 5 --connect-timeout 10 --json
+	echo "$output"
+	echo "$output" | jq -e '
+	    .presence.complete == false and .presence.stalled and
+	    .presence.seen == 0 and .presence.expected == 40 and
+	    .presence.all_seen_after_last_join_s == null and
+	    .presence.query.count == 22' >/dev/null
+}
+
 @test "gw-bench: a target that is not loopback and bad usage exit 2" {
 	run -2 "$GW_BENCH_BIN" --url ws://192.0.2.1:8080/ws
 	[[ $output == *"only loopback"* ]]
@@ -60,6 +148,16 @@ teardown() {
 	run -2 "$GW_BENCH_BIN" --subscribe-pattern 'fixed' --channels 2
 	run -2 "$GW_BENCH_BIN" --conns 0
 	run -2 "$GW_BENCH_BIN" --conns 10 --channels 11
+	run -2 "$GW_BENCH_BIN" --pub-url ws://192.0.2.1:8080/ws
+	[[ $output == *"only loopback"* ]]
+	run -2 "$GW_BENCH_BIN" --watchers 5 --channels 2 --conns 10
+	[[ $output == *"one channel"* ]]
+	run -2 "$GW_BENCH_BIN" --watchers 5 --pub-url ws://127.0.0.1:1/ws
+	run -2 "$GW_BENCH_BIN" --watchers 5 --user-pattern fixed
+	run -2 "$GW_BENCH_BIN" --watchers 0
+	run -2 "$GW_BENCH_BIN" --user-pattern 'a b%d'
+	run -2 "$GW_BENCH_BIN" --user-pattern 'a%d%d'
+	run -2 "$GW_BENCH_BIN" --queries 10001
 	run -2 "$GW_BENCH_BIN" --no-such-option
 	[[ $output == *usage:* ]]
 }
