@@ -79,6 +79,7 @@ $(B)/gw-bench: $(BENCH_OBJS) $(B)/libgw.a
 UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
 UNIT_EXTRA_presence_test := $(B)/cmd/gw-presence/pjson.o
 UNIT_EXTRA_static_test := $(B)/cmd/gw-listen/static.o
+UNIT_EXTRA_oq_test := $(B)/cmd/gw-listen/oq.o
 .SECONDEXPANSION:
 $(B)/unit/%: tests/unit/%.c tests/unit/tap.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)

@@ -129,8 +129,7 @@ conn_enqueue(struct conn *c, struct obuf *ob)
 	gst.st_frames_out++;
 	if (ob->ob_chan != 0)
 		gst.st_deliveries++;
-	q = xmalloc(sizeof(*q));
-	q->oq_next = NULL;
+	q = oq_get();
 	q->oq_buf = ob;
 	ob->ob_ref++;
 	if (c->c_otail != NULL)
@@ -177,7 +176,7 @@ conn_drop_queue(struct conn *c)
 	while ((q = c->c_ohead) != NULL) {
 		c->c_ohead = q->oq_next;
 		obuf_unref(q->oq_buf);
-		free(q);
+		oq_put(q);
 	}
 	c->c_ohead = c->c_otail = keep;
 	c->c_outbytes = keep != NULL ? keep->oq_buf->ob_len - c->c_outoff : 0;
@@ -251,7 +250,7 @@ conn_flush(struct conn *c)
 		if (q->oq_buf->ob_chan != 0)
 			sess_sent(c, q->oq_buf);
 		obuf_unref(q->oq_buf);
-		free(q);
+		oq_put(q);
 	}
 done:
 	if (c->c_ohead != NULL)
@@ -368,7 +367,7 @@ conn_free(struct conn *c)
 	while ((q = c->c_ohead) != NULL) {
 		c->c_ohead = q->oq_next;
 		obuf_unref(q->oq_buf);
-		free(q);
+		oq_put(q);
 	}
 	if (c->c_state == CONN_ST_HEAD)
 		handshake_free(c);
@@ -379,7 +378,9 @@ conn_free(struct conn *c)
 	ident_free(c->c_id);
 	free(c->c_subs);
 	free(c);
-	gl->l_nconns--;
+	/* The last one: idle queue entries serve nobody (and exit is near). */
+	if (--gl->l_nconns == 0)
+		(void)oq_drain();
 }
 
 /* The peer spoke: it is alive.  Move it to the back of the live list. */

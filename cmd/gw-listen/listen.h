@@ -80,10 +80,13 @@ struct obuf {
 	uint8_t		ob_data[];
 };
 
+/* An entry of a connection's outbound queue (oq.c). */
 struct oq {
 	struct oq	*oq_next;
 	struct obuf	*oq_buf;
 };
+
+#define OQ_POOLMAX	32768	/* idle queue entries kept (oq.c) */
 
 struct tlist;
 struct pend;
@@ -312,6 +315,12 @@ void		 conn_close_after_flush(struct conn *);
 void		 conn_kill(struct conn *);
 void		 conn_touch(struct conn *);
 void		 conn_update_events(struct conn *);
+
+/* oq.c */
+struct oq	*oq_get(void);
+void		 oq_put(struct oq *);
+uint32_t	 oq_drain(void);
+uint32_t	 oq_idle(void);
 
 /* handshake.c */
 void		 handshake_read(struct conn *);
