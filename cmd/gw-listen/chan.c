@@ -273,11 +273,12 @@ chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
     size_t offlen)
 {
 	struct conn	*c = ch->ch_mem[i].m_conn;
-	struct csub	*s = &c->c_subs[ch->ch_mem[i].m_sidx];
+	uint32_t	 sidx = ch->ch_mem[i].m_sidx;
+	struct csub	*s = &c->c_subs[sidx];
 	struct held	*h;
 
 	if (!s->s_pending) {
-		(void)conn_send(c, ob);
+		(void)conn_send_sub(c, ob, sidx, gl->l_conf->lc_maxout);
 		return;
 	}
 	if (s->s_floor != NULL) {
@@ -287,8 +288,9 @@ chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
 		 * in order, so the first one after it ends the wait.
 		 */
 		if (chan_after(off, offlen, s->s_floor)) {
-			chan_release(c, ch->ch_mem[i].m_sidx, s->s_floor);
-			(void)conn_send(c, ob);
+			chan_release(c, sidx, s->s_floor);
+			(void)conn_send_sub(c, ob, sidx,
+			    gl->l_conf->lc_maxout);
 		}
 		return;
 	}
@@ -511,7 +513,8 @@ chan_release(struct conn *c, uint32_t i, const char *latest)
 	for (h = old; h != NULL; h = next) {
 		next = h->hd_next;
 		if (chan_after(h->hd_off, strlen(h->hd_off), latest))
-			(void)conn_send(c, h->hd_buf);
+			(void)conn_send_sub(c, h->hd_buf, i,
+			    gl->l_conf->lc_maxout);
 		obuf_unref(h->hd_buf);
 		free(h);
 	}

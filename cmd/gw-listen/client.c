@@ -713,7 +713,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 			return -1;
 		ob = ws_frame(0x1, msg, msglen);
 		obuf_mark(ob, c->c_subs[i].s_chan, off, offlen);
-		(void)conn_send_limit(c, ob, gl->l_conf->lc_maxout +
+		(void)conn_send_sub(c, ob, i, gl->l_conf->lc_maxout +
 		    LISTEN_MAXREPLY);
 		obuf_unref(ob);
 	}

@@ -25,7 +25,7 @@
 #define CONN_MAXIOV	64
 
 static void	conn_io_cb(struct ev_loop *, ev_io *, int);
-static void	conn_enqueue(struct conn *, struct obuf *);
+static void	conn_enqueue(struct conn *, struct obuf *, uint32_t);
 static void	conn_flush(struct conn *);
 static void	conn_free(struct conn *);
 static void	conn_drain_input(struct conn *);
@@ -111,18 +111,28 @@ conn_send(struct conn *c, struct obuf *ob)
 int
 conn_send_limit(struct conn *c, struct obuf *ob, size_t limit)
 {
+	return conn_send_sub(c, ob, CONN_NOSUB, limit);
+}
+
+/*
+ * conn_send_limit() for a message of c's subscription number sidx (or
+ * CONN_NOSUB), so that writing it records its offset without a search.
+ */
+int
+conn_send_sub(struct conn *c, struct obuf *ob, uint32_t sidx, size_t limit)
+{
 	if (c->c_state != CONN_ST_WS)
 		return -1;
 	if (c->c_outbytes + (size_t)ob->ob_len > limit) {
 		ws_close(c, 1013, "slow consumer: outbound queue full");
 		return -1;
 	}
-	conn_enqueue(c, ob);
+	conn_enqueue(c, ob, sidx);
 	return 0;
 }
 
 static void
-conn_enqueue(struct conn *c, struct obuf *ob)
+conn_enqueue(struct conn *c, struct obuf *ob, uint32_t sidx)
 {
 	struct oq	*q;
 
@@ -131,6 +141,7 @@ conn_enqueue(struct conn *c, struct obuf *ob)
 		gst.st_deliveries++;
 	q = oq_get();
 	q->oq_buf = ob;
+	q->oq_sidx = sidx;
 	ob->ob_ref++;
 	if (c->c_otail != NULL)
 		c->c_otail->oq_next = q;
@@ -156,7 +167,7 @@ conn_send_raw(struct conn *c, const void *p, size_t len)
 
 	ob = obuf_new(len);
 	memcpy(ob->ob_data, p, len);
-	conn_enqueue(c, ob);
+	conn_enqueue(c, ob, CONN_NOSUB);
 	obuf_unref(ob);
 }
 
@@ -248,7 +259,7 @@ conn_flush(struct conn *c)
 		if (c->c_ohead == NULL)
 			c->c_otail = NULL;
 		if (q->oq_buf->ob_chan != 0)
-			sess_sent(c, q->oq_buf);
+			sess_sent(c, q->oq_buf, q->oq_sidx);
 		obuf_unref(q->oq_buf);
 		oq_put(q);
 	}

@@ -80,11 +80,19 @@ struct obuf {
 	uint8_t		ob_data[];
 };
 
-/* An entry of a connection's outbound queue (oq.c). */
+/*
+ * An entry of a connection's outbound queue (oq.c).  For a message,
+ * oq_sidx is the index in c_subs of the subscription it was queued for:
+ * a hint, which sess_sent() checks, since dropping a subscription moves
+ * another one to its index.
+ */
 struct oq {
 	struct oq	*oq_next;
 	struct obuf	*oq_buf;
+	uint32_t	 oq_sidx;	/* CONN_NOSUB: not known */
 };
+
+#define CONN_NOSUB	UINT32_MAX
 
 #define OQ_POOLMAX	32768	/* idle queue entries kept (oq.c) */
 
@@ -307,6 +315,7 @@ void		 obuf_mark(struct obuf *, const struct chan *, const char *,
 void		 obuf_unref(struct obuf *);
 int		 conn_send(struct conn *, struct obuf *);
 int		 conn_send_limit(struct conn *, struct obuf *, size_t);
+int		 conn_send_sub(struct conn *, struct obuf *, uint32_t, size_t);
 void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
@@ -399,7 +408,7 @@ void		 sess_loaded(struct pend *, uint32_t, const char *, size_t);
 void		 sess_changed(struct conn *);
 void		 sess_closed(struct conn *);
 void		 sess_redeclare(void);
-void		 sess_sent(struct conn *, const struct obuf *);
+void		 sess_sent(struct conn *, const struct obuf *, uint32_t);
 void		 sess_drop(struct conn *);
 
 /* api.c */

@@ -143,23 +143,26 @@ sess_redeclare(void)
 
 /*
  * ob was written to c entirely: if it is a message, c has everything of
- * its channel up to its offset.
+ * its channel up to its offset.  hint is the index in c->c_subs of the
+ * subscription it was queued for, or CONN_NOSUB: if the subscription at
+ * hint is not of ob's channel any more (one was dropped meanwhile), or
+ * none was given, the channel's is searched for.
  */
 void
-sess_sent(struct conn *c, const struct obuf *ob)
+sess_sent(struct conn *c, const struct obuf *ob, uint32_t hint)
 {
-	struct csub	*s;
+	struct csub	*s = NULL;
 	uint32_t	 i;
 
-	for (i = 0; i < c->c_nsubs; i++) {
-		s = &c->c_subs[i];
-		if (s->s_chan->ch_serial != ob->ob_chan)
-			continue;
-		if (chan_after(ob->ob_off, LISTEN_OFFLEN, s->s_last)) {
-			memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
-			s->s_last[LISTEN_OFFLEN] = '\0';
-		}
-		return;
+	if (hint < c->c_nsubs &&
+	    c->c_subs[hint].s_chan->ch_serial == ob->ob_chan)
+		s = &c->c_subs[hint];
+	for (i = 0; s == NULL && i < c->c_nsubs; i++)
+		if (c->c_subs[i].s_chan->ch_serial == ob->ob_chan)
+			s = &c->c_subs[i];
+	if (s != NULL && chan_after(ob->ob_off, LISTEN_OFFLEN, s->s_last)) {
+		memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
+		s->s_last[LISTEN_OFFLEN] = '\0';
 	}
 }
 
