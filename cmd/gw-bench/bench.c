@@ -31,7 +31,6 @@
 #define CHILD_MAXREC	(sizeof(struct rec_ready) + \
 			    BENCH_MAXCHAN * sizeof(uint32_t))
 #define DRAIN_STALL	3.0	/* seconds without a delivery */
-#define STORM_QBOUND	20.0	/* the watchdog's allowance for queries */
 
 enum {
 	PH_CONNECT, PH_PUBCONNECT, PH_RUN, PH_DRAIN, PH_FINAL,
@@ -475,7 +474,7 @@ bench_main(struct bench_conf *conf)
 	bound = 2 * conf->b_ctimeout + conf->b_warmup + conf->b_duration +
 	    conf->b_drain + 15;
 	if (conf->b_watchers > 0)
-		bound += STORM_QBOUND;
+		bound += BENCH_QBOUND(conf->b_queries) + BENCH_QTIMEOUT;
 	ev_timer_init(&b->b_watchdog, bench_watchdog_cb, bound, 0);
 	ev_timer_start(b->b_loop, &b->b_watchdog);
 	ev_timer_init(&b->b_poll, bench_poll_cb, 0.1, 0.1);

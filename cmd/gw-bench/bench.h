@@ -33,6 +33,12 @@
 #define BENCH_MAXSIZE	60000	/* --size */
 #define BENCH_MAXWATCH	1000	/* --watchers */
 #define BENCH_MAXQUERY	10000	/* --queries */
+/*
+ * A storm's queries stop after this many seconds; the watchdog allows
+ * for it and for one query's timeout.
+ */
+#define BENCH_QBOUND(q)	(10.0 + 0.05 * (q))
+#define BENCH_QTIMEOUT	5.0	/* one query's answer, at most */
 
 /* Log-linear histogram: 16 linear steps per power of two (6 % wide). */
 #define HIST_SUBBITS	4
@@ -286,6 +292,7 @@ struct storm {
 	uint32_t	 s_qnext;	/* the watcher for the next query */
 	struct bconn	*s_qconn;	/* the query in flight's watcher */
 	uint64_t	 s_qt0;		/* the query in flight, or 0 */
+	uint64_t	 s_qstart;	/* the first query */
 	ev_timer	 s_timer;	/* connect, then query deadlines */
 	struct report	*s_rep;
 	void		(*s_cb)(struct storm *, int);	/* STORM_* */

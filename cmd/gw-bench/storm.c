@@ -16,7 +16,6 @@
 #include "bench.h"
 #include "xmalloc.h"
 
-#define STORM_QTIMEOUT	5.0	/* one query's answer, at most */
 #define STORM_STALL	3.0	/* seconds without a new join seen */
 
 static void	storm_subscribe(struct bctx *, struct bconn *);
@@ -195,16 +194,17 @@ storm_check(struct storm *s)
 
 /*
  * Send the --queries presence queries, one at a time, each to the next
- * watcher; s_cb(STORM_DONE) when all are answered, or when one failed
- * to come within 5 s.
+ * watcher; s_cb(STORM_DONE) when all are answered, when one failed to
+ * come within BENCH_QTIMEOUT, or after BENCH_QBOUND seconds.
  */
 void
 storm_query(struct storm *s)
 {
 	ev_timer_stop(s->s_x.x_loop, &s->s_timer);
-	ev_timer_set(&s->s_timer, STORM_QTIMEOUT, 0);
+	ev_timer_set(&s->s_timer, BENCH_QTIMEOUT, 0);
 	s->s_qsent = s->s_qnext = 0;
 	s->s_qt0 = 0;
+	s->s_qstart = bench_now();
 	storm_next(s);
 }
 
@@ -218,8 +218,12 @@ storm_next(struct storm *s)
 	int		 n;
 
 	ev_timer_stop(s->s_x.x_loop, &s->s_timer);
-	for (k = 0; k < s->s_n && s->s_qsent < s->s_x.x_conf->b_queries;
-	    k++) {
+	if ((double)(bench_now() - s->s_qstart) / 1e9 >
+	    BENCH_QBOUND(s->s_x.x_conf->b_queries))
+		k = s->s_n;	/* out of time: no more */
+	else
+		k = 0;
+	for (; k < s->s_n && s->s_qsent < s->s_x.x_conf->b_queries; k++) {
 		c = &s->s_conns[s->s_qnext++ % s->s_n];
 		if (c->bc_state == BC_READY)
 			break;
