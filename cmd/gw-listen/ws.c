@@ -65,9 +65,11 @@ static struct conn	*ws_cur;	/* the connection being read */
 static size_t		 ws_budget;
 static size_t		 ws_got;	/* bytes wslay took this event */
 static int		 ws_eof;
+static int		 ws_drained;	/* a read returned less than asked */
 static wslay_frame_context_ptr ws_enc;	/* encodes our frames */
 static struct obuf	*ws_out;
 static size_t		 ws_outlen;
+static struct obuf	*ws_ping;	/* the one ping frame, shared */
 
 static ssize_t	ws_recv_cb(uint8_t *, size_t, int, void *);
 static ssize_t	ws_send_cb(const uint8_t *, size_t, int, void *);
@@ -93,7 +95,11 @@ static const struct wslay_frame_callbacks ws_callbacks = {
 /*
  * wslay asks for bytes: give it what came with the head first, then read
  * the socket, at most ws_budget bytes per event.  wslay turns any return
- * <= 0 into WSLAY_ERR_WANT_READ, so EOF is noted on the side.
+ * <= 0 into WSLAY_ERR_WANT_READ, so EOF is noted on the side.  A read
+ * that returned less than asked emptied the socket: the next one would
+ * only fail with EAGAIN (a syscall per event for nothing, a pong's
+ * cost doubled), so it is not made; the loop's readiness is
+ * level-triggered and tells us of whatever comes later, EOF included.
  */
 static ssize_t
 ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
@@ -119,12 +125,14 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 		ws_keep_tail(rx, buf, n);
 		return n;
 	}
-	if (ws_budget == 0 || len == 0)
+	if (ws_budget == 0 || len == 0 || ws_drained)
 		return -1;
 	if (len > ws_budget)
 		len = ws_budget;
 	n = read(c->c_io.fd, buf, len);
 	if (n > 0) {
+		if ((size_t)n < len)
+			ws_drained = 1;
 		gst.st_bytes_in += n;
 		ws_budget -= n;
 		ws_got += n;
@@ -256,12 +264,17 @@ ws_start(struct conn *c, const char *p, size_t len)
 	ev_feed_event(gl->l_loop, &c->c_io, EV_READ);
 }
 
-/* At exit: free the pool and the encoder, so that leak checkers see none. */
+/*
+ * At exit: free the pool, the encoder and the ping frame, so that leak
+ * checkers see none.
+ */
 void
 ws_cleanup(void)
 {
 	struct conn_rx	*rx;
 
+	obuf_unref(ws_ping);
+	ws_ping = NULL;
 	while ((rx = ws_pool) != NULL) {
 		ws_pool = rx->rx_next;
 		wslay_frame_context_free(rx->rx_ctx);
@@ -297,6 +310,7 @@ ws_read(struct conn *c)
 	ws_budget = LISTEN_READ_BUDGET;
 	ws_got = 0;
 	ws_eof = 0;
+	ws_drained = 0;
 	/* Bounded: every chunk consumes input, and input is budgeted. */
 	while (c->c_state == CONN_ST_WS) {
 		r = wslay_frame_recv(rx->rx_ctx, &iocb);
@@ -610,18 +624,20 @@ ws_token_expired(struct conn *c)
 	return 1;
 }
 
-/* Silent for ping_interval: check the token, ping, and wait pong_timeout. */
+/*
+ * Silent for ping_interval: check the token, ping, and wait pong_timeout.
+ * Every ping is the same two bytes: one frame, built once, is queued on
+ * all (ws_cleanup() drops it).
+ */
 void
 ws_ping_expire(struct conn *c)
 {
-	struct obuf	*ob;
-
 	if (ws_token_expired(c))
 		return;
 	tlist_add(&gl->l_pinged, c, ev_now(gl->l_loop));
-	ob = ws_frame(WS_OP_PING, NULL, 0);
-	(void)conn_send(c, ob);
-	obuf_unref(ob);
+	if (ws_ping == NULL)
+		ws_ping = ws_frame(WS_OP_PING, NULL, 0);
+	(void)conn_send(c, ws_ping);
 }
 
 /* No frame at all for ping_interval + pong_timeout: the peer is gone. */
