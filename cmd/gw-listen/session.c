@@ -160,10 +160,17 @@ sess_sent(struct conn *c, const struct obuf *ob, uint32_t hint)
 	for (i = 0; s == NULL && i < c->c_nsubs; i++)
 		if (c->c_subs[i].s_chan->ch_serial == ob->ob_chan)
 			s = &c->c_subs[i];
-	if (s != NULL && chan_after(ob->ob_off, LISTEN_OFFLEN, s->s_last)) {
-		memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
-		s->s_last[LISTEN_OFFLEN] = '\0';
-	}
+	if (s == NULL)
+		return;
+	/*
+	 * chan_after(), without its strlen(): s_last is empty or an offset
+	 * of LISTEN_OFFLEN bytes, and the first 16 are the epoch.
+	 */
+	if (s->s_last[0] != '\0' && memcmp(ob->ob_off, s->s_last, 16) == 0 &&
+	    memcmp(ob->ob_off + 16, s->s_last + 16, LISTEN_OFFLEN - 16) <= 0)
+		return;
+	memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
+	s->s_last[LISTEN_OFFLEN] = '\0';
 }
 
 static int
