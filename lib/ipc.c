@@ -313,3 +313,23 @@ ipc_type_name(uint32_t type)
 	}
 #undef CASE
 }
+
+/*
+ * Copy the n bytes at src, a string a peer sent (the name of its
+ * GW_MSG_HELLO), into dst of size bytes for a log line: printable ASCII
+ * is kept and every other byte (a NUL, a newline that would forge a
+ * line, an escape sequence, UTF-8) becomes '?'.  dst is always
+ * NUL-terminated, and cut if need be; size must be at least 1.
+ */
+void
+ipc_printable(char *dst, size_t size, const void *src, size_t n)
+{
+	const unsigned char	*p = src;
+	size_t			 i;
+
+	if (n > size - 1)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	dst[n] = '\0';
+}

@@ -130,6 +130,7 @@ int		 ipc_get_u64(struct ipc_rd *, uint64_t *);
 int		 ipc_get_str(struct ipc_rd *, const char **, size_t *);
 int		 ipc_end(struct ipc_rd *);
 const char	*ipc_type_name(uint32_t);
+void		 ipc_printable(char *, size_t, const void *, size_t);
 
 /* The run directory and its sockets (ipc_sock.c). */
 int		 ipc_group_id(const char *, gid_t *);

@@ -315,7 +315,10 @@ ipc_peer_read(struct ipc_peer *p)
 
 		n = read(p->p_fd, p->p_in + left, p->p_incap - left);
 		if (n == 0) {
-			ipc_peer_die(p, "peer closed");
+			/* Cut short: say so, the owner logs other ends. */
+			ipc_peer_die(p, left > 0 ?
+			    "peer closed in the middle of a message" :
+			    "peer closed");
 			return;
 		}
 		if (n == -1) {

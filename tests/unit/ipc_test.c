@@ -577,6 +577,25 @@ test_sizes(void)
 	ipc_msg_free(NULL);
 }
 
+/* A peer's name as it is logged: printable ASCII only, cut to fit. */
+static void
+test_printable(void)
+{
+	char	 buf[16], one[1];
+
+	ipc_printable(buf, sizeof(buf), "gw-listen[42]", 13);
+	ok(strcmp(buf, "gw-listen[42]") == 0, "a plain name is kept: %s", buf);
+	ipc_printable(buf, sizeof(buf), "a\nB: x\0y\x1b\xff~", 11);
+	ok(strcmp(buf, "a?B: x?y??~") == 0,
+	    "newline, NUL, escape and high bytes become '?': %s", buf);
+	ipc_printable(buf, sizeof(buf), "0123456789abcdefghij", 20);
+	ok(strcmp(buf, "0123456789abcde") == 0, "cut to the buffer: %s", buf);
+	ipc_printable(one, sizeof(one), "x", 1);
+	ok(one[0] == '\0', "a buffer of one byte gets an empty string");
+	ipc_printable(buf, sizeof(buf), NULL, 0);
+	ok(buf[0] == '\0', "nothing gives an empty string");
+}
+
 static void
 test_back_to_back(void)
 {
@@ -886,7 +905,7 @@ test_peer_eof(struct ev_loop *loop)
 	ok(write(sv[1], part, sizeof(part)) == sizeof(part), "wrote a part");
 	close(sv[1]);
 	ok(spin(loop, 10, got_close, &a) && a.nmsg == 0 &&
-	    strcmp(a.reason, "peer closed") == 0,
+	    strcmp(a.reason, "peer closed in the middle of a message") == 0,
 	    "EOF mid-message: closecb \"%s\"", a.reason);
 	ipc_peer_free(a.peer);
 }
@@ -1179,6 +1198,7 @@ main(void)
 	test_reader();
 	test_sizes();
 	test_back_to_back();
+	test_printable();
 
 	if ((loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
 		fprintf(stderr, "ev_loop_new failed\n");
