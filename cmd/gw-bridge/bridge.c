@@ -18,9 +18,19 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define BRIDGE_MAXDATA	(4 * 1024 * 1024)	/* bytes of a published value */
+#define BRIDGE_MAXFROM	1024		/* bytes of a publisher's user id */
+#define BRIDGE_PAUSE	0.5		/* seconds without accept() when out
+					   of descriptors */
+#define BRIDGE_CTLQUEUE	(1024 * 1024)	/* bytes queued to a peer that still
+					   gets control replies */
+
 struct bridge	*gb;
 
+static ev_timer	 bridge_pause;
+
 static void	bridge_accept_cb(struct ev_loop *, ev_io *, int);
+static void	bridge_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	bridge_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	bridge_closed(struct ipc_peer *, const char *);
@@ -68,6 +78,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	}
 	ev_io_init(&b.b_accept, bridge_accept_cb, b.b_lfd, EV_READ);
 	ev_io_start(b.b_loop, &b.b_accept);
+	ev_timer_init(&bridge_pause, bridge_resume_cb, BRIDGE_PAUSE, 0.);
 	redis_start();
 
 	if (conf->bc_readyfd != -1) {
@@ -85,6 +96,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	    (unsigned long long)b.b_events,
 	    (unsigned long long)b.b_reconnects);
 	redis_stop();
+	ev_timer_stop(b.b_loop, &bridge_pause);
 	while ((w = b.b_workers) != NULL) {
 		b.b_workers = w->w_next;
 		chan_worker_gone(w);
@@ -147,8 +159,19 @@ bridge_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				log_warnx("refused a peer of another user");
 				continue;
 			}
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept");
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of descriptors or memory: the socket stays
+			 * readable, so pause accepting rather than spin (and
+			 * log) until a descriptor is free.
+			 */
+			log_warn("accept (paused for %g s)", BRIDGE_PAUSE);
+			ev_io_stop(loop, io);
+			/* Set again: a spent timer would fire at once. */
+			ev_timer_set(&bridge_pause, BRIDGE_PAUSE, 0.);
+			ev_timer_start(loop, &bridge_pause);
 			return;
 		}
 		w = xcalloc(1, sizeof(*w));
@@ -161,6 +184,14 @@ bridge_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		gb->b_workers = w;
 		bridge_send_health(w);
 	}
+}
+
+static void
+bridge_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_io_start(loop, &gb->b_accept);
 }
 
 /* The worker of a serial number, or NULL if it has gone. */
@@ -176,15 +207,17 @@ bridge_worker(uint64_t serial)
 }
 
 /*
- * Mark w dead; it is freed at the end of this loop iteration, because
- * callers may be walking a channel's workers or be inside w's dispatch.
+ * Mark w dead, logging why (NULL: the caller has logged it); it is freed
+ * at the end of this loop iteration, because callers may be walking a
+ * channel's workers or be inside w's dispatch.
  */
 static void
 bridge_drop(struct worker *w, const char *why)
 {
 	if (w->w_dead)
 		return;
-	log_info("%s: %s", w->w_name, why);
+	if (why != NULL)
+		log_info("%s: %s", w->w_name, why);
 	w->w_dead = 1;
 	ev_prepare_start(gb->b_loop, &gb->b_reap);
 }
@@ -218,15 +251,27 @@ bridge_closed(struct ipc_peer *p, const char *why)
 	bridge_drop(ipc_peer_arg(p), why);
 }
 
-/* Queue m for w; a worker whose queue overflows is dropped. */
+/*
+ * Queue m for w; a worker whose queue overflows is dropped.  A message
+ * over GW_IPC_MAXMSG is not sent (and logged): the worker would get it
+ * again if it caught up after a drop.
+ */
 void
 bridge_send(struct worker *w, struct ipc_msg *m)
 {
+	uint32_t	 type;
+
 	if (w->w_dead) {
 		ipc_msg_free(m);
 		return;
 	}
-	if (ipc_send(w->w_peer, m) == -1)
+	memcpy(&type, m->m_buf, sizeof(type));
+	if (ipc_send(w->w_peer, m) == 0)
+		return;
+	if (errno == EMSGSIZE)
+		log_warnx("%s: %s over %d bytes: not sent", w->w_name,
+		    ipc_type_name(type), GW_IPC_MAXMSG);
+	else
 		bridge_drop(w, "output queue full");
 }
 
@@ -271,6 +316,28 @@ bridge_health_update(void)
 	}
 }
 
+/*
+ * Is ch (n bytes) a channel name of gw-protocol(7): 1-200 bytes of A-Z a-z
+ * 0-9 _ - : . @ / = #?  The workers check their clients' names; a peer
+ * that sends another (a NUL would cut the Redis key short, onto another
+ * channel's) is dropped.
+ */
+static int
+bridge_chan_ok(const char *ch, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > BRIDGE_MAXCHAN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((ch[i] >= 'a' && ch[i] <= 'z') ||
+		    (ch[i] >= 'A' && ch[i] <= 'Z') ||
+		    (ch[i] >= '0' && ch[i] <= '9') ||
+		    (ch[i] != '\0' && strchr("_-:.@/=#", ch[i]) != NULL)))
+			return 0;
+	return 1;
+}
+
 static void
 bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
@@ -288,20 +355,20 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (ipc_get_u32(rd, &pid) == -1 ||
 		    ipc_get_str(rd, &name, &namelen) == -1 || ipc_end(rd) == -1)
 			break;
-		snprintf(w->w_name, sizeof(w->w_name), "%.*s", (int)namelen,
-		    name);
+		ipc_printable(w->w_name, sizeof(w->w_name), name, namelen);
 		log_info("%s connected", w->w_name);
 		return;
 	case GW_MSG_BRIDGE_SUB:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 		    ipc_get_str(rd, &since, &sincelen) == -1 ||
 		    ipc_get_u32(rd, &flags) == -1 || ipc_end(rd) == -1 ||
-		    chlen == 0 || chlen > BRIDGE_MAXCHAN)
+		    !bridge_chan_ok(ch, chlen))
 			break;
 		chan_sub(w, h->id, ch, chlen, since, sincelen, flags);
 		return;
 	case GW_MSG_BRIDGE_UNSUB:
-		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1)
+		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
+		    !bridge_chan_ok(ch, chlen))
 			break;
 		chan_unsub(w, ch, chlen);
 		return;
@@ -310,8 +377,14 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		    ipc_get_str(rd, &data, &datalen) == -1 ||
 		    ipc_get_str(rd, &from, &fromlen) == -1 ||
 		    ipc_get_u64(rd, &ts) == -1 || ipc_end(rd) == -1 ||
-		    chlen == 0 || chlen > BRIDGE_MAXCHAN)
+		    !bridge_chan_ok(ch, chlen))
 			break;
+		/* The message frame must fit in one GW_MSG_BRIDGE_DELIVER. */
+		if (datalen > BRIDGE_MAXDATA || fromlen > BRIDGE_MAXFROM) {
+			bridge_send_fail(w, h->id, "too_large",
+			    "the message is over 4 MiB; not published");
+			return;
+		}
 		if (redis_publish(w, h->id, ch, chlen, data, datalen, from,
 		    fromlen, ts) == -1)
 			bridge_send_fail(w, h->id, "unavailable",
@@ -321,7 +394,7 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 		    ipc_get_str(rd, &since, &sincelen) == -1 ||
 		    ipc_get_u32(rd, &limit) == -1 || ipc_end(rd) == -1 ||
-		    chlen == 0 || chlen > BRIDGE_MAXCHAN || limit == 0)
+		    !bridge_chan_ok(ch, chlen) || limit == 0)
 			break;
 		if (redis_history(w, h->id, ch, chlen, since, sincelen,
 		    limit) == -1)
@@ -329,12 +402,24 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 			    "Redis is not reachable");
 		return;
 	case GW_MSG_CTL_REQUEST:
+		/* A client that sends requests and reads no reply is cut. */
+		if (ipc_peer_queued(p) > BRIDGE_CTLQUEUE) {
+			log_warnx("%s: reads no control replies: link dropped",
+			    w->w_name);
+			bridge_drop(w, NULL);
+			return;
+		}
 		ctl_request(w, h->id, rd);
 		return;
 	default:
 		break;
 	}
-	/* Our own processes never send this: a bug, not bad input. */
-	fatalx("%s: bad %s (len %u)", w->w_name, ipc_type_name(h->type),
-	    h->len);
+	/*
+	 * A worker never sends this: a bug of ours, or another peer of the
+	 * socket (gwctl, a member of the socket group).  Either way only
+	 * this link goes: the bridge serves every worker of the node.
+	 */
+	log_warnx("%s: malformed %s (len %u): link dropped", w->w_name,
+	    ipc_type_name(h->type), h->len);
+	bridge_drop(w, NULL);
 }
