@@ -23,11 +23,21 @@
 #include "log.h"
 #include "pjson.h"
 #include "presence.h"
+#include "utf8.h"
 #include "xmalloc.h"
+
+#define PRESENCE_PAUSE		0.5	/* seconds without accept() when
+					   out of descriptors */
+#define PRESENCE_CTLQUEUE	(1024 * 1024)	/* bytes queued to a peer
+						   that still gets control
+						   replies */
 
 struct presence	*gp;
 
+static ev_timer	 presence_pause;
+
 static void	presence_accept_cb(struct ev_loop *, ev_io *, int);
+static void	presence_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	presence_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	presence_closed(struct ipc_peer *, const char *);
@@ -99,6 +109,7 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	}
 	ev_io_init(&g.p_accept, presence_accept_cb, g.p_lfd, EV_READ);
 	ev_io_start(g.p_loop, &g.p_accept);
+	ev_timer_init(&presence_pause, presence_resume_cb, PRESENCE_PAUSE, 0.);
 	log_info("listening: node %s, instance %s, workers on %s, node ttl "
 	    "%g s, grace %g s, typing ttl %g s, resume window %g s",
 	    conf->pc_node, g.p_inst, path, conf->pc_nodettl, conf->pc_grace,
@@ -114,6 +125,7 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	    (unsigned long long)g.p_sexpired,
 	    (unsigned long long)g.p_reconnects);
 	ev_timer_stop(g.p_loop, &g.p_dtimer);
+	ev_timer_stop(g.p_loop, &presence_pause);
 	redis_stop();
 	/* Redis keeps our sessions too: the sweep closes them. */
 	session_free_all();
@@ -222,8 +234,19 @@ presence_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				log_warnx("refused a peer of another user");
 				continue;
 			}
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept");
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of descriptors or memory: the socket stays
+			 * readable, so pause accepting rather than spin (and
+			 * log) until a descriptor is free.
+			 */
+			log_warn("accept (paused for %g s)", PRESENCE_PAUSE);
+			ev_io_stop(loop, io);
+			/* Set again: a spent timer would fire at once. */
+			ev_timer_set(&presence_pause, PRESENCE_PAUSE, 0.);
+			ev_timer_start(loop, &presence_pause);
 			return;
 		}
 		p = xcalloc(1, sizeof(*p));
@@ -236,6 +259,14 @@ presence_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		p->pr_next = gp->p_peers;
 		gp->p_peers = p;
 	}
+}
+
+static void
+presence_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_io_start(loop, &gp->p_accept);
 }
 
 /* The peer of a serial number, or NULL if it has gone. */
@@ -251,15 +282,17 @@ presence_peer(uint64_t serial)
 }
 
 /*
- * Mark p dead; it is freed, and what it declared undone, at the end of
- * this loop iteration, since we may be inside its dispatch.
+ * Mark p dead, logging why (NULL: the caller has logged it); it is
+ * freed, and what it declared undone, at the end of this loop iteration,
+ * since we may be inside its dispatch.
  */
 static void
 presence_drop(struct peer *p, const char *why)
 {
 	if (p->pr_dead)
 		return;
-	log_info("%s: %s", p->pr_name, why);
+	if (why != NULL)
+		log_info("%s: %s", p->pr_name, why);
 	p->pr_dead = 1;
 	ev_prepare_start(gp->p_loop, &gp->p_reap);
 }
@@ -313,14 +346,25 @@ presence_send_fail(struct peer *p, uint32_t id, const char *code,
 	presence_send(p, m);
 }
 
-/* A channel name we can put in keys: 1-200 bytes, no newline, no brace. */
+/*
+ * A channel name of gw-protocol(7), which we can put in keys and frames:
+ * 1-200 bytes of A-Z a-z 0-9 _ - : . @ / = # (no NUL, which would cut a
+ * key short onto another channel's; no newline, no brace).
+ */
 static int
 presence_good_chan(const char *ch, size_t n)
 {
+	size_t	 i;
+
 	if (n == 0 || n > PRESENCE_MAXCHAN)
 		return 0;
-	return memchr(ch, '\n', n) == NULL && memchr(ch, '{', n) == NULL &&
-	    memchr(ch, '}', n) == NULL;
+	for (i = 0; i < n; i++)
+		if (!((ch[i] >= 'a' && ch[i] <= 'z') ||
+		    (ch[i] >= 'A' && ch[i] <= 'Z') ||
+		    (ch[i] >= '0' && ch[i] <= '9') ||
+		    (ch[i] != '\0' && strchr("_-:.@/=#", ch[i]) != NULL)))
+			return 0;
+	return 1;
 }
 
 /* Channel and user of JOIN, LEAVE and TYPING, checked. */
@@ -331,8 +375,9 @@ presence_get_cu(struct ipc_rd *rd, const char **ch, size_t *chlen,
 	if (ipc_get_str(rd, ch, chlen) == -1 ||
 	    ipc_get_str(rd, user, userlen) == -1)
 		return -1;
+	/* A user goes into JSON frames as it is: it must be UTF-8. */
 	if (!presence_good_chan(*ch, *chlen) || *userlen == 0 ||
-	    *userlen > PRESENCE_MAXUSER)
+	    *userlen > PRESENCE_MAXUSER || !utf8_valid(*user, *userlen))
 		return -1;
 	return 0;
 }
@@ -479,8 +524,7 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 		    ipc_get_str(rd, &name, &namelen) == -1 ||
 		    ipc_end(rd) == -1)
 			break;
-		snprintf(p->pr_name, sizeof(p->pr_name), "%.*s",
-		    (int)namelen, name);
+		ipc_printable(p->pr_name, sizeof(p->pr_name), name, namelen);
 		log_info("%s connected", p->pr_name);
 		rv = 0;
 		break;
@@ -506,6 +550,13 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 		rv = presence_do_sload(p, h->id, rd);
 		break;
 	case GW_MSG_CTL_REQUEST:
+		/* A client that sends requests and reads no reply is cut. */
+		if (ipc_peer_queued(ip) > PRESENCE_CTLQUEUE) {
+			log_warnx("%s: reads no control replies: link dropped",
+			    p->pr_name);
+			presence_drop(p, NULL);
+			return;
+		}
 		ctl_request(p, h->id, rd);
 		rv = 0;
 		break;
@@ -513,8 +564,8 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 		break;
 	}
 	if (rv == -1) {
-		log_warnx("%s: malformed %s (len %u)", p->pr_name,
-		    ipc_type_name(h->type), h->len);
-		presence_drop(p, "dropped after a malformed message");
+		log_warnx("%s: malformed %s (len %u): link dropped",
+		    p->pr_name, ipc_type_name(h->type), h->len);
+		presence_drop(p, NULL);
 	}
 }
