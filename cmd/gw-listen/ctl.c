@@ -22,6 +22,10 @@
 #include "xmalloc.h"
 
 #define CTL_MAXCONNS	100000	/* connections listed in one answer */
+#define CTL_MAXQUEUED	(1024 * 1024)	/* bytes of replies a client may
+					   leave unread */
+#define CTL_PAUSE	0.5	/* seconds without accept() when out of
+				   descriptors */
 
 struct listen_stats	 gst;
 
@@ -30,9 +34,11 @@ static const unsigned	 ctl_codes[] = { 1001, 1002, 1003, 1007, 1008, 1009,
 #define CTL_NCODES	(sizeof(ctl_codes) / sizeof(ctl_codes[0]))
 
 static ev_io		 ctl_io;
+static ev_timer		 ctl_pause;
 static char		 ctl_path[PATH_MAX];
 
 static void	ctl_accept_cb(struct ev_loop *, ev_io *, int);
+static void	ctl_resume_cb(struct ev_loop *, ev_timer *, int);
 static void	ctl_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	ctl_closed(struct ipc_peer *, const char *);
@@ -69,6 +75,7 @@ ctl_start(void)
 	ev_io_init(&ctl_io, ctl_accept_cb, fd, EV_READ);
 	ev_io_start(gl->l_loop, &ctl_io);
 	ev_unref(gl->l_loop);	/* does not keep the loop alive */
+	ev_timer_init(&ctl_pause, ctl_resume_cb, CTL_PAUSE, 0.);
 }
 
 /* At exit: close and remove the socket. */
@@ -77,8 +84,11 @@ ctl_stop(void)
 {
 	if (ctl_path[0] == '\0')
 		return;
-	ev_ref(gl->l_loop);
-	ev_io_stop(gl->l_loop, &ctl_io);
+	if (ev_is_active(&ctl_io)) {
+		ev_ref(gl->l_loop);
+		ev_io_stop(gl->l_loop, &ctl_io);
+	}
+	ev_timer_stop(gl->l_loop, &ctl_pause);
 	close(ctl_io.fd);
 	(void)unlink(ctl_path);
 	ctl_path[0] = '\0';
@@ -96,8 +106,20 @@ ctl_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				log_warnx("refused a peer of another user");
 				continue;
 			}
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("control accept");
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of descriptors or memory: the socket stays
+			 * readable, so pause accepting rather than spin (and
+			 * log) until a descriptor is free.
+			 */
+			log_warn("control accept (paused for %g s)", CTL_PAUSE);
+			ev_ref(loop);
+			ev_io_stop(loop, io);
+			/* Set again: a spent timer would fire at once. */
+			ev_timer_set(&ctl_pause, CTL_PAUSE, 0.);
+			ev_timer_start(loop, &ctl_pause);
 			return;
 		}
 		(void)ipc_peer_new(loop, fd, ctl_dispatch, ctl_closed, NULL);
@@ -105,9 +127,20 @@ ctl_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
+ctl_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_io_start(loop, &ctl_io);
+	ev_unref(loop);
+}
+
+static void
 ctl_closed(struct ipc_peer *p, const char *why)
 {
-	(void)why;
+	/* A client that hung up is the usual end; any other is logged. */
+	if (strcmp(why, "peer closed") != 0)
+		log_warnx("control: %s; link closed", why);
 	ipc_peer_free(p);
 }
 
@@ -115,13 +148,22 @@ static void
 ctl_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
 {
-	json_t	*req;
+	json_t		*req;
+	const char	*name;
+	size_t		 namelen;
+	uint32_t	 pid;
 
-	if (h->type == GW_MSG_HELLO)
+	if (h->type == GW_MSG_HELLO && ipc_get_u32(rd, &pid) == 0 &&
+	    ipc_get_str(rd, &name, &namelen) == 0 && ipc_end(rd) == 0)
 		return;
 	if (h->type != GW_MSG_CTL_REQUEST) {
-		log_warnx("control: bad %s; link closed",
-		    ipc_type_name(h->type));
+		log_warnx("control: malformed %s (len %u); link closed",
+		    ipc_type_name(h->type), h->len);
+		ipc_peer_free(p);
+		return;
+	}
+	if (ipc_peer_queued(p) > CTL_MAXQUEUED) {
+		log_warnx("control: a client reads no replies; link closed");
 		ipc_peer_free(p);
 		return;
 	}
