@@ -19,6 +19,11 @@
 
 #define CTL_TIMEOUT	5.0	/* seconds a worker has to answer a reload */
 #define CTL_MAXPEERS	64
+#define CTL_MAXQUEUED	(1024 * 1024)	/* bytes of replies a client may
+					   leave unread */
+#define CTL_PAUSE	0.5	/* seconds without accept() when out of
+				   descriptors */
+#define CTL_REFUSEDLOG	10.0	/* seconds between two logs of refusals */
 
 /* A gwctl connected to supervise.sock, or our link to a worker. */
 struct cpeer {
@@ -31,8 +36,13 @@ struct cpeer {
 static struct cpeer	*clients;	/* on supervise.sock */
 static struct cpeer	*reloads;	/* to the workers */
 static int		 nclients;
+static ev_timer		 ctl_pause;
+static double		 ctl_refusedat;	/* when refusals were last logged */
+static unsigned long	 ctl_refused;	/* not logged yet */
 
 static void	ctl_accept_cb(struct ev_loop *, ev_io *, int);
+static void	ctl_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	ctl_refuse(int);
 static void	ctl_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	ctl_closed(struct ipc_peer *, const char *);
@@ -60,6 +70,7 @@ ctl_start(void)
 	}
 	ev_io_init(&gs->s_accept, ctl_accept_cb, gs->s_lfd, EV_READ);
 	ev_io_start(gs->s_loop, &gs->s_accept);
+	ev_timer_init(&ctl_pause, ctl_resume_cb, CTL_PAUSE, 0.);
 	return 0;
 }
 
@@ -72,6 +83,7 @@ ctl_stop(void)
 	while (reloads != NULL)
 		ctl_free(&reloads, reloads);
 	ev_io_stop(gs->s_loop, &gs->s_accept);
+	ev_timer_stop(gs->s_loop, &ctl_pause);
 	close(gs->s_lfd);
 	unlink(gs->s_sock);
 }
@@ -106,14 +118,23 @@ ctl_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				log_warnx("refused a peer of another user");
 				continue;
 			}
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept");
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of descriptors or memory: the socket stays
+			 * readable, so pause accepting rather than spin (and
+			 * log) until a descriptor is free.
+			 */
+			log_warn("accept (paused for %g s)", CTL_PAUSE);
+			ev_io_stop(loop, io);
+			/* Set again: a spent timer would fire at once. */
+			ev_timer_set(&ctl_pause, CTL_PAUSE, 0.);
+			ev_timer_start(loop, &ctl_pause);
 			return;
 		}
 		if (nclients >= CTL_MAXPEERS) {
-			log_warnx("control: more than %d clients: refused",
-			    CTL_MAXPEERS);
-			close(fd);
+			ctl_refuse(fd);
 			continue;
 		}
 		cp = xcalloc(1, sizeof(*cp));
@@ -132,11 +153,43 @@ ctl_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
+ctl_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_io_start(loop, &gs->s_accept);
+}
+
+/*
+ * Close fd, a client over CTL_MAXPEERS.  Refusals are logged at most
+ * once per CTL_REFUSEDLOG seconds, with their count: a burst of
+ * connections must not flood the log.
+ */
+static void
+ctl_refuse(int fd)
+{
+	double	 now = ev_now(gs->s_loop);
+
+	close(fd);
+	ctl_refused++;
+	if (ctl_refusedat != 0 && now - ctl_refusedat < CTL_REFUSEDLOG)
+		return;
+	log_warnx("control: more than %d clients: %lu refused", CTL_MAXPEERS,
+	    ctl_refused);
+	ctl_refusedat = now;
+	ctl_refused = 0;
+}
+
+static void
 ctl_closed(struct ipc_peer *p, const char *why)
 {
 	struct cpeer	*cp = ipc_peer_arg(p);
 
-	log_debug("%s: %s", cp->cp_name, why);
+	/* A client that hung up is the usual end; any other is logged. */
+	if (strcmp(why, "peer closed") != 0)
+		log_warnx("%s: %s; closed", cp->cp_name, why);
+	else
+		log_debug("%s: %s", cp->cp_name, why);
 	ctl_free(&clients, cp);
 }
 
@@ -205,13 +258,17 @@ ctl_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (ipc_get_u32(rd, &pid) == -1 ||
 		    ipc_get_str(rd, &s, &len) == -1 || ipc_end(rd) == -1)
 			break;
-		snprintf(cp->cp_name, sizeof(cp->cp_name), "%.*s",
-		    (int)len, s);
+		ipc_printable(cp->cp_name, sizeof(cp->cp_name), s, len);
 		log_debug("control: %s connected", cp->cp_name);
 		return;
 	case GW_MSG_CTL_REQUEST:
 		if (ipc_get_str(rd, &s, &len) == -1 || ipc_end(rd) == -1)
 			break;
+		if (ipc_peer_queued(p) > CTL_MAXQUEUED) {
+			log_warnx("%s: reads no replies: closed", cp->cp_name);
+			ctl_free(&clients, cp);
+			return;
+		}
 		out = ctl_answer(s, len);
 		m = ipc_create(GW_MSG_CTL_REPLY, h->id);
 		ipc_add_cstr(m, out);
