@@ -172,7 +172,8 @@ listen_main(struct listen_conf *conf)
 static void
 listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	int	i, fd;
+	static ev_tstamp	 logged = -1e9;
+	int			 i, fd;
 
 	(void)revents;
 	/* Bounded: the other listeners and the clients get their turn. */
@@ -186,9 +187,15 @@ listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			 * Out of descriptors or memory: pause accepting
 			 * instead of spinning on a readable listener.
 			 */
-			log_warn("accept");
+			/* Once per 10 s: the pause repeats while it lasts. */
+			if (ev_now(loop) - logged >= 10) {
+				log_warn("accept (paused 0.1 s at a time)");
+				logged = ev_now(loop);
+			}
 			for (i = 0; i < gl->l_naccept; i++)
 				ev_io_stop(loop, &gl->l_accept[i]);
+			/* A spent one-shot timer must be set again. */
+			ev_timer_set(&gl->l_acceptpause, 0.1, 0.);
 			ev_timer_start(loop, &gl->l_acceptpause);
 			return;
 		}

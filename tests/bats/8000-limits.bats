@@ -63,3 +63,46 @@ teardown() {
 	    --publish-burst 20
 	"$PY" "$LC" greedy --port "$GW_PORT" --max 8
 }
+
+@test "abuse: out of descriptors, gw-listen pauses accepting (no spin, one log line) and takes the waiting connections after" {
+	local f0 soft c0 c1 n0 n1 i d=$GW_TMP/emfile
+	command -v prlimit >/dev/null || skip "no prlimit"
+	start_listen --auth none
+	soft=$(prlimit --pid "$GW_PID" --nofile --output SOFT --noheadings)
+	f0=$(ls "/proc/$GW_PID/fd" | wc -l)
+	prlimit --pid "$GW_PID" --nofile=$((f0 + 8)):
+	# 40 TCP connections held open until $d.go exists (at most 30 s).
+	"$PY" -c '
+import os, socket, sys, time
+port, flag = int(sys.argv[1]), sys.argv[2]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+open(flag + ".up", "w").close()
+end = time.monotonic() + 30
+while not os.path.exists(flag + ".go") and time.monotonic() < end:
+    time.sleep(0.05)' "$GW_PORT" "$d" </dev/null 3>&- &
+	echo "$!" >>"$GW_TMP/spawned.pids"
+	for ((i = 0; i < 216; i++)); do
+		[ -e "$d.up" ] && break
+		nap "$i"
+	done
+	[ -e "$d.up" ]
+	wait_log 'accept \(paused 0.1 s at a time\): Too many open files' "$GW_LOG"
+	# A second at EMFILE: a spinning loop would burn all of it, and log.
+	n0=$(wc -l <"$GW_LOG")
+	c0=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
+	sleep 1
+	c1=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
+	n1=$(wc -l <"$GW_LOG")
+	echo "$((c1 - c0)) ticks of CPU in 1 s at EMFILE, $((n1 - n0)) log lines"
+	[ $((c1 - c0)) -le 25 ]
+	[ $((n1 - n0)) -le 1 ]
+	# Descriptors again: the waiting connections are taken, and served.
+	prlimit --pid "$GW_PID" --nofile="$soft":
+	for ((i = 0; i < 216; i++)); do
+		[ "$(ls "/proc/$GW_PID/fd" | wc -l)" -ge $((f0 + 40)) ] && break
+		nap "$i"
+	done
+	[ "$(ls "/proc/$GW_PID/fd" | wc -l)" -ge $((f0 + 40)) ]
+	[ "$(healthz "$GW_PORT")" = 200 ]
+	: >"$d.go"
+}
