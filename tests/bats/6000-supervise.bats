@@ -119,7 +119,7 @@ wait_restarted() {
 	# Each child's lines carry its name and pid once.
 	pid=$(child pid gw-bridge)
 	grep -q "^gw-bridge\[$pid\]: info: ready" "$SUP_LOG"
-	! grep -q "gw-bridge\[$pid\]: gw-bridge\[$pid\]" "$SUP_LOG"
+	run ! grep -q "gw-bridge\[$pid\]: gw-bridge\[$pid\]" "$SUP_LOG"
 	sup_stop
 	[ "$SUP_STATUS" -eq 0 ]
 }
@@ -298,7 +298,7 @@ wait_restarted() {
 	[ ! -e "$GW_RUNDIR/redis.sock" ]
 	[ ! -e "$GW_RUNDIR/supervise.sock" ]
 	for p in $pids; do
-		! kill -0 "$p" 2>/dev/null
+		run ! kill -0 "$p" 2>/dev/null
 	done
 	# The workers went first, Redis last.
 	grep -n 'exited' "$SUP_LOG" | tail -n 1 | grep -q 'redis-server: pid'
@@ -311,7 +311,7 @@ wait_restarted() {
 	sup_stop INT
 	[ "$SUP_STATUS" -eq 0 ]
 	for p in $pids; do
-		! kill -0 "$p" 2>/dev/null
+		run ! kill -0 "$p" 2>/dev/null
 	done
 }
 
@@ -343,7 +343,7 @@ wait_restarted() {
 	[ -x "$d/usr/bin/gw-supervise" ]
 	grep -q '^ExecStart=/usr/bin/gw-supervise ' \
 	    "$d/usr/lib/systemd/system/gw-supervise.service"
-	! grep -q '@[A-Z]*@' "$d/usr/lib/systemd/system/gw-supervise.service"
+	run ! grep -q '@[A-Z]*@' "$d/usr/lib/systemd/system/gw-supervise.service"
 	[ ! -e "$d/usr/share/gw/systemd" ]
 }
 

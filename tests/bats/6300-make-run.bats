@@ -46,6 +46,6 @@ print(u.urlopen('http://127.0.0.1:$port/?user=a', timeout=5).status)"
 	wait "$RUN_PID" || true
 	RUN_PID=
 	[ ! -e "$run" ]
-	! pgrep -f "$run/run" >/dev/null
+	run ! pgrep -f "$run/run" >/dev/null
 	grep -q 'gw-supervise\[[0-9]*\]: info: stopped' "$GW_TMP/run.out"
 }
