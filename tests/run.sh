@@ -107,7 +107,8 @@ BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 PATH="$(pwd)/build:$PATH"
 export PATH BATS_TEST_TIMEOUT
 # Every suite but the daemons' own (gw-listen's, gw-bridge's,
-# gw-presence's and the resume one) with the plain build; then those four
+# gw-presence's, the resume one) and the fault and abuse ones of a worker
+# killed and of the IPC sockets with the plain build; then those six
 # against the daemons built with ASan+UBSan (the teardown of every test
 # fails on a sanitizer report).  They run only there, to keep make test
 # under 10 minutes; the other suites use the plain daemons.
@@ -115,7 +116,8 @@ plain=""
 for f in tests/bats/*.bats; do
 	case $f in
 	*/2000-gw-listen.bats | */3000-gw-bridge.bats | \
-	*/4000-gw-presence.bats | */5000-resume.bats) ;;
+	*/4000-gw-presence.bats | */5000-resume.bats | \
+	*/8200-worker-kill.bats | */8300-ipc-abuse.bats) ;;
 	*) plain="$plain $f" ;;
 	esac
 done
@@ -135,7 +137,8 @@ GW_BRIDGE_BIN="$(pwd)/build-san/gw-bridge"
 GW_PRESENCE_BIN="$(pwd)/build-san/gw-presence"
 export GW_LISTEN_BIN GW_BRIDGE_BIN GW_PRESENCE_BIN
 san="tests/bats/2000-gw-listen.bats tests/bats/3000-gw-bridge.bats
-    tests/bats/4000-gw-presence.bats tests/bats/5000-resume.bats"
+    tests/bats/4000-gw-presence.bats tests/bats/5000-resume.bats
+    tests/bats/8200-worker-kill.bats tests/bats/8300-ipc-abuse.bats"
 if [ -n "${GW_CHECK_ALL:-}" ]; then
 	# make check: every suite, the CLI and the supervisor sanitized too.
 	build "make B=build-san SAN=1 build-san/gw-supervise build-san/gwctl" \
