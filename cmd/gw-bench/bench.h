@@ -11,6 +11,8 @@
  * connect and wait; once the parent's watchers are subscribed with
  * presence, all join the channel at once; the watchers count the
  * presence.join events and time presence queries (storm.c).
+ * With --proto nchan or socketio the same runs load one of gw's peers
+ * (peer.c).
  */
 #ifndef GW_BENCH_H
 #define GW_BENCH_H
@@ -60,6 +62,9 @@ struct bench_target {
 	char		 t_path[512];	/* path and query of the URL */
 };
 
+/* The protocol spoken (--proto): gw's, or a peer's (peer.c). */
+enum { PROTO_GW, PROTO_NCHAN, PROTO_SIO };
+
 struct bench_conf {
 	struct bench_target b_sub;	/* --url: the subscribers */
 	struct bench_target b_pub;	/* --pub-url, or a copy of b_sub */
@@ -83,6 +88,7 @@ struct bench_conf {
 	pid_t		 b_pids[BENCH_MAXPIDS];
 	int		 b_npids;
 	int		 b_json;
+	int		 b_proto;	/* PROTO_* */
 };
 
 /* Connection states. */
@@ -130,6 +136,7 @@ struct bctx {
 	void		*x_arg;
 	const struct bench_target *x_tgt;	/* where to connect */
 	int		 x_users;	/* add user=NAME (b_userpat, bc_idx) */
+	int		 x_http;	/* plain HTTP, no upgrade (Nchan pub) */
 	/* Send the subscribes of a welcomed connection; set bc_nsub. */
 	void		(*x_subscribe)(struct bctx *, struct bconn *);
 	/* A text frame on a subscribed connection. */
@@ -267,8 +274,9 @@ struct pub {
 	struct report	*p_rep;
 	void		(*p_cb)(struct pub *, int);	/* PUB_READY, ... */
 	void		*p_arg;
-	char		*p_msg;		/* one message's JSON */
+	char		*p_msg;		/* one message, as published */
 	size_t		 p_msgsz;
+	char		*p_body;	/* its data: the bench JSON */
 };
 
 enum { STORM_READY = 1, STORM_FAILED, STORM_DONE };
@@ -326,6 +334,18 @@ void		 bconn_send(struct bconn *, const char *, size_t);
 void		 bconn_text(struct bconn *, const char *, size_t);
 void		 bconn_fail(struct bconn *, int);
 void		 bconn_free(struct bconn *);
+
+/* peer.c */
+int		 peer_proto(const char *);
+const char	*peer_name(int);
+int		 peer_path(struct bconn *, char *, size_t);
+size_t		 peer_subreq(const struct bench_conf *, const char *, unsigned,
+		    char *, size_t);
+size_t		 peer_publish(const struct bench_conf *, const char *,
+		    const char *, const char *, size_t, char *, size_t);
+int		 peer_puberror(const struct bench_conf *, const char *, size_t);
+void		 peer_sio_text(struct bconn *, const char *, size_t);
+long		 peer_http(struct bconn *, const char *, size_t);
 
 /* pub.c */
 void		 pub_start(struct pub *, struct ev_loop *,

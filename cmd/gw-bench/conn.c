@@ -137,6 +137,8 @@ bconn_path(struct bconn *c, char *dst, size_t sz)
 	char		 user[160];
 	int		 n;
 
+	if (x->x_conf->b_proto != PROTO_GW)
+		return peer_path(c, dst, sz);
 	if (!x->x_users)
 		n = snprintf(dst, sz, "%s", path);
 	else if (bench_name(x->x_conf->b_userpat, c->bc_idx, user,
@@ -158,6 +160,12 @@ bconn_connected(struct bconn *c)
 	uint32_t	 r;
 	int		 i, n;
 
+	if (x->x_http) {	/* no upgrade: ready at once */
+		c->bc_state = BC_READY;
+		bconn_events(c);
+		x->x_done(x, c, BC_CONNECTING);
+		return;
+	}
 	if (bconn_path(c, path, sizeof(path)) == -1) {
 		bconn_fail(c, BF_HANDSHAKE);
 		return;
@@ -311,6 +319,8 @@ bconn_consume(struct bconn *c, const char *buf, size_t n)
 	long		 h;
 	int		 op, r;
 
+	if (c->bc_ctx->x_http)
+		return peer_http(c, buf, n);
 	if (c->bc_state == BC_HANDSHAKE) {
 		if ((h = bconn_head(c, buf, n)) <= 0)
 			return h;
@@ -376,6 +386,11 @@ bconn_head(struct bconn *c, const char *buf, size_t n)
 	free(c->bc_accept);
 	c->bc_accept = NULL;
 	c->bc_state = BC_WELCOME;
+	if (c->bc_ctx->x_conf->b_proto == PROTO_NCHAN) {
+		/* Nchan subscribes on the upgrade and says nothing. */
+		c->bc_state = BC_READY;
+		c->bc_ctx->x_done(c->bc_ctx, c, BC_SUBSCRIBING);
+	}
 	return (long)(end + 4 - buf);
 }
 
@@ -415,6 +430,10 @@ bconn_textframe(struct bconn *c, const char *p, size_t len)
 {
 	struct bctx	*x = c->bc_ctx;
 
+	if (x->x_conf->b_proto == PROTO_SIO) {
+		peer_sio_text(c, p, len);
+		return;
+	}
 	switch (c->bc_state) {
 	case BC_WELCOME:
 		if (!ws_find(p, len, "\"welcome\"")) {

@@ -43,7 +43,8 @@ usage(void)
 "                [--drain seconds] [--size bytes] [--connect-timeout seconds]\n"
 "                [--concurrency n] [--source-addrs first[-last]]\n"
 "                [--server-pids pid,...] [--pub-url ws://127.0.0.1:8081/ws]\n"
-"                [--user-pattern name%%d] [--watchers n] [--queries n]\n");
+"                [--user-pattern name%%d] [--watchers n] [--queries n]\n"
+"                [--proto gw|nchan|socketio]\n");
 	exit(2);
 }
 
@@ -51,7 +52,7 @@ enum {
 	OPT_URL = 256, OPT_CONNS, OPT_PROCS, OPT_CHANNELS, OPT_PATTERN,
 	OPT_RATE, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_SIZE, OPT_CTIMEOUT,
 	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON, OPT_PUBURL, OPT_USERPAT,
-	OPT_WATCHERS, OPT_QUERIES
+	OPT_WATCHERS, OPT_QUERIES, OPT_PROTO
 };
 
 static const struct option longopts[] = {
@@ -74,6 +75,7 @@ static const struct option longopts[] = {
 	{ "user-pattern",	required_argument,	NULL, OPT_USERPAT },
 	{ "watchers",		required_argument,	NULL, OPT_WATCHERS },
 	{ "queries",		required_argument,	NULL, OPT_QUERIES },
+	{ "proto",		required_argument,	NULL, OPT_PROTO },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -286,6 +288,12 @@ opt_check(struct bench_conf *conf)
 		conf->b_concurrency = 256;
 	if (!conf->b_haspub)
 		conf->b_pub = conf->b_sub;
+	if (conf->b_proto != PROTO_GW && (conf->b_watchers > 0 ||
+	    conf->b_userpat[0] != '\0')) {
+		log_warnx("--proto %s: no presence storm, no users: drop "
+		    "--watchers and --user-pattern", peer_name(conf->b_proto));
+		exit(2);
+	}
 	if (conf->b_watchers > 0)
 		opt_check_storm(conf);
 }
@@ -383,6 +391,13 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_JSON:
 		conf->b_json = 1;
+		break;
+	case OPT_PROTO:
+		if ((conf->b_proto = peer_proto(arg)) == -1) {
+			log_warnx("bad --proto %s: want gw, nchan or socketio",
+			    arg);
+			exit(2);
+		}
 		break;
 	default:
 		usage();

@@ -48,14 +48,16 @@ pub_start(struct pub *p, struct ev_loop *loop, const struct bench_conf *conf,
 	p->p_x.x_text = pub_text;
 	p->p_x.x_done = pub_done;
 	p->p_x.x_tgt = &conf->b_pub;	/* --pub-url, or --url */
+	p->p_x.x_http = conf->b_proto == PROTO_NCHAN;
 	p->p_rep = rep;
 	p->p_n = (conf->b_channels + BENCH_SUBPERPUB - 1) / BENCH_SUBPERPUB;
 	p->p_conns = xcalloc(p->p_n, sizeof(*p->p_conns));
 	p->p_bufs = xcalloc(p->p_n, sizeof(*p->p_bufs));
 	p->p_seq = xcalloc(conf->b_channels, sizeof(*p->p_seq));
 	p->p_meas = xcalloc(conf->b_channels, sizeof(*p->p_meas));
-	p->p_msgsz = conf->b_size + 512;
+	p->p_msgsz = conf->b_size + 1024;
 	p->p_msg = xmalloc(p->p_msgsz);
+	p->p_body = xmalloc(conf->b_size + 256);
 	for (j = 0; j < p->p_n; j++) {
 		p->p_conns[j].bc_idx = conf->b_conns + j;
 		(void)bconn_start(&p->p_x, &p->p_conns[j]);
@@ -73,12 +75,18 @@ pub_subscribe(struct bctx *x, struct bconn *c)
 	size_t		 n;
 
 	c->bc_nsub = 0;
+	if (x->x_conf->b_proto != PROTO_GW) {
+		/* A peer lets anybody publish: ready once connected. */
+		c->bc_state = BC_READY;
+		x->x_done(x, c, BC_SUBSCRIBING);
+		return;
+	}
 	for (k = j; k < x->x_conf->b_channels; k += p->p_n) {
 		if (bench_channel(x->x_conf, k, name, sizeof(name)) == 0)
 			continue;
-		n = (size_t)snprintf(req, sizeof(req),
-		    "{\"type\":\"subscribe\",\"channel\":\"%s\",\"id\":%u}",
-		    name, k);
+		if ((n = peer_subreq(x->x_conf, name, k, req,
+		    sizeof(req))) == 0)
+			continue;
 		if (b->pb_cap - b->pb_len < n + 14) {
 			b->pb_cap = b->pb_len + n + 14 + 4096;
 			b->pb_p = xrealloc(b->pb_p, b->pb_cap);
@@ -98,7 +106,7 @@ pub_text(struct bctx *x, struct bconn *c, const char *s, size_t len)
 	struct pub	*p = x->x_arg;
 
 	(void)c;
-	if (ws_find(s, len, "\"error\""))
+	if (peer_puberror(x->x_conf, s, len))
 		p->p_rep->rp_puberrors++;
 }
 
@@ -187,34 +195,45 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* Build message number seq of channel k in p_msg; return its length. */
+/*
+ * Build message number seq of channel k in p_msg, as the protocol
+ * publishes it (peer_publish()); return its length.
+ */
 static size_t
 pub_message(struct pub *p, uint32_t k, uint64_t seq, int warm, uint64_t now)
 {
 	const struct bench_conf *conf = p->p_x.x_conf;
 	char		 name[256];
-	size_t		 h, d, pad;
+	size_t		 d, pad;
 
 	(void)bench_channel(conf, k, name, sizeof(name));
-	h = (size_t)snprintf(p->p_msg, p->p_msgsz,
-	    "{\"type\":\"publish\",\"channel\":\"%s\",\"data\":", name);
-	d = (size_t)snprintf(p->p_msg + h, p->p_msgsz - h,
+	d = (size_t)snprintf(p->p_body, 256,
 	    "{\"gwb\":[%llu,%llu,%u,%d],\"p\":\"", (unsigned long long)now,
 	    (unsigned long long)seq, k, warm);
 	pad = conf->b_size > d + 2 ? conf->b_size - d - 2 : 0;
-	/* p_msgsz leaves 512 bytes beside --size: the rest fits. */
-	memset(p->p_msg + h + d, 'x', pad);
-	memcpy(p->p_msg + h + d + pad, "\"}}", 3);
-	return h + d + pad + 3;
+	/* p_body has 256 bytes beside --size: the rest fits. */
+	memset(p->p_body + d, 'x', pad);
+	memcpy(p->p_body + d + pad, "\"}", 2);
+	/* p_msg has 1024 bytes beside --size: the head fits. */
+	return peer_publish(conf, p->p_x.x_tgt->t_hostport, name, p->p_body,
+	    d + pad + 2, p->p_msg, p->p_msgsz);
 }
 
-/* Frame p_msg's n bytes at the end of b. */
+/*
+ * Append p_msg's n bytes to b: as a frame, or as they are on an HTTP
+ * connection.
+ */
 static void
 pub_append(struct pbuf *b, struct pub *p, size_t n)
 {
 	if (b->pb_cap - b->pb_len < n + 14) {
 		b->pb_cap = (b->pb_len + n + 14) * 2;
 		b->pb_p = xrealloc(b->pb_p, b->pb_cap);
+	}
+	if (p->p_x.x_http) {
+		memcpy(b->pb_p + b->pb_len, p->p_msg, n);
+		b->pb_len += n;
+		return;
 	}
 	b->pb_len += ws_frame(b->pb_p + b->pb_len, b->pb_cap - b->pb_len, 1,
 	    p->p_msg, n, bench_rand(&p->p_x.x_seed));
@@ -247,6 +266,7 @@ pub_free(struct pub *p)
 	free(p->p_seq);
 	free(p->p_meas);
 	free(p->p_msg);
+	free(p->p_body);
 	free(p->p_x.x_rbuf);
 	memset(p, 0, sizeof(*p));
 }

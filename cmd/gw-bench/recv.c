@@ -112,16 +112,15 @@ recv_send_subscribe(struct recv *r, struct bconn *c)
 {
 	const struct bench_conf *conf = r->r_x.x_conf;
 	char		 name[256], req[384];
-	int		 n;
+	size_t		 n;
 
 	if (bench_channel(conf, c->bc_idx % conf->b_channels, name,
-	    sizeof(name)) == 0) {
+	    sizeof(name)) == 0 || (n = peer_subreq(conf, name, 1, req,
+	    sizeof(req))) == 0) {
 		bconn_fail(c, BF_SUBSCRIBE);
 		return;
 	}
-	n = snprintf(req, sizeof(req),
-	    "{\"type\":\"subscribe\",\"channel\":\"%s\",\"id\":1}", name);
-	bconn_text(c, req, (size_t)n);
+	bconn_text(c, req, n);
 	r->r_sublast = bench_now();
 	if (r->r_sub0 == 0)
 		r->r_sub0 = r->r_sublast;

@@ -229,8 +229,9 @@ report_json_head(const struct bench_conf *c, const struct report *r,
 {
 	int	i;
 
-	printf("{\"mode\":\"%s\",\"url\":\"%s\",", c->b_watchers > 0 ?
-	    "presence" : "fanout", c->b_sub.t_url);
+	printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"url\":\"%s\",",
+	    c->b_watchers > 0 ? "presence" : "fanout", peer_name(c->b_proto),
+	    c->b_sub.t_url);
 	if (c->b_haspub)
 		printf("\"pub_url\":\"%s\",", c->b_pub.t_url);
 	else
@@ -415,9 +416,10 @@ report_table(const struct bench_conf *c, const struct report *r,
 		    "%u watchers\n", c->b_sub.t_url, c->b_conns, c->b_procs,
 		    c->b_watchers);
 	else
-		printf("gw-bench %s%s%s: %u conns / %u procs, %u channels, "
+		printf("gw-bench %s %s%s%s: %u conns / %u procs, %u channels, "
 		    "%g msg/s x %g s (+%g s warm-up), %u bytes\n",
-		    c->b_sub.t_url, c->b_haspub ? " <- " : "",
+		    peer_name(c->b_proto), c->b_sub.t_url,
+		    c->b_haspub ? " <- " : "",
 		    c->b_haspub ? c->b_pub.t_url : "", c->b_conns, c->b_procs,
 		    c->b_channels, c->b_rate, c->b_duration, c->b_warmup,
 		    c->b_size);
