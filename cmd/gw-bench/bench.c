@@ -65,7 +65,7 @@ struct bench {
 	int		 b_watchready;	/* the storm's watchers subscribed */
 	ev_timer	 b_watchdog;
 	ev_timer	 b_poll;	/* the run's end, the drain */
-	uint64_t	 b_lastrecv;
+	uint64_t	 b_lastrecv;	/* deliveries seen, warm-up too */
 	uint64_t	 b_lastmove;	/* when b_lastrecv last changed */
 	struct report	 b_rep;
 };
@@ -343,7 +343,7 @@ static void
 bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct bench	*b = ev_userdata(loop);
-	uint64_t	 now = bench_now(), recv = 0;
+	uint64_t	 now = bench_now(), recv = 0, moved = 0;
 	uint32_t	 k;
 	int		 i;
 
@@ -365,10 +365,17 @@ bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (b->b_phase != PH_DRAIN)
 		return;
-	for (i = 0; i < b->b_nkids; i++)
+	/*
+	 * A server still working through the warm-up's backlog is moving
+	 * too, not stalled.
+	 */
+	for (i = 0; i < b->b_nkids; i++) {
 		recv += b->b_kids[i].ch_prog.rp_received;
-	if (recv != b->b_lastrecv) {
-		b->b_lastrecv = recv;
+		moved += b->b_kids[i].ch_prog.rp_warm;
+	}
+	moved += recv;
+	if (moved != b->b_lastrecv) {
+		b->b_lastrecv = moved;
 		b->b_lastmove = now;
 	}
 	if (recv >= b->b_rep.rp_expected ||

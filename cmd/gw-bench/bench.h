@@ -173,6 +173,7 @@ struct rec_parked {
 struct rec_progress {
 	uint64_t	rp_received;	/* measured deliveries so far */
 	uint64_t	rp_closed;	/* ready connections lost since */
+	uint64_t	rp_warm;	/* warm-up deliveries so far */
 };
 
 struct rec_final {

@@ -311,6 +311,7 @@ recv_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	rp.rp_received = r->r_fin.rf_received;
 	rp.rp_closed = r->r_fin.rf_closed;
+	rp.rp_warm = r->r_fin.rf_warm;
 	if (recv_write(r, REC_PROGRESS, &rp, sizeof(rp), NULL, 0) == -1) {
 		r->r_status = 1;
 		ev_break(loop, EVBREAK_ALL);
