@@ -125,6 +125,12 @@ bench: deps all
 	@bash share/bench/presence.sh
 	@bash share/bench/gw-bench.sh
 
+# make bench-peers: the same gw-bench scenarios against gw, Nchan and
+# Socket.IO in one sitting (installs nginx, libnginx-mod-nchan and
+# socket.io if missing); not part of make test.
+bench-peers: deps all
+	@bash share/bench/peers.sh
+
 # cppcheck does not read jansson.h: its two iteration macros are given.
 CPPCHECK_FLAGS = --quiet --error-exitcode=1 --enable=warning,portability \
 	--std=c11 --inline-suppr --suppress=missingIncludeSystem -Ilib \
@@ -185,4 +191,4 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all $(BINS) unit unit-bins fuzz fuzz-bins deps test check run bench \
-	soak lint install uninstall clean
+	bench-peers soak lint install uninstall clean
