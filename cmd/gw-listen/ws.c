@@ -326,23 +326,25 @@ ws_read(struct conn *c)
 			break;
 	}
 	ws_cur = NULL;
-	if (c->c_state != CONN_ST_WS)
-		return;
-	if (ws_eof) {
-		/* Gone without a close frame: nobody to say goodbye to. */
-		conn_kill(c);
-		return;
+	if (c->c_state == CONN_ST_WS) {
+		if (ws_eof)
+			/* Gone without a close frame: nobody to say goodbye. */
+			conn_kill(c);
+		else if (ws_got == 0 || !ws_token_expired(c)) {
+			/* Anything it sent, a pong too: alive, token good. */
+			if (ws_got > 0)
+				conn_touch(c);
+			ws_peek_header(c, rx);
+		}
 	}
-	if (ws_got > 0) {
-		/* Whatever the client sent, pongs too: is its token still good? */
-		if (ws_token_expired(c))
-			return;
-		conn_touch(c);
-	}
-	ws_peek_header(c, rx);
-	if (c->c_state != CONN_ST_WS)
-		return;
-	if (ws_rx_idle(rx)) {
+	/*
+	 * Give the reading state back at rest, and as soon as no frame will
+	 * be read again (closing: conn_drain_input(); or dead), whatever it
+	 * holds: kept until the peer's EOF, a mass close held one each, and
+	 * the pool ran dry.
+	 */
+	if (c->c_state != CONN_ST_WS || (c->c_flags & CONN_F_DEAD) ||
+	    ws_rx_idle(rx)) {
 		ws_rx_put(rx);
 		c->c_rx = NULL;
 	}
