@@ -24,6 +24,9 @@
  * closed them meanwhile).
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +48,10 @@
 #define REDIS_SETUP_MAX	5.0	/* seconds for a link to come up */
 #define REDIS_SWEEPLOCK	"30000"	/* ms a sweeper holds an instance */
 #define REDIS_SWEEPBATCH "200"	/* index members per sweep script */
+#define REDIS_TRIM_AFTER 4096	/* commands awaited at once: a burst */
 
 static int	redis_stopping;		/* no reconnects: exiting */
+static unsigned long redis_hiwater;	/* most awaited since a trim */
 
 static void	redis_connect(void);
 static void	redis_connected(const redisAsyncContext *, int);
@@ -60,6 +65,7 @@ static void	redis_setup_cb(redisAsyncContext *, void *, void *);
 static void	redis_reply_cb(redisAsyncContext *, void *, void *);
 static void	redis_lease(int);
 static void	redis_sweep_batch(const char *, size_t);
+static void	redis_trim(void);
 
 /* Open the link and start the lease and sweep timers. */
 void
@@ -237,6 +243,24 @@ redis_setup_cb(redisAsyncContext *ac, void *r, void *what)
 }
 
 /*
+ * All replies are in after a burst (a storm of connections: joins and
+ * session saves by the ten thousand): hand the memory that held the
+ * queued commands and replies back to the system.  glibc only returns
+ * the top of its heap by itself; the rest would stay in the process's
+ * RSS, about a third of it after 100 000 connections (docs/BENCH.md).
+ */
+static void
+redis_trim(void)
+{
+	if (redis_hiwater < REDIS_TRIM_AFTER)
+		return;
+	redis_hiwater = 0;
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
+/*
  * Send argv with rq for the reply; rq is freed here if it cannot be
  * sent.  Return value: 0, or -1 if the link is not up.
  */
@@ -252,7 +276,8 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 		free(rq);
 		return -1;
 	}
-	gp->p_pending++;
+	if (++gp->p_pending > redis_hiwater)
+		redis_hiwater = gp->p_pending;
 	return 0;
 }
 
@@ -706,8 +731,10 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		redis_sload_reply(rq, reply);
 		break;
 	}
-	if (gp->p_pending == 0)
+	if (gp->p_pending == 0) {
+		redis_trim();
 		presence_drain_check();
+	}
 done:
 	free(rq->rq_str);
 	free(rq->rq_user);
