@@ -5,12 +5,16 @@
 # for each scenario in a temporary run directory.  The server's RSS and
 # CPU are summed over each gw-supervise and all its children.
 #
-#	share/bench/gw-bench.sh [SCENARIO...]	(default: all but s4local,
-#						about 70 s)
+#	share/bench/gw-bench.sh [SCENARIO...]	(default: all but s4local
+#						and s1m, about 2 minutes)
 #
 # s1	idle capacity: GW_BENCH_S1_CONNS (20 000) connections on 100
 #	channels held for 10 s with a ping every 5 s: RSS per
 #	connection, CPU while idle (two rounds of heartbeats)
+# s1big	capacity: GW_BENCH_S1BIG_CONNS (100 000) idle connections, the
+#	same way, over one gw-listen worker and one gw-bench process per
+#	18 000 (20 000 open files per process); s1m is the same with
+#	1 000 000 (not in the default set: about 10 minutes and 15 GiB)
 # s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 # s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
@@ -158,7 +162,7 @@ summary() {
 	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB \((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s"] | join(", "))' "$1"
 }
 
-[ $# -gt 0 ] || set -- s1 s2 s2big s3 s4 s5
+[ $# -gt 0 ] || set -- s1 s1big s2 s2big s3 s4 s5
 for s in "$@"; do
 	case $s in
 	s1)
@@ -166,6 +170,17 @@ for s in "$@"; do
 		node_args=(--ping-interval 5)
 		scenario s1-idle 2 --conns "${GW_BENCH_S1_CONNS:-20000}" \
 		    --channels 100 --rate 0 --warmup 0 --duration 10
+		node_args=() ;;
+	s1big | s1m)
+		n=${GW_BENCH_S1BIG_CONNS:-100000}
+		[ "$s" = s1big ] || n=1000000
+		w=$(((n + 17999) / 18000))
+		# Twice n: the workers share it, and SO_REUSEPORT spreads
+		# the connections over them only about evenly.
+		node_args=(--ping-interval 5 --max-connections $((n * 2)))
+		scenario "s1-idle-$n" "$w" --conns "$n" --procs "$w" \
+		    --channels 100 --rate 0 --warmup 0 --duration 10 \
+		    --connect-timeout $((60 + n / 2000))
 		node_args=() ;;
 	s2)
 		scenario s2-fanout-1k 2 --conns 1000 --channels 1 \
@@ -184,8 +199,8 @@ for s in "$@"; do
 		scenario s5-presence-storm 2 --conns 10000 --watchers 100 \
 		    --queries 100 --drain 20 ;;
 	*)
-		echo "gw-bench.sh: unknown scenario $s (s1, s2, s2big, s3," \
-		    "s4, s4local, s5)" >&2
+		echo "gw-bench.sh: unknown scenario $s (s1, s1big, s1m, s2," \
+		    "s2big, s3, s4, s4local, s5)" >&2
 		exit 2 ;;
 	esac
 done
