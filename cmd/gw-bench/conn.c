@@ -5,7 +5,10 @@
  * frames to the owner's callback.  Reads go to the process's one large
  * buffer; only an incomplete frame is kept, in a buffer of its own, so
  * an idle connection holds no buffer.  Writes go out at once; what the
- * socket does not take waits for EV_WRITE.
+ * socket does not take waits for EV_WRITE.  With a peer's protocol
+ * (--proto, peer.c) the path and the steps to subscribed differ, and
+ * an x_http context (Nchan's publisher) skips the upgrade: its reads are
+ * HTTP answers.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
