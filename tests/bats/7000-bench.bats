@@ -8,7 +8,10 @@
 # A presence storm (S5): every join seen by every watcher, the queries
 # answered with every user counted.  And its usage errors (a target that
 # is not loopback is refused), and its usage text against the SYNOPSIS
-# of man/gw-bench.8.
+# of man/gw-bench.8.  The protocol adapters (--proto nchan, socketio)
+# against tests/helpers/fakepeer.py, a stand-in of a few lines for each
+# peer: every delivery, every publish answered, every ping ponged (the
+# real Nchan and Socket.IO are for make bench-peers, not make test).
 
 bats_require_minimum_version 1.5.0
 load ../helpers/gw
@@ -20,8 +23,61 @@ setup() {
 	command -v jq >/dev/null || skip "no jq"
 }
 
+FAKE_PID=
+
 teardown() {
+	if [ -n "$FAKE_PID" ]; then
+		kill -KILL "$FAKE_PID" 2>/dev/null || true
+		wait "$FAKE_PID" 2>/dev/null || true
+	fi
 	gw_teardown
+}
+
+# fake_peer KIND: run gw-bench --proto KIND against fakepeer.py KIND on
+# a free port (3 channels, 50 subscribers over two processes, 50 msg/s
+# for 2 s), check its JSON, stop the fake; its counts in $GW_TMP/fake.
+fake_peer() {
+	local port i
+	port=$(free_port)
+	"$PY" "$GW_HELPERS/fakepeer.py" "$1" "$port" 2>"$GW_TMP/fake" &
+	FAKE_PID=$!
+	wait_port "$port" "$FAKE_PID" "$GW_TMP/fake"
+	run -0 timeout 30 "$GW_BENCH_BIN" --proto "$1" \
+	    --url "ws://127.0.0.1:$port/" --conns 50 --procs 2 --channels 3 \
+	    --rate 50 --warmup 0.5 --duration 2 --drain 5 \
+	    --connect-timeout 10 --server-pids "$FAKE_PID" --json
+	echo "$output"
+	echo "$output" | jq -e --arg p "$1" '
+	    .proto == $p and
+	    .connections.opened == 50 and .connections.failed == 0 and
+	    .connections.closed_during_run == 0 and
+	    .publish.messages == 100 and .publish.errors == 0 and
+	    .publish.publisher_closed == 0 and
+	    .deliveries.expected > 1600 and
+	    .deliveries.received == .deliveries.expected and
+	    .deliveries.gaps == 0 and .deliveries.reordered == 0 and
+	    .deliveries.wrong_channel == 0 and .deliveries.warmup > 0 and
+	    .latency_ms.count == .deliveries.received' >/dev/null
+	kill -TERM "$FAKE_PID"
+	for ((i = 0; i < 100; i++)); do
+		grep -q upgrades "$GW_TMP/fake" && break
+		nap "$i"
+	done
+	wait "$FAKE_PID" || true
+	FAKE_PID=
+	cat "$GW_TMP/fake"
+}
+
+@test "gw-bench --proto nchan: /sub/CH subscribers, POST /pub/CH, all delivered" {
+	fake_peer nchan
+	jq -e '.upgrades == 50 and .posts == 125' "$GW_TMP/fake" >/dev/null
+}
+
+@test "gw-bench --proto socketio: Engine.IO open, 40, sub acks, pings ponged" {
+	fake_peer socketio
+	# 50 subscribers and the publisher, each pinged once.
+	jq -e '.upgrades == 51 and .pongs == 51 and .pings_unanswered == 0' \
+	    "$GW_TMP/fake" >/dev/null
 }
 
 @test "gw-bench: 300 connections, 2 s of publishing: deliveries, no loss" {
@@ -158,6 +214,10 @@ print(sum(int(l.split()[-1]) for l in t.splitlines()
 	run -2 "$GW_BENCH_BIN" --user-pattern 'a b%d'
 	run -2 "$GW_BENCH_BIN" --user-pattern 'a%d%d'
 	run -2 "$GW_BENCH_BIN" --queries 10001
+	run -2 "$GW_BENCH_BIN" --proto mqtt
+	[[ $output == *"want gw, nchan or socketio"* ]]
+	run -2 "$GW_BENCH_BIN" --proto nchan --watchers 5
+	run -2 "$GW_BENCH_BIN" --proto socketio --user-pattern 'u%d'
 	run -2 "$GW_BENCH_BIN" --no-such-option
 	[[ $output == *usage:* ]]
 }
