@@ -244,4 +244,5 @@ for ((r = 1; r <= ${PEERS_RUNS:-1}; r++)); do
 	done
 	echo "peers.sh: run $r done; load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
+# shellcheck disable=SC2086
 /usr/bin/python3 "$top/share/bench/peers/table.py" "$out" $servers
