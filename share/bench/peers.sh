@@ -72,15 +72,15 @@ install() {
 	if [ ! -x /usr/sbin/nginx ] ||
 	    [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
 		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y nginx libnginx-mod-nchan ||
-		    { apt-get update && apt-get install -y nginx \
-		    libnginx-mod-nchan; }
+		timeout 600 apt-get install -y nginx libnginx-mod-nchan ||
+		    { timeout 300 apt-get update && timeout 600 apt-get \
+		    install -y nginx libnginx-mod-nchan; }
 	fi
 	if [ ! -d "$npmdir/node_modules/socket.io" ] ||
 	    [ ! -d "$npmdir/node_modules/@socket.io/redis-adapter" ] ||
 	    [ ! -d "$npmdir/node_modules/redis" ]; then
 		mkdir -p "$npmdir"
-		npm install --prefix "$npmdir" --no-audit --no-fund \
+		timeout 600 npm install --prefix "$npmdir" --no-audit --no-fund \
 		    socket.io@4 @socket.io/redis-adapter@8 redis@4
 	fi
 }
