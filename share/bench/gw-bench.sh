@@ -176,8 +176,12 @@ for s in "$@"; do
 		[ "$s" = s1big ] || n=1000000
 		w=$(((n + 17999) / 18000))
 		# Twice n: the workers share it, and SO_REUSEPORT spreads
-		# the connections over them only about evenly.
+		# the connections over them only about evenly.  A million
+		# keeps the default ping interval (25 s): pings every 5 s
+		# are 200 000 a second, more than two cores can answer on
+		# both sides (docs/BENCH.md).
 		node_args=(--ping-interval 5 --max-connections $((n * 2)))
+		[ "$s" = s1big ] || node_args=(--max-connections $((n * 2)))
 		scenario "s1-idle-$n" "$w" --conns "$n" --procs "$w" \
 		    --channels 100 --rate 0 --warmup 0 --duration 10 \
 		    --connect-timeout $((60 + n / 2000))
