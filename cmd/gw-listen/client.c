@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "htab.h"
 #include "ipc.h"
 #include "listen.h"
@@ -20,7 +18,6 @@
 #include "xmalloc.h"
 
 #define HISTORY_DEFAULT	100	/* messages, when the client gives no limit */
-#define RANDOM_BATCH	4096	/* bytes asked of RAND_bytes() at once */
 
 static void	client_error(struct conn *, json_t *, const char *,
 		    const char *);
@@ -39,33 +36,6 @@ static int	client_rate_ok(struct conn *);
 static void	client_presence(struct conn *, struct req *, int);
 static void	client_typing(struct conn *, struct req *, int);
 static void	client_sub_send(struct pend *, const char *);
-
-/*
- * n random bytes (n <= RANDOM_BATCH) from OpenSSL's generator, asked for
- * RANDOM_BATCH bytes at a time: a RAND_bytes() call costs some 14 000
- * instructions whatever its size, two per connection were a sixth of a
- * connection's cost.  Bytes handed out are wiped from the batch, so that
- * what is left in memory never tells a session id already given.
- */
-static void
-client_random(void *p, size_t n)
-{
-	static unsigned char	 batch[RANDOM_BATCH];
-	static size_t		 left;
-	unsigned char		*from;
-
-	if (n > sizeof(batch))
-		fatalx("client_random: %zu bytes", n);
-	if (left < n) {
-		if (RAND_bytes(batch, sizeof(batch)) != 1)
-			fatalx("RAND_bytes failed");
-		left = sizeof(batch);
-	}
-	from = batch + sizeof(batch) - left;
-	memcpy(p, from, n);
-	explicit_bzero(from, n);
-	left -= n;
-}
 
 static void
 hex(char *dst, const uint8_t *p, size_t n)
@@ -137,9 +107,9 @@ client_welcome(struct conn *c, int resumed, json_t *channels)
 	char	 connid[17], session[33];
 	json_t	*o, *ping;
 
-	client_random(&c->c_connid, sizeof(c->c_connid));
+	auth_random(&c->c_connid, sizeof(c->c_connid));
 	if (!resumed)
-		client_random(c->c_session, sizeof(c->c_session));
+		auth_random(c->c_session, sizeof(c->c_session));
 	c->c_connid |= 1;	/* 0 means "no connection" to gw-presence */
 	hex(connid, (uint8_t *)&c->c_connid, sizeof(c->c_connid));
 	hex(session, c->c_session, sizeof(c->c_session));

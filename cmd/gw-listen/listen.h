@@ -343,6 +343,7 @@ int		 auth_check(const struct listen_conf *, const struct http_req *,
 void		 ident_free(struct ident *);
 int		 auth_read_secret(const char *, struct listen_conf *);
 int		 ident_may_subscribe(const struct ident *, const char *);
+void		 auth_random(void *, size_t);
 
 /* ws.c */
 void		 ws_start(struct conn *, const char *, size_t);
