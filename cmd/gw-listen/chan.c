@@ -6,7 +6,9 @@
  * A channel keeps its members in an array and each member's subscription
  * remembers its index there (and the other way round), so that joining and
  * leaving are O(1) whatever the channel's size.  A message is framed once
- * and the same buffer is queued on every member.
+ * and the same buffer is queued on every member.  The members that asked
+ * for presence are also in a second array, kept the same way, so that a
+ * presence event goes over them only (none, on most channels).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,8 @@ static void	 chan_set_last(struct chan *, const char *, size_t);
 static void	 chan_hold(struct chan *, const char *, size_t, const char *,
 		    size_t);
 static void	 chan_unhold(struct chan *);
+static void	 chan_pres_add(struct chan *, struct conn *, uint32_t);
+static void	 chan_pres_del(struct chan *, struct conn *, uint32_t);
 
 static json_t *
 info_json(const char *info)
@@ -43,6 +47,54 @@ struct chan *
 chan_find(const char *name, size_t len)
 {
 	return htab_get(gl->l_chans, name, len);
+}
+
+/* Add c's subscription sidx (of ch) to ch's presence subscribers. */
+static void
+chan_pres_add(struct chan *ch, struct conn *c, uint32_t sidx)
+{
+	if (ch->ch_npres == ch->ch_pcap) {
+		ch->ch_pcap = ch->ch_pcap ? ch->ch_pcap * 2 : 4;
+		ch->ch_pres = xrealloc(ch->ch_pres,
+		    ch->ch_pcap * sizeof(*ch->ch_pres));
+	}
+	ch->ch_pres[ch->ch_npres].m_conn = c;
+	ch->ch_pres[ch->ch_npres].m_sidx = sidx;
+	c->c_subs[sidx].s_pidx = ch->ch_npres++;
+	c->c_subs[sidx].s_presence = 1;
+}
+
+/* Take c's subscription sidx (of ch) off ch's presence subscribers. */
+static void
+chan_pres_del(struct chan *ch, struct conn *c, uint32_t sidx)
+{
+	struct csub	*s = &c->c_subs[sidx];
+	struct member	*m;
+	uint32_t	 last;
+
+	/* Swap-remove, fixing the moved one's index. */
+	last = --ch->ch_npres;
+	if (s->s_pidx != last) {
+		m = &ch->ch_pres[s->s_pidx];
+		*m = ch->ch_pres[last];
+		m->m_conn->c_subs[m->m_sidx].s_pidx = s->s_pidx;
+	}
+	s->s_presence = 0;
+}
+
+/*
+ * Set or clear the presence flag of c's subscription i (a subscribe to a
+ * channel c has already).
+ */
+void
+chan_set_presence(struct conn *c, uint32_t i, int on)
+{
+	struct csub	*s = &c->c_subs[i];
+
+	if (on && !s->s_presence)
+		chan_pres_add(s->s_chan, c, i);
+	else if (!on && s->s_presence)
+		chan_pres_del(s->s_chan, c, i);
 }
 
 /*
@@ -78,11 +130,12 @@ chan_join(struct conn *c, const char *name, int presence, int *joined)
 	memset(s, 0, sizeof(*s));
 	s->s_chan = ch;
 	s->s_midx = ch->ch_nmem;
-	s->s_presence = presence;
 	gl->l_nsubs++;
 	ch->ch_mem[ch->ch_nmem].m_conn = c;
 	ch->ch_mem[ch->ch_nmem].m_sidx = c->c_nsubs;
 	ch->ch_nmem++;
+	if (presence)
+		chan_pres_add(ch, c, c->c_nsubs);
 	*joined = 0;
 	if ((pu = htab_get(ch->ch_users, c->c_id->id_user, ulen)) == NULL) {
 		struct timespec ts;
@@ -131,6 +184,8 @@ chan_leave(struct conn *c, uint32_t i)
 
 	if (s->s_typing)
 		pres_typing(ch, c, 1);	/* leaving stops typing */
+	if (s->s_presence)
+		chan_pres_del(ch, c, i);
 	held_free(s->s_held);
 	s->s_held = NULL;
 	s->s_nheld = 0;
@@ -150,6 +205,8 @@ chan_leave(struct conn *c, uint32_t i)
 		c->c_subs[i] = c->c_subs[last];
 		s = &c->c_subs[i];
 		s->s_chan->ch_mem[s->s_midx].m_sidx = i;
+		if (s->s_presence)
+			s->s_chan->ch_pres[s->s_pidx].m_sidx = i;
 	}
 	pu = htab_get(ch->ch_users, c->c_id->id_user, ulen);
 	if (pu != NULL && --pu->pu_count == 0) {
@@ -173,6 +230,7 @@ chan_leave(struct conn *c, uint32_t i)
 	htab_del(gl->l_chans, ch->ch_name, strlen(ch->ch_name));
 	htab_free(ch->ch_users);
 	free(ch->ch_mem);
+	free(ch->ch_pres);
 	free(ch->ch_name);
 	free(ch);
 	return 2;
@@ -211,11 +269,10 @@ chan_presence_event(struct chan *ch, struct conn *actor, const char *type)
 	char		*s;
 	uint32_t	 i;
 
-	for (i = 0; i < ch->ch_nmem; i++) {
-		struct conn *m = ch->ch_mem[i].m_conn;
+	for (i = 0; i < ch->ch_npres; i++) {
+		struct conn *m = ch->ch_pres[i].m_conn;
 
-		if (m == actor ||
-		    !m->c_subs[ch->ch_mem[i].m_sidx].s_presence)
+		if (m == actor)
 			continue;
 		if (ob == NULL) {
 			o = json_pack("{s:s, s:s, s:s, s:o}", "type", type,

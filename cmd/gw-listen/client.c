@@ -310,7 +310,7 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 	}
 	if ((i = client_find(c, rq->rq_channel)) != -1)
 		/* Subscribed already: live messages keep flowing. */
-		c->c_subs[i].s_presence = rq->rq_presence;
+		chan_set_presence(c, i, rq->rq_presence);
 	else {
 		if (c->c_nsubs >= gl->l_conf->lc_maxsubs) {
 			client_error(c, rq->rq_id, "limit_exceeded",

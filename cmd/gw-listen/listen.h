@@ -110,6 +110,9 @@ struct chan {
 	struct member	*ch_mem;
 	uint32_t	 ch_nmem;
 	uint32_t	 ch_cap;
+	struct member	*ch_pres;	/* members that asked for presence */
+	uint32_t	 ch_npres;
+	uint32_t	 ch_pcap;
 	struct htab	*ch_users;	/* user id -> presence entry */
 	char		 ch_last[LISTEN_OFFLEN + 1];	/* last delivered */
 	char		 ch_base[LISTEN_OFFLEN + 1];	/* latest answered */
@@ -152,6 +155,7 @@ struct csub {
 	uint8_t		 s_pending;	/* waiting for the bridge's answer */
 	uint8_t		 s_typing;	/* gw-presence was told "typing" */
 	uint32_t	 s_nheld;
+	uint32_t	 s_pidx;	/* s_presence: index in ch_pres */
 	char		*s_floor;	/* answered: release after this offset */
 	struct held	*s_held;	/* newest first */
 	char		 s_last[LISTEN_OFFLEN + 1];	/* everything up to it
@@ -379,6 +383,7 @@ int		 client_resubscribe(struct conn *, const char *, int,
 struct chan	*chan_find(const char *, size_t);
 int		 chan_join(struct conn *, const char *, int, int *);
 int		 chan_leave(struct conn *, uint32_t);
+void		 chan_set_presence(struct conn *, uint32_t, int);
 json_t		*chan_presence(struct chan *);
 void		 chan_presence_event(struct chan *, struct conn *,
 		    const char *);

@@ -135,13 +135,14 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 	struct csub	*s;
 	uint32_t	 i;
 
-	if ((ch = chan_find(name, namelen)) == NULL)
+	/* Only the members that asked: not a scan of all (chan.c). */
+	if ((ch = chan_find(name, namelen)) == NULL || ch->ch_npres == 0)
 		return;
-	for (i = 0; i < ch->ch_nmem; i++) {
-		m = ch->ch_mem[i].m_conn;
-		s = &m->c_subs[ch->ch_mem[i].m_sidx];
+	for (i = 0; i < ch->ch_npres; i++) {
+		m = ch->ch_pres[i].m_conn;
+		s = &m->c_subs[ch->ch_pres[i].m_sidx];
 		/* Not before the subscribed answer (s_floor: answered). */
-		if (!s->s_presence || (s->s_pending && s->s_floor == NULL) ||
+		if ((s->s_pending && s->s_floor == NULL) ||
 		    m->c_connid == actor)
 			continue;
 		if (ob == NULL)
