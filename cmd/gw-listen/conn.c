@@ -193,7 +193,10 @@ conn_drop_queue(struct conn *c)
 	c->c_outbytes = keep != NULL ? keep->oq_buf->ob_len - c->c_outoff : 0;
 }
 
-/* Write what every connection on the flush list has queued. */
+/*
+ * For every connection on the flush list: save its session if its
+ * channels changed (session.c), then write what it has queued.
+ */
 void
 conn_flush_all(void)
 {
@@ -203,9 +206,27 @@ conn_flush_all(void)
 		gl->l_flush = c->c_fnext;
 		c->c_fnext = NULL;
 		c->c_flags &= ~CONN_F_FLUSH;
-		if (!(c->c_flags & CONN_F_DEAD))
-			conn_flush(c);
+		if (c->c_flags & CONN_F_DEAD)
+			continue;
+		if (c->c_sflags & CONN_S_DIRTY)
+			sess_flush(c);
+		conn_flush(c);
 	}
+}
+
+/*
+ * Put c on the flush list, if it is not there yet, for work other than
+ * writing (a session to save): conn_flush_all() sees it at the end of
+ * this loop iteration.
+ */
+void
+conn_schedule(struct conn *c)
+{
+	if (c->c_flags & CONN_F_FLUSH)
+		return;
+	c->c_flags |= CONN_F_FLUSH;
+	c->c_fnext = gl->l_flush;
+	gl->l_flush = c;
 }
 
 /*

@@ -217,6 +217,7 @@ enum conn_state {
 
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
+#define CONN_S_DIRTY	0x04	/* the channels changed: save at the flush */
 
 struct conn {
 	ev_io			 c_io;
@@ -323,6 +324,7 @@ int		 conn_send_sub(struct conn *, struct obuf *, uint32_t, size_t);
 void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
+void		 conn_schedule(struct conn *);
 void		 conn_reap_all(void);
 void		 conn_close_after_flush(struct conn *);
 void		 conn_kill(struct conn *);
@@ -412,6 +414,7 @@ int		 sess_load(struct conn *, const char *, size_t, const char *,
 		    size_t);
 void		 sess_loaded(struct pend *, uint32_t, const char *, size_t);
 void		 sess_changed(struct conn *);
+void		 sess_flush(struct conn *);
 void		 sess_closed(struct conn *);
 void		 sess_redeclare(void);
 void		 sess_sent(struct conn *, const struct obuf *, uint32_t);

@@ -7,6 +7,14 @@
  * (without offsets: a node killed without warning cannot save them), and
  * when it closes, the whole state is saved for resume_window.
  *
+ * A change only marks the connection and puts it on the flush list: its
+ * list is saved once, at the end of the loop iteration (conn_flush_all(),
+ * just before its frames are written), however many subscribes the
+ * iteration read; a save costs O(channels), and one per subscribe made a
+ * resume or a burst of subscribes quadratic.  A connection that closes
+ * meanwhile saves its final list in its closing save instead (the reap
+ * runs before the flush), and one kicked saves none (sess_drop()).
+ *
  * A client that connects with session=SID is answered only once the
  * session is loaded (the 101 waits: a client may not send frames before
  * it): the welcome then says resumed, and every channel is subscribed
@@ -89,14 +97,32 @@ sess_save(struct conn *c, int live)
 		c->c_sflags |= CONN_S_STORED;
 }
 
-/* c's channel list changed: keep gw-presence's copy up to date. */
+/*
+ * c's channel list changed: keep gw-presence's copy up to date, at the
+ * end of this loop iteration (sess_flush()).
+ */
 void
 sess_changed(struct conn *c)
 {
-	if (c->c_state != CONN_ST_WS || (c->c_sflags & CONN_S_CLOSED) ||
-	    !plink_up())
+	if (c->c_state != CONN_ST_WS ||
+	    (c->c_sflags & (CONN_S_CLOSED | CONN_S_DIRTY)) || !plink_up())
 		return;
-	sess_save(c, 1);
+	c->c_sflags |= CONN_S_DIRTY;
+	conn_schedule(c);
+}
+
+/*
+ * The flush of c (conn_flush_all()), which sess_changed() asked for: save
+ * its channel list, unless it closed or was kicked meanwhile (the closing
+ * save, or the drop, says the rest).
+ */
+void
+sess_flush(struct conn *c)
+{
+	c->c_sflags &= ~CONN_S_DIRTY;
+	if (c->c_state == CONN_ST_WS && !(c->c_sflags & CONN_S_CLOSED) &&
+	    plink_up())
+		sess_save(c, 1);
 }
 
 /*
@@ -109,7 +135,9 @@ sess_closed(struct conn *c)
 	if (c->c_id == NULL || (c->c_sflags & CONN_S_CLOSED))
 		return;
 	c->c_sflags |= CONN_S_CLOSED;
-	if ((c->c_nsubs > 0 || (c->c_sflags & CONN_S_STORED)) && plink_up())
+	/* A pending live save (DIRTY) is not sent now: this one replaces it. */
+	if ((c->c_nsubs > 0 ||
+	    (c->c_sflags & (CONN_S_STORED | CONN_S_DIRTY))) && plink_up())
 		sess_save(c, 0);
 }
 
