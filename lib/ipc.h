@@ -140,6 +140,22 @@ int		 ipc_listen(const char *);
 int		 ipc_connect(const char *);
 int		 ipc_accept(int);
 
+/*
+ * A listening socket watched on a loop (ipc_sock.c): see
+ * ipc_acceptor_start().
+ */
+typedef void	(*ipc_accept_fn)(struct ev_loop *, int, const char *, void *);
+struct ipc_acceptor {
+	ev_io		 ia_io;
+	ev_timer	 ia_pause;	/* on while out of descriptors */
+	ipc_accept_fn	 ia_fn;
+	void		*ia_arg;
+	int		 ia_weak;	/* does not keep the loop alive */
+};
+void		 ipc_acceptor_start(struct ev_loop *, struct ipc_acceptor *,
+		    int, int, ipc_accept_fn, void *);
+void		 ipc_acceptor_stop(struct ev_loop *, struct ipc_acceptor *);
+
 /* Peers (ipc_peer.c). */
 struct ipc_peer	*ipc_peer_new(struct ev_loop *, int, ipc_msg_cb, ipc_close_cb,
 		    void *);

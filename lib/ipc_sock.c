@@ -27,6 +27,9 @@
 #include "xmalloc.h"
 
 #define IPC_BACKLOG	128
+#define IPC_BATCH	16	/* accept() per event: others get a turn */
+#define IPC_PAUSE	0.5	/* seconds without accept() when out of
+				   descriptors or memory */
 #define IPC_MAXGROUPS	65536	/* the kernel's NGROUPS_MAX */
 
 static gid_t	ipc_gid;
@@ -35,6 +38,8 @@ static int	ipc_grouped;	/* ipc_gid is set */
 static int	ipc_sun(struct sockaddr_un *, const char *);
 static int	ipc_sock_live(const char *);
 static int	ipc_peer_in_group(int, const struct ucred *);
+static void	ipc_acceptor_cb(struct ev_loop *, ev_io *, int);
+static void	ipc_resume_cb(struct ev_loop *, ev_timer *, int);
 
 /*
  * Look up the group name (a group name or a numeric id) into *gid.
@@ -298,4 +303,89 @@ ipc_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Watch the listening socket lfd on loop through a (the caller's
+ * memory, until ipc_acceptor_stop()): each peer that ipc_accept() takes,
+ * at most 16 per event, is handed to fn as (loop, fd, NULL, arg), and fn
+ * owns fd.  What the caller has to log comes to fn as (loop, -1, line,
+ * arg): a peer refused (another user), or accepting paused for 0.5 s
+ * when out of descriptors or memory (the socket stays readable: without
+ * the pause the loop would spin, and log, until a descriptor is free).
+ * With weak, the watcher does not keep the loop alive.  a owns lfd.
+ */
+void
+ipc_acceptor_start(struct ev_loop *loop, struct ipc_acceptor *a, int lfd,
+    int weak, ipc_accept_fn fn, void *arg)
+{
+	a->ia_fn = fn;
+	a->ia_arg = arg;
+	a->ia_weak = weak;
+	ev_io_init(&a->ia_io, ipc_acceptor_cb, lfd, EV_READ);
+	a->ia_io.data = a;
+	ev_timer_init(&a->ia_pause, ipc_resume_cb, IPC_PAUSE, 0.);
+	a->ia_pause.data = a;
+	ev_io_start(loop, &a->ia_io);
+	if (weak)
+		ev_unref(loop);
+}
+
+/* Stop watching and close the listening socket; a may be freed after. */
+void
+ipc_acceptor_stop(struct ev_loop *loop, struct ipc_acceptor *a)
+{
+	if (ev_is_active(&a->ia_io)) {
+		if (a->ia_weak)
+			ev_ref(loop);
+		ev_io_stop(loop, &a->ia_io);
+	}
+	ev_timer_stop(loop, &a->ia_pause);
+	if (a->ia_io.fd != -1)
+		close(a->ia_io.fd);
+	a->ia_io.fd = -1;
+}
+
+static void
+ipc_acceptor_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ipc_acceptor	*a = w->data;
+	char			 line[128];
+	int			 fd, i;
+
+	(void)revents;
+	for (i = 0; i < IPC_BATCH && ev_is_active(w); i++) {
+		if ((fd = ipc_accept(w->fd)) != -1) {
+			a->ia_fn(loop, fd, NULL, a->ia_arg);
+			continue;
+		}
+		if (errno == EPERM) {
+			a->ia_fn(loop, -1, "refused a peer of another user",
+			    a->ia_arg);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return;
+		snprintf(line, sizeof(line), "accept (paused for %g s): %s",
+		    IPC_PAUSE, strerror(errno));
+		if (a->ia_weak)
+			ev_ref(loop);
+		ev_io_stop(loop, w);
+		/* Set again: a spent one-shot timer would fire at once. */
+		ev_timer_set(&a->ia_pause, IPC_PAUSE, 0.);
+		ev_timer_start(loop, &a->ia_pause);
+		a->ia_fn(loop, -1, line, a->ia_arg);
+		return;
+	}
+}
+
+static void
+ipc_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct ipc_acceptor	*a = t->data;
+
+	(void)revents;
+	ev_io_start(loop, &a->ia_io);
+	if (a->ia_weak)
+		ev_unref(loop);
 }

@@ -20,17 +20,12 @@
 
 #define BRIDGE_MAXDATA	(4 * 1024 * 1024)	/* bytes of a published value */
 #define BRIDGE_MAXFROM	1024		/* bytes of a publisher's user id */
-#define BRIDGE_PAUSE	0.5		/* seconds without accept() when out
-					   of descriptors */
 #define BRIDGE_CTLQUEUE	(1024 * 1024)	/* bytes queued to a peer that still
 					   gets control replies */
 
 struct bridge	*gb;
 
-static ev_timer	 bridge_pause;
-
-static void	bridge_accept_cb(struct ev_loop *, ev_io *, int);
-static void	bridge_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	bridge_accept(struct ev_loop *, int, const char *, void *);
 static void	bridge_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	bridge_closed(struct ipc_peer *, const char *);
@@ -50,6 +45,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	static struct bridge	 b;
 	char			 path[PATH_MAX], err[PATH_MAX + 64];
 	struct worker		*w;
+	int			 lfd;
 
 	gb = &b;
 	b.b_conf = conf;
@@ -72,13 +68,11 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/bridge.sock", conf->bc_rundir);
-	if ((b.b_lfd = ipc_listen(path)) == -1) {
+	if ((lfd = ipc_listen(path)) == -1) {
 		log_warn("listen on %s", path);
 		return -1;
 	}
-	ev_io_init(&b.b_accept, bridge_accept_cb, b.b_lfd, EV_READ);
-	ev_io_start(b.b_loop, &b.b_accept);
-	ev_timer_init(&bridge_pause, bridge_resume_cb, BRIDGE_PAUSE, 0.);
+	ipc_acceptor_start(b.b_loop, &b.b_accept, lfd, 0, bridge_accept, NULL);
 	redis_start();
 
 	if (conf->bc_readyfd != -1) {
@@ -96,7 +90,6 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	    (unsigned long long)b.b_events,
 	    (unsigned long long)b.b_reconnects);
 	redis_stop();
-	ev_timer_stop(b.b_loop, &bridge_pause);
 	while ((w = b.b_workers) != NULL) {
 		b.b_workers = w->w_next;
 		chan_worker_gone(w);
@@ -104,7 +97,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 		free(w);
 	}
 	htab_free(b.b_chans);
-	close(b.b_lfd);
+	ipc_acceptor_stop(b.b_loop, &b.b_accept);
 	unlink(path);
 	return 0;
 }
@@ -146,52 +139,25 @@ bridge_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &gb->b_stoptimer);
 }
 
+/* A worker connected (or fd -1 and a line to log). */
 static void
-bridge_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+bridge_accept(struct ev_loop *loop, int fd, const char *why, void *arg)
 {
 	struct worker	*w;
-	int		 fd, i;
 
-	(void)revents;
-	for (i = 0; i < 16; i++) {
-		if ((fd = ipc_accept(io->fd)) == -1) {
-			if (errno == EPERM) {
-				log_warnx("refused a peer of another user");
-				continue;
-			}
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED)
-				return;
-			/*
-			 * Out of descriptors or memory: the socket stays
-			 * readable, so pause accepting rather than spin (and
-			 * log) until a descriptor is free.
-			 */
-			log_warn("accept (paused for %g s)", BRIDGE_PAUSE);
-			ev_io_stop(loop, io);
-			/* Set again: a spent timer would fire at once. */
-			ev_timer_set(&bridge_pause, BRIDGE_PAUSE, 0.);
-			ev_timer_start(loop, &bridge_pause);
-			return;
-		}
-		w = xcalloc(1, sizeof(*w));
-		w->w_serial = ++gb->b_wserial;
-		snprintf(w->w_name, sizeof(w->w_name), "worker#%llu",
-		    (unsigned long long)w->w_serial);
-		w->w_peer = ipc_peer_new(loop, fd, bridge_dispatch,
-		    bridge_closed, w);
-		w->w_next = gb->b_workers;
-		gb->b_workers = w;
-		bridge_send_health(w);
+	(void)arg;
+	if (fd == -1) {
+		log_warnx("%s", why);
+		return;
 	}
-}
-
-static void
-bridge_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)t;
-	(void)revents;
-	ev_io_start(loop, &gb->b_accept);
+	w = xcalloc(1, sizeof(*w));
+	w->w_serial = ++gb->b_wserial;
+	snprintf(w->w_name, sizeof(w->w_name), "worker#%llu",
+	    (unsigned long long)w->w_serial);
+	w->w_peer = ipc_peer_new(loop, fd, bridge_dispatch, bridge_closed, w);
+	w->w_next = gb->b_workers;
+	gb->b_workers = w;
+	bridge_send_health(w);
 }
 
 /* The worker of a serial number, or NULL if it has gone. */

@@ -85,8 +85,7 @@ struct bridge {
 	struct bridge_conf	*b_conf;
 	struct redis_addr	 b_addr;
 	struct redis_addr	 b_subaddr;
-	int			 b_lfd;
-	ev_io			 b_accept;
+	struct ipc_acceptor	 b_accept;	/* bridge.sock */
 	struct worker		*b_workers;
 	struct htab		*b_chans;
 	redisAsyncContext	*b_cmd;

@@ -24,8 +24,6 @@
 #define CTL_MAXCONNS	100000	/* connections listed in one answer */
 #define CTL_MAXQUEUED	(1024 * 1024)	/* bytes of replies a client may
 					   leave unread */
-#define CTL_PAUSE	0.5	/* seconds without accept() when out of
-				   descriptors */
 
 struct listen_stats	 gst;
 
@@ -33,12 +31,10 @@ static const unsigned	 ctl_codes[] = { 1001, 1002, 1003, 1007, 1008, 1009,
 				    1011, 1013 };
 #define CTL_NCODES	(sizeof(ctl_codes) / sizeof(ctl_codes[0]))
 
-static ev_io		 ctl_io;
-static ev_timer		 ctl_pause;
+static struct ipc_acceptor ctl_acc;
 static char		 ctl_path[PATH_MAX];
 
-static void	ctl_accept_cb(struct ev_loop *, ev_io *, int);
-static void	ctl_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	ctl_accept(struct ev_loop *, int, const char *, void *);
 static void	ctl_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	ctl_closed(struct ipc_peer *, const char *);
@@ -72,10 +68,8 @@ ctl_start(void)
 		ctl_path[0] = '\0';
 		return;
 	}
-	ev_io_init(&ctl_io, ctl_accept_cb, fd, EV_READ);
-	ev_io_start(gl->l_loop, &ctl_io);
-	ev_unref(gl->l_loop);	/* does not keep the loop alive */
-	ev_timer_init(&ctl_pause, ctl_resume_cb, CTL_PAUSE, 0.);
+	/* Weak: the control socket does not keep the loop alive. */
+	ipc_acceptor_start(gl->l_loop, &ctl_acc, fd, 1, ctl_accept, NULL);
 }
 
 /* At exit: close and remove the socket. */
@@ -84,55 +78,20 @@ ctl_stop(void)
 {
 	if (ctl_path[0] == '\0')
 		return;
-	if (ev_is_active(&ctl_io)) {
-		ev_ref(gl->l_loop);
-		ev_io_stop(gl->l_loop, &ctl_io);
-	}
-	ev_timer_stop(gl->l_loop, &ctl_pause);
-	close(ctl_io.fd);
+	ipc_acceptor_stop(gl->l_loop, &ctl_acc);
 	(void)unlink(ctl_path);
 	ctl_path[0] = '\0';
 }
 
+/* A control client connected (or fd -1 and a line to log). */
 static void
-ctl_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+ctl_accept(struct ev_loop *loop, int fd, const char *why, void *arg)
 {
-	int	fd, i;
-
-	(void)revents;
-	for (i = 0; i < 16; i++) {
-		if ((fd = ipc_accept(io->fd)) == -1) {
-			if (errno == EPERM) {
-				log_warnx("refused a peer of another user");
-				continue;
-			}
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED)
-				return;
-			/*
-			 * Out of descriptors or memory: the socket stays
-			 * readable, so pause accepting rather than spin (and
-			 * log) until a descriptor is free.
-			 */
-			log_warn("control accept (paused for %g s)", CTL_PAUSE);
-			ev_ref(loop);
-			ev_io_stop(loop, io);
-			/* Set again: a spent timer would fire at once. */
-			ev_timer_set(&ctl_pause, CTL_PAUSE, 0.);
-			ev_timer_start(loop, &ctl_pause);
-			return;
-		}
+	(void)arg;
+	if (fd == -1)
+		log_warnx("control socket: %s", why);
+	else
 		(void)ipc_peer_new(loop, fd, ctl_dispatch, ctl_closed, NULL);
-	}
-}
-
-static void
-ctl_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)t;
-	(void)revents;
-	ev_io_start(loop, &ctl_io);
-	ev_unref(loop);
 }
 
 static void

@@ -26,18 +26,13 @@
 #include "utf8.h"
 #include "xmalloc.h"
 
-#define PRESENCE_PAUSE		0.5	/* seconds without accept() when
-					   out of descriptors */
 #define PRESENCE_CTLQUEUE	(1024 * 1024)	/* bytes queued to a peer
 						   that still gets control
 						   replies */
 
 struct presence	*gp;
 
-static ev_timer	 presence_pause;
-
-static void	presence_accept_cb(struct ev_loop *, ev_io *, int);
-static void	presence_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	presence_accept(struct ev_loop *, int, const char *, void *);
 static void	presence_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	presence_closed(struct ipc_peer *, const char *);
@@ -78,6 +73,7 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	static struct presence	 g;
 	char			 path[PATH_MAX], err[PATH_MAX + 64];
 	struct peer		*p;
+	int			 lfd;
 
 	gp = &g;
 	g.p_conf = conf;
@@ -103,13 +99,12 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/presence.sock", conf->pc_rundir);
-	if ((g.p_lfd = ipc_listen(path)) == -1) {
+	if ((lfd = ipc_listen(path)) == -1) {
 		log_warn("listen on %s", path);
 		return -1;
 	}
-	ev_io_init(&g.p_accept, presence_accept_cb, g.p_lfd, EV_READ);
-	ev_io_start(g.p_loop, &g.p_accept);
-	ev_timer_init(&presence_pause, presence_resume_cb, PRESENCE_PAUSE, 0.);
+	ipc_acceptor_start(g.p_loop, &g.p_accept, lfd, 0, presence_accept,
+	    NULL);
 	log_info("listening: node %s, instance %s, workers on %s, node ttl "
 	    "%g s, grace %g s, typing ttl %g s, resume window %g s",
 	    conf->pc_node, g.p_inst, path, conf->pc_nodettl, conf->pc_grace,
@@ -125,7 +120,6 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	    (unsigned long long)g.p_sexpired,
 	    (unsigned long long)g.p_reconnects);
 	ev_timer_stop(g.p_loop, &g.p_dtimer);
-	ev_timer_stop(g.p_loop, &presence_pause);
 	redis_stop();
 	/* Redis keeps our sessions too: the sweep closes them. */
 	session_free_all();
@@ -139,7 +133,7 @@ presence_main(struct presence_conf *conf, const struct redis_addr *addr)
 	ev_prepare_stop(g.p_loop, &g.p_reap);
 	typing_free_all();
 	entry_free_all();
-	close(g.p_lfd);
+	ipc_acceptor_stop(g.p_loop, &g.p_accept);
 	unlink(path);
 	return 0;
 }
@@ -221,52 +215,26 @@ presence_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	presence_drain_check();
 }
 
+/* A worker connected (or fd -1 and a line to log). */
 static void
-presence_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+presence_accept(struct ev_loop *loop, int fd, const char *why, void *arg)
 {
 	struct peer	*p;
-	int		 fd, i;
 
-	(void)revents;
-	for (i = 0; i < 16; i++) {
-		if ((fd = ipc_accept(io->fd)) == -1) {
-			if (errno == EPERM) {
-				log_warnx("refused a peer of another user");
-				continue;
-			}
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED)
-				return;
-			/*
-			 * Out of descriptors or memory: the socket stays
-			 * readable, so pause accepting rather than spin (and
-			 * log) until a descriptor is free.
-			 */
-			log_warn("accept (paused for %g s)", PRESENCE_PAUSE);
-			ev_io_stop(loop, io);
-			/* Set again: a spent timer would fire at once. */
-			ev_timer_set(&presence_pause, PRESENCE_PAUSE, 0.);
-			ev_timer_start(loop, &presence_pause);
-			return;
-		}
-		p = xcalloc(1, sizeof(*p));
-		p->pr_serial = ++gp->p_pserial;
-		p->pr_decl = htab_new();
-		snprintf(p->pr_name, sizeof(p->pr_name), "worker#%llu",
-		    (unsigned long long)p->pr_serial);
-		p->pr_ipc = ipc_peer_new(loop, fd, presence_dispatch,
-		    presence_closed, p);
-		p->pr_next = gp->p_peers;
-		gp->p_peers = p;
+	(void)arg;
+	if (fd == -1) {
+		log_warnx("%s", why);
+		return;
 	}
-}
-
-static void
-presence_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)t;
-	(void)revents;
-	ev_io_start(loop, &gp->p_accept);
+	p = xcalloc(1, sizeof(*p));
+	p->pr_serial = ++gp->p_pserial;
+	p->pr_decl = htab_new();
+	snprintf(p->pr_name, sizeof(p->pr_name), "worker#%llu",
+	    (unsigned long long)p->pr_serial);
+	p->pr_ipc = ipc_peer_new(loop, fd, presence_dispatch, presence_closed,
+	    p);
+	p->pr_next = gp->p_peers;
+	gp->p_peers = p;
 }
 
 /* The peer of a serial number, or NULL if it has gone. */

@@ -109,8 +109,7 @@ struct presence {
 	struct presence_conf	*p_conf;
 	struct redis_addr	 p_addr;
 	char			 p_inst[PRESENCE_INSTLEN];
-	int			 p_lfd;
-	ev_io			 p_accept;
+	struct ipc_acceptor	 p_accept;	/* presence.sock */
 	struct peer		*p_peers;
 	uint64_t		 p_pserial;
 	struct htab		*p_entries;	/* "C\nU" -> struct entry */

@@ -21,8 +21,6 @@
 #define CTL_MAXPEERS	64
 #define CTL_MAXQUEUED	(1024 * 1024)	/* bytes of replies a client may
 					   leave unread */
-#define CTL_PAUSE	0.5	/* seconds without accept() when out of
-				   descriptors */
 #define CTL_REFUSEDLOG	10.0	/* seconds between two logs of refusals */
 
 /* A gwctl connected to supervise.sock, or our link to a worker. */
@@ -36,12 +34,10 @@ struct cpeer {
 static struct cpeer	*clients;	/* on supervise.sock */
 static struct cpeer	*reloads;	/* to the workers */
 static int		 nclients;
-static ev_timer		 ctl_pause;
 static double		 ctl_refusedat;	/* when refusals were last logged */
 static unsigned long	 ctl_refused;	/* not logged yet */
 
-static void	ctl_accept_cb(struct ev_loop *, ev_io *, int);
-static void	ctl_resume_cb(struct ev_loop *, ev_timer *, int);
+static void	ctl_accept(struct ev_loop *, int, const char *, void *);
 static void	ctl_refuse(int);
 static void	ctl_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
@@ -61,16 +57,17 @@ static void	ctl_reload_timeout(struct ev_loop *, ev_timer *, int);
 int
 ctl_start(void)
 {
+	int	fd;
+
 	snprintf(gs->s_sock, sizeof(gs->s_sock), "%s/supervise.sock",
 	    gs->s_rundir);
-	if ((gs->s_lfd = ipc_listen(gs->s_sock)) == -1) {
+	if ((fd = ipc_listen(gs->s_sock)) == -1) {
 		log_warn("listen on %s%s", gs->s_sock, errno == EADDRINUSE ?
 		    " (another gw-supervise on this run directory?)" : "");
 		return -1;
 	}
-	ev_io_init(&gs->s_accept, ctl_accept_cb, gs->s_lfd, EV_READ);
-	ev_io_start(gs->s_loop, &gs->s_accept);
-	ev_timer_init(&ctl_pause, ctl_resume_cb, CTL_PAUSE, 0.);
+	ipc_acceptor_start(gs->s_loop, &gs->s_accept, fd, 0, ctl_accept,
+	    NULL);
 	return 0;
 }
 
@@ -82,9 +79,7 @@ ctl_stop(void)
 		ctl_free(&clients, clients);
 	while (reloads != NULL)
 		ctl_free(&reloads, reloads);
-	ev_io_stop(gs->s_loop, &gs->s_accept);
-	ev_timer_stop(gs->s_loop, &ctl_pause);
-	close(gs->s_lfd);
+	ipc_acceptor_stop(gs->s_loop, &gs->s_accept);
 	unlink(gs->s_sock);
 }
 
@@ -105,59 +100,33 @@ ctl_free(struct cpeer **head, struct cpeer *cp)
 	free(cp);
 }
 
+/* A client connected (or fd -1 and a line to log). */
 static void
-ctl_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+ctl_accept(struct ev_loop *loop, int fd, const char *why, void *arg)
 {
 	struct cpeer	*cp;
-	int		 fd, i;
 
-	(void)revents;
-	for (i = 0; i < 16; i++) {
-		if ((fd = ipc_accept(io->fd)) == -1) {
-			if (errno == EPERM) {
-				log_warnx("refused a peer of another user");
-				continue;
-			}
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED)
-				return;
-			/*
-			 * Out of descriptors or memory: the socket stays
-			 * readable, so pause accepting rather than spin (and
-			 * log) until a descriptor is free.
-			 */
-			log_warn("accept (paused for %g s)", CTL_PAUSE);
-			ev_io_stop(loop, io);
-			/* Set again: a spent timer would fire at once. */
-			ev_timer_set(&ctl_pause, CTL_PAUSE, 0.);
-			ev_timer_start(loop, &ctl_pause);
-			return;
-		}
-		if (nclients >= CTL_MAXPEERS) {
-			ctl_refuse(fd);
-			continue;
-		}
-		cp = xcalloc(1, sizeof(*cp));
-		snprintf(cp->cp_name, sizeof(cp->cp_name), "control client");
-		ev_timer_init(&cp->cp_timer, NULL, 1, 0);
-		if ((cp->cp_peer = ipc_peer_new(loop, fd, ctl_dispatch,
-		    ctl_closed, cp)) == NULL) {
-			log_warn("control client");
-			free(cp);
-			continue;
-		}
-		cp->cp_next = clients;
-		clients = cp;
-		nclients++;
+	(void)arg;
+	if (fd == -1) {
+		log_warnx("%s", why);
+		return;
 	}
-}
-
-static void
-ctl_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)t;
-	(void)revents;
-	ev_io_start(loop, &gs->s_accept);
+	if (nclients >= CTL_MAXPEERS) {
+		ctl_refuse(fd);
+		return;
+	}
+	cp = xcalloc(1, sizeof(*cp));
+	snprintf(cp->cp_name, sizeof(cp->cp_name), "control client");
+	ev_timer_init(&cp->cp_timer, NULL, 1, 0);
+	if ((cp->cp_peer = ipc_peer_new(loop, fd, ctl_dispatch, ctl_closed,
+	    cp)) == NULL) {
+		log_warn("control client");
+		free(cp);
+		return;
+	}
+	cp->cp_next = clients;
+	clients = cp;
+	nclients++;
 }
 
 /*

@@ -85,8 +85,7 @@ struct supervise {
 	ev_signal	 s_sigterm;
 	ev_signal	 s_sigint;
 	ev_signal	 s_sighup;
-	int		 s_lfd;		/* supervise.sock */
-	ev_io		 s_accept;
+	struct ipc_acceptor s_accept;	/* supervise.sock */
 	char		 s_sock[PATH_MAX];
 };
 
