@@ -2,6 +2,7 @@
  * ctl.c -- see ctl.h.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl.h"
 
@@ -52,4 +53,27 @@ ctl_reply(uint32_t id, json_t *rep)
 	    "{\"ok\":false,\"error\":\"out of memory\"}");
 	free(text);
 	return m;
+}
+
+/*
+ * The answer of a daemon whose only command is "stats" to the request
+ * in rd: stats() (a new reference, owned by the caller as the return
+ * value is), or an error answer for anything else.
+ */
+json_t *
+ctl_stats_only(struct ipc_rd *rd, json_t *(*stats)(void))
+{
+	const char	*cmd = NULL;
+	json_t		*req, *rep;
+
+	if ((req = ctl_read(rd)) != NULL)
+		cmd = json_string_value(json_object_get(req, "cmd"));
+	if (req == NULL)
+		rep = ctl_error("the request is not a JSON object");
+	else if (cmd != NULL && strcmp(cmd, "stats") == 0)
+		rep = stats();
+	else
+		rep = ctl_error("unknown command");
+	json_decref(req);
+	return rep;
 }

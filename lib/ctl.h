@@ -15,5 +15,6 @@
 json_t		*ctl_read(struct ipc_rd *);
 json_t		*ctl_error(const char *);
 struct ipc_msg	*ctl_reply(uint32_t, json_t *);
+json_t		*ctl_stats_only(struct ipc_rd *, json_t *(*)(void));
 
 #endif

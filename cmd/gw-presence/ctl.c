@@ -52,17 +52,5 @@ ctl_stats(void)
 void
 ctl_request(struct peer *p, uint32_t id, struct ipc_rd *rd)
 {
-	const char	*cmd = NULL;
-	json_t		*req, *rep;
-
-	if ((req = ctl_read(rd)) != NULL)
-		cmd = json_string_value(json_object_get(req, "cmd"));
-	if (req == NULL)
-		rep = ctl_error("the request is not a JSON object");
-	else if (cmd != NULL && strcmp(cmd, "stats") == 0)
-		rep = ctl_stats();
-	else
-		rep = ctl_error("unknown command");
-	json_decref(req);
-	presence_send(p, ctl_reply(id, rep));
+	presence_send(p, ctl_reply(id, ctl_stats_only(rd, ctl_stats)));
 }
