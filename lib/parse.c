@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "parse.h"
 
@@ -51,4 +52,28 @@ parse_secs(const char *s, double min, double max, double *out,
 	}
 	*out = v;
 	return 0;
+}
+
+/*
+ * Is s (n bytes) a channel name of gw-protocol(7): 1 to PARSE_MAXCHAN
+ * bytes of A-Z a-z 0-9 _ - : . @ / = #?  A NUL is not one: it would cut
+ * a Redis key short, onto another channel's.  Returns 1 or 0.
+ */
+int
+parse_channel(const char *s, size_t n)
+{
+	size_t	i;
+	char	c;
+
+	if (n == 0 || n > PARSE_MAXCHAN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (c == '\0' || strchr("_-:.@/=#", c) == NULL)
+			return 0;
+	}
+	return 1;
 }

@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 #define PARSE_ERRLEN	128
+#define PARSE_MAXCHAN	200	/* bytes of a channel name */
 
 int	parse_num(const char *, unsigned long long, unsigned long long,
 	    unsigned long long *, char [PARSE_ERRLEN]);
 int	parse_secs(const char *, double, double, double *,
 	    char [PARSE_ERRLEN]);
+int	parse_channel(const char *, size_t);
 
 #endif

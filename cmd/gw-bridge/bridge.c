@@ -16,6 +16,7 @@
 #include "bridge.h"
 #include "htab.h"
 #include "log.h"
+#include "parse.h"
 #include "xmalloc.h"
 
 #define BRIDGE_MAXDATA	(4 * 1024 * 1024)	/* bytes of a published value */
@@ -282,28 +283,6 @@ bridge_health_update(void)
 	}
 }
 
-/*
- * Is ch (n bytes) a channel name of gw-protocol(7): 1-200 bytes of A-Z a-z
- * 0-9 _ - : . @ / = #?  The workers check their clients' names; a peer
- * that sends another (a NUL would cut the Redis key short, onto another
- * channel's) is dropped.
- */
-static int
-bridge_chan_ok(const char *ch, size_t n)
-{
-	size_t	 i;
-
-	if (n == 0 || n > BRIDGE_MAXCHAN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((ch[i] >= 'a' && ch[i] <= 'z') ||
-		    (ch[i] >= 'A' && ch[i] <= 'Z') ||
-		    (ch[i] >= '0' && ch[i] <= '9') ||
-		    (ch[i] != '\0' && strchr("_-:.@/=#", ch[i]) != NULL)))
-			return 0;
-	return 1;
-}
-
 static void
 bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
@@ -328,13 +307,13 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 		    ipc_get_str(rd, &since, &sincelen) == -1 ||
 		    ipc_get_u32(rd, &flags) == -1 || ipc_end(rd) == -1 ||
-		    !bridge_chan_ok(ch, chlen))
+		    !parse_channel(ch, chlen))
 			break;
 		chan_sub(w, h->id, ch, chlen, since, sincelen, flags);
 		return;
 	case GW_MSG_BRIDGE_UNSUB:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
-		    !bridge_chan_ok(ch, chlen))
+		    !parse_channel(ch, chlen))
 			break;
 		chan_unsub(w, ch, chlen);
 		return;
@@ -343,7 +322,7 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		    ipc_get_str(rd, &data, &datalen) == -1 ||
 		    ipc_get_str(rd, &from, &fromlen) == -1 ||
 		    ipc_get_u64(rd, &ts) == -1 || ipc_end(rd) == -1 ||
-		    !bridge_chan_ok(ch, chlen))
+		    !parse_channel(ch, chlen))
 			break;
 		/* The message frame must fit in one GW_MSG_BRIDGE_DELIVER. */
 		if (datalen > BRIDGE_MAXDATA || fromlen > BRIDGE_MAXFROM) {
@@ -360,7 +339,7 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 		    ipc_get_str(rd, &since, &sincelen) == -1 ||
 		    ipc_get_u32(rd, &limit) == -1 || ipc_end(rd) == -1 ||
-		    !bridge_chan_ok(ch, chlen) || limit == 0)
+		    !parse_channel(ch, chlen) || limit == 0)
 			break;
 		if (redis_history(w, h->id, ch, chlen, since, sincelen,
 		    limit) == -1)

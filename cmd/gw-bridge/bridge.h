@@ -18,7 +18,6 @@
 #include "ipc.h"
 #include "rurl.h"
 
-#define BRIDGE_MAXCHAN	200	/* bytes of a channel name */
 #define BRIDGE_OFFLEN	38	/* epoch(16) ':' ms(12) '-' seq(8) */
 #define BRIDGE_MAXREPLY	(4 * 1024 * 1024)	/* history bytes per reply */
 

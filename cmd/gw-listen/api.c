@@ -340,7 +340,7 @@ api_channel(json_t *o)
 {
 	const char	*ch = json_string_value(json_object_get(o, "channel"));
 
-	if (ch == NULL || !proto_channel_valid(ch, strlen(ch)))
+	if (ch == NULL || !parse_channel(ch, strlen(ch)))
 		return NULL;
 	return ch;
 }
@@ -375,7 +375,7 @@ api_body(struct conn *c)
 		d = json_object_get(o, "data");
 		if (user == NULL || d == NULL || (size_t)snprintf(uch,
 		    sizeof(uch), "user:%s", user) >= sizeof(uch) ||
-		    !proto_channel_valid(uch, strlen(uch)))
+		    !parse_channel(uch, strlen(uch)))
 			api_error(c, 400, "bad_request",
 			    "want {\"user\": U, \"data\": ANY}");
 		else
@@ -512,7 +512,7 @@ api_get(struct conn *c, int route, const struct http_req *req)
 	}
 	n = http_query_get(req->r_query, req->r_querylen, "channel", ch,
 	    sizeof(ch));
-	if (n <= 0 || !proto_channel_valid(ch, n)) {
+	if (n <= 0 || !parse_channel(ch, n)) {
 		api_error(c, 400, "bad_request", "want channel=NAME");
 		return;
 	}

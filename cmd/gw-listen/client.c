@@ -283,7 +283,7 @@ client_resubscribe(struct conn *c, const char *name, int presence,
 	rq.rq_presence = presence;
 	rq.rq_since = since;
 	rq.rq_limit = -1;
-	if (!proto_channel_valid(name, strlen(name))) {
+	if (!parse_channel(name, strlen(name))) {
 		client_error(c, NULL, "bad_channel", "bad channel name");
 		return 0;
 	}

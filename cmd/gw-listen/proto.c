@@ -35,29 +35,6 @@ proto_fail(struct proto_err *err, const char *code, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * Is s (n bytes) a channel name: 1-200 bytes of A-Z a-z 0-9 _ - : . @ / = #?
- * Return value: 1 if it is, 0 if not.
- */
-int
-proto_channel_valid(const char *s, size_t n)
-{
-	size_t	i;
-
-	if (n == 0 || n > PROTO_MAXCHAN)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9'))
-			continue;
-		if (ch == '\0' || strchr("_-:.@/=#", ch) == NULL)
-			return 0;
-	}
-	return 1;
-}
-
 static int
 proto_channel(struct req *rq, struct proto_err *err)
 {
@@ -67,7 +44,7 @@ proto_channel(struct req *rq, struct proto_err *err)
 		return proto_fail(err, "bad_request", "missing channel");
 	if (!json_is_string(v))
 		return proto_fail(err, "bad_request", "channel must be a string");
-	if (!proto_channel_valid(json_string_value(v), json_string_length(v)))
+	if (!parse_channel(json_string_value(v), json_string_length(v)))
 		return proto_fail(err, "bad_channel", "channel names are 1-%d "
 		    "bytes of A-Z a-z 0-9 _ - : . @ / = #", PROTO_MAXCHAN);
 	rq->rq_channel = json_string_value(v);

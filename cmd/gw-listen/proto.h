@@ -10,7 +10,9 @@
 
 #include <jansson.h>
 
-#define PROTO_MAXCHAN		200
+#include "parse.h"
+
+#define PROTO_MAXCHAN		PARSE_MAXCHAN
 #define PROTO_MAXOFFSET		64
 #define PROTO_MAXHISTORY	1000
 
@@ -43,7 +45,6 @@ struct proto_err {
 
 int	 proto_parse(const char *, size_t, struct req *, struct proto_err *);
 void	 proto_req_free(struct req *);
-int	 proto_channel_valid(const char *, size_t);
 char	*proto_error_json(json_t *, const char *, const char *, size_t *);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "htab.h"
 #include "log.h"
+#include "parse.h"
 #include "pjson.h"
 #include "presence.h"
 #include "utf8.h"
@@ -314,27 +315,6 @@ presence_send_fail(struct peer *p, uint32_t id, const char *code,
 	presence_send(p, m);
 }
 
-/*
- * A channel name of gw-protocol(7), which we can put in keys and frames:
- * 1-200 bytes of A-Z a-z 0-9 _ - : . @ / = # (no NUL, which would cut a
- * key short onto another channel's; no newline, no brace).
- */
-static int
-presence_good_chan(const char *ch, size_t n)
-{
-	size_t	 i;
-
-	if (n == 0 || n > PRESENCE_MAXCHAN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((ch[i] >= 'a' && ch[i] <= 'z') ||
-		    (ch[i] >= 'A' && ch[i] <= 'Z') ||
-		    (ch[i] >= '0' && ch[i] <= '9') ||
-		    (ch[i] != '\0' && strchr("_-:.@/=#", ch[i]) != NULL)))
-			return 0;
-	return 1;
-}
-
 /* Channel and user of JOIN, LEAVE and TYPING, checked. */
 static int
 presence_get_cu(struct ipc_rd *rd, const char **ch, size_t *chlen,
@@ -344,7 +324,7 @@ presence_get_cu(struct ipc_rd *rd, const char **ch, size_t *chlen,
 	    ipc_get_str(rd, user, userlen) == -1)
 		return -1;
 	/* A user goes into JSON frames as it is: it must be UTF-8. */
-	if (!presence_good_chan(*ch, *chlen) || *userlen == 0 ||
+	if (!parse_channel(*ch, *chlen) || *userlen == 0 ||
 	    *userlen > PRESENCE_MAXUSER || !utf8_valid(*user, *userlen))
 		return -1;
 	return 0;
@@ -406,7 +386,7 @@ presence_do_query(struct peer *p, uint32_t id, struct ipc_rd *rd)
 	size_t		 chlen;
 
 	if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
-	    !presence_good_chan(ch, chlen))
+	    !parse_channel(ch, chlen))
 		return -1;
 	if (redis_query(p, id, ch, chlen) == -1)
 		presence_send_fail(p, id, "unavailable",

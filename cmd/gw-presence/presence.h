@@ -23,9 +23,10 @@
 #include <hiredis/async.h>
 
 #include "ipc.h"
+#include "parse.h"
 #include "rurl.h"
 
-#define PRESENCE_MAXCHAN	200	/* bytes of a channel name */
+#define PRESENCE_MAXCHAN	PARSE_MAXCHAN	/* bytes of a channel name */
 #define PRESENCE_MAXUSER	128	/* bytes of a user id */
 #define PRESENCE_MAXINFO	(64 * 1024)	/* bytes of a user's info */
 #define PRESENCE_MAXSINCE	(1ULL << 53)	/* exact in a Lua number */

@@ -75,9 +75,7 @@ cmd_channel_ok(const char *s)
 {
 	size_t	n = strlen(s);
 
-	return n > 0 && n <= GWCTL_MAXCHAN &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_-:.@/=#") == n;
+	return parse_channel(s, n);
 }
 
 /*

@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (proto_parse((const char *)data, size, &rq, &err) == 0) {
 		if (rq.rq_type < REQ_SUBSCRIBE || rq.rq_type > REQ_HISTORY ||
 		    rq.rq_channel == NULL ||
-		    !proto_channel_valid(rq.rq_channel, strlen(rq.rq_channel)))
+		    !parse_channel(rq.rq_channel, strlen(rq.rq_channel)))
 			abort();
 		if (rq.rq_type == REQ_PUBLISH && rq.rq_data == NULL)
 			abort();

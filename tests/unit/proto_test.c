@@ -62,9 +62,9 @@ main(void)
 	expect("{\"type\":\"subscribe\",\"channel\":"
 	    "\"Az09_-:.@/=#\"}", "ok");
 	memset(big, 'x', sizeof(big));
-	ok(proto_channel_valid(big, 200), "200-byte channel is valid");
-	ok(!proto_channel_valid(big, 201), "201-byte channel is not");
-	ok(!proto_channel_valid("a,b", 3), "comma is not a channel byte");
+	ok(parse_channel(big, 200), "200-byte channel is valid");
+	ok(!parse_channel(big, 201), "201-byte channel is not");
+	ok(!parse_channel("a,b", 3), "comma is not a channel byte");
 
 	/* Each type's fields. */
 	expect("{\"type\":\"subscribe\",\"channel\":\"a\",\"presence\":1}",
