@@ -331,19 +331,23 @@ ipc_acceptor_start(struct ev_loop *loop, struct ipc_acceptor *a, int lfd,
 		ev_unref(loop);
 }
 
-/* Stop watching and close the listening socket; a may be freed after. */
+/*
+ * Stop watching and close the listening socket; a may be freed after.
+ * An acceptor stopped already, or never started (zeroed), is left alone.
+ */
 void
 ipc_acceptor_stop(struct ev_loop *loop, struct ipc_acceptor *a)
 {
+	if (a->ia_fn == NULL)
+		return;
+	a->ia_fn = NULL;
 	if (ev_is_active(&a->ia_io)) {
 		if (a->ia_weak)
 			ev_ref(loop);
 		ev_io_stop(loop, &a->ia_io);
 	}
 	ev_timer_stop(loop, &a->ia_pause);
-	if (a->ia_io.fd != -1)
-		close(a->ia_io.fd);
-	a->ia_io.fd = -1;
+	close(a->ia_io.fd);
 }
 
 static void
