@@ -642,9 +642,19 @@ ws_ping_expire(struct conn *c)
 	(void)conn_send(c, ws_ping);
 }
 
-/* No frame at all for ping_interval + pong_timeout: the peer is gone. */
+/*
+ * No frame for ping_interval + pong_timeout: the peer is gone, unless its
+ * answer is waiting in the socket.  After this process was held up longer
+ * than pong_timeout (a loaded machine, SIGSTOP), libev runs the expired
+ * timer before the read events of the same iteration: read first, so that
+ * our own delay does not close peers that did answer.  One read per
+ * expiry, and expiries are rare.
+ */
 void
 ws_pong_expire(struct conn *c)
 {
-	ws_close(c, 1008, "ping timeout");
+	ws_read(c);
+	if (c->c_tlist == &gl->l_pinged && c->c_state == CONN_ST_WS &&
+	    !(c->c_flags & CONN_F_DEAD))
+		ws_close(c, 1008, "ping timeout");
 }

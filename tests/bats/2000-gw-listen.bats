@@ -942,6 +942,11 @@ lint_man() {
 	scenario ws-stays-open --min 4
 }
 
+@test "ping: a pong that came while gw-listen was stopped past the pong timeout is read before the deadline is judged" {
+	listen_none --ping-interval 1 --pong-timeout 1
+	scenario ping-stalled --pid "$GW_PID" --max 1
+}
+
 # ---------------------------------------------------------------------
 # JSON protocol (python websockets)
 # ---------------------------------------------------------------------

@@ -825,6 +825,32 @@ def sc_ping_timeout(a):
         raise Fail("bytes after the close")
 
 
+@scenario("ping-stalled")
+def sc_ping_stalled(a):
+    """The client answers a ping while gw-listen (--pid) is stopped for
+    longer than its pong timeout (--max seconds): once continued, the
+    server reads the pong before it judges the deadline, so the
+    connection stays open and answers a subscribe."""
+    c = ws_open(a.port)
+    deadline = time.monotonic() + 5
+    while True:
+        f = c.recv_frame(max(0.0, deadline - time.monotonic()))
+        if f.opcode == OP_PING:
+            break
+        if f.opcode == OP_CLOSE:
+            raise Fail("closed before the ping: %r" % f)
+    os.kill(a.pid, signal.SIGSTOP)
+    try:
+        c.send_frame(OP_PONG, f.payload)
+        # Not a race: the server is stopped, so its pong deadline
+        # certainly passes before it runs again.
+        time.sleep(a.max + 0.5)
+    finally:
+        os.kill(a.pid, signal.SIGCONT)
+    subscribe(c, "after-stall", rid="as")
+    log("open after a %.1fs stall, subscribe answered" % (a.max + 0.5))
+
+
 # --- slow consumers and isolation ------------------------------------------------
 
 @scenario("slow-consumer")
