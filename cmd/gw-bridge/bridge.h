@@ -102,7 +102,12 @@ struct bridge {
 	ev_tstamp		 b_cmdstart;	/* when the link was opened */
 	ev_tstamp		 b_substart;
 	ev_tstamp		 b_probesent;	/* outstanding probe, or 0 */
-	ev_tstamp		 b_probeseen;	/* last probe back on pub/sub */
+	/*
+	 * Since when a probe that Redis has published is not back on the
+	 * pub/sub link, or 0; and the number of the last one back.
+	 */
+	ev_tstamp		 b_probeunseen;
+	uint32_t		 b_probeseen;
 	int			 b_healthy;
 	char			 b_probech[128];
 	char			 b_shapub[41];

@@ -307,6 +307,23 @@ redis_drop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
+/*
+ * Is a link overdue (an answer, a probe back, or its setup) by more than
+ * limit seconds at now?
+ */
+static int
+redis_overdue(ev_tstamp now, double limit)
+{
+	return (gb->b_cmd != NULL && !gb->b_cmdup &&
+	    now - gb->b_cmdstart > limit) ||
+	    (gb->b_sub != NULL && !gb->b_subup &&
+	    now - gb->b_substart > limit) ||
+	    (gb->b_cmdup && gb->b_probesent != 0 &&
+	    now - gb->b_probesent > limit) ||
+	    (gb->b_subup && gb->b_probeunseen != 0 &&
+	    now - gb->b_probeunseen > limit);
+}
+
 static void
 redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -317,6 +334,19 @@ redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)t;
 	(void)revents;
+	/*
+	 * Before judging a link, read what it holds: after this process
+	 * was held up past the limit (a loaded machine, SIGSTOP), libev
+	 * runs this timer before the read events of the same iteration,
+	 * and an answer waiting in the socket would look like none.
+	 * Reading may drop a link (EOF): the tests below look again.
+	 */
+	if (redis_overdue(now, limit)) {
+		if (gb->b_cmd != NULL)
+			redisAsyncHandleRead(gb->b_cmd);
+		if (gb->b_sub != NULL)
+			redisAsyncHandleRead(gb->b_sub);
+	}
 	/* A link that never came up (a wedged route) is retried too. */
 	if (gb->b_cmd != NULL && !gb->b_cmdup &&
 	    now - gb->b_cmdstart > limit) {
@@ -335,22 +365,20 @@ redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		redis_drop(gb->b_cmd, "no answer to the health probe");
 		return;
 	}
-	if (gb->b_subup && gb->b_cmdup && gb->b_probeseen != 0 &&
-	    now - gb->b_probeseen > limit) {
+	if (gb->b_subup && gb->b_probeunseen != 0 &&
+	    now - gb->b_probeunseen > limit) {
 		gb->b_subup = 0;
 		bridge_health_update();
 		redis_drop(gb->b_sub, "health probes stopped arriving");
-		gb->b_probeseen = 0;
+		gb->b_probeunseen = 0;
 	}
 	if (!gb->b_cmdup || gb->b_probesent != 0)
 		return;
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_PROBE;
-	snprintf(seq, sizeof(seq), "%llu",
-	    (unsigned long long)++gb->b_probeseq);
+	rq->rq_id = (uint32_t)++gb->b_probeseq;
+	snprintf(seq, sizeof(seq), "%u", rq->rq_id);
 	gb->b_probesent = now;
-	if (gb->b_probeseen == 0)
-		gb->b_probeseen = now;	/* the clock starts with a probe */
 	redisAsyncCommand(gb->b_cmd, redis_reply_cb, rq, "PUBLISH %s %s",
 	    gb->b_probech, seq);
 }
@@ -373,7 +401,9 @@ redis_push_cb(redisAsyncContext *ac, void *r, void *priv)
 		redisReply *ch = reply->element[1], *msg = reply->element[2];
 
 		if (strcmp(ch->str, gb->b_probech) == 0) {
-			gb->b_probeseen = ev_now(gb->b_loop);
+			gb->b_probeseen = (uint32_t)strtoul(msg->str, NULL,
+			    10);
+			gb->b_probeunseen = 0;
 			return;
 		}
 		chan_message(ch->str, ch->len, msg->str, msg->len);
@@ -386,7 +416,7 @@ redis_push_cb(redisAsyncContext *ac, void *r, void *priv)
 			gb->b_subup = 1;
 			gb->b_subgen++;
 			gb->b_subwait = REDIS_WAIT_MIN;
-			gb->b_probeseen = ev_now(gb->b_loop);
+			gb->b_probeunseen = 0;
 			chan_resubscribe_all();
 			bridge_health_update();
 			return;
@@ -578,15 +608,25 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 			log_info("redis command link up");
 			gb->b_cmdup = 1;
 			gb->b_cmdwait = REDIS_WAIT_MIN;
-			/* No probe ran while it was down: start the clock. */
-			gb->b_probeseen = ev_now(gb->b_loop);
+			/* No probe ran while it was down. */
+			gb->b_probeunseen = 0;
 			chan_resubscribe_all();
 			bridge_health_update();
 		}
 		break;
 	case RQ_PROBE:
-		if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
-			gb->b_probesent = 0;
+		if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+			break;
+		gb->b_probesent = 0;
+		/*
+		 * Published: the pub/sub link owes it, unless it has
+		 * brought it (or a later one) back already (the two links
+		 * are read in no set order).  Sequence numbers compared
+		 * modulo 2^32.
+		 */
+		if (gb->b_probeunseen == 0 && gb->b_subup &&
+		    (int32_t)(gb->b_probeseen - rq->rq_id) < 0)
+			gb->b_probeunseen = ev_now(gb->b_loop);
 		break;
 	case RQ_PUBLISH:
 		if (w == NULL)

@@ -353,6 +353,24 @@ wedge() {
 	grep -q 'the last worker has gone: shutting down' "$BRIDGE_LOG"
 }
 
+@test "gw-bridge stopped (SIGSTOP) past three probe intervals: on SIGCONT it reads what Redis sent meanwhile before judging its links: no reconnect" {
+	NODE_BRIDGE_ARGS=(--probe-interval 0.3)
+	start_node a 1 "${FAST[@]}"
+	wait_log 'redis command link up' "$BRIDGE_LOG"
+	wait_log 'redis pub/sub link up' "$BRIDGE_LOG"
+	kill -STOP "$BRIDGE_PID"
+	# Not a race: the bridge is stopped, so five probe intervals pass
+	# before it runs again, whatever the machine's load.
+	sleep 1.5
+	kill -CONT "$BRIDGE_PID"
+	# A publish and its delivery go through the bridge: the overdue
+	# probe timer has run by then (it runs first after SIGCONT).
+	scenario ws-pubsub
+	cat "$BRIDGE_LOG"
+	run ! grep -E 'reconnecting|link lost|no answer' "$BRIDGE_LOG"
+	[ "$(healthz "$GW_PORT")" = 200 ]
+}
+
 @test "Redis stalled (SIGSTOP, 5 s) under traffic: 503 meanwhile, then served again within 2 s of SIGCONT, nothing lost or doubled" {
 	local t0 t1 stop
 	two_nodes
