@@ -520,19 +520,37 @@ redis_sweep_batch(const char *inst, size_t len)
 }
 
 /*
+ * Read what the link holds before judging it overdue: after this process
+ * was held up past a limit (a loaded machine, SIGSTOP), libev runs the
+ * timer before the read events of the same iteration, and an answer
+ * waiting in the socket would look like none.  Reading may drop the link.
+ */
+static void
+redis_catch_up(void)
+{
+	if (gp->p_redis != NULL)
+		redisAsyncHandleRead(gp->p_redis);
+}
+
+/*
  * The lease timer.  A lease unanswered for two periods means the link is
  * wedged: drop it.
  */
 static void
 redis_lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	double	limit = gp->p_conf->pc_nodettl * 2 / 3;
+
 	(void)t;
 	(void)revents;
 	if (!gp->p_up)
 		return;
+	if (gp->p_leasesent != 0 && ev_now(loop) - gp->p_leasesent > limit)
+		redis_catch_up();
+	if (!gp->p_up)
+		return;
 	if (gp->p_leasesent != 0) {
-		if (ev_now(loop) - gp->p_leasesent >
-		    gp->p_conf->pc_nodettl * 2 / 3)
+		if (ev_now(loop) - gp->p_leasesent > limit)
 			redis_drop("no answer to the lease");
 		return;
 	}
@@ -545,6 +563,9 @@ redis_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t;
 	(void)revents;
+	if (gp->p_redis != NULL && !gp->p_up &&
+	    ev_now(loop) - gp->p_start > REDIS_SETUP_MAX)
+		redis_catch_up();
 	if (gp->p_redis != NULL && !gp->p_up &&
 	    ev_now(loop) - gp->p_start > REDIS_SETUP_MAX) {
 		redis_drop("no answer while setting up");

@@ -171,6 +171,35 @@ expect_n() {
 # Cost
 # ---------------------------------------------------------------------
 
+@test "gw-presence stopped (SIGSTOP) with a lease unanswered: on SIGCONT it reads the answer Redis sent meanwhile before judging the link: no reconnect" {
+	local t0
+	# A lease every 2 s, judged unanswered after 4 s.
+	NODE_PRESENCE_ARGS=(--node-ttl 6 --presence-grace "$GRACE"
+	    --typing-ttl "$TYPING")
+	start_redis
+	nodes 1
+	wait_log 'redis link up' "$PRESENCE_LOG"
+	# Redis stopped past a lease period: a lease goes out unanswered.
+	kill -STOP "$REDIS_PID"
+	t0=$EPOCHREALTIME
+	sleep 2.5
+	kill -STOP "$PRESENCE_PID"
+	kill -CONT "$REDIS_PID"
+	# Redis answers into gw-presence's socket.  Not a race: gw-presence
+	# is stopped until its lease (sent at most 2.5 s ago) is more than
+	# 4 s old.
+	sleep 4.5
+	kill -CONT "$PRESENCE_PID"
+	echo "gw-presence stopped after $(awk "BEGIN { print $EPOCHREALTIME - $t0 }") s"
+	# A request through gw-presence: the overdue lease timer has run by
+	# the time it is answered (it runs first after SIGCONT).
+	run gwctl --rundir "$(gw_tmpdir)/a" --json stats
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cat "$PRESENCE_LOG"
+	run ! grep -E 'no answer|reconnecting|link down' "$PRESENCE_LOG"
+}
+
 @test "10 000 members: joins cost O(1) commands each; a presence query is one EVALSHA: count 10000, 1000 users, truncated" {
 	local n=10000
 	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
