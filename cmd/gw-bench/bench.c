@@ -12,6 +12,16 @@
  * subscribe (storm.c); then 'G' makes every joiner join at once; once
  * the receivers are ready, the parent waits until every watcher has seen
  * every join, then times the presence queries.
+ *
+ * A reconnect storm (--resume-url) goes like a fan-out run, with the
+ * bystanders (bystand.c) connected beside the receivers, until the
+ * warm-up is over: then the parent kills the --kill processes at once
+ * (T0) and the receivers' victims resume elsewhere (resume.c).  The
+ * storm is over when every victim has lost its connection and is caught
+ * up on the other node or given up; the publishing stops a second later
+ * (or after --duration), and the drain waits until every victim has
+ * every message, at most --drain seconds and 3 s without progress once
+ * no victim is still trying to resume.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -55,6 +65,12 @@ struct child {
 
 struct bench {
 	struct bench_conf *b_conf;
+	struct bystand	 b_byst;
+	int		 b_bysready;	/* the bystanders subscribed */
+	int		 b_killed;	/* T0 is past */
+	int		 b_stormover;	/* every victim settled */
+	uint64_t	 b_stopat;	/* stop publishing then, or 0 */
+	ev_timer	 b_killtimer;	/* the warm-up's end */
 	struct ev_loop	*b_loop;
 	struct child	 b_kids[BENCH_MAXPROCS];
 	int		 b_nkids;
@@ -84,6 +100,12 @@ static void	bench_poll_cb(struct ev_loop *, ev_timer *, int);
 static void	bench_final(struct bench *);
 static void	bench_watchdog_cb(struct ev_loop *, ev_timer *, int);
 static void	bench_reap(struct bench *);
+static void	bench_byst_cb(struct bystand *, int);
+static void	bench_kill_cb(struct ev_loop *, ev_timer *, int);
+static void	bench_resume_poll(struct bench *, uint64_t);
+static void	bench_tell(struct bench *, char, uint64_t);
+static void	bench_resume_merge(struct resume_report *,
+		    const struct rec_resume *);
 
 /* Fork the receivers; each gets a share of the connections. */
 static void
@@ -227,6 +249,7 @@ bench_record(struct bench *b, struct child *ch, uint32_t type,
 		rep->rp_closed += rf->rf_closed;
 		if (rf->rf_last_ns > rep->rp_last_ns)
 			rep->rp_last_ns = rf->rf_last_ns;
+		bench_resume_merge(&rep->rp_resume, &rf->rf_resume);
 		hist_merge(&rep->rp_hist, &rf->rf_hist);
 		free(rf);
 		ch->ch_final = 1;
@@ -248,7 +271,8 @@ bench_step(struct bench *b)
 	}
 	if (b->b_phase == PH_WATCH && b->b_watchready && parked == b->b_nkids)
 		bench_storm_join(b);
-	if (b->b_phase == PH_CONNECT && ready == b->b_nkids) {
+	if (b->b_phase == PH_CONNECT && ready == b->b_nkids &&
+	    (!b->b_conf->b_hasresume || b->b_bysready)) {
 		b->b_phase = PH_PUBCONNECT;
 		if (b->b_rep.rp_opened == 0 || b->b_rep.rp_lost > 0) {
 			log_warnx("no receiver connection subscribed, or a "
@@ -286,6 +310,168 @@ bench_pub_cb(struct pub *p, int ev)
 	b->b_phase = PH_RUN;
 	pub_run(&b->b_pub);
 	ev_timer_start(b->b_loop, &b->b_poll);
+	if (b->b_conf->b_hasresume) {
+		ev_timer_init(&b->b_killtimer, bench_kill_cb,
+		    b->b_conf->b_warmup, 0);
+		ev_timer_start(b->b_loop, &b->b_killtimer);
+	}
+}
+
+/* The bystanders are subscribed (or failed: give up). */
+static void
+bench_byst_cb(struct bystand *y, int ev)
+{
+	struct bench	*b = y->y_arg;
+
+	if (ev == BYST_FAILED) {
+		log_warnx("no bystander could connect and subscribe");
+		bench_final(b);
+		return;
+	}
+	b->b_bysready = 1;
+	bench_step(b);
+}
+
+/* The warm-up is over: T0, kill the --kill processes at once. */
+static void
+bench_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct bench		*b = ev_userdata(loop);
+	struct resume_report	*rr = &b->b_rep.rp_resume;
+	int			 i;
+
+	(void)w;
+	(void)revents;
+	if (b->b_phase != PH_RUN)
+		return;
+	srv_sample(b->b_conf, &rr->rr_srv[0]);
+	rr->rr_t0_ns = bench_now();
+	for (i = 0; i < b->b_conf->b_nkill; i++) {
+		if (kill(b->b_conf->b_kill[i], SIGKILL) == 0)
+			rr->rr_killed++;
+		else {
+			rr->rr_killfail++;
+			log_warn("--kill %d", (int)b->b_conf->b_kill[i]);
+		}
+	}
+	rr->rr_pub_t0 = b->b_pub.p_sent;
+	b->b_killed = 1;
+	bystand_kill(&b->b_byst, rr->rr_t0_ns);
+}
+
+/*
+ * A reconnect storm's poll: is every victim settled (lost, then caught
+ * up or given up)?  Then the storm's end is the last of them, and the
+ * publishing stops a second later.  In the drain: does every victim
+ * have every message?
+ */
+static void
+bench_resume_poll(struct bench *b, uint64_t now)
+{
+	struct resume_report	*rr = &b->b_rep.rp_resume;
+	struct rec_progress	 sum, *pg;
+	uint64_t		 end;
+	int			 i;
+
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < b->b_nkids; i++) {
+		pg = &b->b_kids[i].ch_prog;
+		sum.rp_lost += pg->rp_lost;
+		sum.rp_caught += pg->rp_caught;
+		sum.rp_final += pg->rp_final;
+		sum.rp_complete += pg->rp_complete;
+		sum.rp_waiting += pg->rp_waiting;
+		sum.rp_moved += pg->rp_moved + pg->rp_received + pg->rp_warm;
+		if (pg->rp_welcome_ns > sum.rp_welcome_ns)
+			sum.rp_welcome_ns = pg->rp_welcome_ns;
+		if (pg->rp_caught_ns > sum.rp_caught_ns)
+			sum.rp_caught_ns = pg->rp_caught_ns;
+	}
+	if (b->b_killed && !b->b_stormover &&
+	    sum.rp_lost == b->b_rep.rp_opened &&
+	    sum.rp_caught + sum.rp_final == b->b_rep.rp_opened) {
+		b->b_stormover = 1;
+		end = rr->rr_t0_ns;
+		if (sum.rp_welcome_ns > end)
+			end = sum.rp_welcome_ns;
+		if (sum.rp_caught_ns > end)
+			end = sum.rp_caught_ns;
+		rr->rr_end_ns = end;
+		rr->rr_pub_end = b->b_pub.p_sent;
+		srv_sample(b->b_conf, &rr->rr_srv[1]);
+		bystand_end(&b->b_byst, end);
+		b->b_stopat = now + 1000000000ULL;
+	}
+	if (b->b_phase == PH_RUN && b->b_stopat != 0 && now >= b->b_stopat)
+		pub_finish(&b->b_pub);
+	if (b->b_phase != PH_DRAIN)
+		return;
+	if (sum.rp_moved != b->b_lastrecv) {
+		b->b_lastrecv = sum.rp_moved;
+		b->b_lastmove = now;
+	}
+	/* (The publishing may have stopped after now was read.) */
+	if (sum.rp_complete + sum.rp_final >= b->b_rep.rp_opened ||
+	    (now > b->b_rep.rp_pubend_ns && (double)(now -
+	    b->b_rep.rp_pubend_ns) / 1e9 >= b->b_conf->b_drain))
+		bench_final(b);
+	else if (sum.rp_waiting == 0 &&
+	    (double)(now - b->b_lastmove) / 1e9 >= DRAIN_STALL) {
+		b->b_rep.rp_stalled = 1;
+		bench_final(b);
+	}
+}
+
+/* Command ch with the messages published so far to every receiver. */
+static void
+bench_tell(struct bench *b, char ch, uint64_t total)
+{
+	char	cmd[1 + sizeof(total)];
+	int	i;
+
+	cmd[0] = ch;
+	memcpy(cmd + 1, &total, sizeof(total));
+	for (i = 0; i < b->b_nkids; i++)
+		if (!b->b_kids[i].ch_eof && write(b->b_kids[i].ch_wfd, cmd,
+		    sizeof(cmd)) != (ssize_t)sizeof(cmd))
+			log_warn("receiver %d", (int)b->b_kids[i].ch_pid);
+}
+
+/* Add a receiver's storm figures rs to rr's sums (the times: the last). */
+static void
+bench_resume_merge(struct resume_report *rr, const struct rec_resume *rs)
+{
+	struct rec_resume	*t = &rr->rr_sum;
+	int			 i;
+
+	t->rs_victims += rs->rs_victims;
+	t->rs_lost += rs->rs_lost;
+	t->rs_resumed += rs->rs_resumed;
+	t->rs_fresh += rs->rs_fresh;
+	t->rs_relost += rs->rs_relost;
+	t->rs_alive += rs->rs_alive;
+	t->rs_attempts += rs->rs_attempts;
+	for (i = 0; i < BF_MAX; i++)
+		t->rs_afail[i] += rs->rs_afail[i];
+	t->rs_rest_false += rs->rs_rest_false;
+	t->rs_rest_true += rs->rs_rest_true;
+	t->rs_not_restored += rs->rs_not_restored;
+	t->rs_since += rs->rs_since;
+	t->rs_since_true += rs->rs_since_true;
+	t->rs_since_false += rs->rs_since_false;
+	t->rs_since_err += rs->rs_since_err;
+	t->rs_nooffset += rs->rs_nooffset;
+	t->rs_caught += rs->rs_caught;
+	t->rs_checked += rs->rs_checked;
+	t->rs_missed += rs->rs_missed;
+	t->rs_dup += rs->rs_dup;
+	t->rs_reorder += rs->rs_reorder;
+	t->rs_overflow += rs->rs_overflow;
+	t->rs_replayed += rs->rs_replayed;
+	if (rs->rs_welcome_ns > t->rs_welcome_ns)
+		t->rs_welcome_ns = rs->rs_welcome_ns;
+	if (rs->rs_caught_ns > t->rs_caught_ns)
+		t->rs_caught_ns = rs->rs_caught_ns;
 }
 
 /* The server's CPU seconds so far. */
@@ -349,6 +535,8 @@ bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
+	if (b->b_conf->b_hasresume && b->b_phase == PH_RUN)
+		bench_resume_poll(b, now);
 	if (b->b_phase == PH_STORM && storm_check(&b->b_storm)) {
 		ev_timer_stop(loop, &b->b_poll);
 		b->b_rep.rp_storm.sr_cpu_seen = bench_cpu(b->b_conf);
@@ -362,9 +550,15 @@ bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			    (uint64_t)b->b_subs[k];
 		b->b_phase = PH_DRAIN;
 		b->b_lastmove = now;
+		if (b->b_conf->b_hasresume)
+			bench_tell(b, 'S', b->b_pub.p_sent);
 	}
 	if (b->b_phase != PH_DRAIN)
 		return;
+	if (b->b_conf->b_hasresume) {
+		bench_resume_poll(b, now);
+		return;
+	}
 	/*
 	 * A server still working through the warm-up's backlog is moving
 	 * too, not stalled.
@@ -387,21 +581,26 @@ bench_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/* Sample the server and ask every receiver for its final record. */
+/*
+ * Sample the server and ask every receiver for its final record (with
+ * the messages published in all, for a reconnect storm's check).
+ */
 static void
 bench_final(struct bench *b)
 {
-	int	i;
+	struct resume_report	*rr = &b->b_rep.rp_resume;
 
+	if (b->b_phase == PH_FINAL)
+		return;
 	ev_timer_stop(b->b_loop, &b->b_poll);
+	ev_timer_stop(b->b_loop, &b->b_killtimer);
 	pub_finish(&b->b_pub);
 	b->b_phase = PH_FINAL;
 	b->b_rep.rp_end_ns = bench_now();
 	srv_sample(b->b_conf, &b->b_rep.rp_srv[2]);
-	for (i = 0; i < b->b_nkids; i++)
-		if (!b->b_kids[i].ch_eof &&
-		    write(b->b_kids[i].ch_wfd, "R", 1) != 1)
-			log_warn("receiver %d", (int)b->b_kids[i].ch_pid);
+	if (b->b_killed && !b->b_stormover)
+		rr->rr_srv[1] = b->b_rep.rp_srv[2];
+	bench_tell(b, 'R', b->b_pub.p_sent);
 	bench_step(b);
 }
 
@@ -485,6 +684,12 @@ bench_main(struct bench_conf *conf)
 	ev_timer_init(&b->b_watchdog, bench_watchdog_cb, bound, 0);
 	ev_timer_start(b->b_loop, &b->b_watchdog);
 	ev_timer_init(&b->b_poll, bench_poll_cb, 0.1, 0.1);
+	ev_timer_init(&b->b_killtimer, bench_kill_cb, 0, 0);
+	if (conf->b_hasresume) {
+		b->b_byst.y_cb = bench_byst_cb;
+		b->b_byst.y_arg = b;
+		bystand_start(&b->b_byst, b->b_loop, conf, &b->b_rep);
+	}
 	if (conf->b_watchers > 0) {
 		b->b_phase = PH_WATCH;
 		b->b_storm.s_cb = bench_storm_cb;
@@ -498,11 +703,13 @@ bench_main(struct bench_conf *conf)
 		b->b_rep.rp_end_ns = bench_now();
 		srv_sample(conf, &b->b_rep.rp_srv[2]);
 	}
+	bystand_finish(&b->b_byst);
 	report_print(conf, &b->b_rep);
 	status = b->b_rep.rp_opened == 0 || b->b_rep.rp_lost > 0 ||
 	    b->b_rep.rp_timeout || b->b_rep.rp_ready_ns == 0 ? 1 : 0;
 	pub_free(&b->b_pub);
 	storm_free(&b->b_storm);
+	bystand_free(&b->b_byst);
 	ev_loop_destroy(b->b_loop);
 	free(b->b_subs);
 	free(b);

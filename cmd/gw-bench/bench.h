@@ -12,7 +12,12 @@
  * presence, all join the channel at once; the watchers count the
  * presence.join events and time presence queries (storm.c).
  * With --proto nchan or socketio the same runs load one of gw's peers
- * (peer.c).
+ * (peer.c).  With --resume-url the run is a reconnect storm: after the
+ * warm-up the parent kills the --kill processes (the receivers' node),
+ * and each receiver (a victim) resumes its session on the other node,
+ * subscribes again with since, and checks that no sequence number went
+ * missing (resume.c); the parent's bystanders, on the other node since
+ * before the kill, time their deliveries meanwhile (bystand.c).
  */
 #ifndef GW_BENCH_H
 #define GW_BENCH_H
@@ -41,6 +46,14 @@
  */
 #define BENCH_QBOUND(q)	(10.0 + 0.05 * (q))
 #define BENCH_QTIMEOUT	5.0	/* one query's answer, at most */
+#define BENCH_MAXBYST	10000	/* --bystanders */
+#define BENCH_SIDMAX	64	/* a session id we keep, at most */
+#define BENCH_OFFMAX	47	/* an offset we keep, at most */
+#define BENCH_SEQBITS	4096	/* sequence numbers held above a gap */
+#define BENCH_RETRYMAX	8.0	/* a resume retry's delay, at most */
+#define BENCH_RETRY0	0.5	/* and the first retry's */
+#define BENCH_ATTEMPT	10.0	/* a resume attempt's welcome, at most */
+#define BENCH_SLOTS	1000	/* a bystander's latency time slots */
 
 /* Log-linear histogram: 16 linear steps per power of two (6 % wide). */
 #define HIST_SUBBITS	4
@@ -69,6 +82,13 @@ struct bench_conf {
 	struct bench_target b_sub;	/* --url: the subscribers */
 	struct bench_target b_pub;	/* --pub-url, or a copy of b_sub */
 	int		 b_haspub;	/* --pub-url given */
+	struct bench_target b_resume;	/* --resume-url: the victims resume */
+	int		 b_hasresume;	/* a reconnect storm */
+	int		 b_nosince;	/* --no-since: trust the restore */
+	double		 b_backoff;	/* first resume within, seconds */
+	unsigned	 b_bystanders;	/* on b_resume, in the parent */
+	pid_t		 b_kill[BENCH_MAXPIDS];	/* --kill at the warm-up's end */
+	int		 b_nkill;
 	char		 b_pattern[128];	/* channel name, "%d" is K */
 	char		 b_userpat[128];	/* user id, "%d" is i, or "" */
 	unsigned	 b_conns;
@@ -137,6 +157,11 @@ struct bctx {
 	const struct bench_target *x_tgt;	/* where to connect */
 	int		 x_users;	/* add user=NAME (b_userpat, bc_idx) */
 	int		 x_http;	/* plain HTTP, no upgrade (Nchan pub) */
+	/* The query's session=SID for c, or NULL (optional). */
+	const char	*(*x_session)(struct bctx *, struct bconn *);
+	/* The welcome frame; may fail c (optional). */
+	void		(*x_welcome)(struct bctx *, struct bconn *, const char *,
+			    size_t);
 	/* Send the subscribes of a welcomed connection; set bc_nsub. */
 	void		(*x_subscribe)(struct bctx *, struct bconn *);
 	/* A text frame on a subscribed connection. */
@@ -174,6 +199,45 @@ struct rec_progress {
 	uint64_t	rp_received;	/* measured deliveries so far */
 	uint64_t	rp_closed;	/* ready connections lost since */
 	uint64_t	rp_warm;	/* warm-up deliveries so far */
+	/* A reconnect storm's victims, each counted once: */
+	uint64_t	rp_lost;	/* lost their first connection */
+	uint64_t	rp_resumed;	/* welcomed with resumed:true */
+	uint64_t	rp_caught;	/* caught up, connected now */
+	uint64_t	rp_final;	/* given up: fresh session, ... */
+	uint64_t	rp_complete;	/* have all up to the last publish */
+	uint64_t	rp_waiting;	/* between attempts, or in one */
+	uint64_t	rp_moved;	/* anything happened: attempts too */
+	uint64_t	rp_welcome_ns;	/* the last resumed welcome */
+	uint64_t	rp_caught_ns;	/* the last victim caught up */
+};
+
+/* A reconnect storm's figures of one receiver (resume.c). */
+struct rec_resume {
+	uint64_t	rs_victims;	/* subscribed on the first node */
+	uint64_t	rs_lost;	/* and lost that connection */
+	uint64_t	rs_resumed;	/* welcomed resumed:true */
+	uint64_t	rs_fresh;	/* welcomed with a fresh session */
+	uint64_t	rs_relost;	/* resumed, then lost, not back */
+	uint64_t	rs_alive;	/* connected at the end */
+	uint64_t	rs_attempts;	/* resume connections started */
+	uint64_t	rs_afail[BF_MAX];	/* failed before the welcome */
+	uint64_t	rs_rest_false;	/* restored with recovered:false */
+	uint64_t	rs_rest_true;	/* restored with recovered:true */
+	uint64_t	rs_not_restored;	/* the channel not restored */
+	uint64_t	rs_since;	/* subscribes with since sent */
+	uint64_t	rs_since_true;	/* answered recovered:true */
+	uint64_t	rs_since_false;	/* answered recovered:false */
+	uint64_t	rs_since_err;	/* answered with an error */
+	uint64_t	rs_nooffset;	/* lost before any message */
+	uint64_t	rs_caught;	/* caught up at the end */
+	uint64_t	rs_checked;	/* alive, sequences checked */
+	uint64_t	rs_missed;	/* sequence numbers never received */
+	uint64_t	rs_dup;		/* received again */
+	uint64_t	rs_reorder;	/* received above a gap */
+	uint64_t	rs_overflow;	/* counted missed: gap too wide */
+	uint64_t	rs_replayed;	/* sent while away, then received */
+	uint64_t	rs_welcome_ns;	/* the last resumed welcome */
+	uint64_t	rs_caught_ns;	/* the last victim caught up */
 };
 
 struct rec_final {
@@ -185,6 +249,7 @@ struct rec_final {
 	uint64_t	rf_closed;	/* ready connections lost */
 	uint64_t	rf_first_ns;	/* first and last measured delivery */
 	uint64_t	rf_last_ns;
+	struct rec_resume rf_resume;	/* a reconnect storm's victims */
 	struct hist	rf_hist;
 };
 
@@ -195,6 +260,34 @@ struct srv_sample {
 	int		ss_nok;		/* processes read */
 	int64_t		ss_pid_rss[BENCH_MAXPIDS];	/* -1: gone */
 	double		ss_pid_cpu[BENCH_MAXPIDS];
+	char		ss_pid_name[BENCH_MAXPIDS][16];	/* comm, or "" */
+};
+
+/* The bystanders of a reconnect storm (bystand.c). */
+struct byst_report {
+	uint64_t	by_ready;	/* subscribed */
+	uint64_t	by_fail;	/* did not subscribe */
+	uint64_t	by_lost;	/* lost after they had */
+	uint64_t	by_received;	/* deliveries */
+	uint64_t	by_gaps;	/* sequence numbers skipped */
+	uint64_t	by_reorder;	/* duplicated or out of order */
+	struct hist	by_before;	/* latencies before the kill */
+	struct hist	by_storm;	/* from the kill to the storm's end */
+	struct hist	by_after;	/* after it */
+};
+
+/* A reconnect storm's figures, in the parent. */
+struct resume_report {
+	struct rec_resume rr_sum;	/* the receivers' figures, summed */
+	uint64_t	rr_t0_ns;	/* the kill */
+	uint64_t	rr_end_ns;	/* every victim settled, or 0 */
+	uint64_t	rr_pub_t0;	/* messages published by the kill */
+	uint64_t	rr_pub_end;	/* and by the storm's end */
+	int		rr_killed;	/* --kill pids signalled */
+	int		rr_killfail;	/* and not (gone already) */
+	int		rr_complete;	/* all had all, after the drain */
+	struct srv_sample rr_srv[2];	/* at the kill, at the end */
+	struct byst_report rr_byst;
 };
 
 /* A presence storm's figures (storm.c). */
@@ -247,6 +340,7 @@ struct report {
 	uint64_t	 rp_sub0_ns;	/* the receivers' first subscribe */
 	uint64_t	 rp_sublast_ns;	/* and their last (joins, in a storm) */
 	struct storm_report rp_storm;	/* with --watchers */
+	struct resume_report rp_resume;	/* with --resume-url */
 };
 
 /* Frames waiting to go out on one publisher connection. */
@@ -280,6 +374,25 @@ struct pub {
 	char		*p_body;	/* its data: the bench JSON */
 };
 
+enum { BYST_READY = 1, BYST_FAILED };
+
+/* The bystanders of a reconnect storm, in the parent process. */
+struct bystand {
+	struct bctx	 y_x;
+	struct bconn	*y_conns;
+	uint32_t	 y_n;
+	uint32_t	 y_done;	/* subscribed or failed */
+	int		 y_told;
+	uint64_t	 y_t0;		/* the kill, or 0 */
+	uint64_t	 y_end;		/* the storm's end, or 0 */
+	uint64_t	 y_slotns;	/* a time slot's width */
+	struct hist	**y_slot;	/* BENCH_SLOTS, each made on demand */
+	ev_timer	 y_timer;	/* the connect deadline */
+	struct report	*y_rep;
+	void		(*y_cb)(struct bystand *, int);	/* BYST_* */
+	void		*y_arg;
+};
+
 enum { STORM_READY = 1, STORM_FAILED, STORM_DONE };
 
 struct watcher {
@@ -306,6 +419,36 @@ struct storm {
 	struct report	*s_rep;
 	void		(*s_cb)(struct storm *, int);	/* STORM_* */
 	void		*s_arg;
+};
+
+/* A victim of a reconnect storm, beside its connection (resume.c). */
+struct victim {
+	ev_timer	 v_timer;	/* the next resume attempt */
+	uint64_t	 v_hwm;		/* all sequence numbers up to it came */
+	uint64_t	*v_bits;	/* those above it that came, or NULL */
+	uint64_t	 v_lost_ns;	/* the connection was lost */
+	uint64_t	 v_try_ns;	/* the current attempt started */
+	uint32_t	 v_nbits;	/* bits set in v_bits */
+	uint16_t	 v_tries;	/* failed attempts in a row */
+	uint8_t		 v_state;	/* V_* */
+	uint8_t		 v_flags;	/* VF_* */
+	char		 v_sid[BENCH_SIDMAX + 1];	/* welcome.session */
+	char		 v_since[BENCH_OFFMAX + 1];	/* of the v_hwm advance */
+	char		 v_max[BENCH_OFFMAX + 1];	/* the highest offset */
+	char		 v_latest[BENCH_OFFMAX + 1];	/* to reach, resumed */
+};
+
+/* The victims of one receiver process (resume.c). */
+struct rsm {
+	struct bctx	 m_x;		/* the resume connections' */
+	struct bconn	*m_conns;	/* the receiver's connections */
+	struct victim	*m_v;		/* one per connection */
+	uint32_t	 m_lo;
+	uint32_t	 m_n;
+	uint64_t	 m_total;	/* messages published in all, or 0 */
+	uint64_t	 m_moved;	/* events, for the stall check */
+	struct rec_final *m_fin;	/* the receiver's counters */
+	struct rec_resume m_rs;
 };
 
 /* hist.c */
@@ -354,6 +497,29 @@ void		 pub_start(struct pub *, struct ev_loop *,
 void		 pub_run(struct pub *);
 void		 pub_finish(struct pub *);
 void		 pub_free(struct pub *);
+
+/* resume.c */
+void		 resume_init(struct rsm *, struct ev_loop *,
+		    const struct bench_conf *, struct bconn *, uint32_t,
+		    uint32_t, char *, struct rec_final *);
+void		 resume_first_welcome(struct rsm *, struct bconn *,
+		    const char *, size_t);
+void		 resume_ready(struct rsm *, struct bconn *);
+void		 resume_first_text(struct rsm *, struct bconn *, const char *,
+		    size_t);
+void		 resume_lost(struct rsm *, struct bconn *);
+void		 resume_total(struct rsm *, uint64_t);
+void		 resume_progress(struct rsm *, struct rec_progress *);
+void		 resume_final(struct rsm *);
+void		 resume_free(struct rsm *);
+
+/* bystand.c */
+void		 bystand_start(struct bystand *, struct ev_loop *,
+		    const struct bench_conf *, struct report *);
+void		 bystand_kill(struct bystand *, uint64_t);
+void		 bystand_end(struct bystand *, uint64_t);
+void		 bystand_finish(struct bystand *);
+void		 bystand_free(struct bystand *);
 
 /* recv.c */
 int		 recv_main(const struct bench_conf *, uint32_t, uint32_t,

@@ -8,7 +8,8 @@
  * socket does not take waits for EV_WRITE.  With a peer's protocol
  * (--proto, peer.c) the path and the steps to subscribed differ, and
  * an x_http context (Nchan's publisher) skips the upgrade: its reads are
- * HTTP answers.
+ * HTTP answers.  A context may add session=SID to the query (x_session)
+ * and see the welcome (x_welcome): a reconnect storm's resumes.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -129,19 +130,21 @@ bconn_events(struct bconn *c)
 
 /*
  * The request's path: the target's, plus user=NAME (the --user-pattern
- * with c's number) if the context wants users.  Return 0, or -1 if it
- * does not fit in sz.
+ * with c's number) if the context wants users, plus session=SID if the
+ * context names c's session.  Return 0, or -1 if it does not fit in sz.
  */
 static int
 bconn_path(struct bconn *c, char *dst, size_t sz)
 {
 	struct bctx	*x = c->bc_ctx;
-	const char	*path = x->x_tgt->t_path;
+	const char	*path = x->x_tgt->t_path, *sid = NULL;
 	char		 user[160];
 	int		 n;
 
 	if (x->x_conf->b_proto != PROTO_GW)
 		return peer_path(c, dst, sz);
+	if (x->x_session != NULL)
+		sid = x->x_session(x, c);
 	if (!x->x_users)
 		n = snprintf(dst, sz, "%s", path);
 	else if (bench_name(x->x_conf->b_userpat, c->bc_idx, user,
@@ -150,6 +153,11 @@ bconn_path(struct bconn *c, char *dst, size_t sz)
 	else
 		n = snprintf(dst, sz, "%s%suser=%s", path,
 		    strchr(path, '?') != NULL ? "&" : "?", user);
+	if (n < 0 || (size_t)n >= sz)
+		return -1;
+	if (sid != NULL)
+		n += snprintf(dst + n, sz - (size_t)n, "%ssession=%s",
+		    strchr(dst, '?') != NULL ? "&" : "?", sid);
 	return n < 0 || (size_t)n >= sz ? -1 : 0;
 }
 
@@ -442,6 +450,11 @@ bconn_textframe(struct bconn *c, const char *p, size_t len)
 		if (!ws_find(p, len, "\"welcome\"")) {
 			bconn_fail(c, BF_HANDSHAKE);
 			return;
+		}
+		if (x->x_welcome != NULL) {
+			x->x_welcome(x, c, p, len);
+			if (c->bc_state == BC_DEAD)
+				return;
 		}
 		c->bc_state = BC_SUBSCRIBING;
 		x->x_subscribe(x, c);

@@ -27,10 +27,15 @@ static double	opt_rate(const char *);
 static void	opt_url(struct bench_target *, const char *, const char *);
 static void	opt_src(struct bench_conf *, const char *);
 static void	opt_pids(struct bench_conf *, const char *);
+static void	opt_kill(struct bench_conf *, const char *);
 static void	opt_pattern(char *, size_t, const char *, const char *,
 		    const char *);
 static void	opt_check(struct bench_conf *);
 static void	opt_check_storm(struct bench_conf *);
+static void	opt_check_resume(struct bench_conf *);
+static void	opt_fresh_users(struct bench_conf *, const char *);
+static int	opt_same(const struct bench_target *,
+		    const struct bench_target *);
 static void	opt_one(struct bench_conf *, int, const char *);
 
 static __dead void
@@ -44,7 +49,9 @@ usage(void)
 "                [--concurrency n] [--source-addrs first[-last]]\n"
 "                [--server-pids pid,...] [--pub-url ws://127.0.0.1:8081/ws]\n"
 "                [--user-pattern name%%d] [--watchers n] [--queries n]\n"
-"                [--proto gw|nchan|socketio]\n");
+"                [--proto gw|nchan|socketio]\n"
+"                [--resume-url ws://127.0.0.1:8081/ws] [--kill pid]\n"
+"                [--bystanders n] [--backoff seconds] [--no-since]\n");
 	exit(2);
 }
 
@@ -52,7 +59,8 @@ enum {
 	OPT_URL = 256, OPT_CONNS, OPT_PROCS, OPT_CHANNELS, OPT_PATTERN,
 	OPT_RATE, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_SIZE, OPT_CTIMEOUT,
 	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON, OPT_PUBURL, OPT_USERPAT,
-	OPT_WATCHERS, OPT_QUERIES, OPT_PROTO
+	OPT_WATCHERS, OPT_QUERIES, OPT_PROTO, OPT_RESUME, OPT_KILL,
+	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE
 };
 
 static const struct option longopts[] = {
@@ -76,6 +84,11 @@ static const struct option longopts[] = {
 	{ "watchers",		required_argument,	NULL, OPT_WATCHERS },
 	{ "queries",		required_argument,	NULL, OPT_QUERIES },
 	{ "proto",		required_argument,	NULL, OPT_PROTO },
+	{ "resume-url",		required_argument,	NULL, OPT_RESUME },
+	{ "kill",		required_argument,	NULL, OPT_KILL },
+	{ "bystanders",		required_argument,	NULL, OPT_BYSTANDERS },
+	{ "backoff",		required_argument,	NULL, OPT_BACKOFF },
+	{ "no-since",		no_argument,		NULL, OPT_NOSINCE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -231,6 +244,29 @@ opt_pids(struct bench_conf *conf, const char *s)
 }
 
 /*
+ * PID[,PID...] of --kill, added to those of the options before: the
+ * processes to kill at the warm-up's end.
+ */
+static void
+opt_kill(struct bench_conf *conf, const char *s)
+{
+	char	buf[1024], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		usage();
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (conf->b_nkill == BENCH_MAXPIDS) {
+			log_warnx("--kill: at most %d", BENCH_MAXPIDS);
+			exit(2);
+		}
+		conf->b_kill[conf->b_nkill++] = (pid_t)opt_num(tok, 2,
+		    INT_MAX);
+	}
+}
+
+/*
  * A channel name or user id pattern of option opt, with at most one
  * "%d", no other '%' and only the characters of ok (besides letters and
  * digits), into dst; or exit 2 with example as a hint.
@@ -286,6 +322,14 @@ opt_check(struct bench_conf *conf)
 	}
 	if (conf->b_concurrency == 0)
 		conf->b_concurrency = 256;
+	if (conf->b_hasresume)
+		opt_check_resume(conf);
+	else if (conf->b_nkill > 0 || conf->b_bystanders > 0 ||
+	    conf->b_nosince || conf->b_backoff >= 0) {
+		log_warnx("--kill, --bystanders, --backoff and --no-since are "
+		    "for a reconnect storm: want --resume-url");
+		exit(2);
+	}
 	if (!conf->b_haspub)
 		conf->b_pub = conf->b_sub;
 	if (conf->b_proto != PROTO_GW && (conf->b_watchers > 0 ||
@@ -316,15 +360,67 @@ opt_check_storm(struct bench_conf *conf)
 	 * Users of an earlier run may still be present (presence_grace):
 	 * they would not join again.  Fresh names each run.
 	 */
-	if (conf->b_userpat[0] == '\0')
-		snprintf(conf->b_userpat, sizeof(conf->b_userpat),
-		    "gwb%06x-u%%d", (unsigned)((bench_now() / 1000) ^
-		    ((uint64_t)getpid() << 8)) & 0xffffff);
+	opt_fresh_users(conf, "u");
 	if (strstr(conf->b_userpat, "%d") == NULL) {
 		log_warnx("--watchers: --user-pattern %s names one user: want "
 		    "a %%d", conf->b_userpat);
 		exit(2);
 	}
+}
+
+/* Do targets a and b name the same address and port? */
+static int
+opt_same(const struct bench_target *a, const struct bench_target *b)
+{
+	return a->t_addr.sin_addr.s_addr == b->t_addr.sin_addr.s_addr &&
+	    a->t_addr.sin_port == b->t_addr.sin_port;
+}
+
+/* Without --user-pattern: gwbXXXXXX-KIND%d, XXXXXX new at every run. */
+static void
+opt_fresh_users(struct bench_conf *conf, const char *kind)
+{
+	if (conf->b_userpat[0] == '\0')
+		snprintf(conf->b_userpat, sizeof(conf->b_userpat),
+		    "gwb%06x-%s%%d", (unsigned)((bench_now() / 1000) ^
+		    ((uint64_t)getpid() << 8)) & 0xffffff, kind);
+}
+
+/*
+ * A reconnect storm: gw's protocol, something to kill, users (a session
+ * resumes only for its user), and a publisher that survives the kill:
+ * by default on the resume URL, never on --url.
+ */
+static void
+opt_check_resume(struct bench_conf *conf)
+{
+	if (conf->b_proto != PROTO_GW || conf->b_watchers > 0) {
+		log_warnx("--resume-url: gw's protocol, no presence storm");
+		exit(2);
+	}
+	if (conf->b_nkill == 0) {
+		log_warnx("--resume-url: want --kill with the pids of the "
+		    "--url node");
+		exit(2);
+	}
+	if (opt_same(&conf->b_resume, &conf->b_sub)) {
+		log_warnx("--resume-url: the victims must resume elsewhere: "
+		    "it is --url");
+		exit(2);
+	}
+	if (conf->b_haspub && opt_same(&conf->b_pub, &conf->b_sub)) {
+		log_warnx("--resume-url: the publisher must survive the kill: "
+		    "--pub-url is --url");
+		exit(2);
+	}
+	if (!conf->b_haspub) {
+		conf->b_pub = conf->b_resume;
+		conf->b_haspub = 1;
+	}
+	if (conf->b_backoff < 0)
+		conf->b_backoff = 5;
+	/* Sessions of an earlier run must not be resumed by this one. */
+	opt_fresh_users(conf, "v");
 }
 
 /* Option ch (a value of getopt_long) with its argument arg. */
@@ -392,6 +488,22 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 	case OPT_JSON:
 		conf->b_json = 1;
 		break;
+	case OPT_RESUME:
+		opt_url(&conf->b_resume, "resume-url", arg);
+		conf->b_hasresume = 1;
+		break;
+	case OPT_KILL:
+		opt_kill(conf, arg);
+		break;
+	case OPT_BYSTANDERS:
+		conf->b_bystanders = opt_num(arg, 0, BENCH_MAXBYST);
+		break;
+	case OPT_BACKOFF:
+		conf->b_backoff = opt_secs(arg, 0, 600);
+		break;
+	case OPT_NOSINCE:
+		conf->b_nosince = 1;
+		break;
 	case OPT_PROTO:
 		if ((conf->b_proto = peer_proto(arg)) == -1) {
 			log_warnx("bad --proto %s: want gw, nchan or socketio",
@@ -425,6 +537,7 @@ main(int argc, char *argv[])
 	conf.b_drain = 10;
 	conf.b_ctimeout = 30;
 	conf.b_queries = 20;
+	conf.b_backoff = -1;	/* not given */
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
 		opt_one(&conf, ch, optarg);
 	if (optind != argc)

@@ -8,7 +8,11 @@
  * presence storm (--watchers) each connection is a user of its own
  * (--user-pattern) and its subscribe is a join: the connections wait,
  * welcomed, until all are (REC_PARKED to the parent); on 'G' all send
- * their subscribe at once.
+ * their subscribe at once.  In a reconnect storm (--resume-url) each
+ * subscribed connection is a victim that resumes its session elsewhere
+ * when it is lost (resume.c).  The parent's commands: 'G' (join), 'S'
+ * and 8 bytes (the messages published in all, so far), 'R' and 8 bytes
+ * (the same, then the final report).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,11 +50,17 @@ struct recv {
 	ev_timer	 r_progress;
 	ev_prepare	 r_prep;
 	ev_io		 r_ctl;
+	char		 r_cbuf[32];	/* commands read, not yet done */
+	size_t		 r_clen;
+	int		 r_resume;	/* a reconnect storm's victims */
+	struct rsm	 r_rsm;
 	struct rec_final r_fin;
 };
 
 static int	recv_write(struct recv *, uint32_t, const void *, size_t,
 		    const void *, size_t);
+static void	recv_welcome(struct bctx *, struct bconn *, const char *,
+		    size_t);
 static void	recv_subscribe(struct bctx *, struct bconn *);
 static void	recv_send_subscribe(struct recv *, struct bconn *);
 static void	recv_text(struct bctx *, struct bconn *, const char *, size_t);
@@ -62,6 +72,7 @@ static void	recv_ctl_cb(struct ev_loop *, ev_io *, int);
 static void	recv_ready(struct recv *);
 static void	recv_parked(struct recv *);
 static void	recv_join_all(struct recv *);
+static int	recv_command(struct recv *);
 
 /* Write one record (a header, a and b) to the parent: 0 or -1. */
 static int
@@ -86,6 +97,16 @@ recv_write(struct recv *r, uint32_t type, const void *a, size_t alen,
 		}
 	}
 	return 0;
+}
+
+/* A welcome: a victim keeps its session id. */
+static void
+recv_welcome(struct bctx *x, struct bconn *c, const char *p, size_t len)
+{
+	struct recv	*r = x->x_arg;
+
+	if (r->r_resume)
+		resume_first_welcome(&r->r_rsm, c, p, len);
 }
 
 /* A connection is welcomed: subscribe, or wait for 'G' in a storm. */
@@ -133,6 +154,10 @@ recv_text(struct bctx *x, struct bconn *c, const char *p, size_t len)
 	struct recv	*r = x->x_arg;
 	uint64_t	 v[4], now;
 
+	if (r->r_resume) {
+		resume_first_text(&r->r_rsm, c, p, len);
+		return;
+	}
 	if (ws_gwb(p, len, v) == -1)
 		return;
 	now = bench_now();
@@ -171,9 +196,13 @@ recv_done(struct bctx *x, struct bconn *c, int old)
 		r->r_opened++;
 		r->r_subs[c->bc_idx % x->x_conf->b_channels]++;
 		r->r_tlast = bench_now();
-	} else if (old == BC_READY)
+		if (r->r_resume)
+			resume_ready(&r->r_rsm, c);
+	} else if (old == BC_READY) {
 		r->r_fin.rf_closed++;
-	else {
+		if (r->r_resume)
+			resume_lost(&r->r_rsm, c);
+	} else {
 		r->r_inflight--;
 		r->r_done++;
 	}
@@ -309,9 +338,12 @@ recv_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct rec_progress	 rp;
 
 	(void)revents;
+	memset(&rp, 0, sizeof(rp));
 	rp.rp_received = r->r_fin.rf_received;
 	rp.rp_closed = r->r_fin.rf_closed;
 	rp.rp_warm = r->r_fin.rf_warm;
+	if (r->r_resume)
+		resume_progress(&r->r_rsm, &rp);
 	if (recv_write(r, REC_PROGRESS, &rp, sizeof(rp), NULL, 0) == -1) {
 		r->r_status = 1;
 		ev_break(loop, EVBREAK_ALL);
@@ -319,31 +351,68 @@ recv_progress_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * 'G' from the parent: a storm's joiners join.  'R': the final report.
- * EOF: the parent is gone.
+ * Commands from the parent (see the top): read what is there, do each
+ * whole one.  EOF: the parent is gone.
  */
 static void
 recv_ctl_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct recv	*r = w->data;
-	char		 ch;
 	ssize_t		 n;
 
 	(void)revents;
-	if ((n = read(w->fd, &ch, 1)) == -1 && (errno == EAGAIN ||
-	    errno == EINTR))
+	n = read(w->fd, r->r_cbuf + r->r_clen, sizeof(r->r_cbuf) - r->r_clen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == 1 && ch == 'G') {
-		recv_join_all(r);
+	if (n <= 0) {
+		r->r_status = 1;
+		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	if (n == 1 && ch == 'R') {
-		if (recv_write(r, REC_FINAL, &r->r_fin, sizeof(r->r_fin),
-		    NULL, 0) == -1)
+	r->r_clen += (size_t)n;
+	if (recv_command(r) == -1)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * Do the whole commands in r_cbuf.  Return 0, or -1 when the receiver
+ * is done: after 'R' (its final record sent), or a command it does not
+ * know (r_status 1).
+ */
+static int
+recv_command(struct recv *r)
+{
+	uint64_t	total;
+	size_t		need;
+	char		ch;
+
+	while (r->r_clen > 0) {	/* each turn consumes one */
+		ch = r->r_cbuf[0];
+		need = ch == 'S' || ch == 'R' ? 1 + sizeof(total) : 1;
+		if (r->r_clen < need)
+			return 0;
+		if (ch == 'G')
+			recv_join_all(r);
+		else if (ch == 'S' || ch == 'R') {
+			memcpy(&total, r->r_cbuf + 1, sizeof(total));
+			if (r->r_resume)
+				resume_total(&r->r_rsm, total);
+		} else {
 			r->r_status = 1;
-	} else
-		r->r_status = 1;
-	ev_break(loop, EVBREAK_ALL);
+			return -1;
+		}
+		if (ch == 'R') {
+			if (r->r_resume)
+				resume_final(&r->r_rsm);
+			if (recv_write(r, REC_FINAL, &r->r_fin,
+			    sizeof(r->r_fin), NULL, 0) == -1)
+				r->r_status = 1;
+			return -1;
+		}
+		memmove(r->r_cbuf, r->r_cbuf + need, r->r_clen - need);
+		r->r_clen -= need;
+	}
+	return 0;
 }
 
 /*
@@ -368,6 +437,7 @@ recv_main(const struct bench_conf *conf, uint32_t lo, uint32_t hi, int wfd,
 	r->r_x.x_rbuf = xmalloc(BENCH_RBUFSZ);
 	r->r_x.x_seed = (uint32_t)(bench_now() ^ ((uint64_t)getpid() << 16));
 	r->r_x.x_arg = r;
+	r->r_x.x_welcome = recv_welcome;
 	r->r_x.x_subscribe = recv_subscribe;
 	r->r_x.x_text = recv_text;
 	r->r_x.x_done = recv_done;
@@ -381,6 +451,9 @@ recv_main(const struct bench_conf *conf, uint32_t lo, uint32_t hi, int wfd,
 	r->r_wfd = wfd;
 	r->r_rfd = rfd;
 	r->r_t0 = bench_now();
+	if ((r->r_resume = conf->b_hasresume) != 0)
+		resume_init(&r->r_rsm, loop, conf, r->r_conns, lo, r->r_n,
+		    r->r_x.x_rbuf, &r->r_fin);
 	ev_prepare_init(&r->r_prep, recv_prep_cb);
 	r->r_prep.data = r;
 	ev_prepare_start(loop, &r->r_prep);
@@ -394,6 +467,7 @@ recv_main(const struct bench_conf *conf, uint32_t lo, uint32_t hi, int wfd,
 	ev_io_start(loop, &r->r_ctl);
 	ev_run(loop, 0);
 
+	resume_free(&r->r_rsm);
 	for (i = 0; i < r->r_next; i++)
 		bconn_free(&r->r_conns[i]);
 	status = r->r_status;

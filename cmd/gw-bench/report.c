@@ -26,6 +26,19 @@ struct derived {
 	double		p50, p90, p99, max, mean;	/* ms */
 };
 
+struct resume_derived {
+	uint64_t	never;		/* victims lost and never resumed */
+	uint64_t	afailed;	/* failed resume attempts */
+	int		complete;	/* all resumed, caught up, nothing missed */
+	int		over;		/* the storm ended (rr_end_ns) */
+	double		last_resume_s;	/* T0 to the last resumed welcome */
+	double		caught_s;	/* T0 to the storm's end */
+	double		cpu_s;		/* server CPU over the storm */
+	double		b50, b99, bmax;	/* bystanders before T0, ms */
+	double		s50, s99, smax;	/* during the storm */
+	double		a50, a99, amax;	/* after it */
+};
+
 struct storm_derived {
 	int		complete;	/* every watcher saw every join */
 	double		window_s;	/* first join sent to the last */
@@ -90,7 +103,9 @@ srv_cpu(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Sum the RSS and CPU time of the --server-pids into s. */
+static void	srv_name(pid_t, char *, size_t);
+
+/* Sum the RSS and CPU time of the --server-pids into s, with names. */
 void
 srv_sample(const struct bench_conf *conf, struct srv_sample *s)
 {
@@ -104,6 +119,8 @@ srv_sample(const struct bench_conf *conf, struct srv_sample *s)
 		cpu = srv_cpu(conf->b_pids[i]);
 		s->ss_pid_rss[i] = rss;
 		s->ss_pid_cpu[i] = cpu;
+		srv_name(conf->b_pids[i], s->ss_pid_name[i],
+		    sizeof(s->ss_pid_name[i]));
 		if (rss < 0 || cpu < 0)
 			continue;
 		s->ss_rss_kib += (uint64_t)rss;
@@ -180,6 +197,41 @@ storm_derive(const struct report *r, struct storm_derived *sd)
 	sd->qmax = ns_ms(sr->sr_qhist.h_max);
 }
 
+static void
+resume_derive(const struct report *r, struct resume_derived *rd)
+{
+	const struct resume_report *rr = &r->rp_resume;
+	const struct rec_resume *rs = &rr->rr_sum;
+	const struct byst_report *by = &rr->rr_byst;
+	int	i;
+
+	memset(rd, 0, sizeof(*rd));
+	if (rs->rs_lost > rs->rs_resumed + rs->rs_fresh)
+		rd->never = rs->rs_lost - rs->rs_resumed - rs->rs_fresh;
+	for (i = 0; i < BF_MAX; i++)
+		rd->afailed += rs->rs_afail[i];
+	rd->over = rr->rr_end_ns != 0;
+	if (rs->rs_welcome_ns > rr->rr_t0_ns && rr->rr_t0_ns != 0)
+		rd->last_resume_s = (double)(rs->rs_welcome_ns -
+		    rr->rr_t0_ns) / 1e9;
+	if (rd->over)
+		rd->caught_s = (double)(rr->rr_end_ns - rr->rr_t0_ns) / 1e9;
+	rd->complete = rd->over && rs->rs_victims > 0 &&
+	    rs->rs_victims == r->rp_opened &&
+	    rs->rs_resumed == rs->rs_victims && rs->rs_fresh == 0 &&
+	    rs->rs_caught == rs->rs_victims && rs->rs_missed == 0;
+	rd->cpu_s = rr->rr_srv[1].ss_cpu_s - rr->rr_srv[0].ss_cpu_s;
+	rd->b50 = ns_ms(hist_quantile(&by->by_before, 0.50));
+	rd->b99 = ns_ms(hist_quantile(&by->by_before, 0.99));
+	rd->bmax = ns_ms(by->by_before.h_max);
+	rd->s50 = ns_ms(hist_quantile(&by->by_storm, 0.50));
+	rd->s99 = ns_ms(hist_quantile(&by->by_storm, 0.99));
+	rd->smax = ns_ms(by->by_storm.h_max);
+	rd->a50 = ns_ms(hist_quantile(&by->by_after, 0.50));
+	rd->a99 = ns_ms(hist_quantile(&by->by_after, 0.99));
+	rd->amax = ns_ms(by->by_after.h_max);
+}
+
 /* The name of pid (its comm), JSON-safe, in buf. */
 static void
 srv_name(pid_t pid, char *buf, size_t sz)
@@ -201,20 +253,22 @@ srv_name(pid_t pid, char *buf, size_t sz)
 			buf[i] = buf[i] == '\n' ? '\0' : '_';
 }
 
-/* Each server process's RSS (KiB) and CPU (s) at the three samples. */
+/*
+ * Each server process's RSS (KiB) and CPU (s) at the three samples
+ * (its name as it was at the first: a process killed since has none).
+ */
 static void
 report_json_pids(const struct bench_conf *c, const struct report *r)
 {
 	const struct srv_sample *s = r->rp_srv;
-	char	name[64];
 	int	i;
 
 	printf(" \"server_by_pid\":[");
 	for (i = 0; i < c->b_npids; i++) {
-		srv_name(c->b_pids[i], name, sizeof(name));
 		printf("%s\n  {\"pid\":%d,\"name\":\"%s\",\"rss_kib\":[%lld,"
 		    "%lld,%lld],\"cpu_s\":[%.2f,%.2f,%.2f]}", i ? "," : "",
-		    (int)c->b_pids[i], name, (long long)s[0].ss_pid_rss[i],
+		    (int)c->b_pids[i], s[0].ss_pid_name[i],
+		    (long long)s[0].ss_pid_rss[i],
 		    (long long)s[1].ss_pid_rss[i],
 		    (long long)s[2].ss_pid_rss[i], s[0].ss_pid_cpu[i],
 		    s[1].ss_pid_cpu[i], s[2].ss_pid_cpu[i]);
@@ -230,8 +284,13 @@ report_json_head(const struct bench_conf *c, const struct report *r,
 	int	i;
 
 	printf("{\"mode\":\"%s\",\"proto\":\"%s\",\"url\":\"%s\",",
-	    c->b_watchers > 0 ? "presence" : "fanout", peer_name(c->b_proto),
-	    c->b_sub.t_url);
+	    c->b_watchers > 0 ? "presence" : c->b_hasresume ? "resume" :
+	    "fanout", peer_name(c->b_proto), c->b_sub.t_url);
+	if (c->b_hasresume)
+		printf("\"resume_url\":\"%s\",\"bystanders\":%u,"
+		    "\"backoff_s\":%g,\"since\":%s,", c->b_resume.t_url,
+		    c->b_bystanders, c->b_backoff,
+		    c->b_nosince ? "false" : "true");
 	if (c->b_haspub)
 		printf("\"pub_url\":\"%s\",", c->b_pub.t_url);
 	else
@@ -296,9 +355,103 @@ report_json_storm(const struct report *r, const struct storm_derived *sd)
 	    sd->qmax);
 }
 
+/* One histogram's figures in ms, as "key":{...}. */
+static void
+json_hist(const char *key, const struct hist *h)
+{
+	printf("\"%s\":{\"count\":%llu,\"p50\":%.3f,\"p99\":%.3f,"
+	    "\"max\":%.3f}", key, (unsigned long long)h->h_count,
+	    ns_ms(hist_quantile(h, 0.50)), ns_ms(hist_quantile(h, 0.99)),
+	    ns_ms(h->h_max));
+}
+
+/* A reconnect storm's figures: the victims', then the bystanders'. */
+static void
+report_json_resume(const struct bench_conf *c, const struct report *r,
+    const struct resume_derived *rd)
+{
+	const struct resume_report *rr = &r->rp_resume;
+	const struct rec_resume *rs = &rr->rr_sum;
+	const struct byst_report *by = &rr->rr_byst;
+	int	i;
+
+	printf(" \"resume\":{\"victims\":%llu,\"killed_pids\":%d,"
+	    "\"kill_failed\":%d,\"lost\":%llu,\"resumed\":%llu,"
+	    "\"fresh\":%llu,\"never_resumed\":%llu,"
+	    "\"lost_after_resume\":%llu,\"alive_at_end\":%llu,"
+	    "\"attempts\":%llu,\"failed_attempts\":%llu,"
+	    "\"failed_attempts_by\":{",
+	    (unsigned long long)rs->rs_victims, rr->rr_killed,
+	    rr->rr_killfail, (unsigned long long)rs->rs_lost,
+	    (unsigned long long)rs->rs_resumed,
+	    (unsigned long long)rs->rs_fresh, (unsigned long long)rd->never,
+	    (unsigned long long)rs->rs_relost,
+	    (unsigned long long)rs->rs_alive,
+	    (unsigned long long)rs->rs_attempts,
+	    (unsigned long long)rd->afailed);
+	for (i = 0; i < BF_MAX; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", fail_names[i],
+		    (unsigned long long)rs->rs_afail[i]);
+	printf("},\n  \"restored\":{\"recovered_false\":%llu,"
+	    "\"recovered_true\":%llu,\"not_restored\":%llu},"
+	    "\"since\":{\"sent\":%llu,\"recovered_true\":%llu,"
+	    "\"recovered_false\":%llu,\"errors\":%llu},"
+	    "\"lost_before_any_message\":%llu,\n",
+	    (unsigned long long)rs->rs_rest_false,
+	    (unsigned long long)rs->rs_rest_true,
+	    (unsigned long long)rs->rs_not_restored,
+	    (unsigned long long)rs->rs_since,
+	    (unsigned long long)rs->rs_since_true,
+	    (unsigned long long)rs->rs_since_false,
+	    (unsigned long long)rs->rs_since_err,
+	    (unsigned long long)rs->rs_nooffset);
+	printf("  \"caught_up\":%llu,\"checked\":%llu,\"missed\":%llu,"
+	    "\"duplicates\":%llu,\"reordered\":%llu,"
+	    "\"missed_overflow\":%llu,\"replayed\":%llu,",
+	    (unsigned long long)rs->rs_caught,
+	    (unsigned long long)rs->rs_checked,
+	    (unsigned long long)rs->rs_missed, (unsigned long long)rs->rs_dup,
+	    (unsigned long long)rs->rs_reorder,
+	    (unsigned long long)rs->rs_overflow,
+	    (unsigned long long)rs->rs_replayed);
+	json_secs("last_resume_s", rs->rs_welcome_ns > rr->rr_t0_ns &&
+	    rr->rr_t0_ns != 0, rd->last_resume_s);
+	printf(",");
+	json_secs("all_caught_up_s", rd->over, rd->caught_s);
+	printf(",\"complete\":%s,\"published_at_kill\":%llu,"
+	    "\"published_in_storm\":%llu,\n  \"storm_cpu_s\":%.2f,"
+	    "\"storm_cpu_by_pid\":[", rd->complete ? "true" : "false",
+	    (unsigned long long)rr->rr_pub_t0,
+	    (unsigned long long)(rr->rr_pub_end > rr->rr_pub_t0 ?
+	    rr->rr_pub_end - rr->rr_pub_t0 : 0), rd->cpu_s);
+	for (i = 0; i < c->b_npids; i++)
+		printf("%s{\"pid\":%d,\"name\":\"%s\",\"cpu_s\":%.2f}",
+		    i ? "," : "", (int)c->b_pids[i],
+		    r->rp_srv[0].ss_pid_name[i],
+		    rr->rr_srv[1].ss_pid_cpu[i] >= 0 &&
+		    rr->rr_srv[0].ss_pid_cpu[i] >= 0 ?
+		    rr->rr_srv[1].ss_pid_cpu[i] - rr->rr_srv[0].ss_pid_cpu[i] :
+		    0.0);
+	printf("]},\n");
+	printf(" \"bystanders\":{\"subscribed\":%llu,\"failed\":%llu,"
+	    "\"lost\":%llu,\"received\":%llu,\"gaps\":%llu,"
+	    "\"reordered\":%llu,\n  ", (unsigned long long)by->by_ready,
+	    (unsigned long long)by->by_fail, (unsigned long long)by->by_lost,
+	    (unsigned long long)by->by_received,
+	    (unsigned long long)by->by_gaps,
+	    (unsigned long long)by->by_reorder);
+	json_hist("before_ms", &by->by_before);
+	printf(",");
+	json_hist("storm_ms", &by->by_storm);
+	printf(",");
+	json_hist("after_ms", &by->by_after);
+	printf("},\n");
+}
+
 static void
 report_json(const struct bench_conf *c, const struct report *r,
-    const struct derived *d, const struct storm_derived *sd)
+    const struct derived *d, const struct storm_derived *sd,
+    const struct resume_derived *rd)
 {
 	const struct srv_sample *s = r->rp_srv;
 	int	i;
@@ -326,6 +479,8 @@ report_json(const struct bench_conf *c, const struct report *r,
 	    d->max, d->mean);
 	if (c->b_watchers > 0)
 		report_json_storm(r, sd);
+	if (c->b_hasresume)
+		report_json_resume(c, r, rd);
 	printf(" \"server\":{\"pids\":[");
 	for (i = 0; i < c->b_npids; i++)
 		printf("%s%d", i ? "," : "", (int)c->b_pids[i]);
@@ -404,9 +559,55 @@ report_table_storm(const struct report *r, const struct storm_derived *sd)
 	    sd->qmax);
 }
 
+/* A reconnect storm's figures, in the table. */
+static void
+report_table_resume(const struct report *r, const struct resume_derived *rd)
+{
+	const struct resume_report *rr = &r->rp_resume;
+	const struct rec_resume *rs = &rr->rr_sum;
+	const struct byst_report *by = &rr->rr_byst;
+
+	printf("%-22s %llu subscribed, %d pids killed at T0, %llu lost\n",
+	    "victims", (unsigned long long)rs->rs_victims, rr->rr_killed,
+	    (unsigned long long)rs->rs_lost);
+	printf("%-22s %llu resumed, %llu fresh sessions, %llu never "
+	    "resumed, %llu lost again\n", "resumes",
+	    (unsigned long long)rs->rs_resumed,
+	    (unsigned long long)rs->rs_fresh, (unsigned long long)rd->never,
+	    (unsigned long long)rs->rs_relost);
+	printf("%-22s %llu, %llu failed\n", "attempts",
+	    (unsigned long long)rs->rs_attempts,
+	    (unsigned long long)rd->afailed);
+	printf("%-22s %llu recovered:false, %llu true, %llu not restored; "
+	    "%llu since sent\n", "restored channels",
+	    (unsigned long long)rs->rs_rest_false,
+	    (unsigned long long)rs->rs_rest_true,
+	    (unsigned long long)rs->rs_not_restored,
+	    (unsigned long long)rs->rs_since);
+	printf("%-22s %llu caught up; %llu missed, %llu duplicates, %llu "
+	    "reordered, %llu replayed\n", "sequences",
+	    (unsigned long long)rs->rs_caught,
+	    (unsigned long long)rs->rs_missed, (unsigned long long)rs->rs_dup,
+	    (unsigned long long)rs->rs_reorder,
+	    (unsigned long long)rs->rs_replayed);
+	printf("%-22s last resume %.3f s after T0, ", "storm",
+	    rd->last_resume_s);
+	if (rd->over)
+		printf("all caught up %.3f s after%s\n", rd->caught_s,
+		    rd->complete ? "" : " (not all complete)");
+	else
+		printf("not all caught up\n");
+	printf("%-22s %llu subscribed; p50/p99/max ms before %.3f/%.3f/%.3f,"
+	    " storm %.3f/%.3f/%.3f, after %.3f/%.3f/%.3f\n", "bystanders",
+	    (unsigned long long)by->by_ready, rd->b50, rd->b99, rd->bmax,
+	    rd->s50, rd->s99, rd->smax, rd->a50, rd->a99, rd->amax);
+	printf("%-22s %.2f s\n", "server CPU, storm", rd->cpu_s);
+}
+
 static void
 report_table(const struct bench_conf *c, const struct report *r,
-    const struct derived *d, const struct storm_derived *sd)
+    const struct derived *d, const struct storm_derived *sd,
+    const struct resume_derived *rd)
 {
 	const struct srv_sample *s = r->rp_srv;
 	int	i;
@@ -439,6 +640,8 @@ report_table(const struct bench_conf *c, const struct report *r,
 		report_table_storm(r, sd);
 	else
 		report_table_fanout(r, d);
+	if (c->b_hasresume)
+		report_table_resume(r, rd);
 	if (c->b_npids == 0)
 		return;
 	printf("%-22s %llu -> %llu -> %llu KiB (%lld bytes per conn)\n",
@@ -456,12 +659,14 @@ report_print(const struct bench_conf *conf, const struct report *r)
 {
 	struct derived	 d;
 	struct storm_derived sd;
+	struct resume_derived rd;
 
 	report_derive(r, &d);
 	storm_derive(r, &sd);
+	resume_derive(r, &rd);
 	if (conf->b_json)
-		report_json(conf, r, &d, &sd);
+		report_json(conf, r, &d, &sd, &rd);
 	else
-		report_table(conf, r, &d, &sd);
+		report_table(conf, r, &d, &sd, &rd);
 	fflush(stdout);
 }
