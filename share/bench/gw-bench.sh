@@ -26,6 +26,13 @@
 #	compare with s4 (not in the default set)
 # s5	presence storm: 10 000 users join one channel at once, watched
 #	by 100 presence subscribers; then 100 presence queries
+# s6	reconnect storm: node b (with the Redis), node a on b's Redis;
+#	GW_BENCH_S6_CONNS (50 000) victims on a (a gw-listen worker and a
+#	gw-bench process per 18 000), GW_BENCH_S6_BYSTANDERS (1 000)
+#	bystanders and the publisher (1 000 msg/s over 1 000 channels) on
+#	b; 5 s after all subscribed gw-bench kills node a (gw-supervise
+#	and its children) and every victim resumes its session on b (not
+#	in the default set: about 2 minutes)
 #
 # GW_BENCH_JSON=DIR also writes each scenario's JSON to DIR/NAME.json.
 # Every run is bounded: gw-bench has its own deadlines, and the nodes are
@@ -132,6 +139,30 @@ scenario() {
 	stop_nodes
 }
 
+# reconnect_storm NAME CONNS BYSTANDERS: node b first (its Redis), then
+# node a on it, each with a worker per 18 000 victims; the victims on a,
+# the bystanders and the publisher on b; gw-bench kills a's gw-supervise
+# and all its children after the warm-up.
+reconnect_storm() {
+	local name=$1 n=$2 y=$3 w pb sa kids
+	w=$(((n + 17999) / 18000))
+	node_args=(--max-connections $(((n + y) * 2)))
+	start_node b "$w"
+	pb=$port
+	node_args=(--redis "unix://$run/b/redis.sock" \
+	    --max-connections $((n * 2)))
+	start_node a "$w"
+	node_args=()
+	sa=${sups[1]}
+	kids=$(pgrep -P "$sa" | paste -sd, -)
+	bench "$name" --url "ws://127.0.0.1:$port/ws" \
+	    --resume-url "ws://127.0.0.1:$pb/ws" --kill "$sa${kids:+,$kids}" \
+	    --conns "$n" --procs "$w" --bystanders "$y" --channels 1000 \
+	    --rate 1000 --warmup 5 --duration 60 --drain 30 --backoff 5 \
+	    --connect-timeout $((60 + n / 2000))
+	stop_nodes
+}
+
 # cross_node NAME SAME: nodes a and b (one worker each, b on a's
 # Redis), subscribers on b; the publisher on a, or on b if SAME is 1.
 cross_node() {
@@ -159,6 +190,15 @@ summary() {
 	"  all seen      \(.all_seen_after_last_join_s) s after the last join (\(.all_seen_after_first_join_s) s after the first)",
 	"  server CPU    \(.server_cpu_s) s for the joins, \(.server_cpu_per_join_us) us per join",
 	"  query ms      \(.query.answered) answered, \(.query.errors) errors, count \(.query.count): p50 \(.query.p50_ms)  p90 \(.query.p90_ms)  p99 \(.query.p99_ms)  max \(.query.max_ms)")
+	elif .mode == "resume" then
+	(.resume |
+	"  victims       \(.victims) subscribed, \(.lost) lost at T0 (\(.killed_pids) pids killed)",
+	"  resumed       \(.resumed) (\(.fresh) fresh, \(.never_resumed) never), \(.attempts) attempts, \(.failed_attempts) failed \(.failed_attempts_by)",
+	"  caught up     \(.caught_up): last resume \(.last_resume_s) s, all caught up \(.all_caught_up_s) s after T0; complete \(.complete)",
+	"  sequences     missed \(.missed), duplicates \(.duplicates), replayed \(.replayed); since sent \(.since.sent), recovered \(.since.recovered_true)"),
+	(.bystanders |
+	"  bystanders    \(.subscribed): p50/p99/max ms before \(.before_ms.p50)/\(.before_ms.p99)/\(.before_ms.max), storm \(.storm_ms.p50)/\(.storm_ms.p99)/\(.storm_ms.max), after \(.after_ms.p50)/\(.after_ms.p99)/\(.after_ms.max)"),
+	"  storm CPU     \(.resume.storm_cpu_s) s: " + ([.resume.storm_cpu_by_pid[] | select(.cpu_s >= 0.01) | "\(.name)[\(.pid)] \(.cpu_s)"] | join(", "))
 	else
 	"  deliveries    \(.deliveries.received) of \(.deliveries.expected) (lost \(.deliveries.lost), gaps \(.deliveries.gaps)), \(.deliveries.per_s)/s",
 	"  latency ms    p50 \(.latency_ms.p50)  p90 \(.latency_ms.p90)  p99 \(.latency_ms.p99)  max \(.latency_ms.max)"
@@ -215,9 +255,13 @@ for s in "$@"; do
 	s5)
 		scenario s5-presence-storm 2 --conns 10000 --watchers 100 \
 		    --queries 100 --drain 20 ;;
+	s6)
+		n=${GW_BENCH_S6_CONNS:-50000}
+		reconnect_storm "s6-reconnect-$n" "$n" \
+		    "${GW_BENCH_S6_BYSTANDERS:-1000}" ;;
 	*)
 		echo "gw-bench.sh: unknown scenario $s (s1, s1big, s1m, s2," \
-		    "s2big, s3, s4, s4local, s5)" >&2
+		    "s2big, s3, s4, s4local, s5, s6)" >&2
 		exit 2 ;;
 	esac
 done
