@@ -238,7 +238,8 @@ for s in "$@"; do
 		scenario "s1-idle-$n" "$w" --conns "$n" --procs "$w" \
 		    --channels 100 --rate 0 --warmup 0 --duration 10 \
 		    --connect-timeout $((60 + n / 2000))
-		node_args=() node_nice= ;;
+		node_args=()
+		node_nice= ;;
 	s2)
 		scenario s2-fanout-1k 2 --conns 1000 --channels 1 \
 		    --rate 100 --warmup 1 --duration 5 ;;
