@@ -128,6 +128,8 @@ struct presence {
 	ev_tstamp		 p_leasesent;	/* outstanding lease, or 0 */
 	int			 p_claiming;	/* a claim is outstanding */
 	unsigned long		 p_pending;	/* commands awaiting replies */
+	unsigned long		 p_inflight;	/* of which sent */
+	unsigned long		 p_queued;	/* and waiting (rqueue.c) */
 	ev_timer		 p_retry;
 	ev_timer		 p_drop;	/* drops the link */
 	ev_timer		 p_lease;
@@ -208,6 +210,7 @@ struct rreq {
 	char		*rq_user;	/* RQ_SLOAD */
 	size_t		 rq_ulen;
 	int		 rq_try;	/* RQ_SLOAD: attempts made before */
+	int		 rq_sent;	/* on the link, not queued (rqueue.c) */
 };
 
 enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QUERY, RQ_LEASE, RQ_CLAIM,
@@ -223,7 +226,13 @@ int		 redis_publish(const char *, size_t, const char *, size_t);
 int		 redis_sess_save(const char *, const char *, size_t,
 		    const char *, size_t, int);
 int		 redis_sess_drop(const char *);
+void		 redis_reply_cb(redisAsyncContext *, void *, void *);
+
+/* rqueue.c */
+#define RQUEUE_WINDOW	512	/* commands awaited on the link, at most */
 int		 redis_send(struct rreq *, int, const char **, const size_t *);
+void		 rqueue_pump(void);
+void		 rqueue_fail(void);
 int		 redis_send_event(int, const char **, const size_t *);
 int		 redis_failed(const redisReply *, const char *);
 void		 redis_window(char *, size_t);

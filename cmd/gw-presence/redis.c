@@ -62,7 +62,6 @@ static void	redis_drop_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_lease_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_sweep_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_setup_cb(redisAsyncContext *, void *, void *);
-static void	redis_reply_cb(redisAsyncContext *, void *, void *);
 static void	redis_lease(int);
 static void	redis_sweep_batch(const char *, size_t);
 static void	redis_trim(void);
@@ -97,6 +96,7 @@ redis_stop(void)
 	if (gp->p_redis != NULL)
 		redisAsyncFree(gp->p_redis);
 	gp->p_redis = NULL;
+	rqueue_fail();
 }
 
 static void
@@ -189,6 +189,7 @@ redis_disconnected(const redisAsyncContext *ac, int status)
 	gp->p_leasesent = 0;
 	gp->p_claiming = 0;
 	gp->p_reconnects++;
+	rqueue_fail();
 	presence_drain_check();
 	redis_schedule();
 }
@@ -223,6 +224,7 @@ redis_drop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (gp->p_redis == ac) {
 		gp->p_redis = NULL;
 		gp->p_up = 0;
+		rqueue_fail();
 		redis_schedule();
 	}
 }
@@ -258,27 +260,6 @@ redis_trim(void)
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
 #endif
-}
-
-/*
- * Send argv with rq for the reply; rq is freed here if it cannot be
- * sent.  Return value: 0, or -1 if the link is not up.
- */
-int
-redis_send(struct rreq *rq, int argc, const char **argv,
-    const size_t *lens)
-{
-	if (gp->p_redis == NULL || !gp->p_up ||
-	    redisAsyncCommandArgv(gp->p_redis, redis_reply_cb, rq, argc, argv,
-	    lens) != REDIS_OK) {
-		free(rq->rq_str);
-		free(rq->rq_user);
-		free(rq);
-		return -1;
-	}
-	if (++gp->p_pending > redis_hiwater)
-		redis_hiwater = gp->p_pending;
-	return 0;
 }
 
 /* A command whose reply matters only if it is an error. */
@@ -693,15 +674,23 @@ redis_sweep_reply(struct rreq *rq, const redisReply *reply)
 		redis_sweep_batch(rq->rq_str, rq->rq_len);
 }
 
-static void
+/*
+ * Every reply, and every command that failed (no reply: the link went,
+ * or a queued command was never sent).
+ */
+void
 redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	redisReply	*reply = r;
 	struct rreq	*rq = priv;
 
 	(void)ac;
+	if (gp->p_pending > redis_hiwater)
+		redis_hiwater = gp->p_pending;
 	if (rq->rq_kind != RQ_LOAD && gp->p_pending > 0)
 		gp->p_pending--;
+	if (rq->rq_sent && gp->p_inflight > 0)
+		gp->p_inflight--;
 	if (redis_stopping)
 		goto done;
 	switch (rq->rq_kind) {
@@ -752,6 +741,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		redis_sload_reply(rq, reply);
 		break;
 	}
+	if (reply != NULL)
+		rqueue_pump();
 	if (gp->p_pending == 0) {
 		redis_trim();
 		presence_drain_check();

@@ -200,6 +200,49 @@ expect_n() {
 	run ! grep -E 'no answer|reconnecting|link down' "$PRESENCE_LOG"
 }
 
+# pstat FIELD: gw-presence's counter FIELD on node a (gwctl stats).
+pstat() {
+	gwctl --rundir "$(gw_tmpdir)/a" --json stats |
+	    jq -r "select(.process == \"gw-presence\") | .counters.$1"
+}
+
+@test "a burst while Redis is stalled: at most 512 commands awaited on the link, the rest queued in order; all joined once Redis is back" {
+	local i q a
+	start_redis
+	nodes 1
+	wait_log 'redis link up' "$PRESENCE_LOG"
+	kill -STOP "$REDIS_PID"
+	# 800 users join (and save their sessions): over 1 600 commands.
+	bg_start burst gw-bench --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --conns 800 --channels 1 --user-pattern "u%d" --rate 0 \
+	    --duration 5 --connect-timeout 60 --json
+	for ((i = 0; i < 400; i++)); do
+		q=$(pstat redis_queued)
+		[ "$q" -gt 0 ] 2>/dev/null && break
+		nap "$i"
+	done
+	a=$(pstat redis_awaited)
+	echo "stalled: $a awaited, $q queued"
+	kill -CONT "$REDIS_PID"
+	[ "$q" -gt 0 ]
+	[ "$a" -eq 512 ]
+	# While gw-bench holds its connections (5 s): every join
+	# reached Redis (800 users, and the publisher's connection).
+	for ((i = 0; i < 400; i++)); do
+		[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge 800 ] &&
+		    [ "$(pstat redis_queued)" = 0 ] && break
+		nap "$i"
+	done
+	gwctl --rundir "$(gw_tmpdir)/a" --json stats | grep presence
+	[ "$(pstat redis_queued)" = 0 ]
+	[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge 800 ]
+	[ "$(pstat entries)" -ge 800 ]
+	bg_finish
+	jq -e '.connections.opened == 800 and .connections.failed == 0' \
+	    "$BG_OUT"
+	run ! grep -E 'no answer|reconnecting|link down' "$PRESENCE_LOG"
+}
+
 @test "10 000 members: joins cost O(1) commands each; a presence query is one EVALSHA: count 10000, 1000 users, truncated" {
 	local n=10000
 	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
