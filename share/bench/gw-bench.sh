@@ -34,7 +34,9 @@
 #	and its children) and every victim resumes its session on b (not
 #	in the default set: about 2 minutes)
 #
-# GW_BENCH_JSON=DIR also writes each scenario's JSON to DIR/NAME.json.
+# GW_BENCH_JSON=DIR also writes each scenario's JSON to DIR/NAME.json,
+# the nodes' `gwctl stats` to DIR/NAME.NODE.stats and their log to
+# DIR/NAME.log.
 # Every run is bounded: gw-bench has its own deadlines, and the nodes are
 # stopped (SIGTERM, then SIGKILL after 15 s) when the script ends.
 set -eu
@@ -123,6 +125,16 @@ bench() {
 		if [ -n "${GW_BENCH_JSON:-}" ]; then
 			mkdir -p "$GW_BENCH_JSON"
 			cp "$out" "$GW_BENCH_JSON/$name.json"
+			# The nodes' own counters (closes by code, Redis
+			# reconnects) and log, for what the figures hide.
+			for d in "$run"/*/; do
+				[ -S "$d/supervise.sock" ] || continue
+				"$bin/gwctl" --rundir "$d" --json stats \
+				    >"$GW_BENCH_JSON/$name.$(basename "$d").stats" \
+				    2>&1 || true
+			done
+			cp "$run/node.log" "$GW_BENCH_JSON/$name.log" ||
+			    true
 		fi
 	else
 		echo "$name: gw-bench failed; node log:"
@@ -205,7 +217,7 @@ summary() {
 	end,
 	"  server RSS    \(.server.rss_kib.start) -> \(.server.rss_kib.subscribed) KiB: \(.server.rss_per_conn_bytes) bytes per connection",
 	"  server CPU    \(.server.cpu_run_s) s in \(.server.run_s) s (\(.server.cpu_run_pct) % of a core)",
-	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB \((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s"] | join(", "))' "$1"
+	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB " + if .cpu_s[2] < 0 then "(gone)" else "\((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s" end] | join(", "))' "$1"
 }
 
 [ $# -gt 0 ] || set -- s1 s1big s2 s2big s3 s4 s5
@@ -220,7 +232,10 @@ for s in "$@"; do
 	s1big | s1m)
 		n=${GW_BENCH_S1BIG_CONNS:-100000}
 		[ "$s" = s1big ] || n=1000000
+		# A worker per 18 000 connections, 17 000 for a million:
+		# with 56, SO_REUSEPORT brought one to its 20 000 open files.
 		w=$(((n + 17999) / 18000))
+		[ "$s" = s1big ] || w=$(((n + 16999) / 17000))
 		# Twice n: the workers share it, and SO_REUSEPORT spreads
 		# the connections over them only about evenly.  A million
 		# keeps the default ping interval (25 s): pings every 5 s
