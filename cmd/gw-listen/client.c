@@ -221,7 +221,7 @@ client_pend(struct conn *c, int kind, json_t *id)
 	return pend_new(c, kind, id);
 }
 
-/* pend_free() for session.c. */
+/* pend_free() for session.c and presence.c. */
 void
 client_pend_free(struct pend *pd)
 {
