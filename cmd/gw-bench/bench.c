@@ -403,7 +403,7 @@ bench_resume_poll(struct bench *b, uint64_t now)
 		b->b_stopat = now + 1000000000ULL;
 	}
 	if (b->b_phase == PH_RUN && b->b_stopat != 0 && now >= b->b_stopat)
-		pub_finish(&b->b_pub);
+		pub_end(&b->b_pub);
 	if (b->b_phase != PH_DRAIN)
 		return;
 	if (sum.rp_moved != b->b_lastrecv) {
@@ -460,6 +460,9 @@ bench_resume_merge(struct resume_report *rr, const struct rec_resume *rs)
 	t->rs_since_true += rs->rs_since_true;
 	t->rs_since_false += rs->rs_since_false;
 	t->rs_since_err += rs->rs_since_err;
+	t->rs_since_again += rs->rs_since_again;
+	t->rs_restore_err += rs->rs_restore_err;
+	t->rs_gap_told += rs->rs_gap_told;
 	t->rs_nooffset += rs->rs_nooffset;
 	t->rs_caught += rs->rs_caught;
 	t->rs_checked += rs->rs_checked;
@@ -681,6 +684,8 @@ bench_main(struct bench_conf *conf)
 	    conf->b_drain + 15;
 	if (conf->b_watchers > 0)
 		bound += BENCH_QBOUND(conf->b_queries) + BENCH_QTIMEOUT;
+	if (conf->b_hasresume)
+		bound += BENCH_PUBSETTLE;
 	ev_timer_init(&b->b_watchdog, bench_watchdog_cb, bound, 0);
 	ev_timer_start(b->b_loop, &b->b_watchdog);
 	ev_timer_init(&b->b_poll, bench_poll_cb, 0.1, 0.1);
@@ -702,6 +707,8 @@ bench_main(struct bench_conf *conf)
 	if (b->b_rep.rp_end_ns == 0) {
 		b->b_rep.rp_end_ns = bench_now();
 		srv_sample(conf, &b->b_rep.rp_srv[2]);
+		if (b->b_killed && !b->b_stormover)
+			b->b_rep.rp_resume.rr_srv[1] = b->b_rep.rp_srv[2];
 	}
 	bystand_finish(&b->b_byst);
 	report_print(conf, &b->b_rep);

@@ -53,6 +53,7 @@
 #define BENCH_RETRYMAX	8.0	/* a resume retry's delay, at most */
 #define BENCH_RETRY0	0.5	/* and the first retry's */
 #define BENCH_ATTEMPT	10.0	/* a resume attempt's welcome, at most */
+#define BENCH_PUBSETTLE	10.0	/* failed publishes go again, at most */
 #define BENCH_SLOTS	1000	/* a bystander's latency time slots */
 
 /* Log-linear histogram: 16 linear steps per power of two (6 % wide). */
@@ -228,6 +229,9 @@ struct rec_resume {
 	uint64_t	rs_since_true;	/* answered recovered:true */
 	uint64_t	rs_since_false;	/* answered recovered:false */
 	uint64_t	rs_since_err;	/* answered with an error */
+	uint64_t	rs_since_again;	/* and sent again (unavailable...) */
+	uint64_t	rs_restore_err;	/* the restore failed: an error */
+	uint64_t	rs_gap_told;	/* a later gap told: since again */
 	uint64_t	rs_nooffset;	/* lost before any message */
 	uint64_t	rs_caught;	/* caught up at the end */
 	uint64_t	rs_checked;	/* alive, sequences checked */
@@ -319,6 +323,8 @@ struct report {
 	uint64_t	 rp_published;	/* measured messages */
 	uint64_t	 rp_pubwarm;	/* warm-up messages */
 	uint64_t	 rp_puberrors;	/* error frames to the publisher */
+	uint64_t	 rp_pubagain;	/* failed publishes sent again */
+	uint64_t	 rp_publost;	/* and given up (or no room) */
 	uint64_t	 rp_pubclosed;	/* publisher connections lost */
 	uint64_t	 rp_expected;	/* measured deliveries expected */
 	uint64_t	 rp_received;
@@ -343,6 +349,14 @@ struct report {
 	struct resume_report rp_resume;	/* with --resume-url */
 };
 
+/* A failed publish to send again (a reconnect storm's publisher). */
+struct pretry {
+	uint64_t	pr_m;		/* the message's number */
+	uint64_t	pr_due;		/* when (CLOCK_MONOTONIC ns) */
+	uint32_t	pr_tries;	/* sent so far */
+	uint32_t	pr_pad;
+};
+
 /* Frames waiting to go out on one publisher connection. */
 struct pbuf {
 	char		*pb_p;
@@ -360,7 +374,6 @@ struct pub {
 	uint32_t	 p_n;
 	uint32_t	 p_ready;
 	int		 p_running;
-	uint64_t	*p_seq;		/* last sequence number per channel */
 	uint64_t	*p_meas;	/* measured messages per channel */
 	uint64_t	 p_sent;	/* messages sent so far */
 	uint64_t	 p_total;	/* (warm-up + duration) * rate */
@@ -372,6 +385,13 @@ struct pub {
 	char		*p_msg;		/* one message, as published */
 	size_t		 p_msgsz;
 	char		*p_body;	/* its data: the bench JSON */
+	int		 p_again;	/* failed publishes go again */
+	int		 p_ended;	/* pub_end(): no new message */
+	struct pretry	*p_retry;	/* a ring of PUB_RETRYMAX, or NULL */
+	uint32_t	 p_rhead;
+	uint32_t	 p_rlen;
+	uint64_t	 p_unanswered;	/* publishes sent, not answered */
+	uint64_t	 p_lastans;	/* the last answer, or the start */
 };
 
 enum { BYST_READY = 1, BYST_FAILED };
@@ -486,7 +506,8 @@ int		 peer_path(struct bconn *, char *, size_t);
 size_t		 peer_subreq(const struct bench_conf *, const char *, unsigned,
 		    char *, size_t);
 size_t		 peer_publish(const struct bench_conf *, const char *,
-		    const char *, const char *, size_t, char *, size_t);
+		    const char *, const char *, const char *, size_t, char *,
+		    size_t);
 int		 peer_puberror(const struct bench_conf *, const char *, size_t);
 void		 peer_sio_text(struct bconn *, const char *, size_t);
 long		 peer_http(struct bconn *, const char *, size_t);
@@ -495,6 +516,7 @@ long		 peer_http(struct bconn *, const char *, size_t);
 void		 pub_start(struct pub *, struct ev_loop *,
 		    const struct bench_conf *, struct report *);
 void		 pub_run(struct pub *);
+void		 pub_end(struct pub *);
 void		 pub_finish(struct pub *);
 void		 pub_free(struct pub *);
 

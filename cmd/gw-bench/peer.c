@@ -100,13 +100,15 @@ peer_subreq(const struct bench_conf *conf, const char *name, unsigned id,
 
 /*
  * The publish of the blen bytes of JSON at body on channel name, as it
- * goes on the wire, at dst (sz bytes): a gw publish or a Socket.IO pub
- * event (the text of a frame), or a whole HTTP POST for Nchan (hostport
- * its Host).  Return its length, or 0 if it does not fit.
+ * goes on the wire, at dst (sz bytes): a gw publish (with id, a string
+ * of letters, digits and '.', if not NULL) or a Socket.IO pub event (the
+ * text of a frame), or a whole HTTP POST for Nchan (hostport its Host).
+ * Return its length, or 0 if it does not fit.
  */
 size_t
 peer_publish(const struct bench_conf *conf, const char *hostport,
-    const char *name, const char *body, size_t blen, char *dst, size_t sz)
+    const char *name, const char *id, const char *body, size_t blen,
+    char *dst, size_t sz)
 {
 	int	n;
 
@@ -116,6 +118,9 @@ peer_publish(const struct bench_conf *conf, const char *hostport,
 		    "Content-Length: %zu\r\n\r\n", name, hostport, blen);
 	else if (conf->b_proto == PROTO_SIO)
 		n = snprintf(dst, sz, "42[\"pub\",\"%s\",", name);
+	else if (id != NULL)
+		n = snprintf(dst, sz, "{\"type\":\"publish\",\"id\":\"%s\","
+		    "\"channel\":\"%s\",\"data\":", id, name);
 	else
 		n = snprintf(dst, sz, "{\"type\":\"publish\",\"channel\":\"%s\","
 		    "\"data\":", name);

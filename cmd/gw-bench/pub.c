@@ -9,6 +9,17 @@
  * {"gwb": [T, S, K, W], "p": "xxx..."}: the send time (CLOCK_MONOTONIC
  * ns), the channel's sequence number (from 1), the channel index, and
  * padding up to --size bytes.
+ *
+ * In a reconnect storm every message must reach every victim, so a
+ * publish the node refuses (unavailable while its Redis link is down)
+ * goes again, as an application would send it: each publish carries the
+ * id "M.K" (message number M, K earlier tries); an error answer puts M
+ * on a ring, to be sent again with the same sequence number (and a new
+ * send time) after a wait that doubles from PUB_RETRYWAIT up to
+ * PUB_RETRYCAP, at most PUB_TRIES times.  The publishing is over when
+ * the ring is empty and every publish was answered (or none was for
+ * PUB_QUIET), and at most BENCH_PUBSETTLE seconds after the last new
+ * message was due: what is left then is given up.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,13 +31,21 @@
 
 #define PUB_TICK	0.001
 #define PUB_MAXTICK	50000	/* messages per tick at most */
+#define PUB_RETRYMAX	65536	/* failed publishes waiting, at most */
+#define PUB_RETRYWAIT	250000000ULL	/* ns before one goes again */
+#define PUB_RETRYCAP	4000000000ULL	/* ns, the longest wait */
+#define PUB_TRIES	20	/* sent at most */
+#define PUB_QUIET	5000000000ULL	/* ns without an answer: over */
 
 static void	pub_subscribe(struct bctx *, struct bconn *);
 static void	pub_text(struct bctx *, struct bconn *, const char *, size_t);
 static void	pub_done(struct bctx *, struct bconn *, int);
 static void	pub_tick_cb(struct ev_loop *, ev_timer *, int);
-static size_t	pub_message(struct pub *, uint32_t, uint64_t, int, uint64_t);
+static size_t	pub_message(struct pub *, uint64_t, uint32_t, int, uint64_t);
 static void	pub_append(struct pbuf *, struct pub *, size_t);
+static void	pub_failed(struct pub *, const char *, size_t);
+static uint32_t	pub_again(struct pub *, uint64_t, uint32_t);
+static int	pub_settled(struct pub *, uint64_t);
 
 /*
  * Connect the publisher's connections (p_cb and p_arg set, the rest
@@ -53,11 +72,12 @@ pub_start(struct pub *p, struct ev_loop *loop, const struct bench_conf *conf,
 	p->p_n = (conf->b_channels + BENCH_SUBPERPUB - 1) / BENCH_SUBPERPUB;
 	p->p_conns = xcalloc(p->p_n, sizeof(*p->p_conns));
 	p->p_bufs = xcalloc(p->p_n, sizeof(*p->p_bufs));
-	p->p_seq = xcalloc(conf->b_channels, sizeof(*p->p_seq));
 	p->p_meas = xcalloc(conf->b_channels, sizeof(*p->p_meas));
 	p->p_msgsz = conf->b_size + 1024;
 	p->p_msg = xmalloc(p->p_msgsz);
 	p->p_body = xmalloc(conf->b_size + 256);
+	if ((p->p_again = conf->b_hasresume && conf->b_proto == PROTO_GW))
+		p->p_retry = xcalloc(PUB_RETRYMAX, sizeof(*p->p_retry));
 	for (j = 0; j < p->p_n; j++) {
 		p->p_conns[j].bc_idx = conf->b_conns + j;
 		(void)bconn_start(&p->p_x, &p->p_conns[j]);
@@ -99,15 +119,124 @@ pub_subscribe(struct bctx *x, struct bconn *c)
 	b->pb_len = 0;
 }
 
-/* Replies to publishes: count the errors (rate_limited, ...). */
+/*
+ * Replies to publishes: count the errors (rate_limited, ...); in a
+ * reconnect storm, count the answers and send the failed ones again.
+ */
 static void
 pub_text(struct bctx *x, struct bconn *c, const char *s, size_t len)
 {
 	struct pub	*p = x->x_arg;
+	int		 err;
 
 	(void)c;
-	if (peer_puberror(x->x_conf, s, len))
+	err = peer_puberror(x->x_conf, s, len);
+	if (err)
 		p->p_rep->rp_puberrors++;
+	if (!p->p_again || !(err || ws_find(s, len, "\"published\"")))
+		return;
+	p->p_lastans = bench_now();
+	if (p->p_unanswered > 0)
+		p->p_unanswered--;
+	if (err)
+		pub_failed(p, s, len);
+}
+
+/*
+ * The error answer s to the publish "M.K": M goes on the ring, to be
+ * sent again PUB_RETRYWAIT from now, unless it was sent PUB_TRIES times
+ * or the ring is full (then it is lost).
+ */
+static void
+pub_failed(struct pub *p, const char *s, size_t len)
+{
+	const char	*id, *end;
+	size_t		 idlen;
+	uint64_t	 mk[2] = { 0, 0 };
+	int		 i = 0, digits = 0;
+	struct pretry	*pr;
+
+	if (ws_string(s, len, "id", &id, &idlen) == -1)
+		return;		/* not a publish of ours */
+	for (end = id + idlen; id < end && i < 2; id++) {
+		if (*id == '.' && digits > 0) {
+			i++;
+			digits = 0;
+		} else if (*id >= '0' && *id <= '9' && digits < 19) {
+			mk[i] = mk[i] * 10 + (uint64_t)(*id - '0');
+			digits++;
+		} else
+			return;
+	}
+	if (i != 1 || digits == 0 || mk[0] >= p->p_sent)
+		return;
+	if (mk[1] + 1 >= PUB_TRIES || p->p_rlen == PUB_RETRYMAX) {
+		p->p_rep->rp_publost++;
+		return;
+	}
+	/*
+	 * Waits of different lengths: the ring is not in the order of due
+	 * times; pub_again() sends what is due from its head, so a long
+	 * wait can hold up shorter ones behind it by at most PUB_RETRYCAP.
+	 */
+	pr = &p->p_retry[(p->p_rhead + p->p_rlen++) % PUB_RETRYMAX];
+	pr->pr_m = mk[0];
+	pr->pr_tries = (uint32_t)mk[1] + 1;
+	pr->pr_due = bench_now() + (PUB_RETRYWAIT << (pr->pr_tries - 1 < 4 ?
+	    pr->pr_tries - 1 : 4));
+	if (pr->pr_due > bench_now() + PUB_RETRYCAP)
+		pr->pr_due = bench_now() + PUB_RETRYCAP;
+}
+
+/*
+ * Send again, before lim more, the failed publishes that are due at now.
+ * Return how many went.
+ */
+static uint32_t
+pub_again(struct pub *p, uint64_t now, uint32_t lim)
+{
+	const struct bench_conf *conf = p->p_x.x_conf;
+	struct pretry	*pr;
+	uint32_t	 n = 0, k;
+
+	while (p->p_rlen > 0 && n < lim) {
+		pr = &p->p_retry[p->p_rhead];
+		if (pr->pr_due > now)
+			break;
+		k = (uint32_t)(pr->pr_m % conf->b_channels);
+		pub_append(&p->p_bufs[k % p->p_n], p, pub_message(p, pr->pr_m,
+		    pr->pr_tries, (double)pr->pr_m / conf->b_rate <
+		    conf->b_warmup, now));
+		p->p_unanswered++;
+		p->p_rep->rp_pubagain++;
+		p->p_rhead = (p->p_rhead + 1) % PUB_RETRYMAX;
+		p->p_rlen--;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Is every publish done: nothing on the ring, and every one answered
+ * (or no answer for PUB_QUIET)?  Always, but in a reconnect storm; and
+ * BENCH_PUBSETTLE seconds after the last new message was due, what is
+ * still on the ring is given up.
+ */
+static int
+pub_settled(struct pub *p, uint64_t now)
+{
+	const struct bench_conf *conf = p->p_x.x_conf;
+	double	 el = (double)(now - p->p_t0) / 1e9;
+
+	if (!p->p_again)
+		return 1;
+	if (el >= conf->b_warmup + conf->b_duration + BENCH_PUBSETTLE) {
+		p->p_rep->rp_publost += p->p_rlen;
+		p->p_rlen = 0;
+		return 1;
+	}
+	return p->p_rlen == 0 && (p->p_unanswered == 0 ||
+	    now - p->p_lastans > PUB_QUIET);
 }
 
 static void
@@ -135,6 +264,7 @@ pub_run(struct pub *p)
 	const struct bench_conf *conf = p->p_x.x_conf;
 
 	p->p_t0 = bench_now();
+	p->p_lastans = p->p_t0;
 	p->p_total = (uint64_t)floor((conf->b_warmup + conf->b_duration) *
 	    conf->b_rate);
 	p->p_running = 1;
@@ -155,21 +285,25 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	const struct bench_conf *conf = p->p_x.x_conf;
 	uint64_t	 now = bench_now(), due, m, lim;
 	double		 el = (double)(now - p->p_t0) / 1e9;
-	uint32_t	 k, j;
+	uint32_t	 k, j, again = 0;
 	size_t		 n;
 	int		 warm;
 
 	(void)revents;
+	if (p->p_again)
+		again = pub_again(p, now, PUB_MAXTICK);
 	due = (uint64_t)floor(el * conf->b_rate) + 1;
 	if (due > p->p_total)
 		due = p->p_total;
-	lim = p->p_sent + PUB_MAXTICK;
+	lim = p->p_sent + PUB_MAXTICK - again;
 	for (m = p->p_sent; m < due && m < lim; m++) {
 		k = (uint32_t)(m % conf->b_channels);
 		j = k % p->p_n;
 		warm = (double)m / conf->b_rate < conf->b_warmup;
-		n = pub_message(p, k, ++p->p_seq[k], warm, now);
+		n = pub_message(p, m, 0, warm, now);
 		pub_append(&p->p_bufs[j], p, n);
+		if (p->p_again)
+			p->p_unanswered++;
 		if (warm)
 			p->p_rep->rp_pubwarm++;
 		else {
@@ -187,8 +321,8 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    p->p_bufs[j].pb_len);
 		p->p_bufs[j].pb_len = 0;
 	}
-	if (p->p_sent == p->p_total && (p->p_total > 0 ||
-	    el >= conf->b_warmup + conf->b_duration)) {
+	if (p->p_sent == p->p_total && (p->p_total > 0 || p->p_ended ||
+	    el >= conf->b_warmup + conf->b_duration) && pub_settled(p, now)) {
 		ev_timer_stop(loop, w);
 		p->p_running = 0;
 		p->p_rep->rp_pubend_ns = now;
@@ -196,17 +330,22 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Build message number seq of channel k in p_msg, as the protocol
- * publishes it (peer_publish()); return its length.
+ * Build message number m (channel m mod --channels, its sequence number
+ * m / --channels + 1), sent tries times before, in p_msg, as the
+ * protocol publishes it (peer_publish(), with the id "M.K" if failed
+ * ones go again); return its length.
  */
 static size_t
-pub_message(struct pub *p, uint32_t k, uint64_t seq, int warm, uint64_t now)
+pub_message(struct pub *p, uint64_t m, uint32_t tries, int warm, uint64_t now)
 {
 	const struct bench_conf *conf = p->p_x.x_conf;
-	char		 name[256];
+	char		 name[256], id[48];
+	uint32_t	 k = (uint32_t)(m % conf->b_channels);
+	uint64_t	 seq = m / conf->b_channels + 1;
 	size_t		 d, pad;
 
 	(void)bench_channel(conf, k, name, sizeof(name));
+	snprintf(id, sizeof(id), "%llu.%u", (unsigned long long)m, tries);
 	d = (size_t)snprintf(p->p_body, 256,
 	    "{\"gwb\":[%llu,%llu,%u,%d],\"p\":\"", (unsigned long long)now,
 	    (unsigned long long)seq, k, warm);
@@ -215,8 +354,9 @@ pub_message(struct pub *p, uint32_t k, uint64_t seq, int warm, uint64_t now)
 	memset(p->p_body + d, 'x', pad);
 	memcpy(p->p_body + d + pad, "\"}", 2);
 	/* p_msg has 1024 bytes beside --size: the head fits. */
-	return peer_publish(conf, p->p_x.x_tgt->t_hostport, name, p->p_body,
-	    d + pad + 2, p->p_msg, p->p_msgsz);
+	return peer_publish(conf, p->p_x.x_tgt->t_hostport, name,
+	    p->p_again ? id : NULL, p->p_body, d + pad + 2, p->p_msg,
+	    p->p_msgsz);
 }
 
 /*
@@ -237,6 +377,19 @@ pub_append(struct pbuf *b, struct pub *p, size_t n)
 	}
 	b->pb_len += ws_frame(b->pb_p + b->pb_len, b->pb_cap - b->pb_len, 1,
 	    p->p_msg, n, bench_rand(&p->p_x.x_seed));
+}
+
+/*
+ * No new message from now on; the failed ones still go again, and the
+ * publishing is over when they are done (pub_settled()).
+ */
+void
+pub_end(struct pub *p)
+{
+	if (!p->p_running)
+		return;
+	p->p_total = p->p_sent;
+	p->p_ended = 1;
 }
 
 /* Stop publishing, if it still is. */
@@ -263,10 +416,10 @@ pub_free(struct pub *p)
 	}
 	free(p->p_conns);
 	free(p->p_bufs);
-	free(p->p_seq);
 	free(p->p_meas);
 	free(p->p_msg);
 	free(p->p_body);
+	free(p->p_retry);
 	free(p->p_x.x_rbuf);
 	memset(p, 0, sizeof(*p));
 }

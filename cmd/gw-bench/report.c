@@ -135,8 +135,27 @@ ns_ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
+/*
+ * The server's CPU seconds from sample a to sample b, over the processes
+ * read in both: one killed in between (a reconnect storm's) is left
+ * out rather than counted as a negative.
+ */
+static double
+srv_cpu_between(int npids, const struct srv_sample *a,
+    const struct srv_sample *b)
+{
+	double	sum = 0;
+	int	i;
+
+	for (i = 0; i < npids; i++)
+		if (a->ss_pid_cpu[i] >= 0 && b->ss_pid_cpu[i] >= 0)
+			sum += b->ss_pid_cpu[i] - a->ss_pid_cpu[i];
+	return sum;
+}
+
 static void
-report_derive(const struct report *r, struct derived *d)
+report_derive(const struct bench_conf *c, const struct report *r,
+    struct derived *d)
 {
 	const struct srv_sample *s = r->rp_srv;
 	int	i;
@@ -153,7 +172,7 @@ report_derive(const struct report *r, struct derived *d)
 	}
 	if (r->rp_ready_ns != 0 && r->rp_end_ns > r->rp_ready_ns)
 		d->run_s = (double)(r->rp_end_ns - r->rp_ready_ns) / 1e9;
-	d->cpu_s = s[2].ss_cpu_s - s[1].ss_cpu_s;
+	d->cpu_s = srv_cpu_between(c->b_npids, &s[1], &s[2]);
 	if (r->rp_opened > 0)
 		d->rss_per_conn = ((long long)s[1].ss_rss_kib -
 		    (long long)s[0].ss_rss_kib) * 1024 /
@@ -198,7 +217,8 @@ storm_derive(const struct report *r, struct storm_derived *sd)
 }
 
 static void
-resume_derive(const struct report *r, struct resume_derived *rd)
+resume_derive(const struct bench_conf *c, const struct report *r,
+    struct resume_derived *rd)
 {
 	const struct resume_report *rr = &r->rp_resume;
 	const struct rec_resume *rs = &rr->rr_sum;
@@ -220,7 +240,8 @@ resume_derive(const struct report *r, struct resume_derived *rd)
 	    rs->rs_victims == r->rp_opened &&
 	    rs->rs_resumed == rs->rs_victims && rs->rs_fresh == 0 &&
 	    rs->rs_caught == rs->rs_victims && rs->rs_missed == 0;
-	rd->cpu_s = rr->rr_srv[1].ss_cpu_s - rr->rr_srv[0].ss_cpu_s;
+	rd->cpu_s = srv_cpu_between(c->b_npids, &rr->rr_srv[0],
+	    &rr->rr_srv[1]);
 	rd->b50 = ns_ms(hist_quantile(&by->by_before, 0.50));
 	rd->b99 = ns_ms(hist_quantile(&by->by_before, 0.99));
 	rd->bmax = ns_ms(by->by_before.h_max);
@@ -393,17 +414,21 @@ report_json_resume(const struct bench_conf *c, const struct report *r,
 		printf("%s\"%s\":%llu", i ? "," : "", fail_names[i],
 		    (unsigned long long)rs->rs_afail[i]);
 	printf("},\n  \"restored\":{\"recovered_false\":%llu,"
-	    "\"recovered_true\":%llu,\"not_restored\":%llu},"
-	    "\"since\":{\"sent\":%llu,\"recovered_true\":%llu,"
-	    "\"recovered_false\":%llu,\"errors\":%llu},"
+	    "\"recovered_true\":%llu,\"not_restored\":%llu,"
+	    "\"errors\":%llu},\"since\":{\"sent\":%llu,"
+	    "\"recovered_true\":%llu,\"recovered_false\":%llu,"
+	    "\"errors\":%llu,\"sent_again\":%llu,\"gaps_told\":%llu},"
 	    "\"lost_before_any_message\":%llu,\n",
 	    (unsigned long long)rs->rs_rest_false,
 	    (unsigned long long)rs->rs_rest_true,
 	    (unsigned long long)rs->rs_not_restored,
+	    (unsigned long long)rs->rs_restore_err,
 	    (unsigned long long)rs->rs_since,
 	    (unsigned long long)rs->rs_since_true,
 	    (unsigned long long)rs->rs_since_false,
 	    (unsigned long long)rs->rs_since_err,
+	    (unsigned long long)rs->rs_since_again,
+	    (unsigned long long)rs->rs_gap_told,
 	    (unsigned long long)rs->rs_nooffset);
 	printf("  \"caught_up\":%llu,\"checked\":%llu,\"missed\":%llu,"
 	    "\"duplicates\":%llu,\"reordered\":%llu,"
@@ -458,10 +483,13 @@ report_json(const struct bench_conf *c, const struct report *r,
 
 	report_json_head(c, r, d);
 	printf(" \"publish\":{\"messages\":%llu,\"warmup_messages\":%llu,"
-	    "\"errors\":%llu,\"publisher_closed\":%llu},\n",
+	    "\"errors\":%llu,\"sent_again\":%llu,\"given_up\":%llu,"
+	    "\"publisher_closed\":%llu},\n",
 	    (unsigned long long)r->rp_published,
 	    (unsigned long long)r->rp_pubwarm,
 	    (unsigned long long)r->rp_puberrors,
+	    (unsigned long long)r->rp_pubagain,
+	    (unsigned long long)r->rp_publost,
 	    (unsigned long long)r->rp_pubclosed);
 	printf(" \"deliveries\":{\"expected\":%llu,\"received\":%llu,"
 	    "\"lost\":%llu,\"gaps\":%llu,\"reordered\":%llu,"
@@ -502,10 +530,15 @@ report_json(const struct bench_conf *c, const struct report *r,
 static void
 report_table_fanout(const struct report *r, const struct derived *d)
 {
-	printf("%-22s %llu (+%llu warm-up), %llu errors\n", "published",
+	printf("%-22s %llu (+%llu warm-up), %llu errors", "published",
 	    (unsigned long long)r->rp_published,
 	    (unsigned long long)r->rp_pubwarm,
 	    (unsigned long long)r->rp_puberrors);
+	if (r->rp_pubagain > 0 || r->rp_publost > 0)
+		printf(" (%llu sent again, %llu given up)",
+		    (unsigned long long)r->rp_pubagain,
+		    (unsigned long long)r->rp_publost);
+	printf("\n");
 	printf("%-22s %llu of %llu expected, %llu lost, %llu gaps, "
 	    "%llu reordered%s\n", "deliveries",
 	    (unsigned long long)r->rp_received,
@@ -661,9 +694,9 @@ report_print(const struct bench_conf *conf, const struct report *r)
 	struct storm_derived sd;
 	struct resume_derived rd;
 
-	report_derive(r, &d);
+	report_derive(conf, r, &d);
 	storm_derive(r, &sd);
-	resume_derive(r, &rd);
+	resume_derive(conf, r, &rd);
 	if (conf->b_json)
 		report_json(conf, r, &d, &sd, &rd);
 	else

@@ -15,7 +15,12 @@
  * since=its offset and gets the history after it; live messages may
  * come before that replay, and the replay may repeat some of them:
  * duplicates are counted, not lost.  A victim is caught up once it has
- * the message at the answer's latest offset and no gap.  A failed
+ * the message at the answer's latest offset and no gap.  A subscribe
+ * that fails for a while (unavailable: the node lost its Redis link) is
+ * sent again after a jittered delay; a restore that failed (an error
+ * frame without id) is replaced by the subscribe with since; a later
+ * gap the node reports (subscribed with recovered:false, no id) is
+ * filled the same way.  A failed
  * attempt (refused, an HTTP error such as 503, closed before the
  * welcome, or no welcome within BENCH_ATTEMPT seconds) is tried again
  * after a jittered delay that doubles from BENCH_RETRY0 up to
@@ -37,6 +42,7 @@ enum {
 	V_TRYING,		/* an attempt before its welcome */
 	V_RESTORE,		/* resumed: waiting for the restored channel */
 	V_SINCE,		/* the subscribe with since is sent */
+	V_AGAIN,		/* it failed: its timer sends it again */
 	V_CATCHUP,		/* answered: up to latest, without a gap? */
 	V_CAUGHT,		/* caught up */
 	V_FRESH,		/* welcomed with a fresh session: given up */
@@ -64,6 +70,10 @@ static void	resume_done(struct bctx *, struct bconn *, int);
 static void	resume_restored(struct rsm *, struct bconn *, struct victim *,
 		    const char *, size_t);
 static void	resume_since(struct rsm *, struct bconn *, struct victim *);
+static void	resume_error(struct rsm *, struct victim *, const char *,
+		    size_t);
+static int	resume_ours(struct rsm *, struct bconn *, const char *,
+		    size_t);
 static void	resume_latest(struct rsm *, struct victim *, const char *,
 		    size_t);
 static void	resume_message(struct rsm *, struct bconn *, struct victim *,
@@ -136,7 +146,8 @@ resume_schedule(struct rsm *m, struct victim *v, double window)
 
 /*
  * A victim's delay is over: connect to the resume URL, within
- * BENCH_ATTEMPT seconds.  Or that time is over: the attempt failed.
+ * BENCH_ATTEMPT seconds.  Or that time is over: the attempt failed.  Or
+ * a failed subscribe's delay is over: send it again.
  */
 static void
 resume_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -149,6 +160,11 @@ resume_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (v->v_state == V_TRYING) {
 		bconn_fail(c, BF_TIMEOUT);
+		return;
+	}
+	if (v->v_state == V_AGAIN) {
+		if (c->bc_state == BC_READY)
+			resume_since(m, c, v);
 		return;
 	}
 	if (v->v_state != V_WAIT)
@@ -304,36 +320,99 @@ resume_text(struct bctx *x, struct bconn *c, const char *p, size_t len)
 				m->m_rs.rs_since_true++;
 			else if (ws_find(p, len, "\"recovered\":false"))
 				m->m_rs.rs_since_false++;
+			v->v_tries = 0;
 			resume_latest(m, v, p, len);
 		}
-	} else if (ws_find(p, len, "\"type\":\"error\"") && hasid && id == 2 &&
-	    v->v_state == V_SINCE) {
-		m->m_rs.rs_since_err++;
-		m->m_moved++;
-		v->v_state = V_FAILED;
+	} else if (ws_find(p, len, "\"type\":\"error\"")) {
+		if (hasid && id == 2 && v->v_state == V_SINCE)
+			resume_error(m, v, p, len);
+		else if (!hasid && v->v_state == V_RESTORE &&
+		    resume_ours(m, c, p, len)) {
+			/* The restore failed: no channel, subscribe. */
+			m->m_rs.rs_restore_err++;
+			resume_since(m, c, v);
+		}
 	}
 }
 
 /*
- * The restored channel's subscribed frame: recovered:true needs no
- * more; recovered:false, the subscribe with since (unless --no-since,
- * or the victim had no message to give the offset of).
+ * Does frame p name c's channel, or none (an error about a request
+ * without id)?
  */
-static void
-resume_restored(struct rsm *m, struct bconn *c, struct victim *v,
-    const char *p, size_t len)
+static int
+resume_ours(struct rsm *m, struct bconn *c, const char *p, size_t len)
 {
 	const struct bench_conf *conf = m->m_x.x_conf;
 	char		 name[256];
 	const char	*s;
 	size_t		 sl, nl;
 
+	if (ws_string(p, len, "channel", &s, &sl) == -1)
+		return 1;
+	return (nl = bench_channel(conf, c->bc_idx % conf->b_channels, name,
+	    sizeof(name))) != 0 && sl == nl && memcmp(s, name, nl) == 0;
+}
+
+/*
+ * The subscribe with since failed: send it again after a jittered delay
+ * (from BENCH_RETRY0, doubling up to BENCH_RETRYMAX) if the node may
+ * answer it later (unavailable, rate_limited, internal); else give the
+ * victim up.
+ */
+static void
+resume_error(struct rsm *m, struct victim *v, const char *p, size_t len)
+{
+	const char	*code;
+	size_t		 cl;
+	double		 w;
+
+	m->m_rs.rs_since_err++;
+	m->m_moved++;
+	if (ws_string(p, len, "code", &code, &cl) == -1 ||
+	    !((cl == 11 && memcmp(code, "unavailable", 11) == 0) ||
+	    (cl == 12 && memcmp(code, "rate_limited", 12) == 0) ||
+	    (cl == 8 && memcmp(code, "internal", 8) == 0))) {
+		v->v_state = V_FAILED;
+		return;
+	}
+	m->m_rs.rs_since_again++;
+	if (v->v_tries < 16)
+		v->v_tries++;
+	w = BENCH_RETRY0 * (double)(1U << (v->v_tries - 1));
+	v->v_state = V_AGAIN;
+	ev_timer_stop(m->m_x.x_loop, &v->v_timer);
+	ev_timer_set(&v->v_timer, (w < BENCH_RETRYMAX ? w : BENCH_RETRYMAX) *
+	    resume_rand(m), 0);
+	ev_timer_start(m->m_x.x_loop, &v->v_timer);
+}
+
+/*
+ * A subscribed frame without id: the restored channel's (recovered:true
+ * needs no more; recovered:false, the subscribe with since, unless
+ * --no-since or the victim had no message to give the offset of), or
+ * later a gap the node reports (recovered:false: the same).
+ */
+static void
+resume_restored(struct rsm *m, struct bconn *c, struct victim *v,
+    const char *p, size_t len)
+{
+	const struct bench_conf *conf = m->m_x.x_conf;
+	const char	*s;
+	size_t		 sl;
+
+	if (ws_string(p, len, "channel", &s, &sl) == -1 ||
+	    !resume_ours(m, c, p, len))
+		return;		/* another channel: not ours */
+	if (v->v_state == V_CATCHUP || v->v_state == V_CAUGHT) {
+		if (ws_find(p, len, "\"recovered\":false") &&
+		    !conf->b_nosince && v->v_since[0] != '\0') {
+			m->m_rs.rs_gap_told++;
+			resume_since(m, c, v);
+		}
+		return;
+	}
 	if (v->v_state != V_RESTORE)
 		return;
-	if ((nl = bench_channel(conf, c->bc_idx % conf->b_channels, name,
-	    sizeof(name))) == 0 || ws_string(p, len, "channel", &s, &sl) ==
-	    -1 || sl != nl || memcmp(s, name, nl) != 0)
-		return;		/* another channel: not ours */
 	if (ws_find(p, len, "\"recovered\":true")) {
 		m->m_rs.rs_rest_true++;
 		resume_latest(m, v, p, len);
@@ -376,6 +455,8 @@ resume_since(struct rsm *m, struct bconn *c, struct victim *v)
 		bconn_fail(c, BF_SUBSCRIBE);
 		return;
 	}
+	v->v_flags &= ~VF_REACHED;
+	v->v_latest[0] = '\0';
 	v->v_state = V_SINCE;
 	m->m_moved++;
 	bconn_text(c, req, (size_t)n);
@@ -532,7 +613,8 @@ resume_progress(struct rsm *m, struct rec_progress *rp)
 			rp->rp_caught++;
 		else if (v->v_state == V_FRESH || v->v_state == V_FAILED)
 			rp->rp_final++;
-		else if (v->v_state == V_WAIT || v->v_state == V_TRYING)
+		else if (v->v_state == V_WAIT || v->v_state == V_TRYING ||
+		    v->v_state == V_AGAIN)
 			rp->rp_waiting++;
 		if (resume_complete(m, i))
 			rp->rp_complete++;
