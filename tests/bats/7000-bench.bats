@@ -6,7 +6,10 @@
 # the publisher on node a, the subscribers on node b, every delivery
 # counted, and a's and b's counters show where the publishes went in.
 # A presence storm (S5): every join seen by every watcher, the queries
-# answered with every user counted.  And its usage errors (a target that
+# answered with every user counted.  A reconnect storm (S6): node a
+# killed, every victim resumed on node b with nothing missed (and, with
+# --no-since, the gap that only the since replay fills).  And its usage
+# errors (a target that
 # is not loopback is refused), and its usage text against the SYNOPSIS
 # of man/gw-bench.8.  The protocol adapters (--proto nchan, socketio)
 # against tests/helpers/fakepeer.py, a stand-in of a few lines for each
@@ -210,13 +213,14 @@ storm_nodes() {
 }
 
 # storm_run ARGS...: a small reconnect storm, victims on a, bystanders
-# and the publisher on b, a killed by gw-bench after 1 s; then node a is
-# forgotten (its processes reaped).
+# and the publisher on b (5 messages a second per channel: the history
+# of 128 reaches back 25 s), a killed by gw-bench after 1 s; then node
+# a is forgotten (its processes reaped).
 storm_run() {
 	run -0 timeout 90 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$PA/ws" \
 	    --resume-url "ws://127.0.0.1:$PB/ws" --kill "$KILL_A" \
 	    --conns 300 --procs 2 --channels 10 --bystanders 50 \
-	    --rate 200 --warmup 1 --duration 20 --drain 10 --backoff 1 \
+	    --rate 50 --warmup 1 --duration 20 --drain 10 --backoff 1 \
 	    --connect-timeout 10 --json "$@"
 	kill_node a
 	echo "$output"
@@ -256,7 +260,7 @@ storm_run() {
 	storm_run --user-pattern 's6-since-%d'
 	echo "$output" | jq -e '
 	    .resume.restored.recovered_false == 300 and
-	    .resume.since.sent == 300 and
+	    .resume.since.sent >= 300 and
 	    .resume.since.recovered_true == 300 and
 	    .resume.published_in_storm > 0 and .resume.replayed > 0 and
 	    .resume.missed == 0' >/dev/null
