@@ -96,22 +96,6 @@
 "  ARGV[6])\n"
 
 /*
- * Query.  KEYS: gw:{C}:u.  ARGV: most users.  Returns {count, user,
- * value, ...}: every user if there are at most that many, else that many
- * drawn at random.  One round trip whatever the channel's size.
- */
-#define LUA_QUERY \
-"local c = redis.call('HLEN', KEYS[1])\n" \
-"local r\n" \
-"if c <= tonumber(ARGV[1]) then\n" \
-"  r = redis.call('HGETALL', KEYS[1])\n" \
-"else\n" \
-"  r = redis.call('HRANDFIELD', KEYS[1], ARGV[1], 'WITHVALUES')\n" \
-"end\n" \
-"table.insert(r, 1, c)\n" \
-"return r\n"
-
-/*
  * Lease.  KEYS: gw:lease:INST, gw:nodes.  ARGV: instance, ttl (ms).
  * Sets the lease and the instance's expiry in gw:nodes (Redis time +
  * ttl).  Returns 1 if the lease was still there, 0 if it had lapsed.

@@ -102,7 +102,7 @@ struct typing {
 };
 
 /* The scripts, by their index in p_sha. */
-enum { SC_JOIN, SC_LEAVE, SC_QUERY, SC_LEASE, SC_CLAIM, SC_SWEEP,
+enum { SC_JOIN, SC_LEAVE, SC_LEASE, SC_CLAIM, SC_SWEEP,
     SC_SSAVE, SC_SLOAD, SC_SFREE, SC_SOWN, SC_N };
 
 struct presence {
@@ -213,8 +213,8 @@ struct rreq {
 	int		 rq_sent;	/* on the link, not queued (rqueue.c) */
 };
 
-enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QUERY, RQ_LEASE, RQ_CLAIM,
-    RQ_SWEEP, RQ_SLOAD };
+enum { RQ_LOAD, RQ_EVENT, RQ_LEAVE, RQ_QLEN, RQ_QUERY, RQ_LEASE,
+    RQ_CLAIM, RQ_SWEEP, RQ_SLOAD };
 
 /* redis.c, rsess.c */
 void		 redis_start(void);

@@ -52,6 +52,8 @@
 
 static int	redis_stopping;		/* no reconnects: exiting */
 static unsigned long redis_hiwater;	/* most awaited since a trim */
+static long long redis_qcount;		/* the last HLEN of a query */
+static uint64_t	redis_qgen;		/* ... and the query's serial */
 
 static void	redis_connect(void);
 static void	redis_connected(const redisAsyncContext *, int);
@@ -104,7 +106,7 @@ redis_connect(void)
 {
 	const struct redis_addr	*ra = &gp->p_addr;
 	const char		*scripts[SC_N] = { LUA_JOIN, LUA_LEAVE,
-				    LUA_QUERY, LUA_LEASE, LUA_CLAIM,
+				    LUA_LEASE, LUA_CLAIM,
 				    LUA_SWEEP, LUA_SSAVE, LUA_SLOAD,
 				    LUA_SFREE, LUA_SOWN };
 	redisAsyncContext	*ac;
@@ -374,14 +376,21 @@ redis_leave(const struct entry *e, uint64_t actor)
 
 /*
  * Ask Redis who is in channel ch, for peer p's request id; the answer
- * (GW_MSG_PRESENCE_REPLY or _FAIL) goes back to p.  One EVALSHA.
+ * (GW_MSG_PRESENCE_REPLY or _FAIL) goes back to p.  Two commands in a
+ * row, answered in that order: HLEN, then HRANDFIELD of max_users users
+ * with their values (all of them if there are fewer).  Not a script:
+ * Lua's copy of the thousand users and values cost Redis as much again
+ * (0.99 ms against 0.56 ms for 1 000 of 10 000).  The count comes first
+ * (RQ_QLEN), tagged with the query's serial: nothing can be answered
+ * between the two but urgent commands.
  * Return value: 0 if sent, -1 if Redis is not up.
  */
 int
 redis_query(struct peer *p, uint32_t id, const char *ch, size_t chlen)
 {
-	const char	*argv[5];
-	size_t		 lens[5];
+	static uint64_t	 serial;
+	const char	*argv[4];
+	size_t		 lens[4];
 	char		 ukey[256], max[16];
 	struct rreq	*rq;
 
@@ -389,16 +398,22 @@ redis_query(struct peer *p, uint32_t id, const char *ch, size_t chlen)
 		return -1;
 	redis_chankey(ukey, sizeof(ukey), ch, chlen, 'u');
 	snprintf(max, sizeof(max), "%u", gp->p_conf->pc_maxusers);
-	argv[0] = "EVALSHA"; lens[0] = 7;
-	argv[1] = gp->p_sha[SC_QUERY]; lens[1] = 40;
-	argv[2] = "1"; lens[2] = 1;
-	argv[3] = ukey; lens[3] = strlen(ukey);
-	argv[4] = max; lens[4] = strlen(max);
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_QLEN;
+	rq->rq_gen = ++serial;
+	argv[0] = "HLEN"; lens[0] = 4;
+	argv[1] = ukey; lens[1] = strlen(ukey);
+	if (redis_send(rq, 2, argv, lens) == -1)
+		return -1;
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_QUERY;
 	rq->rq_peer = p->pr_serial;
 	rq->rq_id = id;
-	return redis_send(rq, 5, argv, lens);
+	rq->rq_gen = serial;
+	argv[0] = "HRANDFIELD"; lens[0] = 10;
+	argv[2] = max; lens[2] = strlen(max);
+	argv[3] = "WITHVALUES"; lens[3] = 10;
+	return redis_send(rq, 4, argv, lens);
 }
 
 /*
@@ -593,21 +608,24 @@ redis_query_reply(struct rreq *rq, const redisReply *reply)
 	struct ipc_msg		*m;
 	char			*json;
 	size_t			 i, n, len;
+	long long		 count;
 
 	if ((p = presence_peer(rq->rq_peer)) == NULL)
 		return;
 	if (redis_failed(reply, "query") || reply->type !=
-	    REDIS_REPLY_ARRAY || reply->elements < 1 || reply->elements % 2 !=
-	    1 || reply->element[0]->type != REDIS_REPLY_INTEGER) {
+	    REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
 		presence_send_fail(p, rq->rq_id, "unavailable",
 		    "presence is not reachable");
 		return;
 	}
 	n = reply->elements / 2;
+	count = redis_qgen == rq->rq_gen ? redis_qcount : 0;
+	if (count < (long long)n)
+		count = (long long)n;
 	pairs = xcalloc(n + 1, sizeof(*pairs));
 	for (i = 0; i < n; i++) {
-		const redisReply *u = reply->element[1 + 2 * i];
-		const redisReply *v = reply->element[2 + 2 * i];
+		const redisReply *u = reply->element[2 * i];
+		const redisReply *v = reply->element[2 * i + 1];
 
 		if (u->type != REDIS_REPLY_STRING ||
 		    v->type != REDIS_REPLY_STRING)
@@ -617,15 +635,14 @@ redis_query_reply(struct rreq *rq, const redisReply *reply)
 		pairs[i].pp_val = v->str;
 		pairs[i].pp_vallen = v->len;
 	}
-	json = pjson_reply(reply->element[0]->integer, pairs, n,
-	    gp->p_conf->pc_maxusers, PRESENCE_MAXREPLY, &len);
+	json = pjson_reply(count, pairs, n, gp->p_conf->pc_maxusers,
+	    PRESENCE_MAXREPLY, &len);
 	m = ipc_create(GW_MSG_PRESENCE_REPLY, rq->rq_id);
 	ipc_add_str(m, json, len);
 	presence_send(p, m);
 	free(json);
 	free(pairs);
 }
-
 
 static void
 redis_claim_reply(const redisReply *reply)
@@ -714,6 +731,12 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	case RQ_LEAVE:
 		entry_leave_done(rq->rq_str, rq->rq_len, rq->rq_gen,
 		    !redis_failed(reply, "leave"));
+		break;
+	case RQ_QLEN:
+		if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+			redis_qcount = reply->integer;
+			redis_qgen = rq->rq_gen;
+		}
 		break;
 	case RQ_QUERY:
 		redis_query_reply(rq, reply);

@@ -206,7 +206,7 @@ pstat() {
 	    jq -r "select(.process == \"gw-presence\") | .counters.$1"
 }
 
-@test "a burst while Redis is stalled: at most 512 commands awaited on the link, the rest queued in order; all joined once Redis is back" {
+@test "a burst while Redis is stalled: at most 512 commands awaited on the link (and the lease), the rest queued in order; all joined once Redis is back" {
 	local i q a
 	start_redis
 	nodes 1
@@ -225,7 +225,8 @@ pstat() {
 	echo "stalled: $a awaited, $q queued"
 	kill -CONT "$REDIS_PID"
 	[ "$q" -gt 0 ]
-	[ "$a" -eq 512 ]
+	# 512, and the lease and a sweep claim, which skip the queue.
+	[ "$a" -ge 512 ] && [ "$a" -le 514 ]
 	# While gw-bench holds its connections (5 s): every join
 	# reached Redis (800 users, and the publisher's connection).
 	for ((i = 0; i < 400; i++)); do
@@ -243,7 +244,7 @@ pstat() {
 	run ! grep -E 'no answer|reconnecting|link down' "$PRESENCE_LOG"
 }
 
-@test "10 000 members: joins cost O(1) commands each; a presence query is one EVALSHA: count 10000, 1000 users, truncated" {
+@test "10 000 members: joins cost O(1) commands each; a presence query is HLEN and HRANDFIELD in one round trip: count 10000, 1000 users, truncated" {
 	local n=10000
 	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	if [ "$(ulimit -n)" -lt $((n + 200)) ]; then
