@@ -88,7 +88,7 @@ struct bench_conf {
 	int		 b_nosince;	/* --no-since: trust the restore */
 	double		 b_backoff;	/* first resume within, seconds */
 	unsigned	 b_bystanders;	/* on b_resume, in the parent */
-	pid_t		 b_kill[BENCH_MAXPIDS];	/* --kill at the warm-up's end */
+	pid_t		 b_kill[BENCH_MAXPIDS];	/* killed at T0 */
 	int		 b_nkill;
 	char		 b_pattern[128];	/* channel name, "%d" is K */
 	char		 b_userpat[128];	/* user id, "%d" is i, or "" */
@@ -161,8 +161,8 @@ struct bctx {
 	/* The query's session=SID for c, or NULL (optional). */
 	const char	*(*x_session)(struct bctx *, struct bconn *);
 	/* The welcome frame; may fail c (optional). */
-	void		(*x_welcome)(struct bctx *, struct bconn *, const char *,
-			    size_t);
+	void		(*x_welcome)(struct bctx *, struct bconn *,
+			    const char *, size_t);
 	/* Send the subscribes of a welcomed connection; set bc_nsub. */
 	void		(*x_subscribe)(struct bctx *, struct bconn *);
 	/* A text frame on a subscribed connection. */
@@ -453,7 +453,7 @@ struct victim {
 	uint8_t		 v_state;	/* V_* */
 	uint8_t		 v_flags;	/* VF_* */
 	char		 v_sid[BENCH_SIDMAX + 1];	/* welcome.session */
-	char		 v_since[BENCH_OFFMAX + 1];	/* of the v_hwm advance */
+	char		 v_since[BENCH_OFFMAX + 1];	/* moved v_hwm last */
 	char		 v_max[BENCH_OFFMAX + 1];	/* the highest offset */
 	char		 v_latest[BENCH_OFFMAX + 1];	/* to reach, resumed */
 };

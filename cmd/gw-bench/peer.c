@@ -122,8 +122,8 @@ peer_publish(const struct bench_conf *conf, const char *hostport,
 		n = snprintf(dst, sz, "{\"type\":\"publish\",\"id\":\"%s\","
 		    "\"channel\":\"%s\",\"data\":", id, name);
 	else
-		n = snprintf(dst, sz, "{\"type\":\"publish\",\"channel\":\"%s\","
-		    "\"data\":", name);
+		n = snprintf(dst, sz, "{\"type\":\"publish\","
+		    "\"channel\":\"%s\",\"data\":", name);
 	if (n < 0 || (size_t)n >= sz || sz - (size_t)n < blen + 2)
 		return 0;
 	memcpy(dst + n, body, blen);

@@ -29,7 +29,7 @@ struct derived {
 struct resume_derived {
 	uint64_t	never;		/* victims lost and never resumed */
 	uint64_t	afailed;	/* failed resume attempts */
-	int		complete;	/* all resumed, caught up, nothing missed */
+	int		complete;	/* all caught up, nothing missed */
 	int		over;		/* the storm ended (rr_end_ns) */
 	double		last_resume_s;	/* T0 to the last resumed welcome */
 	double		caught_s;	/* T0 to the storm's end */

@@ -153,7 +153,7 @@ static void
 resume_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct rsm	*m = w->data;
-	struct victim	*v = (struct victim *)w;	/* v_timer comes first */
+	struct victim	*v = (struct victim *)w;	/* v_timer is first */
 	struct bconn	*c = &m->m_conns[v - m->m_v];
 	uint32_t	 idx = c->bc_idx;
 
