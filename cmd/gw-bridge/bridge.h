@@ -108,6 +108,8 @@ struct bridge {
 	 */
 	ev_tstamp		 b_probeunseen;
 	uint32_t		 b_probeseen;
+	ev_tstamp		 b_cmdlast;	/* the last reply on each link */
+	ev_tstamp		 b_sublast;
 	int			 b_healthy;
 	char			 b_probech[128];
 	char			 b_shapub[41];

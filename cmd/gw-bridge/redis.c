@@ -308,6 +308,28 @@ redis_drop_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /*
+ * Is the command link stuck: its probe unanswered for more than limit
+ * seconds at now, and no other reply either?  A link that answers is
+ * alive, however long its backlog: the probe's answer waits behind every
+ * reply sent before it (a storm of since-replays held 85 MB of them), and
+ * dropping a busy link fails all of its requests, which come again.
+ */
+static int
+redis_cmd_stuck(ev_tstamp now, double limit)
+{
+	return gb->b_cmdup && gb->b_probesent != 0 &&
+	    now - gb->b_probesent > limit && now - gb->b_cmdlast > limit;
+}
+
+/* The same for the pub/sub link: a published probe not back, nor else. */
+static int
+redis_sub_stuck(ev_tstamp now, double limit)
+{
+	return gb->b_subup && gb->b_probeunseen != 0 &&
+	    now - gb->b_probeunseen > limit && now - gb->b_sublast > limit;
+}
+
+/*
  * Is a link overdue (an answer, a probe back, or its setup) by more than
  * limit seconds at now?
  */
@@ -318,10 +340,7 @@ redis_overdue(ev_tstamp now, double limit)
 	    now - gb->b_cmdstart > limit) ||
 	    (gb->b_sub != NULL && !gb->b_subup &&
 	    now - gb->b_substart > limit) ||
-	    (gb->b_cmdup && gb->b_probesent != 0 &&
-	    now - gb->b_probesent > limit) ||
-	    (gb->b_subup && gb->b_probeunseen != 0 &&
-	    now - gb->b_probeunseen > limit);
+	    redis_cmd_stuck(now, limit) || redis_sub_stuck(now, limit);
 }
 
 static void
@@ -358,15 +377,13 @@ redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		redis_drop(gb->b_sub, "no answer while setting up");
 		return;
 	}
-	if (gb->b_cmdup && gb->b_probesent != 0 &&
-	    now - gb->b_probesent > limit) {
+	if (redis_cmd_stuck(now, limit)) {
 		gb->b_cmdup = 0;
 		bridge_health_update();
 		redis_drop(gb->b_cmd, "no answer to the health probe");
 		return;
 	}
-	if (gb->b_subup && gb->b_probeunseen != 0 &&
-	    now - gb->b_probeunseen > limit) {
+	if (redis_sub_stuck(now, limit)) {
 		gb->b_subup = 0;
 		bridge_health_update();
 		redis_drop(gb->b_sub, "health probes stopped arriving");
@@ -392,6 +409,8 @@ redis_push_cb(redisAsyncContext *ac, void *r, void *priv)
 
 	(void)ac;
 	(void)priv;
+	if (reply != NULL)
+		gb->b_sublast = ev_now(gb->b_loop);
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
 	    reply->elements < 3 ||
 	    reply->element[0]->type != REDIS_REPLY_STRING)
@@ -591,6 +610,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct worker	*w = NULL;
 
 	(void)ac;
+	if (reply != NULL)
+		gb->b_cmdlast = ev_now(gb->b_loop);
 	if (rq->rq_worker != 0)
 		w = bridge_worker(rq->rq_worker);	/* NULL if gone */
 	switch (rq->rq_kind) {

@@ -212,6 +212,17 @@ bcheck() {
 	bcheck big-replay --ports "$GW_PORT"
 }
 
+@test "a command link busy with 128 MB of replays ahead of the health probe is not taken for a dead one: every replay arrives" {
+	# Probes every 0.5 s: a dead link is one silent for 1.5 s.  The
+	# probe's answer waits behind the whole backlog (longer than that
+	# here); the replies before it keep coming.
+	NODE_BRIDGE_ARGS=(--probe-interval 0.5)
+	start_node a 1 "${FAST[@]}"
+	bcheck busy-link --ports "$GW_PORT" --count 80
+	cat "$BRIDGE_LOG"
+	run ! grep -E 'reconnecting|link lost|no answer' "$BRIDGE_LOG"
+}
+
 @test "history: limit, since and complete" {
 	start_node a 1 "${FAST[@]}"
 	bcheck history --ports "$GW_PORT"

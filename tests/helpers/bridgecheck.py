@@ -768,6 +768,34 @@ async def big_replay(a):
         (len(got), pages))
 
 
+@scenario
+async def busy_link(a):
+    """--ports P --count N: 100 messages of 16 kB, then N clients ask
+    for their replay (since the first) at once: N x 1.6 MB of answers
+    queue on the bridge's command link ahead of its health probe.  Every
+    client gets all 99, in order: the bridge must not take the busy link
+    for a dead one."""
+    pub = await Peer.open(a.ports[0], "busypub")
+    await pub.subscribe("busy")
+    offs = []
+    for i in range(100):
+        r = await pub.req({"type": "publish", "id": i, "channel": "busy",
+                           "data": "%03d" % i + "x" * 16000}, "published")
+        offs.append(r["offset"])
+    peers = [await Peer.open(a.ports[0], "busy%d" % i)
+             for i in range(a.count)]
+    t0 = time.monotonic()
+    rs = await asyncio.gather(*[p.subscribe("busy", since=offs[0])
+                                for p in peers])
+    for i, r in enumerate(rs):
+        want(r.get("recovered") is True, "replayer %d: %r", i, r)
+    for i, p in enumerate(peers):
+        await wait_offset(p, "busy", offs[-1])
+        check_stream(p, "busy", offs[1:], "replayer %d" % i)
+    log("ok: %d replays of 1.6 MB in %.2f s" % (a.count,
+                                                 time.monotonic() - t0))
+
+
 async def setup_traffic(a, ch, interval):
     """Subscribers on the first two ports, a publisher on each."""
     subs = [await Peer.open(p, "sub%d" % i)
