@@ -53,6 +53,7 @@ struct peer {
 	struct peer	*pr_next;
 	uint64_t	 pr_serial;	/* never reused: replies find it */
 	int		 pr_dead;	/* freed at the end of the iteration */
+	int		 pr_held;	/* has held a session (a worker) */
 	struct htab	*pr_decl;	/* "C\nU" -> struct entry, declared */
 	char		 pr_name[64];
 };
@@ -126,6 +127,7 @@ struct presence {
 	double			 p_wait;	/* reconnect backoff */
 	ev_tstamp		 p_start;	/* when the link was opened */
 	ev_tstamp		 p_leasesent;	/* outstanding lease, or 0 */
+	ev_tstamp		 p_lastreply;	/* the last reply from Redis */
 	int			 p_claiming;	/* a claim is outstanding */
 	unsigned long		 p_pending;	/* commands awaiting replies */
 	unsigned long		 p_inflight;	/* of which sent */
@@ -197,7 +199,7 @@ void		 session_free_all(void);
 /* ctl.c */
 void		 ctl_request(struct peer *, uint32_t, struct ipc_rd *);
 
-#define REDIS_SLOAD_TRIES 20	/* then a session held elsewhere is taken */
+#define REDIS_SLOAD_TRIES 4	/* then a session held elsewhere is taken */
 
 /* What a pending command's reply goes back to. */
 struct rreq {
@@ -229,7 +231,7 @@ int		 redis_sess_drop(const char *);
 void		 redis_reply_cb(redisAsyncContext *, void *, void *);
 
 /* rqueue.c */
-#define RQUEUE_WINDOW	512	/* commands awaited on the link, at most */
+#define RQUEUE_WINDOW	128	/* commands awaited on the link, at most */
 int		 redis_send(struct rreq *, int, const char **, const size_t *);
 void		 rqueue_pump(void);
 void		 rqueue_fail(void);

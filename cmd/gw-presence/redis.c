@@ -546,7 +546,12 @@ redis_lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	if (!gp->p_up)
 		return;
 	if (gp->p_leasesent != 0) {
-		if (ev_now(loop) - gp->p_leasesent > limit)
+		/*
+		 * A link that keeps answering is busy, not wedged: the
+		 * lease waits behind what was sent before it.
+		 */
+		if (ev_now(loop) - gp->p_leasesent > limit &&
+		    ev_now(loop) - gp->p_lastreply > limit)
 			redis_drop("no answer to the lease");
 		return;
 	}
@@ -702,6 +707,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	struct rreq	*rq = priv;
 
 	(void)ac;
+	if (reply != NULL)
+		gp->p_lastreply = ev_now(gp->p_loop);
 	if (gp->p_pending > redis_hiwater)
 		redis_hiwater = gp->p_pending;
 	if (rq->rq_kind != RQ_LOAD && gp->p_pending > 0)

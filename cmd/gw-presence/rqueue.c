@@ -8,7 +8,9 @@
  * the same link, waited for all of it: unanswered past its limit, the
  * link was dropped, the entries declared again, and so on.  The lease,
  * the sweep claims and the sweeps (a handful at a time) are urgent: they
- * skip the queue, so they wait for at most RQUEUE_WINDOW commands.
+ * skip the queue, so they wait for at most RQUEUE_WINDOW commands, which
+ * a loaded Redis (scripts of 20 ms, preempted) answers in a few seconds
+ * at worst.
  * The others keep their order, which the entries' joins and leaves need.
  */
 #include <stdlib.h>

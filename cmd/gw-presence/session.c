@@ -36,6 +36,10 @@ static void
 session_hold(const char *sid, uint64_t peer)
 {
 	struct psess	*ps;
+	struct peer	*p;
+
+	if ((p = presence_peer(peer)) != NULL)
+		p->pr_held = 1;
 
 	if ((ps = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL) {
 		ps = xcalloc(1, sizeof(*ps));
@@ -156,8 +160,10 @@ session_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 /*
  * Session sid is held by a connection of another live node: most likely
  * one that is closing right now (a drain, a dropped link), whose closing
- * save, with the offsets written, is on its way.  Load it again in 50 ms;
- * after REDIS_SLOAD_TRIES attempts (a second) it is taken over as it is.
+ * save, with the offsets written, is on its way.  Load it again after a
+ * wait that doubles from 50 ms; the load after REDIS_SLOAD_TRIES tries
+ * (0.75 s) takes it over as it is.  Try is the number of the coming
+ * load, from 1.
  */
 void
 session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
@@ -174,7 +180,8 @@ session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
 	sr->sr_ulen = ulen;
 	snprintf(sr->sr_sid, sizeof(sr->sr_sid), "%s", sid);
 	memcpy(sr->sr_user, user, ulen);
-	ev_timer_init(&sr->sr_timer, session_retry_cb, 0.05, 0.);
+	ev_timer_init(&sr->sr_timer, session_retry_cb,
+	    0.05 * (double)(1 << (try < 1 ? 0 : try > 8 ? 7 : try - 1)), 0.);
 	sr->sr_timer.data = sr;
 	ev_timer_start(gp->p_loop, &sr->sr_timer);
 	if ((sr->sr_next = sretries) != NULL)
@@ -225,7 +232,8 @@ session_peer_gone(struct peer *p)
 	void			*v;
 	char			 sid[PJSON_SIDLEN + 1];
 
-	if (gp->p_sess == NULL)
+	/* A peer that never held one (gwctl) costs no walk of them all. */
+	if (gp->p_sess == NULL || !p->pr_held)
 		return;
 	htab_iter_init(gp->p_sess, &it);
 	while (htab_iter_next(&it, &k, &klen, &v)) {
