@@ -49,6 +49,7 @@
 #define REDIS_SWEEPLOCK	"30000"	/* ms a sweeper holds an instance */
 #define REDIS_SWEEPBATCH "200"	/* index members per sweep script */
 #define REDIS_TRIM_AFTER 4096	/* commands awaited at once: a burst */
+#define REDIS_TRIM_EVERY 60.0	/* seconds between two trims, at least */
 
 static int	redis_stopping;		/* no reconnects: exiting */
 static unsigned long redis_hiwater;	/* most awaited since a trim */
@@ -256,12 +257,25 @@ redis_setup_cb(redisAsyncContext *ac, void *r, void *what)
 static void
 redis_trim(void)
 {
-	if (redis_hiwater < REDIS_TRIM_AFTER)
+	static ev_tstamp last;
+	ev_tstamp	 now = ev_now(gp->p_loop), t;
+
+	/*
+	 * At most once a minute: malloc_trim() walks the whole heap, and
+	 * the pages it gives back fault in again as soon as the storm goes
+	 * on.  Called whenever the queue ran dry in a storm of a million
+	 * connections, it held the loop long enough for the lease to lapse.
+	 */
+	if (redis_hiwater < REDIS_TRIM_AFTER || now - last < REDIS_TRIM_EVERY)
 		return;
 	redis_hiwater = 0;
+	last = now;
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
 #endif
+	ev_now_update(gp->p_loop);
+	if ((t = ev_now(gp->p_loop) - now) > 0.1)
+		log_verbose("malloc_trim took %.2f s", t);
 }
 
 /* A command whose reply matters only if it is an error. */
