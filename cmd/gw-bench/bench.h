@@ -30,9 +30,9 @@
 #include <ev.h>
 
 #define BENCH_PERPROC	19000	/* sockets per process (RLIMIT_NOFILE) */
-#define BENCH_MAXPROCS	64
+#define BENCH_MAXPROCS	96
 #define BENCH_MAXCHAN	100000
-#define BENCH_MAXPIDS	64
+#define BENCH_MAXPIDS	96
 #define BENCH_SUBPERPUB	100	/* channels per publisher connection */
 #define BENCH_MAXFRAME	(256 * 1024)	/* payload of a server frame */
 #define BENCH_RBUFSZ	(2 * BENCH_MAXFRAME)

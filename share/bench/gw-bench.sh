@@ -232,10 +232,11 @@ for s in "$@"; do
 	s1big | s1m)
 		n=${GW_BENCH_S1BIG_CONNS:-100000}
 		[ "$s" = s1big ] || n=1000000
-		# A worker per 18 000 connections, 17 000 for a million:
-		# with 56, SO_REUSEPORT brought one to its 20 000 open files.
+		# A worker per 18 000 connections, 15 500 for a million:
+		# SO_REUSEPORT spread a million over 59 workers from 11 015
+		# to 22 012, past the 20 000 open files of some.
 		w=$(((n + 17999) / 18000))
-		[ "$s" = s1big ] || w=$(((n + 16999) / 17000))
+		[ "$s" = s1big ] || w=$(((n + 15499) / 15500))
 		# Twice n: the workers share it, and SO_REUSEPORT spreads
 		# the connections over them only about evenly.  A million
 		# keeps the default ping interval (25 s): pings every 5 s
