@@ -732,11 +732,23 @@ off_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-#define SEQ_BIT(s)	((s) % BENCH_SEQBITS)
-#define SEQ_TEST(v, s)	(((v)->v_bits[SEQ_BIT(s) / 64] >> \
-			    (SEQ_BIT(s) % 64)) & 1)
-#define SEQ_FLIP(v, s)	((v)->v_bits[SEQ_BIT(s) / 64] ^= \
-			    (uint64_t)1 << (SEQ_BIT(s) % 64))
+/* Whether bit s (mod BENCH_SEQBITS) of v's bitmap is set. */
+static int
+seq_test(const struct victim *v, uint64_t s)
+{
+	uint64_t	b = s % BENCH_SEQBITS;
+
+	return (int)((v->v_bits[b / 64] >> (b % 64)) & 1);
+}
+
+/* Flip bit s (mod BENCH_SEQBITS) of v's bitmap. */
+static void
+seq_flip(struct victim *v, uint64_t s)
+{
+	uint64_t	b = s % BENCH_SEQBITS;
+
+	v->v_bits[b / 64] ^= (uint64_t)1 << (b % 64);
+}
 
 /*
  * Track sequence number s (from 1) of v's channel.  The bitmap, when
@@ -767,11 +779,11 @@ seq_track(struct victim *v, uint64_t s, struct rec_resume *rs)
 	}
 	if (v->v_bits == NULL)
 		v->v_bits = xcalloc(SEQWORDS, sizeof(*v->v_bits));
-	else if (SEQ_TEST(v, s)) {
+	else if (seq_test(v, s)) {
 		rs->rs_dup++;
 		return SEQ_DUP;
 	}
-	SEQ_FLIP(v, s);
+	seq_flip(v, s);
 	v->v_nbits++;
 	rs->rs_reorder++;
 	return SEQ_NEW;
@@ -785,8 +797,8 @@ static void
 seq_settle(struct victim *v)
 {
 	while (v->v_bits != NULL && v->v_nbits > 0 &&
-	    SEQ_TEST(v, v->v_hwm + 1)) {
-		SEQ_FLIP(v, v->v_hwm + 1);
+	    seq_test(v, v->v_hwm + 1)) {
+		seq_flip(v, v->v_hwm + 1);
 		v->v_nbits--;
 		v->v_hwm++;
 	}
@@ -814,8 +826,8 @@ seq_slide(struct victim *v, uint64_t h, struct rec_resume *rs)
 	}
 	while (v->v_hwm < h) {	/* fewer than BENCH_SEQBITS steps */
 		v->v_hwm++;
-		if (v->v_bits != NULL && SEQ_TEST(v, v->v_hwm)) {
-			SEQ_FLIP(v, v->v_hwm);
+		if (v->v_bits != NULL && seq_test(v, v->v_hwm)) {
+			seq_flip(v, v->v_hwm);
 			v->v_nbits--;
 		} else
 			rs->rs_overflow++;
