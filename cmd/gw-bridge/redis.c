@@ -330,17 +330,27 @@ redis_sub_stuck(ev_tstamp now, double limit)
 }
 
 /*
+ * Is link ac (up: its flag, start: when it was opened) still not up
+ * after limit seconds at now?  A wedged route is retried too.
+ */
+static int
+redis_setup_late(const redisAsyncContext *ac, int up, ev_tstamp start,
+    ev_tstamp now, double limit)
+{
+	return ac != NULL && !up && now - start > limit;
+}
+
+/*
  * Is a link overdue (an answer, a probe back, or its setup) by more than
  * limit seconds at now?
  */
 static int
 redis_overdue(ev_tstamp now, double limit)
 {
-	return (gb->b_cmd != NULL && !gb->b_cmdup &&
-	    now - gb->b_cmdstart > limit) ||
-	    (gb->b_sub != NULL && !gb->b_subup &&
-	    now - gb->b_substart > limit) ||
-	    redis_cmd_stuck(now, limit) || redis_sub_stuck(now, limit);
+	return redis_setup_late(gb->b_cmd, gb->b_cmdup, gb->b_cmdstart, now,
+	    limit) || redis_setup_late(gb->b_sub, gb->b_subup, gb->b_substart,
+	    now, limit) || redis_cmd_stuck(now, limit) ||
+	    redis_sub_stuck(now, limit);
 }
 
 static void
@@ -366,14 +376,13 @@ redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		if (gb->b_sub != NULL)
 			redisAsyncHandleRead(gb->b_sub);
 	}
-	/* A link that never came up (a wedged route) is retried too. */
-	if (gb->b_cmd != NULL && !gb->b_cmdup &&
-	    now - gb->b_cmdstart > limit) {
+	if (redis_setup_late(gb->b_cmd, gb->b_cmdup, gb->b_cmdstart, now,
+	    limit)) {
 		redis_drop(gb->b_cmd, "no answer while setting up");
 		return;
 	}
-	if (gb->b_sub != NULL && !gb->b_subup &&
-	    now - gb->b_substart > limit) {
+	if (redis_setup_late(gb->b_sub, gb->b_subup, gb->b_substart, now,
+	    limit)) {
 		redis_drop(gb->b_sub, "no answer while setting up");
 		return;
 	}

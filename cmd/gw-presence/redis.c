@@ -555,21 +555,30 @@ redis_lease_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (!gp->p_up)
 		return;
-	if (gp->p_leasesent != 0 && ev_now(loop) - gp->p_leasesent > limit)
-		redis_catch_up();
-	if (!gp->p_up)
-		return;
-	if (gp->p_leasesent != 0) {
-		/*
-		 * A link that keeps answering is busy, not wedged: the
-		 * lease waits behind what was sent before it.
-		 */
-		if (ev_now(loop) - gp->p_leasesent > limit &&
-		    ev_now(loop) - gp->p_lastreply > limit)
-			redis_drop("no answer to the lease");
+	if (gp->p_leasesent == 0) {
+		redis_lease(0);
 		return;
 	}
-	redis_lease(0);
+	/*
+	 * Overdue, and nothing else came either (a link that keeps
+	 * answering is busy, not wedged: the lease waits behind what was
+	 * sent before it).  Read first, then judge.
+	 */
+	if (ev_now(loop) - gp->p_leasesent <= limit ||
+	    ev_now(loop) - gp->p_lastreply <= limit)
+		return;
+	redis_catch_up();
+	if (gp->p_up && gp->p_leasesent != 0 &&
+	    ev_now(loop) - gp->p_lastreply > limit)
+		redis_drop("no answer to the lease");
+}
+
+/* Is the link still not up REDIS_SETUP_MAX after it was opened? */
+static int
+redis_setup_late(struct ev_loop *loop)
+{
+	return gp->p_redis != NULL && !gp->p_up &&
+	    ev_now(loop) - gp->p_start > REDIS_SETUP_MAX;
 }
 
 /* The sweep timer; it also retries a link that never came up. */
@@ -578,13 +587,12 @@ redis_sweep_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t;
 	(void)revents;
-	if (gp->p_redis != NULL && !gp->p_up &&
-	    ev_now(loop) - gp->p_start > REDIS_SETUP_MAX)
+	if (redis_setup_late(loop)) {
 		redis_catch_up();
-	if (gp->p_redis != NULL && !gp->p_up &&
-	    ev_now(loop) - gp->p_start > REDIS_SETUP_MAX) {
-		redis_drop("no answer while setting up");
-		return;
+		if (redis_setup_late(loop)) {
+			redis_drop("no answer while setting up");
+			return;
+		}
 	}
 	if (gp->p_up)
 		redis_claim();

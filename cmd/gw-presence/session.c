@@ -31,21 +31,18 @@ session_init(void)
 	gp->p_sess = htab_new();
 }
 
-/* Record that the peer with serial peer holds session sid. */
+/* Record that peer p holds session sid. */
 static void
-session_hold(const char *sid, uint64_t peer)
+session_hold(const char *sid, struct peer *p)
 {
 	struct psess	*ps;
-	struct peer	*p;
 
-	if ((p = presence_peer(peer)) != NULL)
-		p->pr_held = 1;
-
+	p->pr_held = 1;
 	if ((ps = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL) {
 		ps = xcalloc(1, sizeof(*ps));
 		htab_put(gp->p_sess, sid, PJSON_SIDLEN, ps);
 	}
-	ps->ps_peer = peer;
+	ps->ps_peer = p->pr_serial;
 }
 
 /*
@@ -76,7 +73,7 @@ session_save(struct peer *p, const char *sid, const char *user,
     size_t userlen, const char *state, size_t statelen, int live)
 {
 	if (live)
-		session_hold(sid, p->pr_serial);
+		session_hold(sid, p);
 	else if (!session_release(sid, p->pr_serial)) {
 		log_verbose("%s: close of session %s, resumed elsewhere "
 		    "since: ignored", p->pr_name, sid);
@@ -208,7 +205,7 @@ session_loaded(uint64_t peer, uint32_t id, const char *sid,
 		return;
 	}
 	if (found) {
-		session_hold(sid, peer);
+		session_hold(sid, p);
 		gp->p_sresumed++;
 	}
 	log_verbose("%s: session %s %s", p->pr_name, sid,
