@@ -19,8 +19,6 @@
 #include "parse.h"
 #include "xmalloc.h"
 
-#define BRIDGE_MAXDATA	(4 * 1024 * 1024)	/* bytes of a published value */
-#define BRIDGE_MAXFROM	1024		/* bytes of a publisher's user id */
 #define BRIDGE_CTLQUEUE	(1024 * 1024)	/* bytes queued to a peer that still
 					   gets control replies */
 

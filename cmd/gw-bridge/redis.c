@@ -46,6 +46,10 @@ struct rreq {
 enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
 
 static int	redis_stopping;		/* no reconnects: exiting */
+static unsigned char redis_rand[512];	/* random bytes for epochs */
+static size_t	redis_randused = sizeof(redis_rand);
+static char	redis_histsize[16];	/* the configuration, as text */
+static char	redis_histttl[16];
 
 static void	redis_connect_cmd(void);
 static void	redis_connect_sub(void);
@@ -59,19 +63,68 @@ static void	redis_probe_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_reply_cb(redisAsyncContext *, void *, void *);
 static void	redis_push_cb(redisAsyncContext *, void *, void *);
 static void	redis_epoch(char [17]);
+static const char *redis_from_json(const char *, size_t, char *, char **);
 static void	redis_setup_cb(redisAsyncContext *, void *, void *);
 static void	redis_drop_cb(struct ev_loop *, ev_timer *, int);
 
+/*
+ * A new history's epoch: 16 hex digits drawn from a batch of random
+ * bytes.  Every publish and subscribe carries one, in case its channel
+ * has no history yet; a RAND_bytes() call each cost thousands of
+ * instructions and a getpid() (OpenSSL's fork check), one per message.
+ */
 static void
 redis_epoch(char e[17])
 {
-	unsigned char	r[8];
-	int		i;
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		*r;
+	int			 i;
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		fatalx("RAND_bytes");
-	for (i = 0; i < 8; i++)
-		snprintf(e + 2 * i, 3, "%02x", r[i]);
+	if (redis_randused + 8 > sizeof(redis_rand)) {
+		if (RAND_bytes(redis_rand, sizeof(redis_rand)) != 1)
+			fatalx("RAND_bytes");
+		redis_randused = 0;
+	}
+	r = redis_rand + redis_randused;
+	redis_randused += 8;
+	for (i = 0; i < 8; i++) {
+		e[2 * i] = hex[r[i] >> 4];
+		e[2 * i + 1] = hex[r[i] & 0xf];
+	}
+	e[16] = '\0';
+}
+
+/*
+ * The publisher's user id as JSON: null if empty; quoted as it is if it
+ * needs no escape (printable ASCII without quote or backslash, the ids
+ * clients have), into buf of len + 3 bytes at least; else escaped by
+ * jansson into *dyn, which the caller frees.  Returns the text.
+ */
+static const char *
+redis_from_json(const char *from, size_t len, char *buf, char **dyn)
+{
+	json_t	*s;
+	size_t	 i;
+
+	*dyn = NULL;
+	if (len == 0)
+		return "null";
+	for (i = 0; i < len; i++)
+		if (from[i] < 0x20 || from[i] > 0x7e || from[i] == '"' ||
+		    from[i] == '\\')
+			break;
+	if (i == len) {
+		buf[0] = '"';
+		memcpy(buf + 1, from, len);
+		buf[len + 1] = '"';
+		buf[len + 2] = '\0';
+		return buf;
+	}
+	if ((s = json_stringn(from, len)) == NULL ||
+	    (*dyn = json_dumps(s, JSON_ENCODE_ANY)) == NULL)
+		fatalx("redis_publish: json");
+	json_decref(s);
+	return *dyn;
 }
 
 /* Open both links and start the probe. */
@@ -80,6 +133,10 @@ redis_start(void)
 {
 	snprintf(gb->b_probech, sizeof(gb->b_probech), "gw:probe:%s:%d",
 	    gb->b_conf->bc_node, (int)getpid());
+	snprintf(redis_histsize, sizeof(redis_histsize), "%u",
+	    gb->b_conf->bc_histsize);
+	snprintf(redis_histttl, sizeof(redis_histttl), "%u",
+	    gb->b_conf->bc_histttl);
 	gb->b_cmdwait = gb->b_subwait = REDIS_WAIT_MIN;
 	ev_init(&gb->b_cmdtimer, redis_retry_cb);
 	gb->b_cmdtimer.data = &gb->b_cmd;
@@ -508,8 +565,8 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 }
 
 /*
- * Publish data (JSON text) from (a user id, or empty for the server) on
- * channel ch for worker w's request id.  The reply goes back to w.
+ * Publish data (JSON text) from (a user id of at most BRIDGE_MAXFROM
+ * bytes, or empty for the server) on channel ch for worker w's request id.  The reply goes back to w.
  * Return value: 0 if sent, -1 if Redis is not reachable.
  */
 int
@@ -518,24 +575,13 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
     uint64_t ts)
 {
 	struct rreq	*rq;
-	const char	*args[8];
+	const char	*args[8], *fromjson;
 	size_t		 lens[8];
-	char		 size[16], ttl[16], tsbuf[24], epoch[17], pub[256];
-	char		*fromjson;
+	char		 tsbuf[24], epoch[17], pub[256];
+	char		 frombuf[BRIDGE_MAXFROM + 3], *fromdyn;
 	int		 rv;
 
-	if (fromlen == 0)
-		fromjson = xstrdup("null");
-	else {
-		json_t *s = json_stringn(from, fromlen);
-
-		if (s == NULL || (fromjson = json_dumps(s, JSON_ENCODE_ANY)) ==
-		    NULL)
-			fatalx("redis_publish: json");
-		json_decref(s);
-	}
-	snprintf(size, sizeof(size), "%u", gb->b_conf->bc_histsize);
-	snprintf(ttl, sizeof(ttl), "%u", gb->b_conf->bc_histttl);
+	fromjson = redis_from_json(from, fromlen, frombuf, &fromdyn);
 	snprintf(tsbuf, sizeof(tsbuf), "%llu", (unsigned long long)ts);
 	redis_epoch(epoch);
 	chan_key(pub, sizeof(pub), ch, chlen, 'p');
@@ -543,8 +589,8 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 	args[1] = data; lens[1] = datalen;
 	args[2] = fromjson; lens[2] = strlen(fromjson);
 	args[3] = tsbuf; lens[3] = strlen(tsbuf);
-	args[4] = size; lens[4] = strlen(size);
-	args[5] = ttl; lens[5] = strlen(ttl);
+	args[4] = redis_histsize; lens[4] = strlen(redis_histsize);
+	args[5] = redis_histttl; lens[5] = strlen(redis_histttl);
 	args[6] = epoch; lens[6] = 16;
 	args[7] = pub; lens[7] = strlen(pub);
 	rq = xcalloc(1, sizeof(*rq));
@@ -552,7 +598,7 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 	rq->rq_worker = w->w_serial;
 	rq->rq_id = id;
 	rv = redis_eval(rq, gb->b_shapub, ch, chlen, 8, args, lens);
-	free(fromjson);
+	free(fromdyn);
 	return rv;
 }
 
@@ -568,10 +614,9 @@ redis_sub_script(struct bchan *c, struct worker *w, uint32_t id,
 	struct rreq	*rq;
 	const char	*args[4];
 	size_t		 lens[4];
-	char		 epoch[17], ttl[16], max[16];
+	char		 epoch[17], max[16];
 
 	redis_epoch(epoch);
-	snprintf(ttl, sizeof(ttl), "%u", gb->b_conf->bc_histttl);
 	/*
 	 * Not our history size: another node may keep a longer history, and
 	 * a replay cut short must say so, not claim it recovered.
@@ -579,7 +624,7 @@ redis_sub_script(struct bchan *c, struct worker *w, uint32_t id,
 	snprintf(max, sizeof(max), "%u", (unsigned)REDIS_MAXREPLAY);
 	args[0] = since != NULL ? since : ""; lens[0] = strlen(args[0]);
 	args[1] = epoch; lens[1] = 16;
-	args[2] = ttl; lens[2] = strlen(ttl);
+	args[2] = redis_histttl; lens[2] = strlen(redis_histttl);
 	args[3] = max; lens[3] = strlen(max);
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_SUB;
