@@ -41,36 +41,44 @@
  * ts, history size, history ttl, epoch to use if none, pub/sub channel.
  * Appends the message with its offset to the history and publishes it,
  * in one step: one order per channel.  Returns the offset.
+ *
+ * It runs once per message, so it is kept lean (each redis.call and each
+ * pattern match costs about a microsecond): the meta fields in one HMGET
+ * and one HSET, the offset formatted from the numbers, not parsed back.
  */
-#define LUA_PUBLISH LUA_COMMON \
-"local e = redis.call('HGET', KEYS[2], 'e')\n" \
-"if not e then e = ARGV[7]; redis.call('HSET', KEYS[2], 'e', e) end\n" \
-"local t = redis.call('TIME')\n" \
-"local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
-"local seq = 0\n" \
-"local l = redis.call('HGET', KEYS[2], 'l')\n" \
-"if not l then\n" \
-"  local r = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)\n" \
-"  if r[1] then l = r[1][1] end\n" \
-"end\n" \
+#define LUA_PUBLISH \
+"local m = redis.call('HMGET', KEYS[2], 'e', 'l')\n" \
+"local e, l = m[1], m[2]\n" \
+"local set = {}\n" \
+"if not e then e = ARGV[7]; set[#set + 1] = 'e'; set[#set + 1] = e end\n" \
 "local len = redis.call('XLEN', KEYS[1])\n" \
-"if l and len == 0 then redis.call('HSET', KEYS[2], 't', l) end\n" \
+"if not l and len > 0 then\n" \
+"  l = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1][1]\n" \
+"end\n" \
+"local gone\n" \
+"if l and len == 0 then gone = l end\n" \
 "local cut = len + 1 - tonumber(ARGV[5])\n" \
 "if cut > 0 then\n" \
 "  local x = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', cut)\n" \
-"  if x[#x] then redis.call('HSET', KEYS[2], 't', x[#x][1]) end\n" \
+"  if x[#x] then gone = x[#x][1] end\n" \
 "end\n" \
+"if gone then set[#set + 1] = 't'; set[#set + 1] = gone end\n" \
+"local t = redis.call('TIME')\n" \
+"local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+"local seq = 0\n" \
 "if l then\n" \
-"  local lms, lseq = ids(l)\n" \
-"  if ms <= lms then ms = lms; seq = lseq + 1 end\n" \
+"  local a, b = string.match(l, '^(%d+)-(%d+)$')\n" \
+"  a = tonumber(a)\n" \
+"  if ms <= a then ms = a; seq = tonumber(b) + 1 end\n" \
 "end\n" \
 "local id = string.format('%.0f-%.0f', ms, seq)\n" \
-"local o = off(e, id)\n" \
+"local o = e .. ':' .. string.format('%012x-%08x', ms, seq)\n" \
 "local msg = '{\"type\":\"message\",\"channel\":\"' .. ARGV[1] ..\n" \
 "  '\",\"data\":' .. ARGV[2] .. ',\"offset\":\"' .. o .. '\",\"from\":' ..\n" \
 "  ARGV[3] .. ',\"ts\":' .. ARGV[4] .. '}'\n" \
 "redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], id, 'm', msg)\n" \
-"redis.call('HSET', KEYS[2], 'l', id)\n" \
+"set[#set + 1] = 'l'; set[#set + 1] = id\n" \
+"redis.call('HSET', KEYS[2], unpack(set))\n" \
 "redis.call('EXPIRE', KEYS[1], ARGV[6])\n" \
 "redis.call('EXPIRE', KEYS[2], ARGV[6])\n" \
 "redis.call('PUBLISH', ARGV[8], o .. '\\n' .. msg)\n" \
