@@ -5,8 +5,9 @@
  * authenticated by "Authorization: apikey KEY" with a key of
  * --api-key-file.  Requests go to the node's gw-bridge and gw-presence
  * like a client's do (link.c); the answer is JSON, errors are
- * {"error": {"code", "message"}} with a 4xx or 5xx status.  One request
- * per connection.
+ * {"error": {"code", "message"}} with a 4xx or 5xx status.  An HTTP/1.1
+ * connection is kept for the next request (handshake.c) unless it says
+ * "Connection: close" or its body was not read.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -271,8 +272,16 @@ api_route(struct conn *c, const struct http_req *req)
 	char			*end = NULL;
 	unsigned long		 len = 0;
 	size_t			 have;
-	int			 route;
+	int			 route, keep = head->h_keep;
 
+	/*
+	 * Answered before its body is read, a request with one must close:
+	 * its body would be taken for the next request.
+	 */
+	if (http_hdr_get(req, "Transfer-Encoding") != NULL ||
+	    ((h = http_hdr_get(req, "Content-Length")) != NULL &&
+	    !(h->h_valuelen == 1 && h->h_value[0] == '0')))
+		head->h_keep = 0;
 	if (req->r_pathlen == 8 && memcmp(req->r_path, "/metrics", 8) == 0) {
 		if (!api_metrics_ok(c))
 			api_error(c, 403, "forbidden", "not from this address");
@@ -307,6 +316,7 @@ api_route(struct conn *c, const struct http_req *req)
 	}
 	if ((h = http_hdr_get(req, "Content-Length")) == NULL ||
 	    http_hdr_get(req, "Transfer-Encoding") != NULL) {
+		head->h_keep = 0;
 		api_error(c, 411, "bad_request", "want a Content-Length");
 		return 1;
 	}
@@ -316,6 +326,7 @@ api_route(struct conn *c, const struct http_req *req)
 	if (h->h_valuelen == 0 || errno != 0 ||
 	    end != h->h_value + h->h_valuelen || len == 0 ||
 	    len > API_MAXBODY) {
+		head->h_keep = 0;
 		api_error(c, 413, "too_large",
 		    "a body of 1 to 1048576 bytes, please");
 		return 1;
@@ -328,6 +339,8 @@ api_route(struct conn *c, const struct http_req *req)
 	head->h_bodylen = len;
 	head->h_bodygot = have;
 	head->h_route = route;
+	head->h_used += have;
+	head->h_keep = keep;	/* the body will be read whole */
 	c->c_flags |= CONN_F_WAIT;
 	if (have == len)
 		api_body(c);
@@ -650,19 +663,18 @@ api_send(struct conn *c, int status, const char *ctype, const char *body,
     size_t len)
 {
 	char	hdr[256];
-	int	n;
+	int	n, keep = c->c_head != NULL && c->c_head->h_keep;
 
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n", status,
-	    status == 200 ? "OK" : "Error", ctype, len);
+	    "Cache-Control: no-store\r\nConnection: %s\r\n\r\n", status,
+	    status == 200 ? "OK" : "Error", ctype, len,
+	    keep ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		fatalx("api: header too long");
-	c->c_flags &= ~CONN_F_WAIT;
 	conn_send_raw(c, hdr, n);
 	conn_send_raw(c, body, len);
-	handshake_free(c);
-	conn_close_after_flush(c);
+	handshake_answered(c, keep);
 }
 
 /* Answer c with status and o (a reference the call takes). */

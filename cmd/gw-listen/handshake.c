@@ -1,7 +1,9 @@
 /*
  * handshake.c -- the HTTP side of gw-listen: read the request head (within
  * an absolute deadline), route it, check the upgrade and the identity, and
- * answer with 101 or a one-line error.
+ * answer with 101 or a one-line error.  API requests (api.c) may keep the
+ * connection: the next request, pipelined or not, is routed once the one
+ * before it is answered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +18,12 @@
 #include "wskey.h"
 #include "xmalloc.h"
 
+static void	handshake_next(struct conn *);
+static void	handshake_skip_blank(struct conn_head *);
+static void	handshake_again(struct conn *);
+static void	handshake_again_cb(struct ev_loop *, ev_timer *, int);
+static void	handshake_consume(struct conn_head *);
+static int	handshake_keep(const struct conn *, const struct http_req *);
 static void	handshake_route(struct conn *, size_t);
 static void	handshake_upgrade(struct conn *, const struct http_req *);
 static void	handshake_fail(struct conn *, int, const char *, const char *);
@@ -30,16 +38,17 @@ void
 handshake_read(struct conn *c)
 {
 	struct conn_head	*h;
-	size_t			 end;
 	ssize_t			 n;
 
 	if ((h = c->c_head) == NULL) {
 		h = c->c_head = xmalloc(sizeof(*h));
-		h->h_len = h->h_scanned = 0;
+		h->h_len = h->h_scanned = h->h_used = 0;
 		h->h_body = NULL;
 		h->h_bodylen = h->h_bodygot = 0;
-		h->h_route = 0;
+		h->h_route = h->h_keep = 0;
 		h->h_api = NULL;
+		ev_init(&h->h_again, handshake_again_cb);
+		h->h_again.data = c;
 	}
 	if (h->h_body != NULL && h->h_bodygot < h->h_bodylen) {
 		/* An API request's body (api.c). */
@@ -51,46 +60,198 @@ handshake_read(struct conn *c)
 			api_body(c);
 		return;
 	}
-	n = read(c->c_io.fd, h->h_buf + h->h_len, sizeof(h->h_buf) - h->h_len);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		conn_kill(c);
-		return;
+	/*
+	 * A full buffer is not read into (a read of 0 bytes would look like
+	 * EOF): what it holds is routed, or it is a head too long.
+	 */
+	if (h->h_len < sizeof(h->h_buf)) {
+		n = read(c->c_io.fd, h->h_buf + h->h_len,
+		    sizeof(h->h_buf) - h->h_len);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			conn_kill(c);
+			return;
+		}
+		if (n == -1)
+			return;
+		h->h_len += n;
 	}
-	if (n == -1)
-		return;
-	h->h_len += n;
 	if (c->c_flags & CONN_F_WAIT) {
-		/* Routed, waiting for its session: frames come after 101. */
+		/*
+		 * Routed, waiting for its session (frames come after 101)
+		 * or for an API answer (a pipelined next request).
+		 */
 		if (h->h_len == sizeof(h->h_buf))
 			conn_kill(c);
 		return;
 	}
-	end = http_head_end(h->h_buf, h->h_len, h->h_scanned);
-	h->h_scanned = h->h_len;
-	if (end > 0) {
+	handshake_next(c);
+}
+
+/*
+ * Route the requests that c has buffered, one at a time: each waits until
+ * the one before it is answered (CONN_F_WAIT clear).  At most
+ * LISTEN_ROUTE_BUDGET per call; if more may be there, h_again goes off on
+ * the next loop iteration, after this one's answers are written.
+ */
+static void
+handshake_next(struct conn *c)
+{
+	struct conn_head	*h;
+	size_t			 end;
+	int			 i;
+
+	for (i = 0; i < LISTEN_ROUTE_BUDGET; i++) {
+		if ((h = c->c_head) == NULL || c->c_state != CONN_ST_HEAD ||
+		    (c->c_flags & (CONN_F_DEAD | CONN_F_WAIT)))
+			return;
+		if (c->c_nreq > 0)
+			handshake_skip_blank(h);
+		end = http_head_end(h->h_buf, h->h_len, h->h_scanned);
+		h->h_scanned = h->h_len;
+		if (end == 0) {
+			if (h->h_len == sizeof(h->h_buf))
+				handshake_fail(c, 431,
+				    "request head over 8192 bytes", NULL);
+			return;
+		}
 		handshake_route(c, end);
+	}
+	handshake_again(c);
+}
+
+/*
+ * RFC 9112 section 2.2: blank lines before a request line are ignored
+ * (some clients end a body with CRLF).  Bounded by what is buffered.
+ */
+static void
+handshake_skip_blank(struct conn_head *h)
+{
+	size_t	n = 0;
+
+	while (n < h->h_len) {
+		if (h->h_buf[n] == '\n')
+			n++;
+		else if (h->h_buf[n] == '\r' && n + 1 < h->h_len &&
+		    h->h_buf[n + 1] == '\n')
+			n += 2;
+		else
+			break;
+	}
+	if (n == 0)
+		return;
+	memmove(h->h_buf, h->h_buf + n, h->h_len - n);
+	h->h_len -= n;
+	h->h_scanned = 0;
+}
+
+/* Route what c has buffered on the next loop iteration, if anything. */
+static void
+handshake_again(struct conn *c)
+{
+	struct conn_head	*h = c->c_head;
+
+	if (h == NULL || h->h_len == 0 || c->c_state != CONN_ST_HEAD ||
+	    (c->c_flags & (CONN_F_DEAD | CONN_F_WAIT)) ||
+	    ev_is_active(&h->h_again))
+		return;
+	/* Due at once, so the loop polls without waiting, then fires it. */
+	ev_timer_set(&h->h_again, 0., 0.);
+	ev_timer_start(gl->l_loop, &h->h_again);
+}
+
+static void
+handshake_again_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	handshake_next(w->data);
+}
+
+/* Drop the bytes of the request just routed from the front of h_buf. */
+static void
+handshake_consume(struct conn_head *h)
+{
+	if (h->h_used == 0)
+		return;
+	memmove(h->h_buf, h->h_buf + h->h_used, h->h_len - h->h_used);
+	h->h_len -= h->h_used;
+	h->h_used = 0;
+	h->h_scanned = 0;
+}
+
+/*
+ * The API request of c was answered, its answer queued (api.c).  Without
+ * keep, c closes once the answer is written.  With keep, c waits for its
+ * next request, within --head-timeout from now; one already buffered is
+ * routed on the next loop iteration.
+ */
+void
+handshake_answered(struct conn *c, int keep)
+{
+	struct conn_head	*h = c->c_head;
+
+	c->c_flags &= ~CONN_F_WAIT;
+	if (!keep || h == NULL || c->c_state != CONN_ST_HEAD) {
+		handshake_free(c);
+		conn_close_after_flush(c);
 		return;
 	}
-	if (h->h_len == sizeof(h->h_buf))
-		handshake_fail(c, 431, "request head over 8192 bytes", NULL);
+	/* Answers still to come (a batch cut short) are not wanted. */
+	client_forget(c);
+	api_free_req(h);
+	h->h_bodylen = h->h_bodygot = 0;
+	h->h_route = h->h_keep = 0;
+	handshake_consume(h);
+	tlist_add(&gl->l_heads, c, ev_now(gl->l_loop));
+	if (h->h_len == 0)
+		handshake_free(c);	/* idle: it holds no buffer */
+	else
+		handshake_again(c);
 }
 
 /* Release the head buffer (the connection upgraded or is being freed). */
 void
 handshake_free(struct conn *c)
 {
-	if (c->c_head != NULL)
+	if (c->c_head != NULL) {
+		ev_timer_stop(gl->l_loop, &c->c_head->h_again);
 		api_free_req(c->c_head);
+	}
 	free(c->c_head);
 	c->c_head = NULL;
 }
 
-/* The head deadline passed: slowloris or a dead client. */
+/*
+ * The head deadline passed: slowloris or a dead client, or a keep-alive
+ * connection that stayed idle.  That one is closed without an answer: a
+ * 408 could cross a request the client sends meanwhile, which would take
+ * it as its answer.
+ */
 void
 handshake_expire(struct conn *c)
 {
+	if (c->c_nreq > 0 && !(c->c_flags & CONN_F_WAIT) &&
+	    (c->c_head == NULL || c->c_head->h_len == 0)) {
+		log_debug("keep-alive connection idle");
+		handshake_free(c);
+		conn_close_after_flush(c);
+		return;
+	}
 	log_debug("request head timeout");
 	handshake_fail(c, 408, "request head not received in time", NULL);
+}
+
+/*
+ * May the connection stay open after the answer to req, an API request:
+ * HTTP/1.1 without "Connection: close", under LISTEN_MAXKEEP requests,
+ * not draining.
+ */
+static int
+handshake_keep(const struct conn *c, const struct http_req *req)
+{
+	return req->r_minor == 1 &&
+	    !http_hdr_has_token(req, "Connection", "close") &&
+	    c->c_nreq < LISTEN_MAXKEEP && !gl->l_stopping;
 }
 
 static void
@@ -106,6 +267,9 @@ handshake_route(struct conn *c, size_t end)
 		handshake_fail(c, status, reason, NULL);
 		goto out;
 	}
+	c->c_nreq++;
+	c->c_head->h_used = end;
+	c->c_head->h_keep = handshake_keep(c, req);
 	if (req->r_pathlen == 3 && memcmp(req->r_path, "/ws", 3) == 0) {
 		if (req->r_methodlen != 3 || memcmp(req->r_method, "GET", 3))
 			handshake_fail(c, 405, "method not allowed",
@@ -124,9 +288,14 @@ handshake_route(struct conn *c, size_t end)
 			    NULL);
 		else
 			handshake_fail(c, 200, "ok", NULL);
-	} else if (api_route(c, req))
-		;	/* answered, or waiting for its body or answer */
-	else if (gl->l_conf->lc_demo != NULL &&
+	} else if (api_route(c, req)) {
+		/*
+		 * Answered, or waiting for its body or answer: either way
+		 * its bytes are done with (req points into them: not after).
+		 */
+		if (c->c_head != NULL && c->c_state == CONN_ST_HEAD)
+			handshake_consume(c->c_head);
+	} else if (gl->l_conf->lc_demo != NULL &&
 	    (f = static_find(req->r_path, req->r_pathlen)) != NULL) {
 		if (req->r_methodlen != 3 || memcmp(req->r_method, "GET", 3))
 			handshake_fail(c, 405, "method not allowed",
@@ -267,7 +436,9 @@ handshake_finish(struct conn *c, const char *accept, size_t headlen)
 	 */
 	head = c->c_head;
 	c->c_head = NULL;
+	ev_timer_stop(gl->l_loop, &head->h_again);
 	ws_start(c, head->h_buf + headlen, head->h_len - headlen);
+	api_free_req(head);
 	free(head);
 	conn_touch(c);
 }

@@ -30,6 +30,9 @@
 #define LISTEN_MAXREPLY		(5 * 1024 * 1024)	/* a replay or history
 						   may pass max_outbound
 						   by this */
+#define LISTEN_MAXKEEP		10000	/* API requests per connection */
+#define LISTEN_ROUTE_BUDGET	64	/* pipelined requests routed per
+					   event */
 
 struct listen_addr {
 	struct sockaddr_storage	 la_ss;
@@ -127,16 +130,23 @@ struct api_req;
 
 /*
  * The read buffer of a connection that has not finished its head, and
- * of an HTTP API request its body (api.c).
+ * of an HTTP API request its body (api.c).  On a keep-alive connection
+ * the bytes after a request (and its body) are the next request's: they
+ * stay in h_buf, and h_again routes them on a later loop iteration.
  */
 struct conn_head {
 	size_t		 h_len;
 	size_t		 h_scanned;
+	size_t		 h_used;	/* API: bytes of h_buf that are the
+					   request routed (head, body) */
 	char		*h_body;	/* API: the body being read */
 	size_t		 h_bodylen;
 	size_t		 h_bodygot;
 	int		 h_route;	/* API: which route */
+	int		 h_keep;	/* API: keep the connection after
+					   the answer */
 	struct api_req	*h_api;		/* API: a batch's answers */
+	ev_timer	 h_again;	/* routes what is buffered */
 	char		 h_buf[HTTP_MAXHEAD];
 };
 
@@ -231,6 +241,7 @@ struct conn {
 	uint8_t			 c_flags;
 	uint8_t			 c_sflags;	/* CONN_S_* */
 	uint16_t		 c_nsubs;
+	uint16_t		 c_nreq;	/* HTTP requests routed */
 	uint32_t		 c_outbytes;
 	uint32_t		 c_outoff;
 	struct oq		*c_ohead;
@@ -342,6 +353,7 @@ void		 handshake_read(struct conn *);
 void		 handshake_free(struct conn *);
 void		 handshake_expire(struct conn *);
 void		 handshake_finish(struct conn *, const char *, size_t);
+void		 handshake_answered(struct conn *, int);
 
 /* auth.c */
 int		 auth_check(const struct listen_conf *, const struct http_req *,

@@ -4,9 +4,11 @@
 # on another node, the JSON errors (bad or no key 401, bad JSON 400,
 # unknown route 404, wrong method 405, body too big 413), unknown
 # channels giving empty answers, two keys at once (rotation), and the
-# Prometheus text of /metrics.  Two nodes on one Redis; node a's gw-listen
-# has --api-key-file, node b's none.  Clients: python3-websockets and
-# urllib (helpers/apicheck.py).
+# Prometheus text of /metrics; keep-alive and pipelining (answers in
+# order, what closes and what keeps, the idle timeout, 10000 requests at
+# most).  Two nodes on one Redis; node a's gw-listen has --api-key-file,
+# node b's none.  Clients: python3-websockets and urllib
+# (helpers/apicheck.py), http.client and raw sockets (helpers/keepcheck.py).
 
 bats_require_minimum_version 1.5.0
 
@@ -60,4 +62,31 @@ acheck() {
 	[ "$status" -eq 2 ]
 	run "$GW_LISTEN_BIN" -n --auth none --metrics-allow 10.0.0.0/8,::1
 	[ "$status" -eq 0 ]
+}
+
+kcheck() {
+	"$PY" "$GW_HELPERS/keepcheck.py" "$1" --port "$PA" --key "$KEY" \
+	    "${@:2}"
+}
+
+@test "api keep-alive: two publishes on one http.client connection, the same socket, Connection: keep-alive" {
+	kcheck reuse
+}
+
+@test "api keep-alive: pipelined requests answered in order (a 404 and a history in the middle; 300 past the head buffer)" {
+	kcheck pipeline
+}
+
+@test "api keep-alive: Connection: close, HTTP/1.0, 411 and 413 close after the answer; 401, 404, 405, 400 keep" {
+	kcheck closes
+}
+
+@test "api keep-alive: an idle connection is closed after --head-timeout; a partial next head gets 408" {
+	start_node c 1 --api-key-file "$GW_TMP/keys" --head-timeout 1
+	"$PY" "$GW_HELPERS/keepcheck.py" idle --port "$GW_PORT" --key "$KEY" \
+	    --head-timeout 1
+}
+
+@test "api keep-alive: the 10000th request of a connection is answered with Connection: close" {
+	kcheck limit
 }
