@@ -20,6 +20,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "uring.h"
 #include "xmalloc.h"
 
 #define CONN_MAXIOV	64
@@ -27,8 +28,18 @@
 static void	conn_io_cb(struct ev_loop *, ev_io *, int);
 static void	conn_enqueue(struct conn *, struct obuf *, uint32_t);
 static void	conn_flush(struct conn *);
+static int	conn_flush_iov(struct conn *, struct iovec *);
+static void	conn_flush_done(struct conn *, ssize_t);
+static void	conn_flush_batch(int);
 static void	conn_free(struct conn *);
 static void	conn_drain_input(struct conn *);
+
+/* conn_flush_all()'s batch for the ring: a send per connection. */
+static struct conn	*fl_conn[URING_BATCH];
+static struct msghdr	 fl_msg[URING_BATCH];
+static struct iovec	 fl_iov[URING_BATCH][CONN_MAXIOV];
+static int		 fl_fd[URING_BATCH];
+static int		 fl_res[URING_BATCH];
 
 /* Take ownership of an accepted socket and wait for its request head. */
 void
@@ -195,12 +206,15 @@ conn_drop_queue(struct conn *c)
 
 /*
  * For every connection on the flush list: save its session if its
- * channels changed (session.c), then write what it has queued.
+ * channels changed (session.c), then write what it has queued: with the
+ * ring, up to URING_BATCH connections' sends in one system call
+ * (uring.c), else one writev each.
  */
 void
 conn_flush_all(void)
 {
 	struct conn	*c;
+	int		 n = 0, niov;
 
 	while ((c = gl->l_flush) != NULL) {
 		gl->l_flush = c->c_fnext;
@@ -210,8 +224,38 @@ conn_flush_all(void)
 			continue;
 		if (c->c_sflags & CONN_S_DIRTY)
 			sess_flush(c);
-		conn_flush(c);
+		if (!uring_on()) {
+			conn_flush(c);
+			continue;
+		}
+		if ((niov = conn_flush_iov(c, fl_iov[n])) == 0) {
+			conn_flush_done(c, 0);
+			continue;
+		}
+		memset(&fl_msg[n], 0, sizeof(fl_msg[n]));
+		fl_msg[n].msg_iov = fl_iov[n];
+		fl_msg[n].msg_iovlen = niov;
+		fl_fd[n] = c->c_io.fd;
+		fl_conn[n++] = c;
+		if (n == URING_BATCH) {
+			conn_flush_batch(n);
+			n = 0;
+		}
 	}
+	if (n > 0)
+		conn_flush_batch(n);
+}
+
+/* Send the n connections' batch of conn_flush_all() through the ring. */
+static void
+conn_flush_batch(int n)
+{
+	int	i;
+
+	uring_sendmsg_all(fl_fd, fl_msg, fl_res, n);
+	for (i = 0; i < n; i++)
+		if (!(fl_conn[i]->c_flags & CONN_F_DEAD))
+			conn_flush_done(fl_conn[i], fl_res[i]);
 }
 
 /*
@@ -237,9 +281,24 @@ static void
 conn_flush(struct conn *c)
 {
 	struct iovec	 iov[CONN_MAXIOV];
+	ssize_t		 n = 0;
+	int		 niov;
+
+	if ((niov = conn_flush_iov(c, iov)) > 0 &&
+	    (n = writev(c->c_io.fd, iov, niov)) == -1)
+		n = -errno;
+	conn_flush_done(c, n);
+}
+
+/*
+ * Fill iov (CONN_MAXIOV entries) with what c has queued, up to
+ * LISTEN_WRITE_BUDGET bytes; return the number of entries.
+ */
+static int
+conn_flush_iov(struct conn *c, struct iovec *iov)
+{
 	struct oq	*q;
 	size_t		 total = 0, off = c->c_outoff;
-	ssize_t		 n;
 	int		 niov = 0;
 
 	for (q = c->c_ohead; q != NULL && niov < CONN_MAXIOV &&
@@ -250,18 +309,26 @@ conn_flush(struct conn *c)
 		niov++;
 		off = 0;
 	}
-	if (niov == 0)
-		goto done;
-	n = writev(c->c_io.fd, iov, niov);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			n = 0;
-		else {
-			log_debug("conn %016llx: write: %s",
-			    (unsigned long long)c->c_connid, strerror(errno));
-			conn_kill(c);
-			return;
-		}
+	return niov;
+}
+
+/*
+ * A write of c's queue returned n: bytes written, or -errno.  Drop what
+ * was written, wait for EV_WRITE if some is left, half-close if all of a
+ * closing connection's frames are out; an error other than EAGAIN kills c.
+ */
+static void
+conn_flush_done(struct conn *c, ssize_t n)
+{
+	struct oq	*q;
+
+	if (n == -EAGAIN || n == -EINTR)
+		n = 0;
+	else if (n < 0) {
+		log_debug("conn %016llx: write: %s",
+		    (unsigned long long)c->c_connid, strerror((int)-n));
+		conn_kill(c);
+		return;
 	}
 	if (n > 0)
 		gst.st_bytes_out += n;
@@ -284,7 +351,6 @@ conn_flush(struct conn *c)
 		obuf_unref(q->oq_buf);
 		oq_put(q);
 	}
-done:
 	if (c->c_ohead != NULL)
 		c->c_flags |= CONN_F_WWAIT;
 	else {

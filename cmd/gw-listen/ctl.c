@@ -19,6 +19,7 @@
 #include "listen.h"
 #include "log.h"
 #include "parse.h"
+#include "uring.h"
 #include "xmalloc.h"
 
 #define CTL_MAXCONNS	100000	/* connections listed in one answer */
@@ -136,6 +137,7 @@ ctl_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 static json_t *
 ctl_counters(void)
 {
+	struct uring_stats us;
 	json_t	*o;
 	char	 name[32];
 	size_t	 i;
@@ -163,6 +165,12 @@ ctl_counters(void)
 	}
 	json_object_set_new(o, "drops_slow_consumer",
 	    json_integer((json_int_t)gst.st_closes[CTL_NCODES - 1]));
+	uring_get_stats(&us);
+	json_object_set_new(o, "io_uring", json_integer(us.us_on));
+	json_object_set_new(o, "uring_submits",
+	    json_integer((json_int_t)us.us_submits));
+	json_object_set_new(o, "uring_sends",
+	    json_integer((json_int_t)us.us_sends));
 	return o;
 }
 

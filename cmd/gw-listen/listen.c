@@ -18,6 +18,7 @@
 #include "htab.h"
 #include "listen.h"
 #include "log.h"
+#include "uring.h"
 
 struct listen	*gl;
 
@@ -106,6 +107,9 @@ listen_main(struct listen_conf *conf)
 		log_warnx("cannot create the event loop");
 		return -1;
 	}
+	if (uring_init() == -1)
+		log_info("no io_uring (%s): a writev per connection",
+		    strerror(errno));
 	/*
 	 * Catch SIGTERM before the first client can connect: a supervisor
 	 * that stops us at once must still get a clean exit.

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "parse.h"
 #include "static.h"
+#include "uring.h"
 #include "xmalloc.h"
 
 
@@ -82,7 +83,7 @@ usage(void)
 "                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n"
 "                 [--api-key-file file] [--metrics-allow net,...]\n"
 "                 [--max-connections n] [--max-conns-per-ip n]\n"
-"                 [--socket-group group]\n");
+"                 [--socket-group group] [--no-io-uring]\n");
 	exit(2);
 }
 
@@ -90,7 +91,7 @@ enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
 	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
-	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_GROUP
+	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_GROUP, OPT_NOURING
 };
 
 static const struct option longopts[] = {
@@ -116,6 +117,7 @@ static const struct option longopts[] = {
 	{ "max-connections",	required_argument,	NULL, OPT_MAXCONNS },
 	{ "max-conns-per-ip",	required_argument,	NULL, OPT_MAXPERIP },
 	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
+	{ "no-io-uring",	no_argument,		NULL, OPT_NOURING },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -213,6 +215,9 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 				exit(2);
 			}
 			ipc_set_group(gid);
+			break;
+		case OPT_NOURING:
+			uring_disable();
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||

@@ -1100,3 +1100,43 @@ lint_man() {
 	echo "gw-bridge exit status $STOP_STATUS"
 	[ "$STOP_STATUS" -eq 0 ]
 }
+
+# ---------------------------------------------------------------------
+# Sends: many connections' in one system call (io_uring), or a writev each
+# ---------------------------------------------------------------------
+
+# fanout ARGS...: tests/helpers/fanout.py against the gw-listen started
+# last (its run directory is the bridge's); its JSON in $output.
+fanout() {
+	run --separate-stderr timeout 60 /usr/bin/python3 \
+	    "$GW_HELPERS/fanout.py" --port "$GW_PORT" --rundir "$BRIDGE_RUNDIR" \
+	    "$@"
+	echo "fanout: exit $status, $output; stderr: $stderr"
+	[ "$status" -eq 0 ]
+}
+
+@test "io_uring: a publish to 300 subscribers goes out in a few system calls, every one delivered" {
+	listen_none
+	# Only a kernel without io_uring (or one that forbids it) may
+	# skip this, and gw-listen says so when it starts.
+	if grep 'no io_uring' "$GW_LOG"; then
+		skip "this kernel gives gw-listen no io_uring"
+	fi
+	fanout --conns 300
+	[ "$(jq -r .received <<<"$output")" -eq 300 ]
+	[ "$(jq -r .io_uring <<<"$output")" -eq 1 ]
+	# 300 deliveries (the publisher's answer rides with its message):
+	# at most 256 sends per system call.
+	[ "$(jq -r .sends <<<"$output")" -ge 300 ]
+	[ "$(jq -r .submits <<<"$output")" -ge 2 ]
+	[ "$(jq -r .submits <<<"$output")" -le 6 ]
+}
+
+@test "--no-io-uring: the same publish, a writev per connection, every one delivered" {
+	listen_none --no-io-uring
+	fanout --conns 300
+	[ "$(jq -r .received <<<"$output")" -eq 300 ]
+	[ "$(jq -r .io_uring <<<"$output")" -eq 0 ]
+	[ "$(jq -r .sends <<<"$output")" -eq 0 ]
+	grep -q 'no io_uring' "$GW_LOG"
+}

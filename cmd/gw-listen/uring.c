@@ -1,0 +1,197 @@
+/*
+ * uring.c -- the flush's sends in one system call.  At the end of a loop
+ * iteration every connection with frames queued gets one send; with a
+ * writev each, a fan-out to 10 000 sockets is 10 000 system calls, and on
+ * this kind of machine the entry and exit of each is a third of its cost
+ * (docs/BENCH.md).  An io_uring takes up to URING_BATCH sends per
+ * io_uring_enter().
+ *
+ * Every send is SENDMSG with MSG_DONTWAIT: a socket whose buffer is full
+ * completes at once with -EAGAIN (the kernel arms no poll of its own), so
+ * all sends of a batch are complete when io_uring_enter() returns, as
+ * with writev: nothing stays in flight, no buffer is lent to the kernel
+ * past the call.  The ring is set up with the system calls themselves
+ * (no liburing): one ring, single issuer.  If the kernel has no io_uring
+ * (or it is disabled, or --no-io-uring), the caller writes with writev.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <linux/io_uring.h>
+
+#include "uring.h"
+
+#define URING_ENTRIES	URING_BATCH
+
+static struct {
+	int			 fd;
+	unsigned		*sq_tail;
+	unsigned		*sq_mask;
+	unsigned		*sq_array;
+	unsigned		*cq_head;
+	unsigned		*cq_tail;
+	unsigned		*cq_mask;
+	struct io_uring_cqe	*cqes;
+	struct io_uring_sqe	*sqes;
+	void			*ring;
+	size_t			 ringsz;
+	size_t			 sqesz;
+	int			 disabled;
+} u = { .fd = -1 };
+
+static struct uring_stats ust;
+
+static int
+uring_setup(unsigned entries, struct io_uring_params *p, unsigned flags)
+{
+	memset(p, 0, sizeof(*p));
+	p->flags = flags;
+	return (int)syscall(__NR_io_uring_setup, entries, p);
+}
+
+/*
+ * Set the ring up, unless uring_disable() was called.  Return value: 0 if
+ * sends go through the ring from now on, -1 if not (errno set; the
+ * caller writes with writev).
+ */
+int
+uring_init(void)
+{
+	struct io_uring_params	p;
+	size_t			sqsz, cqsz;
+	char			*r;
+
+	if (u.disabled) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	/* Newest flags first; older kernels refuse them with EINVAL. */
+	u.fd = uring_setup(URING_ENTRIES, &p, IORING_SETUP_SUBMIT_ALL |
+	    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER);
+	if (u.fd == -1 && errno == EINVAL)
+		u.fd = uring_setup(URING_ENTRIES, &p, 0);
+	if (u.fd == -1)
+		return -1;
+	if (!(p.features & IORING_FEAT_SINGLE_MMAP) ||
+	    p.sq_entries < URING_BATCH || p.cq_entries < URING_BATCH) {
+		close(u.fd);
+		u.fd = -1;
+		errno = ENOTSUP;
+		return -1;
+	}
+	sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	u.ringsz = sqsz > cqsz ? sqsz : cqsz;
+	u.ring = mmap(NULL, u.ringsz, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, u.fd, IORING_OFF_SQ_RING);
+	if (u.ring == MAP_FAILED)
+		goto fail;
+	u.sqesz = p.sq_entries * sizeof(struct io_uring_sqe);
+	u.sqes = mmap(NULL, u.sqesz, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_POPULATE, u.fd, IORING_OFF_SQES);
+	if (u.sqes == MAP_FAILED) {
+		munmap(u.ring, u.ringsz);
+		goto fail;
+	}
+	r = u.ring;
+	u.sq_tail = (unsigned *)(r + p.sq_off.tail);
+	u.sq_mask = (unsigned *)(r + p.sq_off.ring_mask);
+	u.sq_array = (unsigned *)(r + p.sq_off.array);
+	u.cq_head = (unsigned *)(r + p.cq_off.head);
+	u.cq_tail = (unsigned *)(r + p.cq_off.tail);
+	u.cq_mask = (unsigned *)(r + p.cq_off.ring_mask);
+	u.cqes = (struct io_uring_cqe *)(r + p.cq_off.cqes);
+	ust.us_on = 1;
+	return 0;
+fail:
+	close(u.fd);
+	u.fd = -1;
+	return -1;
+}
+
+/* Never use the ring (--no-io-uring); call before uring_init(). */
+void
+uring_disable(void)
+{
+	u.disabled = 1;
+}
+
+/* Is the ring in use? */
+int
+uring_on(void)
+{
+	return u.fd != -1;
+}
+
+/*
+ * Send msgs[i] on fds[i] for each i < n (n from 1 to URING_BATCH), each
+ * with MSG_DONTWAIT, in one io_uring_enter(); res[i] gets the bytes sent
+ * or -errno.  If the ring itself fails (it never should), the sends not
+ * answered get -EIO (whether the kernel made them is unknown: the caller
+ * drops those connections rather than send twice) and the ring is given
+ * up: uring_on() is false from then on.
+ */
+void
+uring_sendmsg_all(int *fds, struct msghdr *msgs, int *res, int n)
+{
+	struct io_uring_sqe	*sqe;
+	struct io_uring_cqe	*cqe;
+	unsigned		 tail, head, ctail, idx;
+	int			 i, got = 0, rv;
+
+	tail = *u.sq_tail;
+	for (i = 0; i < n; i++) {
+		idx = (tail + i) & *u.sq_mask;
+		sqe = &u.sqes[idx];
+		memset(sqe, 0, sizeof(*sqe));
+		sqe->opcode = IORING_OP_SENDMSG;
+		sqe->fd = fds[i];
+		sqe->addr = (uint64_t)(uintptr_t)&msgs[i];
+		sqe->len = 1;
+		sqe->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+		sqe->user_data = (uint64_t)i;
+		u.sq_array[idx] = idx;
+		res[i] = -EINPROGRESS;
+	}
+	__atomic_store_n(u.sq_tail, tail + n, __ATOMIC_RELEASE);
+	ust.us_submits++;
+	ust.us_sends += n;
+	do {
+		/* Asking to submit more than is queued submits what is. */
+		rv = (int)syscall(__NR_io_uring_enter, u.fd, (unsigned)n,
+		    (unsigned)(n - got), IORING_ENTER_GETEVENTS, NULL, 0);
+		if (rv == -1 && errno != EINTR)
+			break;
+		head = *u.cq_head;
+		ctail = __atomic_load_n(u.cq_tail, __ATOMIC_ACQUIRE);
+		for (; head != ctail; head++) {
+			cqe = &u.cqes[head & *u.cq_mask];
+			if (cqe->user_data < (uint64_t)n &&
+			    res[cqe->user_data] == -EINPROGRESS) {
+				res[cqe->user_data] = cqe->res;
+				got++;
+			}
+		}
+		__atomic_store_n(u.cq_head, head, __ATOMIC_RELEASE);
+	} while (got < n);
+	if (got == n)
+		return;
+	for (i = 0; i < n; i++)
+		if (res[i] == -EINPROGRESS)
+			res[i] = -EIO;
+	munmap(u.sqes, u.sqesz);
+	munmap(u.ring, u.ringsz);
+	close(u.fd);
+	u.fd = -1;
+	ust.us_on = 0;
+}
+
+/* What the ring did so far. */
+void
+uring_get_stats(struct uring_stats *s)
+{
+	*s = ust;
+}
