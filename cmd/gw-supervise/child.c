@@ -174,6 +174,8 @@ child_argv(const struct child *ch, int check, char ***argvp)
 			arg_add(&a, "--demo");
 			arg_add(&a, "%s", gs->s_sharedir);
 		}
+		if (conf_bool(conf_get(c, "io_uring")) == 0)
+			arg_add(&a, "--no-io-uring");
 		arg_keys(&a, c, "secret_file allow_origin max_message "
 		    "max_outbound max_subscriptions ping_interval pong_timeout "
 		    "publish_rate publish_burst drain_time api_key_file "

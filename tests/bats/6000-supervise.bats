@@ -124,6 +124,40 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: io_uring = off starts the workers with --no-io-uring; on (the default) without" {
+	local pid n v args want
+	for v in off on; do
+		if [ "$v" = off ]; then
+			echo "io_uring = off" >>"$SUP_CONF"
+		else
+			sed -i '/^io_uring/d' "$SUP_CONF"
+		fi
+		sup_start
+		n=0
+		for pid in $(child pid 'gw-listen[0]') $(child pid 'gw-listen[1]'); do
+			args=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+			echo "io_uring $v: $args"
+			if [ "$v" = off ]; then
+				[[ "$args" == *" --no-io-uring"* ]]
+			else
+				[[ "$args" != *"--no-io-uring"* ]]
+			fi
+			n=$((n + 1))
+		done
+		[ "$n" -eq 2 ]
+		# What the workers do (a kernel without io_uring: writev
+		# anyway, and the log says so).
+		want=2
+		if [ "$v" = off ] || grep -q 'no io_uring' "$SUP_LOG"; then
+			want=0
+		fi
+		[ "$(gwctl --rundir "$GW_RUNDIR" --json stats | jq -s \
+		    '[.[] | select(.process == "gw-listen") | .counters.io_uring]
+		    | add')" -eq "$want" ]
+		sup_stop
+	done
+}
+
 @test "supervise: socket_group gives its group the run directory (0750) and every gw socket (0660)" {
 	local rd gid s n=0
 	gid=$(getent group nogroup | cut -d: -f3)
