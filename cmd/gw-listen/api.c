@@ -310,6 +310,7 @@ api_route(struct conn *c, const struct http_req *req)
 		    "use GET" : "use POST");
 		return 1;
 	}
+	head->h_route = route;	/* an API request: see handshake_read() */
 	if (strcmp(method, "GET") == 0) {
 		api_get(c, route, req);
 		return 1;
@@ -338,7 +339,6 @@ api_route(struct conn *c, const struct http_req *req)
 	memcpy(head->h_body, head->h_buf + req->r_headlen, have);
 	head->h_bodylen = len;
 	head->h_bodygot = have;
-	head->h_route = route;
 	head->h_used += have;
 	head->h_keep = keep;	/* the body will be read whole */
 	c->c_flags |= CONN_F_WAIT;

@@ -77,11 +77,19 @@ handshake_read(struct conn *c)
 	}
 	if (c->c_flags & CONN_F_WAIT) {
 		/*
-		 * Routed, waiting for its session (frames come after 101)
-		 * or for an API answer (a pipelined next request).
+		 * Routed, waiting for its session (frames come after 101:
+		 * too many close it) or for an API answer (a pipelined next
+		 * request: reading waits for the answer, so that TCP holds
+		 * the client back).
 		 */
-		if (h->h_len == sizeof(h->h_buf))
+		if (h->h_len < sizeof(h->h_buf))
+			return;
+		if (h->h_route == 0) {
 			conn_kill(c);
+			return;
+		}
+		c->c_flags |= CONN_F_RPAUSE;
+		conn_update_events(c);
 		return;
 	}
 	handshake_next(c);
@@ -191,6 +199,10 @@ handshake_answered(struct conn *c, int keep)
 	struct conn_head	*h = c->c_head;
 
 	c->c_flags &= ~CONN_F_WAIT;
+	if (c->c_flags & CONN_F_RPAUSE) {
+		c->c_flags &= ~CONN_F_RPAUSE;
+		conn_update_events(c);
+	}
 	if (!keep || h == NULL || c->c_state != CONN_ST_HEAD) {
 		handshake_free(c);
 		conn_close_after_flush(c);
@@ -209,10 +221,15 @@ handshake_answered(struct conn *c, int keep)
 		handshake_again(c);
 }
 
-/* Release the head buffer (the connection upgraded or is being freed). */
+/*
+ * Release the head buffer (the connection upgraded, closes or is being
+ * freed).  Reading is no longer paused for it: the caller's next flush
+ * sets the events.
+ */
 void
 handshake_free(struct conn *c)
 {
+	c->c_flags &= ~CONN_F_RPAUSE;
 	if (c->c_head != NULL) {
 		ev_timer_stop(gl->l_loop, &c->c_head->h_again);
 		api_free_req(c->c_head);

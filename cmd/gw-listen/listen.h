@@ -224,6 +224,9 @@ enum conn_state {
 #define CONN_F_EOF	0x20	/* read returned 0 */
 #define CONN_F_WAIT	0x40	/* head answered later (a resume) */
 #define CONN_F_COUNTED	0x80	/* counted by limit_take() */
+#define CONN_F_RPAUSE	0x100	/* not reading: an API request waits with
+				   the next one's bytes filling the head
+				   buffer */
 
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
@@ -238,8 +241,8 @@ struct conn {
 	struct conn		*c_fnext;	/* flush list */
 	struct conn		*c_rnext;	/* reap list */
 	uint8_t			 c_state;
-	uint8_t			 c_flags;
 	uint8_t			 c_sflags;	/* CONN_S_* */
+	uint16_t		 c_flags;	/* CONN_F_* */
 	uint16_t		 c_nsubs;
 	uint16_t		 c_nreq;	/* HTTP requests routed */
 	uint32_t		 c_outbytes;
@@ -335,6 +338,7 @@ int		 conn_send_sub(struct conn *, struct obuf *, uint32_t, size_t);
 void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
+void		 conn_read_all(void);
 void		 conn_schedule(struct conn *);
 void		 conn_reap_all(void);
 void		 conn_close_after_flush(struct conn *);
@@ -366,6 +370,7 @@ void		 auth_random(void *, size_t);
 /* ws.c */
 void		 ws_start(struct conn *, const char *, size_t);
 void		 ws_read(struct conn *);
+void		 ws_read_with(struct conn *, const uint8_t *, size_t, int);
 void		 ws_free(struct conn *);
 void		 ws_cleanup(void);
 struct obuf	*ws_frame(int, const void *, size_t);

@@ -73,7 +73,7 @@ kcheck() {
 	kcheck reuse
 }
 
-@test "api keep-alive: pipelined requests answered in order (a 404 and a history in the middle; 300 past the head buffer)" {
+@test "api keep-alive: pipelined requests answered in order (a 404 and a history in the middle; 300 past the head buffer; batches over it)" {
 	kcheck pipeline
 }
 

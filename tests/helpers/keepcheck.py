@@ -173,12 +173,28 @@ def pipeline(a):
     r.send(data)
     st = [r.answer()[0] for _ in seq]
     want(st == [k[1] for k in seq], "statuses out of order: %r", st[:20])
+    # Three batches of 100 (16 KB each) in one write: the next ones
+    # wait in TCP while one is published, none is lost.
+    big = [request("POST", "/api/batch", a.key, [
+        {"channel": "pl", "data": {"b": b, "i": i, "p": "x" * 100}}
+        for i in range(100)]) for b in range(3)]
+    want(len(big[0]) > 8192, "a batch of only %d bytes", len(big[0]))
+    r.send(b"".join(big))
+    last = o2
+    for b in range(3):
+        s, h, body = r.answer()
+        offs = [x.get("offset") for x in json.loads(body)] if s == 200 \
+            else []
+        want(len(offs) == 100 and all(after(o, last) for o in offs),
+             "batch %d: %d %r", b, s, body[:200])
+        last = max(offs)
     r.send(reqs[0])
     s, h, body = r.answer()
-    want(s == 200 and after(offset_of(body), o2), "last publish %d %r",
+    want(s == 200 and after(offset_of(body), last), "last publish %d %r",
          s, body)
     r.close()
-    log("pipeline: 4 then 300 then 1 answered in order on one connection")
+    log("pipeline: 4, 300, 3 batches of 100 then 1 answered in order on "
+        "one connection")
 
 
 def closes(a):
