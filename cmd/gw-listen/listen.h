@@ -338,7 +338,6 @@ int		 conn_send_sub(struct conn *, struct obuf *, uint32_t, size_t);
 void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
-void		 conn_read_all(void);
 void		 conn_schedule(struct conn *);
 void		 conn_reap_all(void);
 void		 conn_close_after_flush(struct conn *);
@@ -370,7 +369,6 @@ void		 auth_random(void *, size_t);
 /* ws.c */
 void		 ws_start(struct conn *, const char *, size_t);
 void		 ws_read(struct conn *);
-void		 ws_read_with(struct conn *, const uint8_t *, size_t, int);
 void		 ws_free(struct conn *);
 void		 ws_cleanup(void);
 struct obuf	*ws_frame(int, const void *, size_t);
