@@ -18,6 +18,8 @@
  * subscribes again with since, and checks that no sequence number went
  * missing (resume.c); the parent's bystanders, on the other node since
  * before the kill, time their deliveries meanwhile (bystand.c).
+ * With --pub-api the publisher posts batches to gw-listen's HTTP API
+ * instead (pubapi.c), as a backend does.
  */
 #ifndef GW_BENCH_H
 #define GW_BENCH_H
@@ -55,6 +57,8 @@
 #define BENCH_ATTEMPT	10.0	/* a resume attempt's welcome, at most */
 #define BENCH_PUBSETTLE	10.0	/* failed publishes go again, at most */
 #define BENCH_SLOTS	1000	/* a bystander's latency time slots */
+#define BENCH_APIBATCH	1000	/* items of one POST /api/batch */
+#define BENCH_MAXKEY	512	/* bytes of --pub-api's key */
 
 /* Log-linear histogram: 16 linear steps per power of two (6 % wide). */
 #define HIST_SUBBITS	4
@@ -110,6 +114,8 @@ struct bench_conf {
 	int		 b_npids;
 	int		 b_json;
 	int		 b_proto;	/* PROTO_* */
+	int		 b_pubapi;	/* --pub-api: publish with the API */
+	char		 b_apikey[BENCH_MAXKEY + 1];	/* its key */
 };
 
 /* Connection states. */
@@ -326,6 +332,7 @@ struct report {
 	uint64_t	 rp_pubagain;	/* failed publishes sent again */
 	uint64_t	 rp_publost;	/* and given up (or no room) */
 	uint64_t	 rp_pubclosed;	/* publisher connections lost */
+	uint64_t	 rp_pubreconn;	/* API connections made again */
 	uint64_t	 rp_expected;	/* measured deliveries expected */
 	uint64_t	 rp_received;
 	uint64_t	 rp_warm;
@@ -366,11 +373,38 @@ struct pbuf {
 
 enum { PUB_READY = 1, PUB_FAILED };
 
-/* The publisher: one connection per BENCH_SUBPERPUB channels. */
+/* A FIFO of numbers (pubapi.c). */
+struct fifo {
+	uint64_t	*f_v;
+	size_t		 f_head;
+	size_t		 f_len;
+	size_t		 f_cap;
+};
+
+/*
+ * What one connection of the API publisher has sent and not had
+ * answered, in order (pubapi.c): the messages, each (M << 8) | K (its
+ * number and earlier tries), and the requests, each its number of items.
+ * The batch being built is in p_bufs, open at pa_open.
+ */
+struct papi {
+	struct fifo	 pa_items;
+	struct fifo	 pa_reqs;
+	size_t		 pa_open;	/* its '[' in the buffer */
+	size_t		 pa_lenat;	/* its Content-Length's digits */
+	uint32_t	 pa_nopen;	/* its items; 0: none open */
+	int		 pa_closing;	/* an answer said Connection: close */
+};
+
+/*
+ * The publisher: one connection per BENCH_SUBPERPUB channels, or with
+ * --pub-api one per receiver process.
+ */
 struct pub {
 	struct bctx	 p_x;
 	struct bconn	*p_conns;
 	struct pbuf	*p_bufs;
+	struct papi	*p_api;		/* --pub-api: one per connection */
 	uint32_t	 p_n;
 	uint32_t	 p_ready;
 	int		 p_running;
@@ -519,6 +553,18 @@ void		 pub_run(struct pub *);
 void		 pub_end(struct pub *);
 void		 pub_finish(struct pub *);
 void		 pub_free(struct pub *);
+size_t		 pub_message(struct pub *, uint64_t, uint32_t, int, uint64_t);
+void		 pub_answered(struct pub *, uint64_t, uint32_t, int);
+
+/* pubapi.c */
+void		 pubapi_probe(struct pub *, struct bconn *);
+void		 pubapi_add(struct pub *, uint32_t, uint64_t, uint32_t, size_t);
+void		 pubapi_send(struct pub *, uint32_t);
+void		 pubapi_restart(struct pub *);
+void		 pubapi_text(struct pub *, struct bconn *, const char *,
+		    size_t);
+void		 pubapi_lost(struct pub *, uint32_t);
+void		 pubapi_free(struct papi *);
 
 /* resume.c */
 void		 resume_init(struct rsm *, struct ev_loop *,

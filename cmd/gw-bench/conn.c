@@ -7,7 +7,8 @@
  * an idle connection holds no buffer.  Writes go out at once; what the
  * socket does not take waits for EV_WRITE.  With a peer's protocol
  * (--proto, peer.c) the path and the steps to subscribed differ, and
- * an x_http context (Nchan's publisher) skips the upgrade: its reads are
+ * an x_http context (Nchan's publisher, the API publisher) skips the
+ * upgrade: x_subscribe is called once connected, and its reads are
  * HTTP answers.  A context may add session=SID to the query (x_session)
  * and see the welcome (x_welcome): a reconnect storm's resumes.
  */
@@ -171,10 +172,10 @@ bconn_connected(struct bconn *c)
 	uint32_t	 r;
 	int		 i, n;
 
-	if (x->x_http) {	/* no upgrade: ready at once */
-		c->bc_state = BC_READY;
+	if (x->x_http) {	/* no upgrade: the owner says when ready */
+		c->bc_state = BC_SUBSCRIBING;
 		bconn_events(c);
-		x->x_done(x, c, BC_CONNECTING);
+		x->x_subscribe(x, c);
 		return;
 	}
 	if (bconn_path(c, path, sizeof(path)) == -1) {

@@ -28,6 +28,7 @@ static void	opt_url(struct bench_target *, const char *, const char *);
 static void	opt_src(struct bench_conf *, const char *);
 static void	opt_pids(struct bench_conf *, const char *);
 static void	opt_kill(struct bench_conf *, const char *);
+static void	opt_apikey(struct bench_conf *, const char *);
 static void	opt_pattern(char *, size_t, const char *, const char *,
 		    const char *);
 static void	opt_check(struct bench_conf *);
@@ -51,7 +52,8 @@ usage(void)
 "                [--user-pattern name%%d] [--watchers n] [--queries n]\n"
 "                [--proto gw|nchan|socketio]\n"
 "                [--resume-url ws://127.0.0.1:8081/ws] [--kill pid]\n"
-"                [--bystanders n] [--backoff seconds] [--no-since]\n");
+"                [--bystanders n] [--backoff seconds] [--no-since]\n"
+"                [--pub-api keyfile]\n");
 	exit(2);
 }
 
@@ -60,7 +62,7 @@ enum {
 	OPT_RATE, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_SIZE, OPT_CTIMEOUT,
 	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON, OPT_PUBURL, OPT_USERPAT,
 	OPT_WATCHERS, OPT_QUERIES, OPT_PROTO, OPT_RESUME, OPT_KILL,
-	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE
+	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE, OPT_PUBAPI
 };
 
 static const struct option longopts[] = {
@@ -89,6 +91,7 @@ static const struct option longopts[] = {
 	{ "bystanders",		required_argument,	NULL, OPT_BYSTANDERS },
 	{ "backoff",		required_argument,	NULL, OPT_BACKOFF },
 	{ "no-since",		no_argument,		NULL, OPT_NOSINCE },
+	{ "pub-api",		required_argument,	NULL, OPT_PUBAPI },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -267,6 +270,41 @@ opt_kill(struct bench_conf *conf, const char *s)
 }
 
 /*
+ * The API key of --pub-api: the first line of path that is neither
+ * blank nor a comment (gw-listen's --api-key-file holds one a line),
+ * printable and without blanks; or exit 2.
+ */
+static void
+opt_apikey(struct bench_conf *conf, const char *path)
+{
+	FILE	*f;
+	char	 line[BENCH_MAXKEY + 2];
+	size_t	 n = 0, i;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		log_warn("--pub-api %s", path);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((n = strcspn(line, "\r\n")) > 0 && line[0] != '#')
+			break;
+		n = 0;
+	}
+	fclose(f);
+	for (i = 0; i < n && line[i] > ' ' && line[i] <= '~'; i++)
+		;
+	if (n == 0 || n > BENCH_MAXKEY || i < n) {
+		log_warnx("--pub-api %s: want a key of 1 to %d printable "
+		    "bytes on a line of its own", path, BENCH_MAXKEY);
+		exit(2);
+	}
+	memcpy(conf->b_apikey, line, n);
+	conf->b_apikey[n] = '\0';
+	explicit_bzero(line, sizeof(line));
+	conf->b_pubapi = 1;
+}
+
+/*
  * A channel name or user id pattern of option opt, with at most one
  * "%d", no other '%' and only the characters of ok (besides letters and
  * digits), into dst; or exit 2 with example as a hint.
@@ -332,6 +370,12 @@ opt_check(struct bench_conf *conf)
 	}
 	if (!conf->b_haspub)
 		conf->b_pub = conf->b_sub;
+	if (conf->b_pubapi && (conf->b_proto != PROTO_GW ||
+	    conf->b_watchers > 0)) {
+		log_warnx("--pub-api: gw's protocol, with a publisher (no "
+		    "presence storm)");
+		exit(2);
+	}
 	if (conf->b_proto != PROTO_GW && (conf->b_watchers > 0 ||
 	    conf->b_userpat[0] != '\0')) {
 		log_warnx("--proto %s: no presence storm, no users: drop "
@@ -503,6 +547,9 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_NOSINCE:
 		conf->b_nosince = 1;
+		break;
+	case OPT_PUBAPI:
+		opt_apikey(conf, arg);
 		break;
 	case OPT_PROTO:
 		if ((conf->b_proto = peer_proto(arg)) == -1) {

@@ -6,7 +6,8 @@
  * subscriber), subscribed once upgraded; each message is a text frame
  * of the published body.  The publisher POSTs the body to /pub/CH on
  * keep-alive HTTP/1.1 connections (requests pipelined; each answer's
- * status counted).
+ * status counted).  gw's API publisher (--pub-api, pubapi.c) reads its
+ * answers with the same parser.
  *
  * socketio: Engine.IO v4 over a raw WebSocket at
  * /socket.io/?EIO=4&transport=websocket.  The server opens with
@@ -28,7 +29,7 @@
 #include "xmalloc.h"
 
 #define PEER_MAXHEAD	4096	/* an HTTP answer's head */
-#define PEER_MAXBODY	(64 * 1024)	/* and its body */
+#define PEER_MAXBODY	(256 * 1024)	/* and its body (a batch's answer) */
 
 static void	peer_sio_packet(struct bconn *, const char *, size_t);
 static long	peer_http_one(struct bconn *, const char *, size_t);
@@ -101,9 +102,10 @@ peer_subreq(const struct bench_conf *conf, const char *name, unsigned id,
 /*
  * The publish of the blen bytes of JSON at body on channel name, as it
  * goes on the wire, at dst (sz bytes): a gw publish (with id, a string
- * of letters, digits and '.', if not NULL) or a Socket.IO pub event (the
- * text of a frame), or a whole HTTP POST for Nchan (hostport its Host).
- * Return its length, or 0 if it does not fit.
+ * of letters, digits and '.', if not NULL), an item of gw's API batch
+ * with --pub-api (no id), or a Socket.IO pub event (the text of a
+ * frame), or a whole HTTP POST for Nchan (hostport its Host).  Return
+ * its length, or 0 if it does not fit.
  */
 size_t
 peer_publish(const struct bench_conf *conf, const char *hostport,
@@ -118,6 +120,8 @@ peer_publish(const struct bench_conf *conf, const char *hostport,
 		    "Content-Length: %zu\r\n\r\n", name, hostport, blen);
 	else if (conf->b_proto == PROTO_SIO)
 		n = snprintf(dst, sz, "42[\"pub\",\"%s\",", name);
+	else if (conf->b_pubapi)
+		n = snprintf(dst, sz, "{\"channel\":\"%s\",\"data\":", name);
 	else if (id != NULL)
 		n = snprintf(dst, sz, "{\"type\":\"publish\",\"id\":\"%s\","
 		    "\"channel\":\"%s\",\"data\":", id, name);
@@ -137,8 +141,8 @@ peer_publish(const struct bench_conf *conf, const char *hostport,
 
 /*
  * Whether the answer s (len bytes) to a publish is an error: gw's error
- * frame, or an HTTP status other than 2xx from Nchan (s is the status
- * line).
+ * frame, or an HTTP status other than 2xx from Nchan (s is the answer,
+ * from its status line).
  */
 int
 peer_puberror(const struct bench_conf *conf, const char *s, size_t len)
@@ -230,8 +234,8 @@ peer_sio_packet(struct bconn *c, const char *p, size_t len)
 
 /*
  * The n bytes at buf on an HTTP publisher connection: whole answers,
- * each one's status line given to x_text.  Return the bytes used (the
- * rest is an incomplete answer), or -1 if the connection failed.
+ * each given to x_text, head and body.  Return the bytes used (the rest
+ * is an incomplete answer), or -1 if the connection failed.
  */
 long
 peer_http(struct bconn *c, const char *buf, size_t n)
@@ -251,7 +255,7 @@ peer_http(struct bconn *c, const char *buf, size_t n)
 static long
 peer_http_one(struct bconn *c, const char *buf, size_t n)
 {
-	const char	*end, *eol;
+	const char	*end;
 	size_t		 lim = n < PEER_MAXHEAD ? n : PEER_MAXHEAD, clen, hl;
 
 	if ((end = memmem(buf, lim, "\r\n\r\n", 4)) == NULL) {
@@ -268,8 +272,7 @@ peer_http_one(struct bconn *c, const char *buf, size_t n)
 	}
 	if (n - hl < clen)
 		return 0;
-	eol = memmem(buf, hl, "\r\n", 2);
-	c->bc_ctx->x_text(c->bc_ctx, c, buf, (size_t)(eol - buf));
+	c->bc_ctx->x_text(c->bc_ctx, c, buf, hl + clen);
 	return (long)(hl + clen);
 }
 

@@ -20,6 +20,10 @@
  * the ring is empty and every publish was answered (or none was for
  * PUB_QUIET), and at most BENCH_PUBSETTLE seconds after the last new
  * message was due: what is left then is given up.
+ *
+ * With --pub-api the messages go as items of POST /api/batch instead,
+ * on one HTTP connection per receiver process (pubapi.c); their answers
+ * come back here (pub_answered()), each matched with its message.
  */
 #include <math.h>
 #include <stdio.h>
@@ -41,9 +45,10 @@ static void	pub_subscribe(struct bctx *, struct bconn *);
 static void	pub_text(struct bctx *, struct bconn *, const char *, size_t);
 static void	pub_done(struct bctx *, struct bconn *, int);
 static void	pub_tick_cb(struct ev_loop *, ev_timer *, int);
-static size_t	pub_message(struct pub *, uint64_t, uint32_t, int, uint64_t);
-static void	pub_append(struct pbuf *, struct pub *, size_t);
+static void	pub_append(struct pub *, uint32_t, uint64_t, uint32_t,
+		    size_t);
 static void	pub_failed(struct pub *, const char *, size_t);
+static void	pub_retry(struct pub *, uint64_t, uint64_t);
 static uint32_t	pub_again(struct pub *, uint64_t, uint32_t);
 static int	pub_settled(struct pub *, uint64_t);
 
@@ -67,11 +72,16 @@ pub_start(struct pub *p, struct ev_loop *loop, const struct bench_conf *conf,
 	p->p_x.x_text = pub_text;
 	p->p_x.x_done = pub_done;
 	p->p_x.x_tgt = &conf->b_pub;	/* --pub-url, or --url */
-	p->p_x.x_http = conf->b_proto == PROTO_NCHAN;
+	p->p_x.x_http = conf->b_proto == PROTO_NCHAN || conf->b_pubapi;
 	p->p_rep = rep;
 	p->p_n = (conf->b_channels + BENCH_SUBPERPUB - 1) / BENCH_SUBPERPUB;
+	if (conf->b_pubapi)
+		p->p_n = conf->b_procs < conf->b_channels ? conf->b_procs :
+		    conf->b_channels;
 	p->p_conns = xcalloc(p->p_n, sizeof(*p->p_conns));
 	p->p_bufs = xcalloc(p->p_n, sizeof(*p->p_bufs));
+	if (conf->b_pubapi)
+		p->p_api = xcalloc(p->p_n, sizeof(*p->p_api));
 	p->p_meas = xcalloc(conf->b_channels, sizeof(*p->p_meas));
 	p->p_msgsz = conf->b_size + 1024;
 	p->p_msg = xmalloc(p->p_msgsz);
@@ -95,6 +105,10 @@ pub_subscribe(struct bctx *x, struct bconn *c)
 	size_t		 n;
 
 	c->bc_nsub = 0;
+	if (x->x_conf->b_pubapi) {
+		pubapi_probe(p, c);
+		return;
+	}
 	if (x->x_conf->b_proto != PROTO_GW) {
 		/* A peer lets anybody publish: ready once connected. */
 		c->bc_state = BC_READY;
@@ -129,7 +143,10 @@ pub_text(struct bctx *x, struct bconn *c, const char *s, size_t len)
 	struct pub	*p = x->x_arg;
 	int		 err;
 
-	(void)c;
+	if (x->x_conf->b_pubapi) {
+		pubapi_text(p, c, s, len);
+		return;
+	}
 	err = peer_puberror(x->x_conf, s, len);
 	if (err)
 		p->p_rep->rp_puberrors++;
@@ -143,10 +160,25 @@ pub_text(struct bctx *x, struct bconn *c, const char *s, size_t len)
 }
 
 /*
- * The error answer s to the publish "M.K": M goes on the ring, to be
- * sent again PUB_RETRYWAIT from now, unless it was sent PUB_TRIES times
- * or the ring is full (then it is lost).
+ * Message number m, sent tries times before, was answered: ok, or with
+ * an error (counted; in a reconnect storm it goes again).  The API
+ * publisher's answers (pubapi.c) come here.
  */
+void
+pub_answered(struct pub *p, uint64_t m, uint32_t tries, int ok)
+{
+	if (!ok)
+		p->p_rep->rp_puberrors++;
+	if (!p->p_again)
+		return;
+	p->p_lastans = bench_now();
+	if (p->p_unanswered > 0)
+		p->p_unanswered--;
+	if (!ok)
+		pub_retry(p, m, tries);
+}
+
+/* The error answer s to the publish "M.K": pub_retry() of M and K. */
 static void
 pub_failed(struct pub *p, const char *s, size_t len)
 {
@@ -154,7 +186,6 @@ pub_failed(struct pub *p, const char *s, size_t len)
 	size_t		 idlen;
 	uint64_t	 mk[2] = { 0, 0 };
 	int		 i = 0, digits = 0;
-	struct pretry	*pr;
 
 	if (ws_string(s, len, "id", &id, &idlen) == -1)
 		return;		/* not a publish of ours */
@@ -168,9 +199,24 @@ pub_failed(struct pub *p, const char *s, size_t len)
 		} else
 			return;
 	}
-	if (i != 1 || digits == 0 || mk[0] >= p->p_sent)
+	if (i != 1 || digits == 0)
 		return;
-	if (mk[1] + 1 >= PUB_TRIES || p->p_rlen == PUB_RETRYMAX) {
+	pub_retry(p, mk[0], mk[1]);
+}
+
+/*
+ * Message m failed, sent k times before: it goes on the ring, to be
+ * sent again PUB_RETRYWAIT from now, unless it was sent PUB_TRIES times
+ * or the ring is full (then it is lost).
+ */
+static void
+pub_retry(struct pub *p, uint64_t m, uint64_t k)
+{
+	struct pretry	*pr;
+
+	if (m >= p->p_sent)
+		return;
+	if (k + 1 >= PUB_TRIES || p->p_rlen == PUB_RETRYMAX) {
 		p->p_rep->rp_publost++;
 		return;
 	}
@@ -180,8 +226,8 @@ pub_failed(struct pub *p, const char *s, size_t len)
 	 * wait can hold up shorter ones behind it by at most PUB_RETRYCAP.
 	 */
 	pr = &p->p_retry[(p->p_rhead + p->p_rlen++) % PUB_RETRYMAX];
-	pr->pr_m = mk[0];
-	pr->pr_tries = (uint32_t)mk[1] + 1;
+	pr->pr_m = m;
+	pr->pr_tries = (uint32_t)k + 1;
 	pr->pr_due = bench_now() + (PUB_RETRYWAIT << (pr->pr_tries - 1 < 4 ?
 	    pr->pr_tries - 1 : 4));
 	if (pr->pr_due > bench_now() + PUB_RETRYCAP)
@@ -204,10 +250,10 @@ pub_again(struct pub *p, uint64_t now, uint32_t lim)
 		if (pr->pr_due > now)
 			break;
 		k = (uint32_t)(pr->pr_m % conf->b_channels);
-		pub_append(&p->p_bufs[k % p->p_n], p, pub_message(p, pr->pr_m,
-		    pr->pr_tries, (double)pr->pr_m / conf->b_rate <
-		    conf->b_warmup, now));
 		p->p_unanswered++;
+		pub_append(p, k % p->p_n, pr->pr_m, pr->pr_tries,
+		    pub_message(p, pr->pr_m, pr->pr_tries, (double)pr->pr_m /
+		    conf->b_rate < conf->b_warmup, now));
 		p->p_rep->rp_pubagain++;
 		p->p_rhead = (p->p_rhead + 1) % PUB_RETRYMAX;
 		p->p_rlen--;
@@ -243,14 +289,25 @@ static void
 pub_done(struct bctx *x, struct bconn *c, int old)
 {
 	struct pub	*p = x->x_arg;
+	uint32_t	 j = (uint32_t)(c - p->p_conns);
 
 	if (c->bc_state == BC_READY) {
-		if (++p->p_ready == p->p_n)
+		if (p->p_api != NULL)
+			pubapi_send(p, j);	/* what waited for it */
+		/* Once: an API connection may be made again. */
+		if (p->p_ready < p->p_n && ++p->p_ready == p->p_n)
 			p->p_cb(p, PUB_READY);
-	} else if (old == BC_READY)
-		p->p_rep->rp_pubclosed++;
-	else
+		return;
+	}
+	if (p->p_api != NULL && p->p_api[j].pa_closing)
+		return;		/* pubapi_restart() makes it again */
+	if (old != BC_READY && p->p_ready < p->p_n) {
 		p->p_cb(p, PUB_FAILED);
+		return;
+	}
+	p->p_rep->rp_pubclosed++;
+	if (p->p_api != NULL)
+		pubapi_lost(p, j);
 }
 
 /*
@@ -290,6 +347,8 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int		 warm;
 
 	(void)revents;
+	if (p->p_api != NULL)
+		pubapi_restart(p);
 	if (p->p_again)
 		again = pub_again(p, now, PUB_MAXTICK);
 	due = (uint64_t)floor(el * conf->b_rate) + 1;
@@ -301,9 +360,9 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		j = k % p->p_n;
 		warm = (double)m / conf->b_rate < conf->b_warmup;
 		n = pub_message(p, m, 0, warm, now);
-		pub_append(&p->p_bufs[j], p, n);
 		if (p->p_again)
 			p->p_unanswered++;
+		pub_append(p, j, m, 0, n);
 		if (warm)
 			p->p_rep->rp_pubwarm++;
 		else {
@@ -315,6 +374,10 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	p->p_sent = m;
 	for (j = 0; j < p->p_n; j++) {
+		if (p->p_api != NULL) {
+			pubapi_send(p, j);
+			continue;
+		}
 		if (p->p_bufs[j].pb_len == 0)
 			continue;
 		bconn_send(&p->p_conns[j], p->p_bufs[j].pb_p,
@@ -333,9 +396,9 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * Build message number m (channel m mod --channels, its sequence number
  * m / --channels + 1), sent tries times before, in p_msg, as the
  * protocol publishes it (peer_publish(), with the id "M.K" if failed
- * ones go again); return its length.
+ * ones go again; an item of a batch with --pub-api); return its length.
  */
-static size_t
+size_t
 pub_message(struct pub *p, uint64_t m, uint32_t tries, int warm, uint64_t now)
 {
 	const struct bench_conf *conf = p->p_x.x_conf;
@@ -360,12 +423,19 @@ pub_message(struct pub *p, uint64_t m, uint32_t tries, int warm, uint64_t now)
 }
 
 /*
- * Append p_msg's n bytes to b: as a frame, or as they are on an HTTP
- * connection.
+ * Append p_msg's n bytes, message number m sent tries times before, to
+ * connection j's buffer: as a frame, as they are on an HTTP connection,
+ * or as an item of a batch (pubapi.c).
  */
 static void
-pub_append(struct pbuf *b, struct pub *p, size_t n)
+pub_append(struct pub *p, uint32_t j, uint64_t m, uint32_t tries, size_t n)
 {
+	struct pbuf	*b = &p->p_bufs[j];
+
+	if (p->p_api != NULL) {
+		pubapi_add(p, j, m, tries, n);
+		return;
+	}
 	if (b->pb_cap - b->pb_len < n + 14) {
 		b->pb_cap = (b->pb_len + n + 14) * 2;
 		b->pb_p = xrealloc(b->pb_p, b->pb_cap);
@@ -413,7 +483,10 @@ pub_free(struct pub *p)
 	for (j = 0; j < p->p_n; j++) {
 		bconn_free(&p->p_conns[j]);
 		free(p->p_bufs[j].pb_p);
+		if (p->p_api != NULL)
+			pubapi_free(&p->p_api[j]);
 	}
+	free(p->p_api);
 	free(p->p_conns);
 	free(p->p_bufs);
 	free(p->p_meas);

@@ -316,6 +316,7 @@ report_json_head(const struct bench_conf *c, const struct report *r,
 		printf("\"pub_url\":\"%s\",", c->b_pub.t_url);
 	else
 		printf("\"pub_url\":null,");
+	printf("\"pub_api\":%s,", c->b_pubapi ? "true" : "false");
 	printf("\"conns\":%u,\"procs\":%u,\"channels\":%u,\"watchers\":%u,"
 	    "\"rate\":%g,\"duration_s\":%g,\"warmup_s\":%g,\"size\":%u,\n",
 	    c->b_conns, c->b_procs, c->b_channels, c->b_watchers, c->b_rate,
@@ -484,13 +485,14 @@ report_json(const struct bench_conf *c, const struct report *r,
 	report_json_head(c, r, d);
 	printf(" \"publish\":{\"messages\":%llu,\"warmup_messages\":%llu,"
 	    "\"errors\":%llu,\"sent_again\":%llu,\"given_up\":%llu,"
-	    "\"publisher_closed\":%llu},\n",
+	    "\"publisher_closed\":%llu,\"publisher_reconnects\":%llu},\n",
 	    (unsigned long long)r->rp_published,
 	    (unsigned long long)r->rp_pubwarm,
 	    (unsigned long long)r->rp_puberrors,
 	    (unsigned long long)r->rp_pubagain,
 	    (unsigned long long)r->rp_publost,
-	    (unsigned long long)r->rp_pubclosed);
+	    (unsigned long long)r->rp_pubclosed,
+	    (unsigned long long)r->rp_pubreconn);
 	printf(" \"deliveries\":{\"expected\":%llu,\"received\":%llu,"
 	    "\"lost\":%llu,\"gaps\":%llu,\"reordered\":%llu,"
 	    "\"wrong_channel\":%llu,\"warmup\":%llu,\"per_s\":%.0f,"
@@ -651,12 +653,12 @@ report_table(const struct bench_conf *c, const struct report *r,
 		    c->b_watchers);
 	else
 		printf("gw-bench %s %s%s%s: %u conns / %u procs, %u channels, "
-		    "%g msg/s x %g s (+%g s warm-up), %u bytes\n",
+		    "%g msg/s x %g s (+%g s warm-up), %u bytes%s\n",
 		    peer_name(c->b_proto), c->b_sub.t_url,
 		    c->b_haspub ? " <- " : "",
 		    c->b_haspub ? c->b_pub.t_url : "", c->b_conns, c->b_procs,
 		    c->b_channels, c->b_rate, c->b_duration, c->b_warmup,
-		    c->b_size);
+		    c->b_size, c->b_pubapi ? ", published with the API" : "");
 	printf("%-22s %llu opened, %llu failed, %.3f s; %llu lost during "
 	    "the run\n", "connections", (unsigned long long)r->rp_opened,
 	    (unsigned long long)d->failed, d->connect_s,

@@ -11,7 +11,9 @@
 # --no-since, the gap that only the since replay fills).  And its usage
 # errors (a target that
 # is not loopback is refused), and its usage text against the SYNOPSIS
-# of man/gw-bench.8.  The protocol adapters (--proto nchan, socketio)
+# of man/gw-bench.8.  The publisher through the HTTP API (--pub-api):
+# every delivery, each publish counted once by the node, and a wrong key
+# that fails the run at once.  The protocol adapters (--proto nchan, socketio)
 # against tests/helpers/fakepeer.py, a stand-in of a few lines for each
 # peer: every delivery, every publish answered, every ping ponged (the
 # real Nchan and Socket.IO are for make bench-peers, not make test).
@@ -148,6 +150,52 @@ print(sum(int(l.split()[-1]) for l in t.splitlines()
 	# Every publish (250 with the warm-up) went in through node a.
 	[ "$(published "$pa")" -eq 250 ]
 	[ "$(published "$pb")" -eq 0 ]
+}
+
+@test "gw-bench --pub-api: batches on keep-alive HTTP connections, every delivery, the publishes counted" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	printf '# the API key\n\nkey-aaaaaaaaaaaaaaaaaaaa\n' >"$GW_TMP/keys"
+	start_node a 1 --api-key-file "$GW_TMP/keys"
+	run -0 timeout 30 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --pub-api "$GW_TMP/keys" --conns 200 --channels 200 --rate 1000 \
+	    --warmup 0.5 --duration 1 --drain 5 --connect-timeout 10 --json
+	echo "$output"
+	echo "$output" | jq -e '
+	    .pub_api == true and
+	    .connections.opened == 200 and .connections.failed == 0 and
+	    .publish.messages == 1000 and .publish.warmup_messages == 500 and
+	    .publish.errors == 0 and .publish.publisher_closed == 0 and
+	    .deliveries.expected == 1000 and
+	    .deliveries.received == .deliveries.expected and
+	    .deliveries.lost == 0 and .deliveries.gaps == 0 and
+	    .deliveries.reordered == 0 and .deliveries.wrong_channel == 0 and
+	    .latency_ms.count == 1000' >/dev/null
+	# Each of the 1 500 went in once, through the API (no WebSocket
+	# publish: the subscribers' connections sent none).
+	[ "$(published "$GW_PORT")" -eq 1500 ]
+}
+
+@test "gw-bench --pub-api with a wrong key: the publisher fails, no hang" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	printf 'key-aaaaaaaaaaaaaaaaaaaa\n' >"$GW_TMP/keys"
+	printf 'key-bbbbbbbbbbbbbbbbbbbb\n' >"$GW_TMP/wrong"
+	start_node a 1 --api-key-file "$GW_TMP/keys"
+	run -1 timeout 30 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --pub-api "$GW_TMP/wrong" --conns 20 --channels 20 --rate 1000 \
+	    --warmup 0.5 --duration 1 --drain 5 --connect-timeout 10
+	echo "$output"
+	[[ $output == *"answered 401"* ]]
+	[[ $output == *"publisher could not connect"* ]]
+	[ "$(published "$GW_PORT")" -eq 0 ]
+	# Bad key files, and the API with a peer's protocol: usage errors.
+	run -2 "$GW_BENCH_BIN" --pub-api "$GW_TMP/nope"
+	: >"$GW_TMP/empty"
+	run -2 "$GW_BENCH_BIN" --pub-api "$GW_TMP/empty"
+	printf 'a key with blanks\n' >"$GW_TMP/blank"
+	run -2 "$GW_BENCH_BIN" --pub-api "$GW_TMP/blank"
+	run -2 "$GW_BENCH_BIN" --pub-api "$GW_TMP/keys" --proto nchan
+	run -2 "$GW_BENCH_BIN" --pub-api "$GW_TMP/keys" --watchers 2 \
+	    --channels 1
 }
 
 @test "gw-bench: presence storm: every watcher sees every join, queries count all" {
