@@ -393,6 +393,7 @@ struct papi {
 	size_t		 pa_open;	/* its '[' in the buffer */
 	size_t		 pa_lenat;	/* its Content-Length's digits */
 	uint32_t	 pa_nopen;	/* its items; 0: none open */
+	uint32_t	 pa_sent;	/* requests written, not answered */
 	int		 pa_closing;	/* an answer said Connection: close */
 };
 

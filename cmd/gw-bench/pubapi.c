@@ -4,11 +4,16 @@
  * HTTP/1.1 connections, one per receiver process, instead of
  * subscribed WebSocket connections.  Each tick of pub.c adds the
  * messages due on a connection to a batch (a new one after
- * BENCH_APIBATCH items) and sends them at its end, without waiting for
- * the answers to the ones before (pipelined).  The answers come in
- * order: each item's (an offset, or an error) is matched with the
- * message it published through the queue of what was sent, and goes to
- * pub_answered(), the WebSocket publisher's way for errors too.
+ * BENCH_APIBATCH items) and sends it at its end, without waiting for
+ * the answer to the one before (pipelined), as long as fewer than
+ * PUBAPI_INFLIGHT are unanswered: gw-listen reads a connection's
+ * requests one at a time, so that more would only wait in line there,
+ * and late.  Meanwhile the messages join the open batch, which grows
+ * with the node's time to answer, and goes with the next answer.  The
+ * answers come in order: each item's (an offset, or an error) is
+ * matched with the message it published through the queue of what was
+ * sent, and goes to pub_answered(), the WebSocket publisher's way for
+ * errors too.
  *
  * A connection is ready once its first request, a GET of the key's
  * rights, is answered 200: a wrong key fails the publisher before the
@@ -29,6 +34,7 @@
 
 #define PUBAPI_LENW	10	/* the digits kept for a Content-Length */
 #define PUBAPI_MAXBODY	(1024 * 1024)	/* gw-listen's API_MAXBODY */
+#define PUBAPI_INFLIGHT	2	/* requests unanswered on a connection */
 
 static void	fifo_push(struct fifo *, uint64_t);
 static uint64_t	fifo_pop(struct fifo *);
@@ -168,19 +174,25 @@ pubapi_close(struct pub *p, uint32_t j)
 }
 
 /*
- * The tick's end (or connection j is ready): close the open batch and
- * send what waits, if j is ready; else it waits for that.
+ * The tick's end, connection j is ready or an answer came: close the
+ * open batch and send what waits, if j is ready and has fewer than
+ * PUBAPI_INFLIGHT requests unanswered; else it waits for that.
  */
 void
 pubapi_send(struct pub *p, uint32_t j)
 {
+	struct papi	*pa = &p->p_api[j];
 	struct pbuf	*b = &p->p_bufs[j];
 
+	if (p->p_conns[j].bc_state != BC_READY ||
+	    pa->pa_sent >= PUBAPI_INFLIGHT)
+		return;
 	pubapi_close(p, j);
-	if (b->pb_len == 0 || p->p_conns[j].bc_state != BC_READY)
+	if (b->pb_len == 0)
 		return;
 	bconn_send(&p->p_conns[j], b->pb_p, b->pb_len);
 	b->pb_len = 0;
+	pa->pa_sent = (uint32_t)pa->pa_reqs.f_len;
 }
 
 /*
@@ -207,6 +219,7 @@ pubapi_restart(struct pub *p)
 		p->p_bufs[j].pb_len = 0;
 		pa->pa_nopen = 0;
 		pa->pa_reqs.f_len = 0;
+		pa->pa_sent = 0;
 		/* Taken off first: pubapi_add() queues them again. */
 		again = pa->pa_items;
 		memset(&pa->pa_items, 0, sizeof(pa->pa_items));
@@ -218,8 +231,6 @@ pubapi_restart(struct pub *p)
 			pubapi_add(p, j, m, (uint32_t)(v & 0xff), n);
 		}
 		free(again.f_v);
-		/* Unsent until the new connection is ready. */
-		pubapi_close(p, j);
 		pa->pa_closing = 0;
 		p->p_rep->rp_pubreconn++;
 		(void)bconn_start(&p->p_x, &p->p_conns[j]);
@@ -318,11 +329,12 @@ pubapi_text(struct pub *p, struct bconn *c, const char *s, size_t len)
 		bconn_fail(c, BF_SUBSCRIBE);
 		return;
 	}
-	if (pa->pa_reqs.f_len == 0) {
+	if (pa->pa_sent == 0) {
 		bconn_fail(c, BF_PROTO);	/* an answer to nothing */
 		return;
 	}
 	n = (uint32_t)fifo_pop(&pa->pa_reqs);
+	pa->pa_sent--;
 	if (status == 200 && (body = memmem(s, len, "\r\n\r\n", 4)) != NULL)
 		got = pubapi_items(body + 4, len - (size_t)(body + 4 - s), ok,
 		    n);
@@ -332,6 +344,8 @@ pubapi_text(struct pub *p, struct bconn *c, const char *s, size_t len)
 	}
 	if (pubapi_says_close(s, len))
 		pa->pa_closing = 1;
+	else
+		pubapi_send(p, (uint32_t)(c - p->p_conns));
 }
 
 /*
@@ -350,6 +364,7 @@ pubapi_lost(struct pub *p, uint32_t j)
 	}
 	pa->pa_reqs.f_len = 0;
 	pa->pa_nopen = 0;
+	pa->pa_sent = 0;
 	p->p_bufs[j].pb_len = 0;
 }
 
