@@ -5,8 +5,9 @@
 # for each scenario in a temporary run directory.  The server's RSS and
 # CPU are summed over each gw-supervise and all its children.
 #
-#	share/bench/gw-bench.sh [SCENARIO...]	(default: all but s4local
-#						and s1m, about 2 minutes)
+#	share/bench/gw-bench.sh [SCENARIO...]	(default: all but s4local,
+#						s3ws, s1m and s6, about 2
+#						minutes)
 #
 # s1	idle capacity: GW_BENCH_S1_CONNS (20 000) connections on 100
 #	channels held for 10 s with a ping every 5 s: RSS per
@@ -18,7 +19,13 @@
 # s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 # s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
-#	msg/s round-robin over them for 3 s (after a 1 s warm-up)
+#	msg/s round-robin over them for 3 s (after a 1 s warm-up),
+#	published as a backend does: POST /api/batch on a keep-alive
+#	connection (gw-bench --pub-api, the node with --api-key-file), as
+#	the peers' publishers POST to them
+# s3ws	the same published over WebSocket connections subscribed to their
+#	channels (gw lets a client publish only there), so that every
+#	message is also echoed to its publisher (not in the default set)
 # s4	cross-node: two nodes (one worker each), b on a's Redis; 100
 #	subscribers on b, one per channel, and the publisher on a: 1 000
 #	msg/s for 5 s (after a 1 s warm-up)
@@ -44,6 +51,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$top/build
 run=$(mktemp -d "${TMPDIR:-/tmp}/gw-bench.XXXXXX")
 sups=()
+# The API key of s3's node and publisher: fresh for each run.
+apikeys=$run/apikeys
+printf 'gwbench-%s\n' "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" \
+    >"$apikeys"
 cleanup() {
 	stop_nodes
 	rm -rf "$run"
@@ -263,7 +274,13 @@ for s in "$@"; do
 		scenario s2-fanout-10k 2 --conns 10000 --channels 1 \
 		    --rate 100 --warmup 1 --duration 5 --drain 20 ;;
 	s3)
-		scenario s3-channels-10k 2 --conns 10000 --channels 10000 \
+		node_args=(--api-key-file "$apikeys")
+		scenario s3-channels-10k 2 --pub-api "$apikeys" \
+		    --conns 10000 --channels 10000 --rate 10000 --warmup 1 \
+		    --duration 3 --drain 10
+		node_args=() ;;
+	s3ws)
+		scenario s3ws-channels-10k 2 --conns 10000 --channels 10000 \
 		    --rate 10000 --warmup 1 --duration 3 --drain 10 ;;
 	s4)
 		cross_node s4-cross-node 0 ;;
@@ -278,7 +295,7 @@ for s in "$@"; do
 		    "${GW_BENCH_S6_BYSTANDERS:-1000}" ;;
 	*)
 		echo "gw-bench.sh: unknown scenario $s (s1, s1big, s1m, s2," \
-		    "s2big, s3, s4, s4local, s5, s6)" >&2
+		    "s2big, s3, s3ws, s4, s4local, s5, s6)" >&2
 		exit 2 ;;
 	esac
 done
