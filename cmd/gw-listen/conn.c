@@ -31,6 +31,7 @@ static void	conn_flush(struct conn *);
 static int	conn_flush_iov(struct conn *, struct iovec *);
 static void	conn_flush_done(struct conn *, ssize_t);
 static void	conn_flush_batch(int);
+static void	conn_read_later(struct conn *);
 static void	conn_free(struct conn *);
 static void	conn_drain_input(struct conn *);
 
@@ -40,6 +41,20 @@ static struct msghdr	 fl_msg[URING_BATCH];
 static struct iovec	 fl_iov[URING_BATCH][CONN_MAXIOV];
 static int		 fl_fd[URING_BATCH];
 static int		 fl_res[URING_BATCH];
+
+/*
+ * The connections found readable in this loop iteration (conn_read_all()
+ * reads them together), and its batch: a buffer of CONN_RDBUF bytes per
+ * connection, enough for the frames of an ordinary client (a pong is 6
+ * bytes); a fuller socket is read on by ws_read_with().
+ */
+#define CONN_RDBUF	2048
+static struct conn	**rd_list;
+static size_t		 rd_n, rd_cap;
+static struct conn	*rd_conn[URING_BATCH];
+static int		 rd_fd[URING_BATCH];
+static int		 rd_res[URING_BATCH];
+static uint8_t		 rd_buf[URING_BATCH][CONN_RDBUF];
 
 /* Take ownership of an accepted socket and wait for its request head. */
 void
@@ -259,6 +274,66 @@ conn_flush_batch(int n)
 }
 
 /*
+ * c is readable: read it with the others at the end of this loop
+ * iteration (conn_read_all()).  libev calls a watcher once per
+ * iteration, so c is listed once.
+ */
+static void
+conn_read_later(struct conn *c)
+{
+	if (rd_n == rd_cap) {
+		rd_cap = rd_cap == 0 ? 256 : rd_cap * 2;
+		rd_list = xrealloc(rd_list, rd_cap * sizeof(*rd_list));
+	}
+	rd_list[rd_n++] = c;
+}
+
+/*
+ * Read every connection found readable in this loop iteration, up to
+ * URING_BATCH per system call (uring.c), and handle what came
+ * (ws_read_with()).  Connections that died or began to close meanwhile
+ * are left to their own read paths.
+ */
+void
+conn_read_all(void)
+{
+	struct conn	*c;
+	uint8_t		*bufs[URING_BATCH];
+	size_t		 i, j;
+	int		 k, n;
+
+	for (i = 0; i < rd_n; i = j) {
+		n = 0;
+		for (j = i; j < rd_n && n < URING_BATCH; j++) {
+			c = rd_list[j];
+			if ((c->c_flags & CONN_F_DEAD) ||
+			    c->c_state != CONN_ST_WS)
+				continue;
+			rd_conn[n] = c;
+			rd_fd[n] = c->c_io.fd;
+			bufs[n] = rd_buf[n];
+			n++;
+		}
+		if (n == 0)
+			continue;
+		uring_recv_all(rd_fd, bufs, CONN_RDBUF, rd_res, n);
+		for (k = 0; k < n; k++) {
+			c = rd_conn[k];
+			if ((c->c_flags & CONN_F_DEAD) ||
+			    rd_res[k] == -EAGAIN || rd_res[k] == -EINTR)
+				continue;
+			if (rd_res[k] <= 0)
+				/* EOF or an error: the read path finds it. */
+				ws_read(c);
+			else
+				ws_read_with(c, rd_buf[k], rd_res[k],
+				    rd_res[k] < CONN_RDBUF);
+		}
+	}
+	rd_n = 0;
+}
+
+/*
  * Put c on the flush list, if it is not there yet, for work other than
  * writing (a session to save): conn_flush_all() sees it at the end of
  * this loop iteration.
@@ -438,6 +513,13 @@ conn_reap_all(void)
 {
 	struct conn	*c;
 
+	/*
+	 * Reads put off (conn_read_later()) that conn_read_all() did not
+	 * make are forgotten, not lost: the loop's readiness is level-
+	 * triggered and tells of those sockets again.  No pointer to a
+	 * connection freed below stays behind.
+	 */
+	rd_n = 0;
 	while ((c = gl->l_reap) != NULL) {
 		gl->l_reap = c->c_rnext;
 		c->c_rnext = NULL;
@@ -532,7 +614,10 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		handshake_read(c);
 		break;
 	case CONN_ST_WS:
-		ws_read(c);
+		if (uring_on() && !ws_pending(c))
+			conn_read_later(c);
+		else
+			ws_read(c);
 		break;
 	case CONN_ST_CLOSING:
 		conn_drain_input(c);

@@ -171,6 +171,8 @@ ctl_counters(void)
 	    json_integer((json_int_t)us.us_submits));
 	json_object_set_new(o, "uring_sends",
 	    json_integer((json_int_t)us.us_sends));
+	json_object_set_new(o, "uring_recvs",
+	    json_integer((json_int_t)us.us_recvs));
 	return o;
 }
 

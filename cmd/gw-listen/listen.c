@@ -131,6 +131,14 @@ listen_main(struct listen_conf *conf)
 	l.l_chans = htab_new();
 	tlist_init(&l.l_heads, conf->lc_headtmo, handshake_expire);
 	tlist_init(&l.l_live, conf->lc_ping, ws_ping_expire);
+	/*
+	 * Pings go out in batches, up to a tenth of the interval early (at
+	 * most LISTEN_PING_EARLY): one timer run and a few system calls
+	 * for many (conn.c, uring.c) rather than one of each per ping; the
+	 * pongs come back together too.
+	 */
+	l.l_live.tl_early = conf->lc_ping / 10 < LISTEN_PING_EARLY ?
+	    conf->lc_ping / 10 : LISTEN_PING_EARLY;
 	tlist_init(&l.l_pinged, conf->lc_pong, ws_pong_expire);
 	tlist_init(&l.l_closing, LISTEN_CLOSE_TIMEOUT, conn_kill);
 
@@ -221,8 +229,9 @@ listen_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Once per loop iteration, before the loop sleeps: free what was closed
- * during the iteration, then write everything queued, one writev per
+ * Once per loop iteration, before the loop sleeps: read the connections
+ * found readable (together, through the ring), free what was closed
+ * during the iteration, then write everything queued, one send per
  * connection (DESIGN.md: syscalls are the currency).
  */
 static void
@@ -230,6 +239,7 @@ listen_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)w;
 	(void)revents;
+	conn_read_all();
 	conn_reap_all();
 	conn_flush_all();
 	conn_reap_all();
@@ -433,7 +443,8 @@ tlist_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	 * one did not, take it off here, so that this always terminates.
 	 */
 	while ((c = tl->tl_head) != NULL &&
-	    c->c_tstamp + tl->tl_timeout <= now && n++ < 10000) {
+	    c->c_tstamp + tl->tl_timeout <= now + tl->tl_early &&
+	    n++ < 10000) {
 		tl->tl_expire(c);
 		if (tl->tl_head == c)
 			tlist_remove(c);

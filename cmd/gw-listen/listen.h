@@ -17,6 +17,7 @@
 
 #define LISTEN_MAXADDRS		16
 #define LISTEN_READ_BUDGET	(64 * 1024)	/* bytes read per event */
+#define LISTEN_PING_EARLY	0.25	/* s a ping may go early, at most */
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
@@ -270,6 +271,7 @@ struct tlist {
 	struct conn	*tl_tail;
 	ev_timer	 tl_timer;
 	ev_tstamp	 tl_timeout;
+	ev_tstamp	 tl_early;	/* expire up to this much early */
 	void		(*tl_expire)(struct conn *);
 };
 
@@ -338,6 +340,7 @@ int		 conn_send_sub(struct conn *, struct obuf *, uint32_t, size_t);
 void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
+void		 conn_read_all(void);
 void		 conn_schedule(struct conn *);
 void		 conn_reap_all(void);
 void		 conn_close_after_flush(struct conn *);
@@ -369,6 +372,8 @@ void		 auth_random(void *, size_t);
 /* ws.c */
 void		 ws_start(struct conn *, const char *, size_t);
 void		 ws_read(struct conn *);
+int		 ws_pending(const struct conn *);
+void		 ws_read_with(struct conn *, const uint8_t *, size_t, int);
 void		 ws_free(struct conn *);
 void		 ws_cleanup(void);
 struct obuf	*ws_frame(int, const void *, size_t);

@@ -1,18 +1,21 @@
 /*
- * uring.c -- the flush's sends in one system call.  At the end of a loop
- * iteration every connection with frames queued gets one send; with a
- * writev each, a fan-out to 10 000 sockets is 10 000 system calls, and on
- * this kind of machine the entry and exit of each is a third of its cost
- * (docs/BENCH.md).  An io_uring takes up to URING_BATCH sends per
+ * uring.c -- many sends, or many receives, in one system call.  At the
+ * end of a loop iteration every connection with frames queued gets one
+ * send, and every connection the loop found readable one read; with a
+ * writev or a read each, a fan-out to 10 000 sockets is 10 000 system
+ * calls, and on this kind of machine the entry and exit of each is a
+ * third of a send's cost and more than half of a small read's
+ * (docs/BENCH.md).  An io_uring takes up to URING_BATCH of them per
  * io_uring_enter().
  *
- * Every send is SENDMSG with MSG_DONTWAIT: a socket whose buffer is full
- * completes at once with -EAGAIN (the kernel arms no poll of its own), so
- * all sends of a batch are complete when io_uring_enter() returns, as
- * with writev: nothing stays in flight, no buffer is lent to the kernel
- * past the call.  The ring is set up with the system calls themselves
- * (no liburing): one ring, single issuer.  If the kernel has no io_uring
- * (or it is disabled, or --no-io-uring), the caller writes with writev.
+ * Every request carries MSG_DONTWAIT: a socket whose buffer is full (or,
+ * for a read, empty) completes at once with -EAGAIN (the kernel arms no
+ * poll of its own), so all requests of a batch are complete when
+ * io_uring_enter() returns, as with writev and read: nothing stays in
+ * flight, no buffer is lent to the kernel past the call.  The ring is set
+ * up with the system calls themselves (no liburing): one ring, single
+ * issuer.  If the kernel has no io_uring (or it is disabled, or
+ * --no-io-uring), the callers use writev and read.
  */
 #include <errno.h>
 #include <string.h>
@@ -127,38 +130,22 @@ uring_on(void)
 }
 
 /*
- * Send msgs[i] on fds[i] for each i < n (n from 1 to URING_BATCH), each
- * with MSG_DONTWAIT, in one io_uring_enter(); res[i] gets the bytes sent
- * or -errno.  If the ring itself fails (it never should), the sends not
- * answered get -EIO (whether the kernel made them is unknown: the caller
- * drops those connections rather than send twice) and the ring is given
- * up: uring_on() is false from then on.
+ * Submit the n SQEs written from tail on, wait until all are answered,
+ * and put each answer in res (by user_data).  If the ring itself fails
+ * (it never should), the requests not answered get -EIO (whether the
+ * kernel made them is unknown: the caller drops those connections rather
+ * than send twice or lose input) and the ring is given up: uring_on() is
+ * false from then on.
  */
-void
-uring_sendmsg_all(int *fds, struct msghdr *msgs, int *res, int n)
+static void
+uring_run(unsigned tail, int *res, int n)
 {
-	struct io_uring_sqe	*sqe;
 	struct io_uring_cqe	*cqe;
-	unsigned		 tail, head, ctail, idx;
+	unsigned		 head, ctail;
 	int			 i, got = 0, rv;
 
-	tail = *u.sq_tail;
-	for (i = 0; i < n; i++) {
-		idx = (tail + i) & *u.sq_mask;
-		sqe = &u.sqes[idx];
-		memset(sqe, 0, sizeof(*sqe));
-		sqe->opcode = IORING_OP_SENDMSG;
-		sqe->fd = fds[i];
-		sqe->addr = (uint64_t)(uintptr_t)&msgs[i];
-		sqe->len = 1;
-		sqe->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
-		sqe->user_data = (uint64_t)i;
-		u.sq_array[idx] = idx;
-		res[i] = -EINPROGRESS;
-	}
 	__atomic_store_n(u.sq_tail, tail + n, __ATOMIC_RELEASE);
 	ust.us_submits++;
-	ust.us_sends += n;
 	do {
 		/* Asking to submit more than is queued submits what is. */
 		rv = (int)syscall(__NR_io_uring_enter, u.fd, (unsigned)n,
@@ -187,6 +174,69 @@ uring_sendmsg_all(int *fds, struct msghdr *msgs, int *res, int n)
 	close(u.fd);
 	u.fd = -1;
 	ust.us_on = 0;
+}
+
+/* The SQE for request i of a batch starting at tail, cleared. */
+static struct io_uring_sqe *
+uring_sqe(unsigned tail, int i, int fd, int *res)
+{
+	struct io_uring_sqe	*sqe;
+	unsigned		 idx = (tail + i) & *u.sq_mask;
+
+	sqe = &u.sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->fd = fd;
+	sqe->user_data = (uint64_t)i;
+	u.sq_array[idx] = idx;
+	res[i] = -EINPROGRESS;
+	return sqe;
+}
+
+/*
+ * Send msgs[i] on fds[i] for each i < n (n from 1 to URING_BATCH), each
+ * with MSG_DONTWAIT, in one io_uring_enter(); res[i] gets the bytes sent
+ * or -errno (-EIO if the ring failed, see uring_run()).
+ */
+void
+uring_sendmsg_all(int *fds, struct msghdr *msgs, int *res, int n)
+{
+	struct io_uring_sqe	*sqe;
+	unsigned		 tail = *u.sq_tail;
+	int			 i;
+
+	for (i = 0; i < n; i++) {
+		sqe = uring_sqe(tail, i, fds[i], res);
+		sqe->opcode = IORING_OP_SENDMSG;
+		sqe->addr = (uint64_t)(uintptr_t)&msgs[i];
+		sqe->len = 1;
+		sqe->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+	}
+	ust.us_sends += n;
+	uring_run(tail, res, n);
+}
+
+/*
+ * Receive up to len bytes from fds[i] into bufs[i] for each i < n (n
+ * from 1 to URING_BATCH), each with MSG_DONTWAIT, in one
+ * io_uring_enter(); res[i] gets the bytes read (0 at EOF) or -errno
+ * (-EAGAIN: nothing there; -EIO if the ring failed, see uring_run()).
+ */
+void
+uring_recv_all(int *fds, uint8_t **bufs, size_t len, int *res, int n)
+{
+	struct io_uring_sqe	*sqe;
+	unsigned		 tail = *u.sq_tail;
+	int			 i;
+
+	for (i = 0; i < n; i++) {
+		sqe = uring_sqe(tail, i, fds[i], res);
+		sqe->opcode = IORING_OP_RECV;
+		sqe->addr = (uint64_t)(uintptr_t)bufs[i];
+		sqe->len = (uint32_t)len;
+		sqe->msg_flags = MSG_DONTWAIT;
+	}
+	ust.us_recvs += n;
+	uring_run(tail, res, n);
 }
 
 /* What the ring did so far. */

@@ -66,6 +66,8 @@ static size_t		 ws_budget;
 static size_t		 ws_got;	/* bytes wslay took this event */
 static int		 ws_eof;
 static int		 ws_drained;	/* a read returned less than asked */
+static const uint8_t	*ws_pre;	/* read already (ws_read_with()) */
+static size_t		 ws_prelen;
 static wslay_frame_context_ptr ws_enc;	/* encodes our frames */
 static struct obuf	*ws_out;
 static size_t		 ws_outlen;
@@ -122,6 +124,21 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 		}
 		rx->rx_buffered += n;
 		ws_got += n;
+		ws_keep_tail(rx, buf, n);
+		return n;
+	}
+	if (ws_pre != NULL) {
+		n = ws_prelen;
+		if ((size_t)n > len)
+			n = len;
+		memcpy(buf, ws_pre, n);
+		ws_pre += n;
+		if ((ws_prelen -= n) == 0)
+			ws_pre = NULL;
+		gst.st_bytes_in += n;
+		ws_budget -= (size_t)n < ws_budget ? (size_t)n : ws_budget;
+		ws_got += n;
+		rx->rx_buffered += n;
 		ws_keep_tail(rx, buf, n);
 		return n;
 	}
@@ -295,9 +312,32 @@ ws_free(struct conn *c)
 	c->c_rx = NULL;
 }
 
+/*
+ * Does c hold bytes that came with its head, not handled yet?  They are
+ * in no socket: a read put off for the ring would find nothing.
+ */
+int
+ws_pending(const struct conn *c)
+{
+	return c->c_rx != NULL && c->c_rx->rx_pend != NULL;
+}
+
 /* Read and handle what the client sent, within the read budget. */
 void
 ws_read(struct conn *c)
+{
+	ws_read_with(c, NULL, 0, 0);
+}
+
+/*
+ * Handle what the client sent: first the n bytes at pre that were read
+ * from its socket already (conn_read_all()), all it had if drained is
+ * set, then what reads of the socket bring, within the read budget.
+ * What is left of pre when c stops taking frames (it closes) is dropped,
+ * as its socket's input then is.
+ */
+void
+ws_read_with(struct conn *c, const uint8_t *pre, size_t n, int drained)
 {
 	struct wslay_frame_iocb	 iocb;
 	struct conn_rx		*rx;
@@ -310,7 +350,9 @@ ws_read(struct conn *c)
 	ws_budget = LISTEN_READ_BUDGET;
 	ws_got = 0;
 	ws_eof = 0;
-	ws_drained = 0;
+	ws_drained = drained;
+	ws_pre = n > 0 ? pre : NULL;
+	ws_prelen = n;
 	/* Bounded: every chunk consumes input, and input is budgeted. */
 	while (c->c_state == CONN_ST_WS) {
 		r = wslay_frame_recv(rx->rx_ctx, &iocb);
@@ -326,6 +368,7 @@ ws_read(struct conn *c)
 			break;
 	}
 	ws_cur = NULL;
+	ws_pre = NULL;
 	if (c->c_state == CONN_ST_WS) {
 		if (ws_eof)
 			/* Gone without a close frame: nobody to say goodbye. */

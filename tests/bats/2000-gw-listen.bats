@@ -1115,7 +1115,7 @@ fanout() {
 	[ "$status" -eq 0 ]
 }
 
-@test "io_uring: a publish to 300 subscribers goes out in a few system calls, every one delivered" {
+@test "io_uring: a publish to 300 subscribers goes out in a few system calls, every one delivered; their frames are read through the ring" {
 	listen_none
 	# Only a kernel without io_uring (or one that forbids it) may
 	# skip this, and gw-listen says so when it starts.
@@ -1130,13 +1130,16 @@ fanout() {
 	[ "$(jq -r .sends <<<"$output")" -ge 300 ]
 	[ "$(jq -r .submits <<<"$output")" -ge 2 ]
 	[ "$(jq -r .submits <<<"$output")" -le 6 ]
+	# 300 unsubscribes: each read through the ring.
+	[ "$(jq -r .recvs <<<"$output")" -ge 300 ]
 }
 
-@test "--no-io-uring: the same publish, a writev per connection, every one delivered" {
+@test "--no-io-uring: the same publish, a writev (and a read) per connection, every one delivered" {
 	listen_none --no-io-uring
 	fanout --conns 300
 	[ "$(jq -r .received <<<"$output")" -eq 300 ]
 	[ "$(jq -r .io_uring <<<"$output")" -eq 0 ]
 	[ "$(jq -r .sends <<<"$output")" -eq 0 ]
+	[ "$(jq -r .recvs <<<"$output")" -eq 0 ]
 	grep -q 'no io_uring' "$GW_LOG"
 }

@@ -6,9 +6,11 @@ cost in system calls (its io_uring counters, read with gwctl stats).
 N python3-websockets clients subscribe to one channel; once all have
 their `subscribed`, gw-listen's counters are read, the first client
 publishes one message, every client must receive it (else exit 1), and
-the counters are read again.  Prints one JSON object: received,
-io_uring, sends (uring_sends after minus before), submits (the same for
-uring_submits).
+the counters are read again.  Then every client unsubscribes (N frames
+to read) and the counters are read a third time.  Prints one JSON
+object: received, io_uring, sends (uring_sends after the message minus
+before), submits (the same for uring_submits), recvs (uring_recvs after
+the unsubscribes minus after the message).
 """
 
 import argparse
@@ -66,6 +68,12 @@ async def main():
         got = await asyncio.gather(*(until(ws, "message") for ws in conns))
         received = sum(1 for f in got if f.get("data") == {"n": 1})
         after = counters(a.rundir)
+        for i, ws in enumerate(conns):
+            await ws.send(json.dumps({"type": "unsubscribe",
+                                      "channel": "fan", "id": i}))
+        for ws in conns:
+            await until(ws, "unsubscribed")
+        last = counters(a.rundir)
     finally:
         await asyncio.gather(*(ws.close() for ws in conns),
                              return_exceptions=True)
@@ -74,6 +82,7 @@ async def main():
         "io_uring": after["io_uring"],
         "sends": after["uring_sends"] - before["uring_sends"],
         "submits": after["uring_submits"] - before["uring_submits"],
+        "recvs": last["uring_recvs"] - after["uring_recvs"],
     }))
     return 0 if received == a.conns else 1
 
