@@ -349,7 +349,8 @@ struct report {
 	int		 rp_timeout;	/* the watchdog ended the run */
 	int		 rp_stalled;	/* the drain saw no progress */
 	struct hist	 rp_hist;
-	struct srv_sample rp_srv[3];	/* start, all subscribed, end */
+	struct srv_sample rp_srv[4];	/* start, all subscribed, end, and
+					   the first measured publish */
 	uint64_t	 rp_sub0_ns;	/* the receivers' first subscribe */
 	uint64_t	 rp_sublast_ns;	/* and their last (joins, in a storm) */
 	struct storm_report rp_storm;	/* with --watchers */

@@ -366,8 +366,11 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (warm)
 			p->p_rep->rp_pubwarm++;
 		else {
-			if (p->p_rep->rp_meas0_ns == 0)
+			if (p->p_rep->rp_meas0_ns == 0) {
+				/* The warm-up is over: CPU from here on. */
 				p->p_rep->rp_meas0_ns = now;
+				srv_sample(conf, &p->p_rep->rp_srv[3]);
+			}
 			p->p_meas[k]++;
 			p->p_rep->rp_published++;
 		}

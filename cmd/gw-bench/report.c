@@ -22,6 +22,9 @@ struct derived {
 	double		per_s;
 	double		run_s;		/* subscribed to the end */
 	double		cpu_s;		/* server CPU over run_s */
+	double		cpu_meas_s;	/* from the first measured publish */
+	double		cpu_msg_us;	/* cpu_meas_s per measured message */
+	double		cpu_deliv_us;	/* and per measured delivery */
 	long long	rss_per_conn;
 	double		p50, p90, p99, max, mean;	/* ms */
 };
@@ -173,6 +176,15 @@ report_derive(const struct bench_conf *c, const struct report *r,
 	if (r->rp_ready_ns != 0 && r->rp_end_ns > r->rp_ready_ns)
 		d->run_s = (double)(r->rp_end_ns - r->rp_ready_ns) / 1e9;
 	d->cpu_s = srv_cpu_between(c->b_npids, &s[1], &s[2]);
+	if (s[3].ss_nok > 0) {
+		d->cpu_meas_s = srv_cpu_between(c->b_npids, &s[3], &s[2]);
+		if (r->rp_published > 0)
+			d->cpu_msg_us = 1e6 * d->cpu_meas_s /
+			    (double)r->rp_published;
+		if (r->rp_received > 0)
+			d->cpu_deliv_us = 1e6 * d->cpu_meas_s /
+			    (double)r->rp_received;
+	}
 	if (r->rp_opened > 0)
 		d->rss_per_conn = ((long long)s[1].ss_rss_kib -
 		    (long long)s[0].ss_rss_kib) * 1024 /
@@ -517,12 +529,15 @@ report_json(const struct bench_conf *c, const struct report *r,
 	printf("],\"rss_kib\":{\"start\":%llu,\"subscribed\":%llu,"
 	    "\"end\":%llu},\"rss_per_conn_bytes\":%lld,"
 	    "\"cpu_s\":{\"start\":%.2f,\"subscribed\":%.2f,\"end\":%.2f},"
-	    "\"cpu_run_s\":%.2f,\"run_s\":%.3f,\"cpu_run_pct\":%.1f},\n",
+	    "\"cpu_run_s\":%.2f,\"run_s\":%.3f,\"cpu_run_pct\":%.1f,"
+	    "\"cpu_measured_s\":%.2f,\"cpu_per_message_us\":%.1f,"
+	    "\"cpu_per_delivery_us\":%.2f},\n",
 	    (unsigned long long)s[0].ss_rss_kib,
 	    (unsigned long long)s[1].ss_rss_kib,
 	    (unsigned long long)s[2].ss_rss_kib, d->rss_per_conn,
 	    s[0].ss_cpu_s, s[1].ss_cpu_s, s[2].ss_cpu_s, d->cpu_s, d->run_s,
-	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0);
+	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0, d->cpu_meas_s,
+	    d->cpu_msg_us, d->cpu_deliv_us);
 	report_json_pids(c, r);
 	printf(" \"receivers_lost\":%d,\"timeout\":%s}\n", r->rp_lost,
 	    r->rp_timeout ? "true" : "false");
@@ -686,6 +701,10 @@ report_table(const struct bench_conf *c, const struct report *r,
 	printf("%-22s %.2f s over %.3f s (%.1f %% of a core)\n",
 	    "server CPU", d->cpu_s, d->run_s,
 	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0);
+	if (d->cpu_meas_s > 0)
+		printf("%-22s %.2f s after the warm-up: %.1f us per message, "
+		    "%.2f us per delivery\n", "server CPU, measured",
+		    d->cpu_meas_s, d->cpu_msg_us, d->cpu_deliv_us);
 }
 
 /* Print the report of the run: JSON with --json, else a table. */
