@@ -100,6 +100,7 @@ struct bridge {
 	ev_timer		 b_cmdtimer;
 	ev_timer		 b_subtimer;
 	ev_timer		 b_probetimer;
+	ev_prepare		 b_rflush;	/* commands out, each turn */
 	uint64_t		 b_probeseq;
 	ev_tstamp		 b_cmdstart;	/* when the link was opened */
 	ev_tstamp		 b_substart;

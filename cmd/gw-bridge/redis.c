@@ -22,6 +22,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
+#include <hiredis/sds.h>
 #include <openssl/rand.h>
 
 #include "bridge.h"
@@ -60,6 +61,8 @@ static void	redis_sub_connected(const redisAsyncContext *, int);
 static void	redis_sub_disconnected(const redisAsyncContext *, int);
 static void	redis_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_probe_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_flush_cb(struct ev_loop *, ev_prepare *, int);
+static void	redis_flush(redisAsyncContext *);
 static void	redis_reply_cb(redisAsyncContext *, void *, void *);
 static void	redis_push_cb(redisAsyncContext *, void *, void *);
 static void	redis_epoch(char [17]);
@@ -145,6 +148,9 @@ redis_start(void)
 	ev_timer_init(&gb->b_probetimer, redis_probe_cb, gb->b_conf->bc_probe,
 	    gb->b_conf->bc_probe);
 	ev_timer_start(gb->b_loop, &gb->b_probetimer);
+	ev_prepare_init(&gb->b_rflush, redis_flush_cb);
+	ev_prepare_start(gb->b_loop, &gb->b_rflush);
+	ev_unref(gb->b_loop);	/* it keeps nothing alive */
 	redis_connect_cmd();
 	redis_connect_sub();
 }
@@ -156,6 +162,8 @@ redis_stop(void)
 	redis_stopping = 1;
 	gb->b_cmdup = gb->b_subup = 0;	/* no "link lost" on the way out */
 	ev_timer_stop(gb->b_loop, &gb->b_probetimer);
+	ev_ref(gb->b_loop);
+	ev_prepare_stop(gb->b_loop, &gb->b_rflush);
 	ev_timer_stop(gb->b_loop, &gb->b_cmdtimer);
 	ev_timer_stop(gb->b_loop, &gb->b_subtimer);
 	if (gb->b_cmd != NULL)
@@ -464,6 +472,34 @@ redis_probe_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	gb->b_probesent = now;
 	redisAsyncCommand(gb->b_cmd, redis_reply_cb, rq, "PUBLISH %s %s",
 	    gb->b_probech, seq);
+}
+
+/*
+ * Before the loop sleeps: write what the links have queued.  hiredis
+ * writes a command only once the loop says the socket is writable: a
+ * watcher started, a loop turn, a write, the watcher stopped, so two
+ * epoll_ctl() and a wake-up for every turn that sent commands.  The
+ * socket almost always takes them at once: write now, and the watcher is
+ * started and stopped within the turn, which libev never tells the
+ * kernel.  What does not fit waits for the watcher as before.
+ */
+static void
+redis_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	redis_flush(gb->b_cmd);
+	redis_flush(gb->b_sub);	/* b_cmd's may have freed itself, not this */
+}
+
+static void
+redis_flush(redisAsyncContext *ac)
+{
+	if (ac != NULL && (ac->c.flags & REDIS_CONNECTED) &&
+	    !(ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)) &&
+	    ac->c.obuf != NULL && sdslen(ac->c.obuf) > 0)
+		redisAsyncHandleWrite(ac);
 }
 
 /* Everything that arrives on the pub/sub link. */
