@@ -57,8 +57,8 @@ uring_setup(unsigned entries, struct io_uring_params *p, unsigned flags)
 
 /*
  * Set the ring up, unless uring_disable() was called.  Return value: 0 if
- * sends go through the ring from now on, -1 if not (errno set; the
- * caller writes with writev).
+ * sends and reads go through the ring from now on, -1 if not (errno set;
+ * the callers use writev and read).
  */
 int
 uring_init(void)
@@ -107,7 +107,6 @@ uring_init(void)
 	u.cq_tail = (unsigned *)(r + p.cq_off.tail);
 	u.cq_mask = (unsigned *)(r + p.cq_off.ring_mask);
 	u.cqes = (struct io_uring_cqe *)(r + p.cq_off.cqes);
-	ust.us_on = 1;
 	return 0;
 fail:
 	close(u.fd);
@@ -173,7 +172,6 @@ uring_run(unsigned tail, int *res, int n)
 	munmap(u.ring, u.ringsz);
 	close(u.fd);
 	u.fd = -1;
-	ust.us_on = 0;
 }
 
 /* The SQE for request i of a batch starting at tail, cleared. */
@@ -239,9 +237,10 @@ uring_recv_all(int *fds, uint8_t **bufs, size_t len, int *res, int n)
 	uring_run(tail, res, n);
 }
 
-/* What the ring did so far. */
+/* What the ring did so far, and whether it is in use. */
 void
 uring_get_stats(struct uring_stats *s)
 {
 	*s = ust;
+	s->us_on = uring_on();
 }

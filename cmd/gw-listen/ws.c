@@ -95,13 +95,14 @@ static const struct wslay_frame_callbacks ws_callbacks = {
 };
 
 /*
- * wslay asks for bytes: give it what came with the head first, then read
- * the socket, at most ws_budget bytes per event.  wslay turns any return
- * <= 0 into WSLAY_ERR_WANT_READ, so EOF is noted on the side.  A read
- * that returned less than asked emptied the socket: the next one would
- * only fail with EAGAIN (a syscall per event for nothing, a pong's
- * cost doubled), so it is not made; the loop's readiness is
- * level-triggered and tells us of whatever comes later, EOF included.
+ * wslay asks for bytes: give it what came with the head first, then what
+ * conn_read_all() read already (ws_read_with()), then read the socket, at
+ * most ws_budget bytes per event.  wslay turns any return <= 0 into
+ * WSLAY_ERR_WANT_READ, so EOF is noted on the side.  A read that returned
+ * less than asked emptied the socket: the next one would only fail with
+ * EAGAIN (a syscall per event for nothing, a pong's cost doubled), so it
+ * is not made; the loop's readiness is level-triggered and tells us of
+ * whatever comes later, EOF included.
  */
 static ssize_t
 ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
@@ -113,6 +114,7 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 	(void)flags;
 	(void)arg;
 	if (rx->rx_pend != NULL) {
+		/* Came with the head: not in bytes_in, as the head is not. */
 		n = rx->rx_pendlen - rx->rx_pendoff;
 		if ((size_t)n > len)
 			n = len;
@@ -122,10 +124,7 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 			free(rx->rx_pend);
 			rx->rx_pend = NULL;
 		}
-		rx->rx_buffered += n;
-		ws_got += n;
-		ws_keep_tail(rx, buf, n);
-		return n;
+		goto took;
 	}
 	if (ws_pre != NULL) {
 		n = ws_prelen;
@@ -135,31 +134,26 @@ ws_recv_cb(uint8_t *buf, size_t len, int flags, void *arg)
 		ws_pre += n;
 		if ((ws_prelen -= n) == 0)
 			ws_pre = NULL;
-		gst.st_bytes_in += n;
-		ws_budget -= (size_t)n < ws_budget ? (size_t)n : ws_budget;
-		ws_got += n;
-		rx->rx_buffered += n;
-		ws_keep_tail(rx, buf, n);
-		return n;
-	}
-	if (ws_budget == 0 || len == 0 || ws_drained)
-		return -1;
-	if (len > ws_budget)
-		len = ws_budget;
-	n = read(c->c_io.fd, buf, len);
-	if (n > 0) {
+	} else {
+		if (ws_budget == 0 || len == 0 || ws_drained)
+			return -1;
+		if (len > ws_budget)
+			len = ws_budget;
+		if ((n = read(c->c_io.fd, buf, len)) <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				ws_eof = 1;
+			return -1;
+		}
 		if ((size_t)n < len)
 			ws_drained = 1;
-		gst.st_bytes_in += n;
-		ws_budget -= n;
-		ws_got += n;
-		rx->rx_buffered += n;
-		ws_keep_tail(rx, buf, n);
-		return n;
 	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		ws_eof = 1;
-	return -1;
+	gst.st_bytes_in += n;
+	ws_budget -= (size_t)n < ws_budget ? (size_t)n : ws_budget;
+took:
+	rx->rx_buffered += n;
+	ws_got += n;
+	ws_keep_tail(rx, buf, n);
+	return n;
 }
 
 /* Encoding our own frames: wslay writes them into ws_out. */

@@ -584,6 +584,14 @@ lint_man() {
 	scenario auth --secret-file "$GW_SECRET" --token noexp --expect 101
 }
 
+@test "jwt: a user id JSON must escape (quote, backslash, non-ASCII) comes back whole as a message's from" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token quoted --expect 101 \
+	    --publish
+	scenario auth --secret-file "$GW_SECRET" --token valid --expect 101 \
+	    --publish
+}
+
 @test "jwt: a valid token in Authorization: Bearer -> 101" {
 	listen_jwt
 	scenario auth --secret-file "$GW_SECRET" --token valid --via bearer \

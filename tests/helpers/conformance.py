@@ -89,6 +89,11 @@ def token_of(kind, key):
         return mint(key, good), "alice"
     if kind == "noexp":
         return mint(key, {"sub": "alice"}), "alice"
+    if kind == "quoted":
+        # JSON must escape it (a quote, a backslash) or may (non-ASCII);
+        # control characters are refused in sub.
+        s = 'o"b\\\u00e9'
+        return mint(key, {"sub": s, "exp": now + 600}), s
     if kind == "sub128":
         s = "s" * 128
         return mint(key, {"sub": s, "exp": now + 600}), s
@@ -363,6 +368,21 @@ def sc_auth(a):
         m = c.recv_json()
         if m.get("type") != "welcome" or m.get("userId") != user:
             raise Fail("want a welcome for %r, got %r" % (user, m))
+        if a.publish:
+            # A publish of ours comes back with our user id as from.
+            c.send_text({"type": "subscribe", "channel": "from",
+                         "id": 1})
+            c.expect_json(lambda f: f.get("type") == "subscribed",
+                          "subscribed")
+            c.send_text({"type": "publish", "channel": "from",
+                         "data": 1, "id": 2})
+            for _ in range(3):      # "published" may come first
+                m = c.recv_json()
+                if m.get("type") == "message":
+                    break
+            if m.get("type") != "message" or m.get("from") != user:
+                raise Fail("message from %r, want %r" % (m.get("from"),
+                                                          user))
         return
     check_plain(resp, a.expect, a.expect_body)
     if a.expect == 401:
@@ -1171,6 +1191,7 @@ def main():
     ap.add_argument("--expect-body")
     ap.add_argument("--token")
     ap.add_argument("--via", choices=["query", "bearer"], default="query")
+    ap.add_argument("--publish", action="store_true")
     ap.add_argument("--case")
     ap.add_argument("--code", type=int)
     ap.add_argument("--reason")
