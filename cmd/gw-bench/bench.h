@@ -428,6 +428,7 @@ struct pub {
 	uint32_t	 p_rlen;
 	uint64_t	 p_unanswered;	/* publishes sent, not answered */
 	uint64_t	 p_lastans;	/* the last answer, or the start */
+	uint64_t	 p_perm;	/* the channel order's key */
 };
 
 enum { BYST_READY = 1, BYST_FAILED };

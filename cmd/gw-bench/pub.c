@@ -2,8 +2,13 @@
  * pub.c -- the publisher of gw-bench, in the parent process: one
  * connection per BENCH_SUBPERPUB channels (gw lets a client publish only
  * on channels it is subscribed to), to --pub-url if given (another node
- * than the subscribers'), publishing round-robin over the channels at
- * the fixed rate.  A 1 ms timer sends what is due, in one write per
+ * than the subscribers'), publishing over the channels at the fixed
+ * rate.  Messages go out in rounds of --channels, each round visiting
+ * every channel once in an order of its own, shuffled (pub_channel()):
+ * the channel of a publish looks random, yet every channel's sequence
+ * numbers stay 1, 2, 3... and channel k of message m can be computed
+ * again from m alone.  In a reconnect storm the order is round-robin,
+ * which resume.c's count of every victim's last message relies on.  A 1 ms timer sends what is due, in one write per
  * connection.  Message m is due at m / rate seconds; those due
  * in the warm-up carry the flag W = 1.  Each message's data is
  * {"gwb": [T, S, K, W], "p": "xxx..."}: the send time (CLOCK_MONOTONIC
@@ -51,6 +56,8 @@ static void	pub_failed(struct pub *, const char *, size_t);
 static void	pub_retry(struct pub *, uint64_t, uint64_t);
 static uint32_t	pub_again(struct pub *, uint64_t, uint32_t);
 static int	pub_settled(struct pub *, uint64_t);
+static uint32_t	pub_channel(const struct pub *, uint64_t);
+static uint32_t	pub_feistel(uint32_t, uint64_t, uint32_t);
 
 /*
  * Connect the publisher's connections (p_cb and p_arg set, the rest
@@ -67,6 +74,7 @@ pub_start(struct pub *p, struct ev_loop *loop, const struct bench_conf *conf,
 	p->p_x.x_conf = conf;
 	p->p_x.x_rbuf = xmalloc(BENCH_RBUFSZ);
 	p->p_x.x_seed = (uint32_t)bench_now() | 1;
+	p->p_perm = bench_now() * 0xd6e8feb86659fd93ULL;
 	p->p_x.x_arg = p;
 	p->p_x.x_subscribe = pub_subscribe;
 	p->p_x.x_text = pub_text;
@@ -249,7 +257,7 @@ pub_again(struct pub *p, uint64_t now, uint32_t lim)
 		pr = &p->p_retry[p->p_rhead];
 		if (pr->pr_due > now)
 			break;
-		k = (uint32_t)(pr->pr_m % conf->b_channels);
+		k = pub_channel(p, pr->pr_m);
 		p->p_unanswered++;
 		pub_append(p, k % p->p_n, pr->pr_m, pr->pr_tries,
 		    pub_message(p, pr->pr_m, pr->pr_tries, (double)pr->pr_m /
@@ -356,7 +364,7 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		due = p->p_total;
 	lim = p->p_sent + PUB_MAXTICK - again;
 	for (m = p->p_sent; m < due && m < lim; m++) {
-		k = (uint32_t)(m % conf->b_channels);
+		k = pub_channel(p, m);
 		j = k % p->p_n;
 		warm = (double)m / conf->b_rate < conf->b_warmup;
 		n = pub_message(p, m, 0, warm, now);
@@ -396,7 +404,7 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Build message number m (channel m mod --channels, its sequence number
+ * Build message number m (channel pub_channel(), its sequence number
  * m / --channels + 1), sent tries times before, in p_msg, as the
  * protocol publishes it (peer_publish(), with the id "M.K" if failed
  * ones go again; an item of a batch with --pub-api); return its length.
@@ -406,7 +414,7 @@ pub_message(struct pub *p, uint64_t m, uint32_t tries, int warm, uint64_t now)
 {
 	const struct bench_conf *conf = p->p_x.x_conf;
 	char		 name[256], id[48];
-	uint32_t	 k = (uint32_t)(m % conf->b_channels);
+	uint32_t	 k = pub_channel(p, m);
 	uint64_t	 seq = m / conf->b_channels + 1;
 	size_t		 d, pad;
 
@@ -423,6 +431,52 @@ pub_message(struct pub *p, uint64_t m, uint32_t tries, int warm, uint64_t now)
 	return peer_publish(conf, p->p_x.x_tgt->t_hostport, name,
 	    p->p_again ? id : NULL, p->p_body, d + pad + 2, p->p_msg,
 	    p->p_msgsz);
+}
+
+/*
+ * The channel of message m: position m mod --channels of round
+ * m / --channels, through that round's permutation of the channels (a
+ * Feistel network on the smallest even power of two domain that holds
+ * them, walked until it lands inside); round-robin in a reconnect storm.
+ */
+static uint32_t
+pub_channel(const struct pub *p, uint64_t m)
+{
+	uint32_t	 n = p->p_x.x_conf->b_channels, k, bits = 2;
+	uint64_t	 key;
+
+	k = (uint32_t)(m % n);
+	if (p->p_again || n < 3)
+		return k;
+	while ((1ULL << bits) < n)
+		bits += 2;
+	key = (m / n) * 0x9e3779b97f4a7c15ULL ^ p->p_perm;
+	/* At most a quarter of the domain is outside: bounded walks. */
+	do
+		k = pub_feistel(k, key, bits / 2);
+	while (k >= n);
+	return k;
+}
+
+/*
+ * One pass of a four-round Feistel network over 2 * half bits: a
+ * bijection of [0, 2^(2 * half)) chosen by key.
+ */
+static uint32_t
+pub_feistel(uint32_t x, uint64_t key, uint32_t half)
+{
+	uint32_t	 mask = (1U << half) - 1, l = x >> half, r = x & mask, t;
+	uint64_t	 h;
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		h = (r + key + (uint64_t)i * 0xbf58476d1ce4e5b9ULL) *
+		    0x94d049bb133111ebULL;
+		t = l ^ ((uint32_t)(h >> 32) & mask);
+		l = r;
+		r = t;
+	}
+	return (l << half) | r;
 }
 
 /*

@@ -19,7 +19,7 @@
 # s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 # s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
-#	msg/s round-robin over them for 3 s (after a 1 s warm-up),
+#	msg/s over them in shuffled rounds for 3 s (after a 1 s warm-up),
 #	published as a backend does: POST /api/batch on a keep-alive
 #	connection (gw-bench --pub-api, the node with --api-key-file), as
 #	the peers' publishers POST to them
