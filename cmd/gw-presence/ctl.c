@@ -41,8 +41,8 @@ ctl_stats(void)
 	    "sessions_resumed", (json_int_t)gp->p_sresumed,
 	    "sessions_expired", (json_int_t)gp->p_sexpired,
 	    "redis_reconnects", (json_int_t)gp->p_reconnects,
-	    "redis_awaited", (json_int_t)gp->p_inflight,
-	    "redis_queued", (json_int_t)gp->p_queued,
+	    "redis_awaited", (json_int_t)gp->p_win.rw_inflight,
+	    "redis_queued", (json_int_t)gp->p_win.rw_queued,
 	    "redis_up", gp->p_up);
 }
 

@@ -25,6 +25,7 @@
 #include "ipc.h"
 #include "parse.h"
 #include "rurl.h"
+#include "rwin.h"
 
 #define PRESENCE_MAXCHAN	PARSE_MAXCHAN	/* bytes of a channel name */
 #define PRESENCE_MAXUSER	128	/* bytes of a user id */
@@ -130,8 +131,7 @@ struct presence {
 	ev_tstamp		 p_lastreply;	/* the last reply from Redis */
 	int			 p_claiming;	/* a claim is outstanding */
 	unsigned long		 p_pending;	/* commands awaiting replies */
-	unsigned long		 p_inflight;	/* of which sent */
-	unsigned long		 p_queued;	/* and waiting (rqueue.c) */
+	struct rwin		 p_win;		/* sent or waiting (rqueue.c) */
 	ev_timer		 p_retry;
 	ev_timer		 p_drop;	/* drops the link */
 	ev_timer		 p_lease;
@@ -233,6 +233,7 @@ void		 redis_reply_cb(redisAsyncContext *, void *, void *);
 /* rqueue.c */
 #define RQUEUE_WINDOW	128	/* commands awaited on the link, at most */
 int		 redis_send(struct rreq *, int, const char **, const size_t *);
+void		 rqueue_init(void);
 void		 rqueue_pump(void);
 void		 rqueue_fail(void);
 int		 redis_send_event(int, const char **, const size_t *);

@@ -76,6 +76,7 @@ redis_start(void)
 	double	 ttl = gp->p_conf->pc_nodettl;
 
 	gp->p_wait = REDIS_WAIT_MIN;
+	rqueue_init();
 	ev_init(&gp->p_retry, redis_retry_cb);
 	ev_init(&gp->p_drop, redis_drop_cb);
 	ev_timer_init(&gp->p_lease, redis_lease_cb, ttl / 3, ttl / 3);
@@ -735,8 +736,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		redis_hiwater = gp->p_pending;
 	if (rq->rq_kind != RQ_LOAD && gp->p_pending > 0)
 		gp->p_pending--;
-	if (rq->rq_sent && gp->p_inflight > 0)
-		gp->p_inflight--;
+	if (rq->rq_sent)
+		rwin_replied(&gp->p_win);
 	if (redis_stopping)
 		goto done;
 	switch (rq->rq_kind) {

@@ -12,22 +12,23 @@
  * a loaded Redis (scripts of 20 ms, preempted) answers in a few seconds
  * at worst.
  * The others keep their order, which the entries' joins and leaves need.
+ * The window itself is lib/rwin.c (gw-bridge's replays use one too).
  */
 #include <stdlib.h>
 
 #include "log.h"
 #include "presence.h"
-#include "xmalloc.h"
+#include "rwin.h"
 
-struct rqueued {
-	struct rqueued	*q_next;
-	struct rreq	*q_rq;
-	char		*q_cmd;		/* in Redis protocol */
-	size_t		 q_len;
-};
+static int	rqueue_put(void *, const char *, size_t, void *);
+static void	rqueue_failed(void *, void *);
 
-static struct rqueued	*rqueue_head;
-static struct rqueued	**rqueue_tail = &rqueue_head;
+/* Set up the window (once, before the link is first opened). */
+void
+rqueue_init(void)
+{
+	rwin_init(&gp->p_win, RQUEUE_WINDOW, rqueue_put, rqueue_failed, NULL);
+}
 
 /* Free rq, its command not sent. */
 static void
@@ -38,16 +39,27 @@ rqueue_drop(struct rreq *rq)
 	free(rq);
 }
 
-/* Put rq's command (cmd, len) on the link; cmd stays the caller's. */
+/* rwin's put: rq's command (cmd, len) on the link. */
 static int
-rqueue_put(struct rreq *rq, const char *cmd, size_t len)
+rqueue_put(void *arg, const char *cmd, size_t len, void *priv)
 {
-	if (redisAsyncFormattedCommand(gp->p_redis, redis_reply_cb, rq, cmd,
+	struct rreq	*rq = priv;
+
+	(void)arg;
+	if (gp->p_redis == NULL || !gp->p_up ||
+	    redisAsyncFormattedCommand(gp->p_redis, redis_reply_cb, rq, cmd,
 	    len) != REDIS_OK)
 		return -1;
 	rq->rq_sent = 1;
-	gp->p_inflight++;
 	return 0;
+}
+
+/* rwin's fail: a queued rq is never sent; it fails as the sent ones did. */
+static void
+rqueue_failed(void *arg, void *priv)
+{
+	(void)arg;
+	redis_reply_cb(NULL, NULL, priv);
 }
 
 /*
@@ -59,9 +71,8 @@ int
 redis_send(struct rreq *rq, int argc, const char **argv,
     const size_t *lens)
 {
-	struct rqueued	*q;
 	char		*cmd;
-	int		 len, urgent;
+	int		 len, urgent, rv;
 
 	if (gp->p_redis == NULL || !gp->p_up) {
 		rqueue_drop(rq);
@@ -71,23 +82,11 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 		fatalx("redisFormatCommandArgv: out of memory");
 	urgent = rq->rq_kind == RQ_LEASE || rq->rq_kind == RQ_CLAIM ||
 	    rq->rq_kind == RQ_SWEEP;
-	if (urgent || (rqueue_head == NULL &&
-	    gp->p_inflight < RQUEUE_WINDOW)) {
-		if (rqueue_put(rq, cmd, (size_t)len) == -1) {
-			redisFreeCommand(cmd);
-			rqueue_drop(rq);
-			return -1;
-		}
-		redisFreeCommand(cmd);
-	} else {
-		q = xmalloc(sizeof(*q));
-		q->q_next = NULL;
-		q->q_rq = rq;
-		q->q_cmd = cmd;
-		q->q_len = (size_t)len;
-		*rqueue_tail = q;
-		rqueue_tail = &q->q_next;
-		gp->p_queued++;
+	rv = rwin_send(&gp->p_win, urgent, cmd, (size_t)len, rq);
+	redisFreeCommand(cmd);
+	if (rv == -1) {
+		rqueue_drop(rq);
+		return -1;
 	}
 	gp->p_pending++;
 	return 0;
@@ -97,18 +96,7 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 void
 rqueue_pump(void)
 {
-	struct rqueued	*q;
-
-	while ((q = rqueue_head) != NULL && gp->p_inflight < RQUEUE_WINDOW &&
-	    gp->p_redis != NULL && gp->p_up) {
-		if ((rqueue_head = q->q_next) == NULL)
-			rqueue_tail = &rqueue_head;
-		gp->p_queued--;
-		if (rqueue_put(q->q_rq, q->q_cmd, q->q_len) == -1)
-			redis_reply_cb(NULL, NULL, q->q_rq);
-		redisFreeCommand(q->q_cmd);
-		free(q);
-	}
+	rwin_pump(&gp->p_win);
 }
 
 /*
@@ -118,14 +106,5 @@ rqueue_pump(void)
 void
 rqueue_fail(void)
 {
-	struct rqueued	*q;
-
-	while ((q = rqueue_head) != NULL) {
-		if ((rqueue_head = q->q_next) == NULL)
-			rqueue_tail = &rqueue_head;
-		gp->p_queued--;
-		redis_reply_cb(NULL, NULL, q->q_rq);
-		redisFreeCommand(q->q_cmd);
-		free(q);
-	}
+	rwin_fail(&gp->p_win);
 }
