@@ -162,6 +162,7 @@ void		 ctl_request(struct worker *, uint32_t, struct ipc_rd *);
 /* redis.c */
 void		 redis_start(void);
 void		 redis_stop(void);
+void		 redis_window_counts(size_t *, size_t *);
 int		 redis_subscribe(const char *);
 int		 redis_unsubscribe(const char *);
 int		 redis_publish(struct worker *, uint32_t, const char *, size_t,

@@ -21,12 +21,14 @@ ctl_stats(void)
 {
 	struct worker	*w;
 	json_int_t	 nworkers = 0;
+	size_t		 awaited, queued;
 
 	for (w = gb->b_workers; w != NULL; w = w->w_next)
 		if (!w->w_dead)
 			nworkers++;
+	redis_window_counts(&awaited, &queued);
 	return json_pack("{s:b, s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:i}}", "ok", 1, "process", "gw-bridge", "pid",
+	    " s:I, s:i, s:I, s:I}}", "ok", 1, "process", "gw-bridge", "pid",
 	    (int)getpid(), "node", gb->b_conf->bc_node, "counters",
 	    "published", (json_int_t)gb->b_published,
 	    "delivered", (json_int_t)gb->b_delivered,
@@ -34,7 +36,9 @@ ctl_stats(void)
 	    "redis_reconnects", (json_int_t)gb->b_reconnects,
 	    "channels", (json_int_t)htab_count(gb->b_chans),
 	    "workers", nworkers,
-	    "healthy", gb->b_healthy);
+	    "healthy", gb->b_healthy,
+	    "redis_awaited", (json_int_t)awaited,
+	    "redis_queued", (json_int_t)queued);
 }
 
 /*

@@ -11,6 +11,16 @@
  * link, within three intervals marks the link dead: the node turns
  * unhealthy and the link is reconnected.  This catches a pub/sub link that
  * stopped delivering while publishes still succeed.
+ *
+ * Replays (a subscribe with since, a history read, the bridge's own
+ * catch-up) go through a window (lib/rwin.c): at most REDIS_WINDOW
+ * commands awaited at a time, the rest kept here in order.  Publishes
+ * and plain subscribes skip it: in a reconnect storm, tens of thousands
+ * of replays pipelined at once held every publish behind them on the
+ * link (a publish's answer hundreds of milliseconds late).  A plain
+ * subscribe skips it too, so that a client's publish never overtakes its
+ * own subscribe; one that overtakes its subscribe with since is in the
+ * replay.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,11 +39,13 @@
 #include "htab.h"
 #include "log.h"
 #include "lua.h"
+#include "rwin.h"
 #include "xmalloc.h"
 
 #define REDIS_WAIT_MIN	0.1
 #define REDIS_WAIT_MAX	5.0
 #define REDIS_MAXREPLAY	10000	/* messages in one replay */
+#define REDIS_WINDOW	64	/* commands awaited before a replay waits */
 
 /* What a pending command's reply goes back to. */
 struct rreq {
@@ -41,6 +53,7 @@ struct rreq {
 	uint32_t	 rq_id;
 	uint32_t	 rq_flags;
 	int		 rq_kind;
+	int		 rq_sent;	/* on the link (rwin.h) */
 	char		*rq_chan;
 };
 
@@ -49,6 +62,7 @@ enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
 static int	redis_stopping;		/* no reconnects: exiting */
 static unsigned char redis_rand[512];	/* random bytes for epochs */
 static size_t	redis_randused = sizeof(redis_rand);
+static struct rwin redis_win;		/* the command link's window */
 static char	redis_histsize[16];	/* the configuration, as text */
 static char	redis_histttl[16];
 
@@ -69,6 +83,8 @@ static void	redis_epoch(char [17]);
 static const char *redis_from_json(const char *, size_t, char *, char **);
 static void	redis_setup_cb(redisAsyncContext *, void *, void *);
 static void	redis_drop_cb(struct ev_loop *, ev_timer *, int);
+static int	redis_win_put(void *, const char *, size_t, void *);
+static void	redis_win_fail(void *, void *);
 
 /*
  * A new history's epoch: 16 hex digits drawn from a batch of random
@@ -148,6 +164,8 @@ redis_start(void)
 	ev_timer_init(&gb->b_probetimer, redis_probe_cb, gb->b_conf->bc_probe,
 	    gb->b_conf->bc_probe);
 	ev_timer_start(gb->b_loop, &gb->b_probetimer);
+	rwin_init(&redis_win, REDIS_WINDOW, redis_win_put, redis_win_fail,
+	    NULL);
 	ev_prepare_init(&gb->b_rflush, redis_flush_cb);
 	ev_prepare_start(gb->b_loop, &gb->b_rflush);
 	ev_unref(gb->b_loop);	/* it keeps nothing alive */
@@ -171,6 +189,7 @@ redis_stop(void)
 	if (gb->b_sub != NULL)
 		redisAsyncFree(gb->b_sub);
 	gb->b_cmd = gb->b_sub = NULL;
+	rwin_fail(&redis_win);
 }
 
 static redisAsyncContext *
@@ -282,6 +301,7 @@ redis_cmd_disconnected(const redisAsyncContext *ac, int status)
 	gb->b_cmdup = 0;
 	gb->b_probesent = 0;
 	gb->b_reconnects++;
+	rwin_fail(&redis_win);	/* the sent ones failed before this */
 	bridge_health_update();
 	redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
 }
@@ -328,6 +348,7 @@ redis_drop(redisAsyncContext *ac, const char *why)
 	/* Not connected yet: hiredis ran no disconnect callback. */
 	if (gb->b_cmd == ac) {
 		gb->b_cmd = NULL;
+		rwin_fail(&redis_win);
 		redis_schedule(&gb->b_cmdtimer, &gb->b_cmdwait);
 	} else if (gb->b_sub == ac) {
 		gb->b_sub = NULL;
@@ -489,6 +510,7 @@ redis_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	rwin_pump(&redis_win);	/* the replies of this turn made room */
 	redis_flush(gb->b_cmd);
 	redis_flush(gb->b_sub);	/* b_cmd's may have freed itself, not this */
 }
@@ -577,8 +599,8 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 {
 	const char	*argv[16];
 	size_t		 argl[16];
-	char		 skey[256], mkey[256];
-	int		 i, n = 0;
+	char		 skey[256], mkey[256], *cmd;
+	int		 i, n = 0, len, rv, urgent;
 
 	if (gb->b_cmd == NULL || !gb->b_cmdup) {
 		free(rq->rq_chan);
@@ -596,8 +618,53 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 		argv[n] = args[i];
 		argl[n++] = lens[i];
 	}
-	redisAsyncCommandArgv(gb->b_cmd, redis_reply_cb, rq, n, argv, argl);
+	if ((len = redisFormatCommandArgv(&cmd, n, argv, argl)) < 0)
+		fatalx("redisFormatCommandArgv: out of memory");
+	/* A subscribe's first argument is since: empty, a plain one. */
+	urgent = rq->rq_kind == RQ_PUBLISH || (rq->rq_kind == RQ_SUB &&
+	    nargs > 0 && lens[0] == 0);
+	rv = rwin_send(&redis_win, urgent, cmd, (size_t)len, rq);
+	redisFreeCommand(cmd);
+	if (rv == -1) {
+		free(rq->rq_chan);
+		free(rq);
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * The command link's window: commands awaited on it (publishes
+ * included), and replays waiting in gw-bridge.
+ */
+void
+redis_window_counts(size_t *awaited, size_t *queued)
+{
+	*awaited = redis_win.rw_inflight;
+	*queued = redis_win.rw_queued;
+}
+
+/* rwin's put: rq's command (cmd, len) on the command link. */
+static int
+redis_win_put(void *arg, const char *cmd, size_t len, void *priv)
+{
+	struct rreq	*rq = priv;
+
+	(void)arg;
+	if (gb->b_cmd == NULL || !gb->b_cmdup ||
+	    redisAsyncFormattedCommand(gb->b_cmd, redis_reply_cb, rq, cmd,
+	    len) != REDIS_OK)
+		return -1;
+	rq->rq_sent = 1;
+	return 0;
+}
+
+/* rwin's fail: queued rq is never sent; it fails as a lost link's do. */
+static void
+redis_win_fail(void *arg, void *priv)
+{
+	(void)arg;
+	redis_reply_cb(NULL, NULL, priv);
 }
 
 /*
@@ -702,6 +769,8 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 	(void)ac;
 	if (reply != NULL)
 		gb->b_cmdlast = ev_now(gb->b_loop);
+	if (rq->rq_sent)
+		rwin_replied(&redis_win);
 	if (rq->rq_worker != 0)
 		w = bridge_worker(rq->rq_worker);	/* NULL if gone */
 	switch (rq->rq_kind) {

@@ -409,3 +409,17 @@ wedge() {
 	# The deadline of the issue: serving again within 2 s.
 	awk "BEGIN { exit !($t1 - $t0 <= 2) }"
 }
+
+@test "a publish is not held behind a burst of replays: answered before all but a window's worth" {
+	start_node a 1 "${FAST[@]}"
+	# 2000 subscribes with since and a publish, in one write, as a
+	# worker; Redis answers one link in order, so without the window the
+	# publish's answer would come after all 2000.
+	run -0 "$PY" "$GW_HELPERS/bridgeorder.py" "$BRIDGE_RUNDIR/bridge.sock" \
+	    2000
+	echo "$output"
+	# Right after the burst: at most the window (64) and the publish
+	# awaited on the link, the rest of the replays waiting in gw-bridge.
+	echo "$output" | jq -e '.subscribed == 2000 and .published == 1 and
+	    .before < 1000 and .awaited <= 65 and .queued > 0' >/dev/null
+}
