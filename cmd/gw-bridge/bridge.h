@@ -159,12 +159,31 @@ void		 chan_key(char *, size_t, const char *, size_t, char);
 /* ctl.c */
 void		 ctl_request(struct worker *, uint32_t, struct ipc_rd *);
 
+/* What a pending command's reply goes back to (redis.c, script.c). */
+struct rreq {
+	uint64_t	 rq_worker;	/* worker serial; 0: the bridge */
+	uint32_t	 rq_id;
+	uint32_t	 rq_flags;
+	int		 rq_kind;
+	int		 rq_sent;	/* on the link (rwin.h) */
+	char		*rq_chan;
+};
+
+enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
+
 /* redis.c */
 void		 redis_start(void);
 void		 redis_stop(void);
-void		 redis_window_counts(size_t *, size_t *);
 int		 redis_subscribe(const char *);
 int		 redis_unsubscribe(const char *);
+void		 redis_reply_cb(redisAsyncContext *, void *, void *);
+
+/* script.c */
+void		 script_init(void);
+void		 script_pump(void);
+void		 script_fail(void);
+void		 script_replied(void);
+void		 redis_window_counts(size_t *, size_t *);
 int		 redis_publish(struct worker *, uint32_t, const char *, size_t,
 		    const char *, size_t, const char *, size_t, uint64_t);
 int		 redis_sub_script(struct bchan *, struct worker *, uint32_t,
