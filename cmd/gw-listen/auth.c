@@ -2,19 +2,18 @@
  * auth.c -- who a client is, decided before the upgrade: an HS256 JWT
  * (auth = jwt) or a user id in the query (auth = none, development only).
  */
-#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "jwt.h"
 #include "listen.h"
 #include "log.h"
+#include "secret.h"
 #include "xmalloc.h"
 
 #define RANDOM_BATCH	4096	/* bytes asked of RAND_bytes() at once */
@@ -224,32 +223,16 @@ ident_may_subscribe(const struct ident *id, const char *ch)
 int
 auth_read_secret(const char *path, struct listen_conf *conf)
 {
-	char	 buf[SECRET_MAX + 2];
-	ssize_t	 n;
-	size_t	 len = 0;
-	int	 fd;
+	char	 buf[SECRET_MAX + 2], err[SECRET_ERRLEN];
+	size_t	 len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("secret file %s", path);
-		return -1;
-	}
-	while (len < sizeof(buf) &&
-	    (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
-		len += n;
-	close(fd);
-	if (len > SECRET_MAX) {
-		log_warnx("secret file %s: longer than %d bytes", path,
-		    SECRET_MAX);
-		return -1;
-	}
-	if (len > 0 && buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	if (len < SECRET_MIN) {
-		log_warnx("secret file %s: shorter than %d bytes; make one with:"
-		    " head -c 32 /dev/urandom | base64 > %s", path, SECRET_MIN,
-		    path);
+	if (secret_read(path, buf, &len, err) == -1) {
+		if (strstr(err, "shorter than") != NULL)
+			log_warnx("%s; make one with: head -c 32 /dev/urandom"
+			    " | base64 > %s", err, path);
+		else
+			log_warnx("%s", err);
+		explicit_bzero(buf, sizeof(buf));
 		return -1;
 	}
 	if (conf->lc_secret != NULL) {

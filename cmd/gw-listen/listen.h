@@ -21,8 +21,6 @@
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
-#define SECRET_MIN		16	/* bytes of an HS256 secret */
-#define SECRET_MAX		4096
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
 #define LISTEN_MAXRUNDIR	90	/* bytes: <rundir>/bridge.sock fits a sun_path */
 #define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */

@@ -5,20 +5,16 @@
  * gw-listen reads it.
  */
 #include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "gwctl.h"
 #include "jwt.h"
+#include "secret.h"
 
-#define SECRET_MIN	16
-#define SECRET_MAX	4096
 #define TOKEN_TTL	3600		/* default: an hour */
 #define TOKEN_MAXTTL	(10ULL * 366 * 86400)
 
@@ -29,44 +25,7 @@ static const struct col token_cols[] = {
 	{ NULL,		NULL,		0 }
 };
 
-static int	read_secret(const char *, char *, size_t *);
 static json_t	*split_globs(const char *);
-
-/*
- * Read the secret of path into buf (SECRET_MAX + 2 bytes) without its
- * final newline, set *len.  Return value: 0, or -1 after saying why.
- */
-static int
-read_secret(const char *path, char *buf, size_t *len)
-{
-	ssize_t	n;
-	int	fd;
-
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		warn("secret file %s", path);
-		return -1;
-	}
-	while (*len < SECRET_MAX + 2 &&
-	    (n = read(fd, buf + *len, SECRET_MAX + 2 - *len)) > 0)
-		*len += n;
-	close(fd);
-	if (*len > SECRET_MAX) {
-		warnx("secret file %s: longer than %d bytes", path,
-		    SECRET_MAX);
-		return -1;
-	}
-	if (*len > 0 && buf[*len - 1] == '\n')
-		(*len)--;
-	if (*len > 0 && buf[*len - 1] == '\r')
-		(*len)--;
-	if (*len < SECRET_MIN) {
-		warnx("secret file %s: shorter than %d bytes", path,
-		    SECRET_MIN);
-		return -1;
-	}
-	return 0;
-}
 
 /* "a,b*,c" as ["a","b*","c"]; NULL if an element is empty. */
 static json_t *
@@ -106,7 +65,7 @@ cmd_token(int argc, char *argv[])
 {
 	struct out	*o;
 	const char	*secret = getenv("GW_SECRET_FILE");
-	char		 key[SECRET_MAX + 2], *tok;
+	char		 key[SECRET_MAX + 2], *tok, why[SECRET_ERRLEN];
 	size_t		 keylen;
 	unsigned long long ttl = TOKEN_TTL;
 	json_t		*claims, *info = NULL, *chans = NULL;
@@ -147,8 +106,11 @@ cmd_token(int argc, char *argv[])
 	if (secret == NULL || secret[0] == '\0')
 		cmd_usage("token: no secret: give --secret-file FILE, or -c "
 		    "FILE with secret_file");
-	if (read_secret(secret, key, &keylen) == -1)
+	if (secret_read(secret, key, &keylen, why) == -1) {
+		warnx("%s", why);
+		explicit_bzero(key, sizeof(key));
 		return EX_FAIL;
+	}
 	claims = json_pack("{s:s, s:I}", "sub", argv[optind], "iat",
 	    (json_int_t)now);
 	if (ttl > 0)
