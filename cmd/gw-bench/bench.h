@@ -31,6 +31,8 @@
 
 #include <ev.h>
 
+#include "secret.h"
+
 #define BENCH_PERPROC	19000	/* sockets per process (RLIMIT_NOFILE) */
 #define BENCH_MAXPROCS	96
 #define BENCH_MAXCHAN	100000
@@ -116,6 +118,8 @@ struct bench_conf {
 	int		 b_proto;	/* PROTO_* */
 	int		 b_pubapi;	/* --pub-api: publish with the API */
 	char		 b_apikey[BENCH_MAXKEY + 1];	/* its key */
+	char		 b_secret[SECRET_MAX + 2];	/* --jwt-secret */
+	size_t		 b_secretlen;	/* 0: no tokens */
 };
 
 /* Connection states. */

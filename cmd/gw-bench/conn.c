@@ -22,10 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "b64.h"
 #include "bench.h"
+#include "jwt.h"
 #include "wskey.h"
 #include "xmalloc.h"
 
@@ -36,6 +40,7 @@
 static void	bconn_cb(struct ev_loop *, ev_io *, int);
 static void	bconn_events(struct bconn *);
 static int	bconn_path(struct bconn *, char *, size_t);
+static char	*bconn_token(const struct bench_conf *, const char *);
 static void	bconn_connected(struct bconn *);
 static void	bconn_flush(struct bconn *);
 static void	bconn_read(struct bconn *);
@@ -131,35 +136,62 @@ bconn_events(struct bconn *c)
 
 /*
  * The request's path: the target's, plus user=NAME (the --user-pattern
- * with c's number) if the context wants users, plus session=SID if the
- * context names c's session.  Return 0, or -1 if it does not fit in sz.
+ * with c's number) if the context wants users, or, with --jwt-secret,
+ * token=JWT for that user whatever the context (gw-listen --auth jwt
+ * wants one on every connection), plus session=SID if the context names
+ * c's session.  Return 0, or -1 if it does not fit in sz.
  */
 static int
 bconn_path(struct bconn *c, char *dst, size_t sz)
 {
 	struct bctx	*x = c->bc_ctx;
+	const struct bench_conf *conf = x->x_conf;
 	const char	*path = x->x_tgt->t_path, *sid = NULL;
-	char		 user[160];
+	const char	*sep = strchr(path, '?') != NULL ? "&" : "?";
+	char		 user[160], *tok;
 	int		 n;
 
-	if (x->x_conf->b_proto != PROTO_GW)
+	if (conf->b_proto != PROTO_GW)
 		return peer_path(c, dst, sz);
 	if (x->x_session != NULL)
 		sid = x->x_session(x, c);
-	if (!x->x_users)
+	if (!x->x_users && conf->b_secretlen == 0)
 		n = snprintf(dst, sz, "%s", path);
-	else if (bench_name(x->x_conf->b_userpat, c->bc_idx, user,
+	else if (bench_name(conf->b_userpat, c->bc_idx, user,
 	    sizeof(user)) == 0)
 		return -1;
-	else
-		n = snprintf(dst, sz, "%s%suser=%s", path,
-		    strchr(path, '?') != NULL ? "&" : "?", user);
+	else if (conf->b_secretlen > 0) {
+		if ((tok = bconn_token(conf, user)) == NULL)
+			return -1;
+		n = snprintf(dst, sz, "%s%stoken=%s", path, sep, tok);
+		free(tok);
+	} else
+		n = snprintf(dst, sz, "%s%suser=%s", path, sep, user);
 	if (n < 0 || (size_t)n >= sz)
 		return -1;
 	if (sid != NULL)
 		n += snprintf(dst + n, sz - (size_t)n, "%ssession=%s",
 		    strchr(dst, '?') != NULL ? "&" : "?", sid);
 	return n < 0 || (size_t)n >= sz ? -1 : 0;
+}
+
+/*
+ * A token for user, signed with --jwt-secret, good for a day: what an
+ * application's backend hands its clients.  The caller frees it; NULL
+ * if it could not be made.
+ */
+static char *
+bconn_token(const struct bench_conf *conf, const char *user)
+{
+	json_t	*claims;
+	char	*tok;
+
+	if ((claims = json_pack("{s:s, s:I}", "sub", user, "exp",
+	    (json_int_t)time(NULL) + 86400)) == NULL)
+		return NULL;
+	tok = jwt_sign(claims, conf->b_secret, conf->b_secretlen);
+	json_decref(claims);
+	return tok;
 }
 
 /* TCP is up: send the upgrade request with a fresh key. */

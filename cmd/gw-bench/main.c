@@ -38,6 +38,7 @@ static void	opt_fresh_users(struct bench_conf *, const char *);
 static int	opt_same(const struct bench_target *,
 		    const struct bench_target *);
 static void	opt_one(struct bench_conf *, int, const char *);
+static void	opt_secret(struct bench_conf *, const char *);
 
 static __dead void
 usage(void)
@@ -53,7 +54,7 @@ usage(void)
 "                [--proto gw|nchan|socketio]\n"
 "                [--resume-url ws://127.0.0.1:8081/ws] [--kill pid]\n"
 "                [--bystanders n] [--backoff seconds] [--no-since]\n"
-"                [--pub-api keyfile]\n");
+"                [--pub-api keyfile] [--jwt-secret file]\n");
 	exit(2);
 }
 
@@ -62,7 +63,7 @@ enum {
 	OPT_RATE, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_SIZE, OPT_CTIMEOUT,
 	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON, OPT_PUBURL, OPT_USERPAT,
 	OPT_WATCHERS, OPT_QUERIES, OPT_PROTO, OPT_RESUME, OPT_KILL,
-	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE, OPT_PUBAPI
+	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE, OPT_PUBAPI, OPT_SECRET
 };
 
 static const struct option longopts[] = {
@@ -92,6 +93,7 @@ static const struct option longopts[] = {
 	{ "backoff",		required_argument,	NULL, OPT_BACKOFF },
 	{ "no-since",		no_argument,		NULL, OPT_NOSINCE },
 	{ "pub-api",		required_argument,	NULL, OPT_PUBAPI },
+	{ "jwt-secret",		required_argument,	NULL, OPT_SECRET },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -377,11 +379,14 @@ opt_check(struct bench_conf *conf)
 		exit(2);
 	}
 	if (conf->b_proto != PROTO_GW && (conf->b_watchers > 0 ||
-	    conf->b_userpat[0] != '\0')) {
+	    conf->b_userpat[0] != '\0' || conf->b_secretlen > 0)) {
 		log_warnx("--proto %s: no presence storm, no users: drop "
-		    "--watchers and --user-pattern", peer_name(conf->b_proto));
+		    "--watchers, --user-pattern and --jwt-secret",
+		    peer_name(conf->b_proto));
 		exit(2);
 	}
+	if (conf->b_secretlen > 0)
+		opt_fresh_users(conf, "j");	/* every token names a user */
 	if (conf->b_watchers > 0)
 		opt_check_storm(conf);
 }
@@ -418,6 +423,21 @@ opt_same(const struct bench_target *a, const struct bench_target *b)
 {
 	return a->t_addr.sin_addr.s_addr == b->t_addr.sin_addr.s_addr &&
 	    a->t_addr.sin_port == b->t_addr.sin_port;
+}
+
+/*
+ * --jwt-secret: the HS256 secret of gw-listen --auth jwt, read as
+ * gw-listen reads it; every connection then signs a token of its own.
+ */
+static void
+opt_secret(struct bench_conf *conf, const char *path)
+{
+	char	err[SECRET_ERRLEN];
+
+	if (secret_read(path, conf->b_secret, &conf->b_secretlen, err) == -1) {
+		log_warnx("--jwt-secret: %s", err);
+		exit(2);
+	}
 }
 
 /* Without --user-pattern: gwbXXXXXX-KIND%d, XXXXXX new at every run. */
@@ -550,6 +570,9 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_PUBAPI:
 		opt_apikey(conf, arg);
+		break;
+	case OPT_SECRET:
+		opt_secret(conf, arg);
 		break;
 	case OPT_PROTO:
 		if ((conf->b_proto = peer_proto(arg)) == -1) {

@@ -13,7 +13,8 @@
 # is not loopback is refused), and its usage text against the SYNOPSIS
 # of man/gw-bench.8.  The publisher through the HTTP API (--pub-api):
 # every delivery, each publish counted once by the node, and a wrong key
-# that fails the run at once.  The protocol adapters (--proto nchan, socketio)
+# that fails the run at once.  Tokens (--jwt-secret) on an --auth jwt
+# node: every delivery; another secret: every upgrade refused.  The protocol adapters (--proto nchan, socketio)
 # against tests/helpers/fakepeer.py, a stand-in of a few lines for each
 # peer: every delivery, every publish answered, every ping ponged (the
 # real Nchan and Socket.IO are for make bench-peers, not make test).
@@ -401,4 +402,37 @@ storm_run() {
 	# before.
 	echo "$line" | jq -e '.n == 240 and .rounds == 12 and .partial == 0 and
 	    .next < 60' >/dev/null
+}
+
+@test "gw-bench --jwt-secret: every connection with a token of its own on an --auth jwt node; a wrong secret gets 401s" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	make_secret
+	start_listen --auth jwt --secret-file "$GW_SECRET" \
+	    --publish-rate 100000 --publish-burst 100000
+	run -0 timeout 30 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --jwt-secret "$GW_SECRET" --conns 100 --procs 2 --channels 2 \
+	    --rate 50 --warmup 0.2 --duration 1 --drain 5 \
+	    --connect-timeout 10 --json
+	echo "$output"
+	echo "$output" | jq -e '.connections.opened == 100 and
+	    .connections.failed == 0 and .publish.messages == 50 and
+	    .publish.errors == 0 and .deliveries.expected == 2500 and
+	    .deliveries.received == .deliveries.expected' >/dev/null
+	# Another secret: gw-listen answers every upgrade 401.
+	printf 'another-secret-of-enough-bytes\n' >"$GW_TMP/other"
+	run --separate-stderr timeout 30 "$GW_BENCH_BIN" \
+	    --url "ws://127.0.0.1:$GW_PORT/ws" --jwt-secret "$GW_TMP/other" --conns 10 --rate 0 --duration 0.2 \
+	    --connect-timeout 5 --json
+	echo "$output"
+	[ "$status" -ne 0 ]
+	echo "$output" | jq -e '.connections.opened == 0 and
+	    .connections.failed_by.handshake == 10' >/dev/null
+	# Usage: a short secret, and a secret for another protocol, exit 2.
+	printf 'short\n' >"$GW_TMP/short"
+	run timeout 10 "$GW_BENCH_BIN" --jwt-secret "$GW_TMP/short"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"shorter than 16 bytes"* ]]
+	run timeout 10 "$GW_BENCH_BIN" --proto nchan --jwt-secret "$GW_SECRET"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--jwt-secret"* ]]
 }
