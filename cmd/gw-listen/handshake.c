@@ -418,6 +418,8 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 	}
 	wskey_accept(key->h_value, key->h_valuelen, accept);
 	c->c_id = id;
+	if (id->id_exp != 0)
+		c->c_flags |= CONN_F_EXPIRES;
 	if (req->r_query != NULL && (n = http_query_get(req->r_query,
 	    req->r_querylen, "session", sid, sizeof(sid))) > 0 &&
 	    sess_load(c, sid, n, accept, req->r_headlen) == 0)

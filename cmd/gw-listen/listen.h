@@ -226,6 +226,7 @@ enum conn_state {
 #define CONN_F_RPAUSE	0x100	/* not reading: an API request waits with
 				   the next one's bytes filling the head
 				   buffer */
+#define CONN_F_EXPIRES	0x200	/* its token has an exp (c_id->id_exp) */
 
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
