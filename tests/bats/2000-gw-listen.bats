@@ -27,20 +27,11 @@ teardown() {
 }
 
 # expect_n STATUS ARGS...: "gw-listen -n ARGS" exits STATUS, with a
-# message on stderr when STATUS is not 0.
+# message on stderr when STATUS is not 0.  The runs overlap: the
+# expect_n_check that ends each test that calls this judges them (see
+# helpers/gw.bash).
 expect_n() {
-	local want=$1
-	shift
-	run --separate-stderr timeout 10 "$GW_LISTEN_BIN" -n "$@"
-	if [ "$status" -ne "$want" ]; then
-		echo "gw-listen -n $*: exit $status, want $want"
-		echo "stderr: $stderr"
-		return 1
-	fi
-	if [ "$want" -ne 0 ] && [ -z "$stderr" ]; then
-		echo "gw-listen -n $*: exit $want but no message on stderr"
-		return 1
-	fi
+	expect_n_start "$GW_LISTEN_BIN" "$@"
 }
 
 listen_none() {
@@ -91,15 +82,18 @@ listen_jwt() {
 @test "-n: --auth jwt (the default) without --secret-file exits 2" {
 	expect_n 2
 	expect_n 2 --auth jwt
+	expect_n_check
 }
 
 @test "-n: a missing secret file exits 2" {
 	expect_n 2 --secret-file "$GW_TMP/no-such-file"
+	expect_n_check
 }
 
 @test "-n: an unreadable secret file (a directory) exits 2" {
 	mkdir "$GW_TMP/secret.d"
 	expect_n 2 --secret-file "$GW_TMP/secret.d"
+	expect_n_check
 }
 
 @test "-n: an empty secret exits 2" {
@@ -107,6 +101,7 @@ listen_jwt() {
 	expect_n 2 --secret-file "$GW_TMP/empty"
 	printf '\n' >"$GW_TMP/newline"
 	expect_n 2 --secret-file "$GW_TMP/newline"
+	expect_n_check
 }
 
 @test "-n: a secret shorter than 16 bytes exits 2 (the newline is not counted)" {
@@ -114,6 +109,7 @@ listen_jwt() {
 	expect_n 2 --secret-file "$GW_TMP/s15"
 	printf '%s\n' 0123456789abcde >"$GW_TMP/s15nl"
 	expect_n 2 --secret-file "$GW_TMP/s15nl"
+	expect_n_check
 }
 
 @test "-n: a secret of 16 bytes is accepted" {
@@ -121,6 +117,7 @@ listen_jwt() {
 	expect_n 0 --secret-file "$GW_TMP/s16"
 	printf '%s\n' 0123456789abcdef >"$GW_TMP/s16nl"
 	expect_n 0 --secret-file "$GW_TMP/s16nl"
+	expect_n_check
 }
 
 @test "-n: a bad --listen exits 2" {
@@ -131,6 +128,7 @@ listen_jwt() {
 		expect_n 2 --auth none --listen "$v"
 	done
 	expect_n 2 --auth none -l 'x:1'
+	expect_n_check
 }
 
 @test "-n: bad numbers exit 2" {
@@ -144,12 +142,14 @@ listen_jwt() {
 	done
 	expect_n 2 --auth none --max-subscriptions 1.5
 	expect_n 2 --auth none --max-message 1e3
+	expect_n_check
 }
 
 @test "-n: an unknown --auth exits 2" {
 	expect_n 2 --auth basic
 	expect_n 2 --auth ''
 	expect_n 2 --auth NONE
+	expect_n_check
 }
 
 @test "-n: a good configuration exits 0" {
@@ -163,11 +163,13 @@ listen_jwt() {
 	    --max-subscriptions 10 --ping-interval 0.5 --pong-timeout 1.5 \
 	    --head-timeout 2.5 --rundir "$GW_TMP/elsewhere" \
 	    --publish-rate 1 --publish-burst 1000000
+	expect_n_check
 }
 
 @test "-n: --publish-rate and --publish-burst of 0 exit 2" {
 	expect_n 2 --auth none --publish-rate 0
 	expect_n 2 --auth none --publish-burst 0
+	expect_n_check
 }
 
 @test "exit 1 when it cannot bind" {

@@ -794,6 +794,65 @@ wait_log() {
 	return 1
 }
 
+# expect_n_start BIN STATUS ARGS...: run "BIN -n ARGS" (a check of the
+# configuration) in the background, at most four at a time, for
+# expect_n_check.  A sanitized binary spends most of its 0.15 s starting
+# and in the leak check at its exit: a test of dozens of option values
+# lets those overlap.
+N_PIDS=()		# expect_n_start runs not waited for
+N_STARTED=0		# runs started, n.0 ... in $GW_TMP
+N_CHECKED=0		# runs expect_n_check judged
+expect_n_start() {
+	local bin=$1 want=$2 f
+	shift 2
+	gw_tmpdir >/dev/null
+	f=$GW_TMP/n.$N_STARTED
+	N_STARTED=$((N_STARTED + 1))
+	printf '%s\n' "$want" >"$f.want"
+	printf '%s -n' "${bin##*/}" >"$f.cmd"
+	printf ' %q' "$@" >>"$f.cmd"
+	echo >>"$f.cmd"
+	{
+		timeout 10 "$bin" -n "$@" </dev/null >"$f.out" 2>"$f.err" &&
+		    st=0 || st=$?
+		echo "$st" >"$f.rc"
+	} &
+	N_PIDS+=("$!")
+	if [ "${#N_PIDS[@]}" -ge 4 ]; then
+		wait "${N_PIDS[0]}" || true
+		N_PIDS=("${N_PIDS[@]:1}")
+	fi
+}
+
+# expect_n_check: wait for the runs of expect_n_start; fail, naming each
+# that did not, unless every one exited the STATUS it was started with,
+# with a message on stderr when STATUS is not 0.  (The teardown fails a
+# test that started runs and did not check them.)
+expect_n_check() {
+	local pid i f want st cmd rc=0
+	for pid in "${N_PIDS[@]}"; do
+		wait "$pid" || true
+	done
+	N_PIDS=()
+	for ((i = N_CHECKED; i < N_STARTED; i++)); do
+		f=$GW_TMP/n.$i
+		read -r want <"$f.want"
+		read -r cmd <"$f.cmd"
+		st=
+		read -r st <"$f.rc" || true
+		if [ "$st" != "$want" ]; then
+			echo "$cmd: exit ${st:-(none)}, want $want"
+			echo "stderr: $(cat "$f.err")"
+			rc=1
+		elif [ "$want" -ne 0 ] && [ ! -s "$f.err" ]; then
+			echo "$cmd: exit $want but no message on stderr"
+			rc=1
+		fi
+	done
+	N_CHECKED=$N_STARTED
+	return "$rc"
+}
+
 # gw_setup / gw_teardown: the setup and teardown of every test.  Nothing
 # a test starts ever uses the default run directory /tmp/gw-UID.
 gw_setup() {
@@ -817,6 +876,13 @@ gw_teardown() {
 	local rc=0
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		show_logs
+	fi
+	if [ "$N_CHECKED" -ne "$N_STARTED" ]; then
+		if [ -n "${BATS_TEST_COMPLETED:-}" ]; then
+			echo "the test did not check its runs of expect_n_start:"
+			rc=1
+		fi
+		expect_n_check || true
 	fi
 	stop_all || rc=1
 	kill_redis KILL
