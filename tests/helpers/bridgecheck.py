@@ -154,10 +154,10 @@ class Peer:
              obj, m, rtype)
         return m
 
-    async def subscribe(self, channel, rid=None, **extra):
+    async def subscribe(self, channel, rid=None, timeout=TIMEOUT, **extra):
         return await self.req(dict({"type": "subscribe", "id": rid or
                                     "sub-" + channel, "channel": channel},
-                                   **extra), "subscribed")
+                                   **extra), "subscribed", timeout)
 
     def messages(self, channel, after=0):
         """The message frames of CHANNEL received (from frame index
@@ -789,7 +789,11 @@ async def busy_link(a):
     peers = [await Peer.open(a.ports[0], "busy%d" % i)
              for i in range(a.count)]
     t0 = time.monotonic()
-    rs = await asyncio.gather(*[p.subscribe("busy", since=offs[0])
+    # The answers come one after the other, each behind the replays
+    # before it (7 s for the last of 80 under ASan, more on a busy
+    # machine): the last client waits for all of them, not TIMEOUT.
+    rs = await asyncio.gather(*[p.subscribe("busy", since=offs[0],
+                                            timeout=TIMEOUT + a.count / 2)
                                 for p in peers])
     for i, r in enumerate(rs):
         want(r.get("recovered") is True, "replayer %d: %r", i, r)
