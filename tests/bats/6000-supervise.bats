@@ -94,8 +94,12 @@ child() {
 wait_restarted() {
 	local i pid st
 	for ((i = 0; i < 316; i++)); do
-		pid=$(child pid "$1")
-		st=$(child state "$1")
+		# (One status request a try: each is a Python process.)
+		pid=
+		st=
+		read -r pid st < <(status | jq -r --arg n "$1" \
+		    '.children[] | select(.name == $n) | "\(.pid) \(.state)"') ||
+		    true
 		if [ "$pid" != "$2" ] && [ "$pid" != 0 ] && [ "$st" = running ]
 		then
 			return 0
@@ -190,10 +194,9 @@ wait_restarted() {
 		[ "$(child restarts "$name")" -eq 1 ]
 		grep -qF "$name: pid $pid killed by signal 9" "$SUP_LOG"
 		wait_health "$SUP_PORT" 200 20
-		# Both workers serve again (one port: try a few times).
-		for i in 1 2 3 4; do
-			"$PY" "$SUPCHECK" pubsub "$SUP_PORT"
-		done
+		# Both workers serve again (one port: try a few times, each
+		# with new connections).
+		"$PY" "$SUPCHECK" pubsub "$SUP_PORT" 4
 	done
 	sup_stop
 	[ "$SUP_STATUS" -eq 0 ]

@@ -1,7 +1,9 @@
 """supcheck -- small clients for the gw-supervise tests (6000-supervise).
 
-  supcheck.py pubsub PORT            two users subscribe, one publishes, the
-                                     other gets it; exit 0 if so
+  supcheck.py pubsub PORT [N]        two users subscribe, one publishes, the
+                                     other gets it; N times (default 1),
+                                     each on new connections; exit 0 if
+                                     every time
   supcheck.py hold PORT DIR          subscribe, touch DIR/connected, wait
                                      for DIR/go, then check the connection
                                      still answers; exit 0 if it does
@@ -117,10 +119,12 @@ def ctl(path, req):
 
 def main():
     if len(sys.argv) < 3:
-        fail("usage: supcheck.py pubsub PORT | hold PORT DIR | ctl SOCK JSON")
+        fail("usage: supcheck.py pubsub PORT [N] | hold PORT DIR | "
+             "ctl SOCK JSON")
     cmd = sys.argv[1]
     if cmd == "pubsub":
-        asyncio.run(pubsub(int(sys.argv[2])))
+        for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+            asyncio.run(pubsub(int(sys.argv[2])))
     elif cmd == "hold":
         asyncio.run(hold(int(sys.argv[2]), sys.argv[3]))
     elif cmd == "ctl":
