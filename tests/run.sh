@@ -1,11 +1,12 @@
 #!/bin/sh
 # run.sh -- everything "make test" runs: the build, the unit tests (plain
 # and under ASan+UBSan), the fuzzers for a short while (meanwhile the
-# bats suites but gw-bridge's and gw-presence's, with the plain build),
-# and the gw-listen, gw-bridge and gw-presence suites against the
-# ASan+UBSan builds of the three daemons.  Output is streamed as it
-# comes; every "ok" and "not ok" TAP line is counted, and the last line
-# is "N passed, N failed".  Exit 0 only if nothing failed.
+# bats suites but the daemons' own, with the plain build), and the
+# daemons' suites against the ASan+UBSan builds of the three daemons,
+# some of them beside the others from the start (see below).  Output is
+# streamed as it comes (a background part's once it is done); every
+# "ok" and "not ok" TAP line is counted, and the last line is "N passed,
+# N failed".  Exit 0 only if nothing failed.
 #
 # A unit binary (or fuzz script, or bats) that exits non-zero without a
 # "not ok" line counts as one failure; a build failure counts as one
@@ -108,21 +109,61 @@ PATH="$(pwd)/build:$PATH"
 export PATH BATS_TEST_TIMEOUT
 # Every suite but the daemons' own (gw-listen's, gw-bridge's,
 # gw-presence's, the resume one) and the fault and abuse ones of a worker
-# killed and of the IPC sockets with the plain build; then those six
-# against the daemons built with ASan+UBSan (the teardown of every test
-# fails on a sanitizer report).  They run only there, to keep make test
-# under 10 minutes; the other suites use the plain daemons.
+# killed and of the IPC sockets with the plain build; those six against
+# the daemons built with ASan+UBSan (the teardown of every test fails on
+# a sanitizer report).  They run only there, to keep make test under 10
+# minutes; the other suites use the plain daemons.
+san_all="tests/bats/2000-gw-listen.bats tests/bats/3000-gw-bridge.bats"
+san_all="$san_all tests/bats/4000-gw-presence.bats"
+san_all="$san_all tests/bats/5000-resume.bats tests/bats/8200-worker-kill.bats"
+san_all="$san_all tests/bats/8300-ipc-abuse.bats"
+# The bats suites go in two streams at once (a test mostly waits for its
+# processes: one stream keeps a core about 70 % busy): the first runs
+# the plain suites, then the sanitized ones but those below, its output
+# streamed; the second, in the background from the start, runs these
+# four sanitized suites (about half the time of all), its output shown,
+# and counted, at the end.  Each test has its own directory, Redis and
+# daemons, on ports the kernel gave.  On one core (or with
+# BATS_STREAMS=1) they run one after the other.
+second="tests/bats/2000-gw-listen.bats tests/bats/4000-gw-presence.bats"
+second="$second tests/bats/5000-resume.bats tests/bats/8200-worker-kill.bats"
+streams=${BATS_STREAMS:-$JOBS}
+sanbin="$(pwd)/build-san"
+if [ -n "${GW_CHECK_ALL:-}" ]; then
+	# make check: every suite, the CLI and the supervisor sanitized too.
+	build "make B=build-san SAN=1 build-san/gw-supervise build-san/gwctl" \
+	    B=build-san SAN=1 build-san/gw-supervise build-san/gwctl
+	GW_SUPERVISE_BIN="$sanbin/gw-supervise"
+	GWCTL_BIN="$sanbin/gwctl"
+	export GW_SUPERVISE_BIN GWCTL_BIN
+	san_all=$(echo tests/bats/*.bats)
+fi
 plain=""
+san=""
 for f in tests/bats/*.bats; do
-	case $f in
-	*/2000-gw-listen.bats | */3000-gw-bridge.bats | \
-	*/4000-gw-presence.bats | */5000-resume.bats | \
-	*/8200-worker-kill.bats | */8300-ipc-abuse.bats) ;;
+	case " $second " in
+	*" $f "*) continue ;;
+	esac
+	case " $san_all " in
+	*" $f "*) san="$san $f" ;;
 	*) plain="$plain $f" ;;
 	esac
 done
+bats2_pid=
+if [ "$streams" -ge 2 ]; then
+	echo "# bats under ASan+UBSan: $second: in the background," \
+	    "shown below"
+	# shellcheck disable=SC2086
+	GW_LISTEN_BIN="$sanbin/gw-listen" GW_BRIDGE_BIN="$sanbin/gw-bridge" \
+	    GW_PRESENCE_BIN="$sanbin/gw-presence" bats --tap $second \
+	    >"$tmp/bats2.out" 2>&1 &
+	bats2_pid=$!
+	trap 'kill "$fuzz_pid" "$bats2_pid" 2>/dev/null; exit 130' INT TERM
+else
+	san="$san $second"
+fi
 # shellcheck disable=SC2086
-run_tap "bats (plain build)" bats --tap $plain
+[ -z "$plain" ] || run_tap "bats (plain build)" bats --tap $plain
 wait "$fuzz_pid"
 echo "# fuzz ($FUZZ_SECONDS s each)"
 cat "$tmp/fuzz.out"
@@ -132,24 +173,22 @@ if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
 	echo "not ok - fuzz exited with status $rc"
 	failed=$((failed + 1))
 fi
-GW_LISTEN_BIN="$(pwd)/build-san/gw-listen"
-GW_BRIDGE_BIN="$(pwd)/build-san/gw-bridge"
-GW_PRESENCE_BIN="$(pwd)/build-san/gw-presence"
+GW_LISTEN_BIN="$sanbin/gw-listen"
+GW_BRIDGE_BIN="$sanbin/gw-bridge"
+GW_PRESENCE_BIN="$sanbin/gw-presence"
 export GW_LISTEN_BIN GW_BRIDGE_BIN GW_PRESENCE_BIN
-san="tests/bats/2000-gw-listen.bats tests/bats/3000-gw-bridge.bats
-    tests/bats/4000-gw-presence.bats tests/bats/5000-resume.bats
-    tests/bats/8200-worker-kill.bats tests/bats/8300-ipc-abuse.bats"
-if [ -n "${GW_CHECK_ALL:-}" ]; then
-	# make check: every suite, the CLI and the supervisor sanitized too.
-	build "make B=build-san SAN=1 build-san/gw-supervise build-san/gwctl" \
-	    B=build-san SAN=1 build-san/gw-supervise build-san/gwctl
-	GW_SUPERVISE_BIN="$(pwd)/build-san/gw-supervise"
-	GWCTL_BIN="$(pwd)/build-san/gwctl"
-	export GW_SUPERVISE_BIN GWCTL_BIN
-	san=$(echo tests/bats/*.bats)
-fi
 # shellcheck disable=SC2086
 run_tap "bats under ASan+UBSan" bats --tap $san
+if [ -n "$bats2_pid" ]; then
+	wait "$bats2_pid" && rc=0 || rc=$?
+	echo "# bats under ASan+UBSan: $second"
+	cat "$tmp/bats2.out"
+	count "$tmp/bats2.out"
+	if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
+		echo "not ok - bats under ASan+UBSan exited with status $rc"
+		failed=$((failed + 1))
+	fi
+fi
 
 echo "# $(($(date +%s) - start)) s"
 summary
