@@ -127,7 +127,6 @@ struct bridge {
 	uint64_t		 b_delivered;
 	uint64_t		 b_events;	/* presence and typing */
 	uint64_t		 b_reconnects;
-	uint64_t		 b_sublocal;	/* subscribes answered here */
 };
 
 extern struct bridge	*gb;

@@ -26,7 +26,6 @@ static void	chan_gap(struct bchan *, const char *);
 static void	chan_event(struct bchan *, const char *, size_t, const char *,
 		    size_t);
 static void	chan_run_reqs(struct bchan *);
-static void	chan_answer_live(struct bchan *, struct worker *, uint32_t);
 static void	chan_go_live(struct bchan *);
 static int	chan_catchup(struct bchan *);
 
@@ -158,15 +157,7 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 		chan_run_reqs(c);
 }
 
-/*
- * Run the queued requests of a live channel, while Redis takes them.  A
- * plain subscribe (no since) is answered here if the channel has an
- * offset to give: the last one forwarded, or else the latest a subscribe
- * script gave since the channel went live.  Every later message will be
- * forwarded after this answer, so it is a cut of the channel's order as
- * good as the script's, and one Redis script less per subscriber (a
- * reconnect storm restores every session's channels this way).
- */
+/* Run the queued requests of a live channel, while Redis takes them. */
 static void
 chan_run_reqs(struct bchan *c)
 {
@@ -175,31 +166,13 @@ chan_run_reqs(struct bchan *c)
 
 	while ((q = c->ch_reqs) != NULL) {
 		w = bridge_worker(q->q_worker);
-		if (w != NULL && q->q_since[0] == '\0' &&
-		    (c->ch_last[0] != '\0' || c->ch_base[0] != '\0'))
-			chan_answer_live(c, w, q->q_id);
-		else if (w != NULL && redis_sub_script(c, w, q->q_id,
-		    q->q_flags, q->q_since) == -1)
+		if (w != NULL && redis_sub_script(c, w, q->q_id, q->q_flags,
+		    q->q_since) == -1)
 			return;		/* again when the link is back */
 		c->ch_reqs = q->q_next;
 		free(q->q_since);
 		free(q);
 	}
-}
-
-/* Answer worker w's plain subscribe (request id) to live channel c. */
-static void
-chan_answer_live(struct bchan *c, struct worker *w, uint32_t id)
-{
-	struct ipc_msg	*m;
-
-	m = ipc_create(GW_MSG_BRIDGE_SUBSCRIBED, id);
-	ipc_add_cstr(m, c->ch_name);
-	ipc_add_cstr(m, c->ch_last[0] != '\0' ? c->ch_last : c->ch_base);
-	ipc_add_u32(m, GW_REC_NONE);
-	ipc_add_u32(m, 0);
-	bridge_send(w, m);
-	gb->b_sublocal++;
 }
 
 /* Worker w has no subscriber left on ch. */

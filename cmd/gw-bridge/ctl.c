@@ -28,7 +28,7 @@ ctl_stats(void)
 			nworkers++;
 	redis_window_counts(&awaited, &queued);
 	return json_pack("{s:b, s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:i, s:I, s:I, s:I}}", "ok", 1, "process", "gw-bridge", "pid",
+	    " s:I, s:i, s:I, s:I}}", "ok", 1, "process", "gw-bridge", "pid",
 	    (int)getpid(), "node", gb->b_conf->bc_node, "counters",
 	    "published", (json_int_t)gb->b_published,
 	    "delivered", (json_int_t)gb->b_delivered,
@@ -38,8 +38,7 @@ ctl_stats(void)
 	    "workers", nworkers,
 	    "healthy", gb->b_healthy,
 	    "redis_awaited", (json_int_t)awaited,
-	    "redis_queued", (json_int_t)queued,
-	    "subscribes_local", (json_int_t)gb->b_sublocal);
+	    "redis_queued", (json_int_t)queued);
 }
 
 /*

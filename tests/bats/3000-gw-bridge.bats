@@ -409,22 +409,11 @@ wedge() {
 	# 2000 subscribes with since and a publish, in one write, as a
 	# worker; Redis answers one link in order, so without the window the
 	# publish's answer would come after all 2000.
-	run -0 "$PY" "$GW_HELPERS/bridgeworker.py" burst \
-	    "$BRIDGE_RUNDIR/bridge.sock" 2000
+	run -0 "$PY" "$GW_HELPERS/bridgeorder.py" "$BRIDGE_RUNDIR/bridge.sock" \
+	    2000
 	echo "$output"
 	# Right after the burst: at most the window (64) and the publish
 	# awaited on the link, the rest of the replays waiting in gw-bridge.
 	echo "$output" | jq -e '.subscribed == 2000 and .published == 1 and
 	    .before < 1000 and .awaited <= 65 and .queued > 0' >/dev/null
-}
-
-@test "a plain subscribe to a live channel is answered by gw-bridge with the channel's latest offset, no script run" {
-	start_node a 1 "${FAST[@]}"
-	run -0 "$PY" "$GW_HELPERS/bridgeworker.py" local \
-	    "$BRIDGE_RUNDIR/bridge.sock" 50
-	echo "$output"
-	# 50 answers with the first one's latest, one with the offset of the
-	# message forwarded meanwhile: all 51 answered without Redis.
-	echo "$output" | jq -e '.same == 50 and .after == 1 and
-	    .local == 51' >/dev/null
 }

@@ -1,7 +1,6 @@
-"""bridgeworker -- gw-bridge as a gw-listen worker sees it, on its socket.
+"""bridgeorder -- a publish is not held behind a burst of replays.
 
-Usage: bridgeworker.py burst SOCK N.  A publish is not held behind a
-burst of replays.  As a worker on gw-bridge's socket SOCK:
+Usage: bridgeorder.py SOCK N.  As a worker on gw-bridge's socket SOCK:
 subscribe to one channel (plain) and wait for the answer, then send, in
 one write, N subscribes to it with since (its latest offset: replays)
 and one publish on it, then ask for its stats.  Print one JSON line:
@@ -16,16 +15,6 @@ gw-bridge sends replays to Redis through a window of REDIS_WINDOW (64)
 commands and lets publishes skip it: the publish's answer comes before
 all but about the window's worth of replays.  Without the window, the
 link answers in order: all N before the publish.
-
-Usage: bridgeworker.py local SOCK N.  Plain subscribes to a live channel
-are answered by gw-bridge itself, with the channel's latest offset.  As
-a worker: subscribe to a new channel (the first answer comes from the
-subscribe script), then N more plain subscribes, each answered with the
-same latest; publish, wait for the message to come back live, and
-subscribe once more: the answer's latest is the message's offset.  Print
-one JSON line: "same", how many of the N had the first latest; "after",
-1 if the last one had the published offset; "local", the growth of
-gw-bridge's subscribes_local counter.  Exit 1 if an answer is missing.
 """
 
 import json
@@ -53,73 +42,11 @@ def strings(body, n):
     return out
 
 
-def stats(s, r, deadline, mid):
-    """gw-bridge's counters, asked on s (frames before the answer are
-    skipped)."""
-    s.sendall(ctl_frame("bridge", mid))
-    while True:
-        f = r.next(deadline)
-        if f is None:
-            fail("gw-bridge closed the link")
-        if f[0] == T["CTL_REPLY"] and f[1] == mid:
-            return json.loads(strings(f[2], 1)[0])["counters"]
-
-
-def wait(r, deadline, mtype, mid):
-    """The payload of the next frame of mtype with mid, others skipped."""
-    while True:
-        f = r.next(deadline)
-        if f is None:
-            fail("gw-bridge closed the link")
-        if f[0] == mtype and f[1] == mid:
-            return f[2]
-
-
-def sub(ch, since, mid):
-    return frame(T["BRIDGE_SUB"], encode([("s", ch), ("s", since),
-                                         ("u", 0)]), mid)
-
-
-def local(path, n):
-    ch = "local:%d" % os.getpid()
-    s = connect(path)
-    r = Reader(s)
-    deadline = time.monotonic() + TIMEOUT
-    s.sendall(hello("bridgeworker") + sub(ch, "", 1))
-    first = strings(wait(r, deadline, T["BRIDGE_SUBSCRIBED"], 1), 2)[1]
-    before = stats(s, r, deadline, 2)["subscribes_local"]
-    s.sendall(b"".join(sub(ch, "", 100 + i) for i in range(n)))
-    same = 0
-    for i in range(n):
-        got = strings(wait(r, deadline, T["BRIDGE_SUBSCRIBED"], 100 + i),
-                      2)[1]
-        same += got == first
-    s.sendall(frame(T["BRIDGE_PUBLISH"], encode([("s", ch),
-              ("s", '{"n":1}'), ("s", "bridgeworker"),
-              ("q", int(time.time() * 1000))]), 3))
-    # The answer and the message back live (the bridge has forwarded it),
-    # in either order: the two Redis links are read in no set order.
-    off, seen = None, set()
-    while off is None or off not in seen:
-        f = r.next(deadline)
-        if f is None:
-            fail("gw-bridge closed the link")
-        if f[0] == T["BRIDGE_PUBLISHED"] and f[1] == 3:
-            off = strings(f[2], 1)[0]
-        elif f[0] == T["BRIDGE_DELIVER"]:
-            seen.add(strings(f[2], 2)[1])
-    s.sendall(sub(ch, "", 4))
-    last = strings(wait(r, deadline, T["BRIDGE_SUBSCRIBED"], 4), 2)[1]
-    after = stats(s, r, deadline, 5)["subscribes_local"]
-    print(json.dumps({"same": same, "after": int(last == off),
-                      "local": after - before}))
-
-
-def burst(path, n):
+def main(path, n):
     ch = "order:%d" % os.getpid()
     s = connect(path)
     r = Reader(s)
-    s.sendall(hello("bridgeworker") +
+    s.sendall(hello("bridgeorder") +
               frame(T["BRIDGE_SUB"], encode([("s", ch), ("s", ""),
                                              ("u", 0)]), 1))
     deadline = time.monotonic() + TIMEOUT
@@ -165,4 +92,4 @@ def burst(path, n):
     sys.exit(0 if subscribed == n and published and stats else 1)
 
 
-{"burst": burst, "local": local}[sys.argv[1]](sys.argv[2], int(sys.argv[3]))
+main(sys.argv[1], int(sys.argv[2]))
