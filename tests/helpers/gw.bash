@@ -607,12 +607,20 @@ stop_judge() {
 # scenarios wrote to $GW_TMP/spawned.pids), each checked by
 # stop_checked.
 stop_listen() {
-	local j pid rc=0
+	local j rc=0
 	for j in "${!GW_PIDS[@]}"; do
 		stop_checked gw-listen "${GW_PIDS[$j]}" "${GW_LOGS[$j]}" ||
 		    rc=1
 	done
 	GW_PIDS=()
+	kill_spawned
+	return "$rc"
+}
+
+# kill_spawned: SIGKILL and reap what the test spawned on the side
+# (listed in $GW_TMP/spawned.pids).
+kill_spawned() {
+	local pid
 	if [ -n "${GW_TMP:-}" ] && [ -f "$GW_TMP/spawned.pids" ]; then
 		# (stderr: no "Killed" notice from bash's job control)
 		while read -r pid; do
@@ -621,7 +629,6 @@ stop_listen() {
 		done <"$GW_TMP/spawned.pids" 2>/dev/null
 		rm -f "$GW_TMP/spawned.pids"
 	fi
-	return "$rc"
 }
 
 # stop_bridges: stop every gw-bridge this test started and did not kill,
@@ -656,7 +663,7 @@ stop_presences() {
 # until they have gone, as when gw-supervise stops a whole node.  Each is
 # checked as by stop_checked.
 stop_all() {
-	local what=() pids=() logs=() j pid rc=0
+	local what=() pids=() logs=() j rc=0
 	for j in "${!GW_PIDS[@]}"; do
 		what+=(gw-listen)
 		pids+=("${GW_PIDS[$j]}")
@@ -685,14 +692,7 @@ stop_all() {
 	for j in "${!pids[@]}"; do
 		stop_judge "${what[$j]}" "${pids[$j]}" "${logs[$j]}" || rc=1
 	done
-	if [ -n "${GW_TMP:-}" ] && [ -f "$GW_TMP/spawned.pids" ]; then
-		# (stderr: no "Killed" notice from bash's job control)
-		while read -r pid; do
-			kill -KILL "$pid" || true
-			wait "$pid" || true
-		done <"$GW_TMP/spawned.pids" 2>/dev/null
-		rm -f "$GW_TMP/spawned.pids"
-	fi
+	kill_spawned
 	return "$rc"
 }
 
