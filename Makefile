@@ -80,6 +80,7 @@ UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
 UNIT_EXTRA_presence_test := $(B)/cmd/gw-presence/pjson.o
 UNIT_EXTRA_static_test := $(B)/cmd/gw-listen/static.o
 UNIT_EXTRA_oq_test := $(B)/cmd/gw-listen/oq.o
+UNIT_EXTRA_jscan_test := $(B)/cmd/gw-listen/jscan.o
 .SECONDEXPANSION:
 $(B)/unit/%: tests/unit/%.c tests/unit/tap.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)
@@ -93,6 +94,7 @@ unit: unit-bins
 
 # libFuzzer targets (clang).  "make fuzz" runs each for FUZZ_SECONDS=300.
 UNIT_EXTRA_proto_fuzz := $(B)/cmd/gw-listen/proto.o
+UNIT_EXTRA_jscan_fuzz := $(B)/cmd/gw-listen/jscan.o
 UNIT_EXTRA_client_fuzz := $(filter-out %/main.o %/link.o,$(LISTEN_OBJS))
 $(B)/fuzz/%: tests/fuzz/%.c $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)

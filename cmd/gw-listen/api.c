@@ -10,6 +10,7 @@
  * "Connection: close" or its body was not read.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "htab.h"
+#include "jscan.h"
 #include "http.h"
 #include "ipc.h"
 #include "listen.h"
@@ -38,10 +40,20 @@ enum api_route {
 	R_DISCONNECT
 };
 
-/* A batch's answers, owned by the connection's head (conn_head.h_api). */
+/*
+ * A batch's answers, owned by the connection's head (conn_head.h_api):
+ * each item's JSON text, as it comes, in ar_buf (item i at ar_at[i],
+ * ar_len[i] bytes), joined into the answer's array once the last comes.
+ * Text, not jansson values: a batch of a thousand publishes would
+ * otherwise build, encode and free a thousand objects.
+ */
 struct api_req {
-	json_t		*ar_results;
-	uint32_t	 ar_left;
+	uint32_t	 ar_n;		/* items */
+	uint32_t	 ar_left;	/* ... not answered yet */
+	uint32_t	*ar_at;		/* ar_n offsets, then ar_n lengths */
+	char		*ar_buf;
+	size_t		 ar_used;
+	size_t		 ar_cap;
 };
 
 struct api_net {
@@ -57,8 +69,16 @@ static struct api_net	 api_allow[API_MAXALLOW];
 static size_t		 api_nallow;
 
 static void	api_reply(struct conn *, int, json_t *);
+static void	api_send(struct conn *, int, const char *, const char *,
+		    size_t);
+static void	api_item(struct pend *, const char *, size_t, int);
+static void	api_item_json(struct pend *, json_t *, int);
+static void	api_batch_reply(struct conn *, struct api_req *);
 static void	api_error(struct conn *, int, const char *, const char *);
 static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
+static int	api_publish_text(struct conn *, const char *, size_t,
+		    const char *, size_t, uint32_t);
+static int	api_fast(struct conn *);
 static void	api_get(struct conn *, int, const struct http_req *);
 static void	api_metrics(struct conn *);
 
@@ -358,6 +378,51 @@ api_channel(json_t *o)
 	return ch;
 }
 
+/*
+ * A publish or batch body in the plain forms that jscan takes, its every
+ * channel good: publish each item's data as it is written (without its
+ * whitespace), no tree built.  Return value: 1 if done so (c's request is
+ * under way or was answered), 0 if the body is left to jansson.
+ */
+static int
+api_fast(struct conn *c)
+{
+	static struct jscan_item	 its[API_MAXBATCH];
+	struct conn_head		*head = c->c_head;
+	char				 buf[PROTO_DUMPBUF], *d;
+	size_t				 i, n;
+	int				 r = 0;
+
+	if (jscan_items(head->h_body, head->h_bodylen,
+	    head->h_route == R_BATCH, its, API_MAXBATCH, &n) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!parse_channel(its[i].ji_chan, its[i].ji_chanlen))
+			return 0;
+	if (head->h_route == R_BATCH) {
+		head->h_api = xcalloc(1, sizeof(*head->h_api));
+		head->h_api->ar_n = head->h_api->ar_left = n;
+		head->h_api->ar_at = xcalloc(2 * n, sizeof(uint32_t));
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		d = (char *)its[i].ji_data;
+		if (its[i].ji_ws) {
+			/* Compact, as jansson's encoding would be. */
+			if (its[i].ji_datalen > sizeof(buf))
+				d = xmalloc(its[i].ji_datalen);
+			else
+				d = buf;
+			its[i].ji_datalen = jscan_compact(its[i].ji_data,
+			    its[i].ji_datalen, d);
+		}
+		r = api_publish_text(c, its[i].ji_chan, its[i].ji_chanlen, d,
+		    its[i].ji_datalen, i);
+		if (d != buf && d != its[i].ji_data)
+			free(d);
+	}
+	return 1;
+}
+
 /* The body of c's request is in: parse it and act. */
 void
 api_body(struct conn *c)
@@ -370,6 +435,9 @@ api_body(struct conn *c)
 	int			 n = 0;
 
 	head->h_body[head->h_bodylen] = '\0';
+	if ((head->h_route == R_PUBLISH || head->h_route == R_BATCH) &&
+	    api_fast(c))
+		return;
 	if ((o = json_loadb(head->h_body, head->h_bodylen, 0, NULL)) == NULL) {
 		api_error(c, 400, "bad_request", "the body is not JSON");
 		return;
@@ -410,11 +478,9 @@ api_body(struct conn *c)
 				return;
 			}
 		head->h_api = xcalloc(1, sizeof(*head->h_api));
-		head->h_api->ar_results = json_array();
-		head->h_api->ar_left = json_array_size(o);
-		json_array_foreach(o, i, e)
-			json_array_append_new(head->h_api->ar_results,
-			    json_null());
+		head->h_api->ar_n = head->h_api->ar_left = json_array_size(o);
+		head->h_api->ar_at = xcalloc(2 * (size_t)head->h_api->ar_n,
+		    sizeof(uint32_t));
 		json_array_foreach(o, i, e)
 			if (api_publish(c, api_channel(e),
 			    json_object_get(e, "data"), i) == -1)
@@ -461,27 +527,37 @@ api_body(struct conn *c)
 static int
 api_publish(struct conn *c, const char *ch, json_t *data, uint32_t idx)
 {
+	char	 buf[PROTO_DUMPBUF], *s;
+	size_t	 n;
+	int	 r;
+
+	if ((s = proto_dump(data, buf, sizeof(buf), &n)) == NULL)
+		fatalx("api: json out of memory");
+	r = api_publish_text(c, ch, strlen(ch), s, n, idx);
+	if (s != buf)
+		free(s);
+	return r;
+}
+
+/* api_publish() of data's JSON text s (n bytes) on channel ch (chlen). */
+static int
+api_publish_text(struct conn *c, const char *ch, size_t chlen,
+    const char *s, size_t n, uint32_t idx)
+{
 	struct timespec	 ts;
 	struct ipc_msg	*m;
 	struct pend	*pd;
-	char		*s;
-	size_t		 n;
 
-	if ((s = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		fatalx("api: json out of memory");
-	n = strlen(s);
-	if (n + strlen(ch) + 160 > gl->l_conf->lc_maxmsg) {
-		free(s);
+	if (n + chlen + 160 > gl->l_conf->lc_maxmsg) {
 		api_error(c, 413, "too_large", "message over max_message");
 		return -1;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m = ipc_create(GW_MSG_BRIDGE_PUBLISH, 0);
-	ipc_add_cstr(m, ch);
+	ipc_add_str(m, ch, chlen);
 	ipc_add_str(m, s, n);
 	ipc_add_cstr(m, "");		/* from: the server, null */
 	ipc_add_u64(m, (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	free(s);
 	pd = client_pend(c, PD_PUBLISH, NULL);
 	pd->pd_api = 1;
 	pd->pd_apiidx = idx;
@@ -572,27 +648,99 @@ api_get(struct conn *c, int route, const struct http_req *req)
 	}
 }
 
-/* A batch item, or the single request, got its answer (or error). */
+/*
+ * A batch item, or the single request, got its answer (or error): t, the
+ * answer's JSON text, n bytes.
+ */
 static void
-api_item(struct pend *pd, json_t *result, int status)
+api_item(struct pend *pd, const char *t, size_t n, int status)
 {
 	struct conn	*c = pd->pd_conn;
 	struct api_req	*ar;
+	uint32_t	 i = pd->pd_apiidx;
 
-	if (c->c_state != CONN_ST_HEAD || c->c_head == NULL) {
-		json_decref(result);
-		client_pend_free(pd);
-		return;
-	}
-	if ((ar = c->c_head->h_api) == NULL) {
-		client_pend_free(pd);
-		api_reply(c, status, result);
-		return;
-	}
-	json_array_set_new(ar->ar_results, pd->pd_apiidx, result);
 	client_pend_free(pd);
+	if (c->c_state != CONN_ST_HEAD || c->c_head == NULL)
+		return;
+	if ((ar = c->c_head->h_api) == NULL) {
+		api_send(c, status, "application/json", t, n);
+		return;
+	}
+	if (i >= ar->ar_n || ar->ar_at[ar->ar_n + i] != 0) {
+		log_warnx("api: batch item %u answered twice", i);
+		return;
+	}
+	if (ar->ar_used + n > ar->ar_cap) {
+		ar->ar_cap = ar->ar_cap == 0 ? 64 * (size_t)ar->ar_n : ar->ar_cap;
+		while (ar->ar_cap < ar->ar_used + n)
+			ar->ar_cap *= 2;
+		ar->ar_buf = xrealloc(ar->ar_buf, ar->ar_cap);
+	}
+	memcpy(ar->ar_buf + ar->ar_used, t, n);
+	ar->ar_at[i] = ar->ar_used;
+	ar->ar_at[ar->ar_n + i] = n;
+	ar->ar_used += n;
 	if (--ar->ar_left == 0)
-		api_reply(c, 200, json_incref(ar->ar_results));
+		api_batch_reply(c, ar);
+}
+
+/* Every item of c's batch ar has its answer: send them, in item order. */
+static void
+api_batch_reply(struct conn *c, struct api_req *ar)
+{
+	char		*s, *p;
+	uint32_t	 i;
+
+	p = s = xmalloc(ar->ar_used + ar->ar_n + 2);
+	*p++ = '[';
+	for (i = 0; i < ar->ar_n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, ar->ar_buf + ar->ar_at[i], ar->ar_at[ar->ar_n + i]);
+		p += ar->ar_at[ar->ar_n + i];
+	}
+	*p++ = ']';
+	api_send(c, 200, "application/json", s, p - s);
+	free(s);
+}
+
+/* api_item() with the answer o (a reference the call takes). */
+static void
+api_item_json(struct pend *pd, json_t *o, int status)
+{
+	char	 buf[PROTO_DUMPBUF], *s;
+	size_t	 n;
+
+	if (o == NULL || (s = proto_dump(o, buf, sizeof(buf), &n)) == NULL)
+		fatalx("api: json out of memory");
+	json_decref(o);
+	api_item(pd, s, n, status);
+	if (s != buf)
+		free(s);
+}
+
+/*
+ * A publish's answer, {"offset": off}, written directly: an offset is
+ * hex digits, ':' and '-' (lua.h); anything else is encoded by jansson.
+ */
+static void
+api_offset(struct pend *pd, const char *off, size_t len)
+{
+	char	 t[PROTO_MAXOFFSET + 16];
+	size_t	 i;
+
+	for (i = 0; i < len && i <= PROTO_MAXOFFSET; i++)
+		if (!isxdigit((unsigned char)off[i]) && off[i] != ':' &&
+		    off[i] != '-')
+			break;
+	if (i != len || len > PROTO_MAXOFFSET) {
+		api_item_json(pd, json_pack("{s:s%}", "offset", off, len), 200);
+		return;
+	}
+	memcpy(t, "{\"offset\":\"", 11);
+	memcpy(t + 11, off, len);
+	memcpy(t + 11 + len, "\"}", 2);
+	api_item(pd, t, len + 13, 200);
 }
 
 /* The bridge answered an API request. */
@@ -611,7 +759,7 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		    ipc_get_str(rd, &off, &offlen) == -1 || ipc_end(rd) == -1)
 			return -1;
 		gst.st_published++;
-		api_item(pd, json_pack("{s:s%}", "offset", off, offlen), 200);
+		api_offset(pd, off, offlen);
 		return 0;
 	case GW_MSG_BRIDGE_HISTORY_REPLY:
 		if (pd->pd_kind != PD_HISTORY ||
@@ -619,7 +767,7 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		    ipc_get_u32(rd, &n) == -1 ||
 		    (a = client_history_entries(rd, n, &cut)) == NULL)
 			return -1;
-		api_item(pd, json_pack("{s:o, s:b}", "messages", a,
+		api_item_json(pd, json_pack("{s:o, s:b}", "messages", a,
 		    "complete", complete != 0 && !cut), 200);
 		return 0;
 	}
@@ -630,7 +778,7 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 void
 api_fail(struct pend *pd, const char *code, const char *msg)
 {
-	api_item(pd, json_pack("{s:{s:s, s:s}}", "error", "code", code,
+	api_item_json(pd, json_pack("{s:{s:s, s:s}}", "error", "code", code,
 	    "message", msg), strcmp(code, "unavailable") == 0 ? 503 : 500);
 }
 
@@ -642,7 +790,7 @@ api_presence(struct pend *pd, json_t *answer, const char *code,
 	if (answer == NULL)
 		api_fail(pd, code, msg);
 	else
-		api_item(pd, json_incref(answer), 200);
+		api_item_json(pd, json_incref(answer), 200);
 }
 
 /* Free what an API request held (the connection's head goes). */
@@ -652,7 +800,8 @@ api_free_req(struct conn_head *head)
 	free(head->h_body);
 	head->h_body = NULL;
 	if (head->h_api != NULL) {
-		json_decref(head->h_api->ar_results);
+		free(head->h_api->ar_at);
+		free(head->h_api->ar_buf);
 		free(head->h_api);
 		head->h_api = NULL;
 	}

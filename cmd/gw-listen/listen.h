@@ -195,6 +195,7 @@ struct pend {
 	uint32_t	 pd_apiidx;	/* ... item of a batch */
 	struct conn	*pd_conn;	/* NULL for PD_RESTORE */
 	struct pend	*pd_next;	/* pd_conn's list */
+	struct pend	**pd_prevp;	/* ... what points at pd: O(1) unlink */
 	struct chan	*pd_chan;	/* subscribe, restore */
 	char		*pd_channel;	/* history, presence */
 	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */

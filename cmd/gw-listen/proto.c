@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -179,5 +180,31 @@ proto_error_json(json_t *id, const char *code, const char *msg, size_t *lenp)
 	json_decref(o);
 	if (s != NULL)
 		*lenp = strlen(s);
+	return s;
+}
+
+/*
+ * The compact JSON text of any value o, its length in *lenp: written into
+ * buf (size bytes, not NUL-terminated) when it fits, so that a publish
+ * costs no allocation, else into a malloc'd string.  Return value: buf,
+ * the string that the caller frees, or NULL if out of memory.
+ */
+char *
+proto_dump(const json_t *o, char *buf, size_t size, size_t *lenp)
+{
+	size_t	 n;
+	char	*s;
+
+	if ((n = json_dumpb(o, buf, size, JSON_COMPACT | JSON_ENCODE_ANY))
+	    == 0)
+		return NULL;
+	*lenp = n;
+	if (n <= size)
+		return buf;
+	if ((s = malloc(n)) == NULL ||
+	    json_dumpb(o, s, n, JSON_COMPACT | JSON_ENCODE_ANY) != n) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }

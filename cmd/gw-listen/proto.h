@@ -15,6 +15,7 @@
 #define PROTO_MAXCHAN		PARSE_MAXCHAN
 #define PROTO_MAXOFFSET		64
 #define PROTO_MAXHISTORY	1000
+#define PROTO_DUMPBUF		4096	/* proto_dump()'s buffer on the stack */
 
 enum req_type {
 	REQ_SUBSCRIBE = 1,
@@ -46,5 +47,6 @@ struct proto_err {
 int	 proto_parse(const char *, size_t, struct req *, struct proto_err *);
 void	 proto_req_free(struct req *);
 char	*proto_error_json(json_t *, const char *, const char *, size_t *);
+char	*proto_dump(const json_t *, char *, size_t, size_t *);
 
 #endif

@@ -44,6 +44,15 @@ acheck() {
 	acheck errors
 }
 
+@test "api batch: 1000 items answered in their places (offsets of the messages in order, errors where Redis failed), data unchanged" {
+	rcli SET 'gw:{broken}:s' not-a-stream
+	acheck bigbatch
+}
+
+@test "api fast path: plain JSON published as written (whitespace out), escaped through jansson; bad JSON 400 either way; duplicates, depth" {
+	acheck fastpath
+}
+
 @test "metrics: GET /metrics from loopback is Prometheus text with the counters" {
 	acheck metrics
 }

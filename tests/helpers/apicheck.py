@@ -213,9 +213,107 @@ async def metrics(a):
     log("metrics: %d series" % len(vals))
 
 
+async def bigbatch(a):
+    """A batch of 1000 items on two channels and a third whose history
+    key bats made a string (so Redis fails those publishes): every item
+    answered in its place (an offset, or an error object for the broken
+    channel's), the offsets those of the messages the subscriber got, in
+    order, and every data value as sent: numbers, objects, strings with
+    escapes and non-ASCII, one of 10 000 characters."""
+    pa, pb = a.ports
+    sub = await peer(pb, "bb")
+    await sub.subscribe("b0")
+    await sub.subscribe("b1")
+    items = []
+    for i in range(1000):
+        ch = "broken" if i % 100 == 7 else "b%d" % (i % 2)
+        d = [i, {"i": i, "s": "caf\u00e9 \"q\" \\ \n\u2603"},
+             [i, None, True, 1.5, "\u00ff"]][i % 3]
+        if i % 100 == 2:
+            d = "%d" % i + "x" * 10000
+        items.append({"channel": ch, "data": d})
+    r = await asyncio.to_thread(call, a, "POST", "/api/batch", items)
+    want(isinstance(r, list) and len(r) == 1000, "batch answer of %d",
+         len(r) if isinstance(r, list) else -1)
+    for i, (it, x) in enumerate(zip(items, r)):
+        if it["channel"] == "broken":
+            want(set(x) == {"error"} and
+                 set(x["error"]) == {"code", "message"},
+                 "item %d (broken channel): %r, want an error", i, x)
+        else:
+            want(set(x) == {"offset"}, "item %d: %r, want an offset", i, x)
+    for ch in ("b0", "b1"):
+        mine = [(it, x) for it, x in zip(items, r) if it["channel"] == ch]
+        await sub.until(lambda: len(sub.messages(ch)) == len(mine),
+                        "%d messages on %s" % (len(mine), ch))
+        got = sub.messages(ch)
+        want([m["offset"] for m in got] == [x["offset"] for _, x in mine],
+             "%s: the offsets of the messages are not the answers'", ch)
+        bad = [k for k, (m, (it, _)) in enumerate(zip(got, mine))
+               if m["data"] != it["data"]]
+        want(not bad, "%s: data changed in messages %r", ch, bad[:5])
+    log("bigbatch: 1000 items, 980 offsets in order, 10 errors in place")
+
+
+async def fastpath(a):
+    """Publish bodies in plain JSON (no \\u escape, short numbers) are
+    published as written, only their whitespace taken out: 1.50 stays
+    1.50, non-ASCII stays as sent.  Others go through jansson as before
+    (its encoding: 1.50 becomes 1.5).  Bad JSON of either shape is 400,
+    a duplicate key takes the last value, deep nesting is published."""
+    pa, pb = a.ports
+    sub = await peer(pb, "fp")
+    await sub.subscribe("f")
+    plain = ('[ {"channel" : "f", "data" : {"n": 1.50, "s": "\u00e9 \u2603",'
+             ' "l": [ 1 , -0.25, true, null ]} } ,\n'
+             '  {"data": 0.1, "channel": "f", "x": [1, {"a": {}}]} ]')
+    r = await asyncio.to_thread(call, a, "POST", "/api/batch",
+                                raw=plain.encode())
+    want(len(r) == 2 and all(set(x) == {"offset"} for x in r),
+         "plain batch: %r", r)
+    escaped = '{"channel": "f", "data": [1.50, "caf\\u00e9"]}'
+    r2 = await asyncio.to_thread(call, a, "POST", "/api/publish",
+                                 raw=escaped.encode())
+    await sub.until(lambda: len(sub.messages("f")) == 3, "3 messages")
+    texts = [t for t in sub.texts if '"type":"message"' in t]
+    want('"data":{"n":1.50,"s":"\u00e9 \u2603","l":[1,-0.25,true,null]}'
+         in texts[0], "plain item 1 not as written: %s", texts[0])
+    want('"data":0.1,' in texts[1], "plain item 2: %s", texts[1])
+    want('"data":[1.5,"caf\u00e9"]' in texts[2],
+         "escaped body not jansson's encoding: %s", texts[2])
+    want([m["offset"] for m in sub.messages("f")] ==
+         [x["offset"] for x in r] + [r2["offset"]], "offsets %r %r", r, r2)
+    for body in ('[{"channel":"f","data":01}]',
+                 '[{"channel":"f","data":[1,]}]',
+                 '[{"channel":"f","data":"a\x01"}]',
+                 '[{"channel":"f","data":tru}]',
+                 '{"channel":"f","data":1} x',
+                 '[{"channel":"f","data":1},]',
+                 '[{"channel":"bad chan","data":1}]',
+                 '[{"channel":"f"}]'):
+        st, rr = http(pa, "POST", "/api/batch" if body[0] == "[" else
+                      "/api/publish", None, a.key, raw=body.encode())
+        want(st == 400 and "error" in rr, "%r: %d %r, want 400", body, st,
+             rr)
+    st, rr = http(pa, "POST", "/api/batch", None, a.key,
+                  raw=b'[{"channel":"f","data":"\xff\xfe"}]')
+    want(st == 400, "invalid UTF-8: %d %r, want 400", st, rr)
+    r = await asyncio.to_thread(call, a, "POST", "/api/publish",
+                                raw=b'{"channel":"f","data":1,"data":2}')
+    deep = "[" * 40 + "7" + "]" * 40
+    await asyncio.to_thread(call, a, "POST", "/api/publish",
+                            raw=('{"channel":"f","data":%s}' % deep).encode())
+    await sub.until(lambda: len(sub.messages("f")) == 5, "5 messages")
+    got = [m["data"] for m in sub.messages("f")[3:]]
+    want(got[0] == 2 and json.dumps(got[1]) == deep.replace(" ", ""),
+         "duplicate key / deep nesting: %r", got)
+    log("fastpath: as written, jansson's fallback, 400s, duplicates, depth")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["routes", "errors", "metrics"])
+    ap.add_argument("scenario", choices=["routes", "errors", "metrics",
+                                         "bigbatch", "fastpath"])
     ap.add_argument("--ports", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--key2", required=True)

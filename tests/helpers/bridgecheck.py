@@ -69,6 +69,7 @@ class Peer:
         self.ws = ws
         self.welcome = welcome
         self.frames = []
+        self.texts = []         # the frames as they came, for byte checks
         self.replies = {}
         self.dup_ids = []
         self.closed = None
@@ -101,6 +102,7 @@ class Peer:
             async for raw in self.ws:
                 m = json.loads(raw)
                 self.frames.append(m)
+                self.texts.append(raw)
                 if "id" in m and m.get("type") != "message":
                     if m["id"] in self.replies:
                         self.dup_ids.append(m)
