@@ -12,7 +12,11 @@
  *
  * The meta hash also keeps t, the newest id that left the history (trimmed
  * by its size, or lost with an expired stream): a client that has seen
- * everything up to since has missed nothing if since >= t.
+ * everything up to since has missed nothing if since >= t; and x, the
+ * Redis time (ms) until which the keys' expiry needs no push: a publish
+ * sets both keys to expire 1.25 ttl later only when past x (then x = now
+ * + ttl / 4), so that each stays at least ttl after the last publish at
+ * the cost of two EXPIREs every quarter ttl, not every message.
  */
 #ifndef GW_BRIDGE_LUA_H
 #define GW_BRIDGE_LUA_H
@@ -47,7 +51,7 @@
  * and one HSET, the offset formatted from the numbers, not parsed back.
  */
 #define LUA_PUBLISH \
-"local m = redis.call('HMGET', KEYS[2], 'e', 'l')\n" \
+"local m = redis.call('HMGET', KEYS[2], 'e', 'l', 'x')\n" \
 "local e, l = m[1], m[2]\n" \
 "local set = {}\n" \
 "if not e then e = ARGV[7]; set[#set + 1] = 'e'; set[#set + 1] = e end\n" \
@@ -78,9 +82,14 @@
 "  ARGV[3] .. ',\"ts\":' .. ARGV[4] .. '}'\n" \
 "redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[5], id, 'm', msg)\n" \
 "set[#set + 1] = 'l'; set[#set + 1] = id\n" \
+"local ttl = tonumber(ARGV[6]) * 1000\n" \
+"local push = not m[3] or ms > tonumber(m[3])\n" \
+"if push then set[#set + 1] = 'x'; set[#set + 1] = string.format('%.0f', ms + ttl / 4) end\n" \
 "redis.call('HSET', KEYS[2], unpack(set))\n" \
-"redis.call('EXPIRE', KEYS[1], ARGV[6])\n" \
-"redis.call('EXPIRE', KEYS[2], ARGV[6])\n" \
+"if push then\n" \
+"  redis.call('PEXPIRE', KEYS[1], ttl * 1.25)\n" \
+"  redis.call('PEXPIRE', KEYS[2], ttl * 1.25)\n" \
+"end\n" \
 "redis.call('PUBLISH', ARGV[8], o .. '\\n' .. msg)\n" \
 "return o\n"
 
@@ -94,7 +103,7 @@
 #define LUA_SUBSCRIBE LUA_COMMON \
 "local e = redis.call('HGET', KEYS[2], 'e')\n" \
 "if not e then e = ARGV[2]; redis.call('HSET', KEYS[2], 'e', e) end\n" \
-"redis.call('EXPIRE', KEYS[2], ARGV[3])\n" \
+"redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]) * 1250)\n" \
 "local l = redis.call('HGET', KEYS[2], 'l') or '0-0'\n" \
 "local r = {off(e, l), 0}\n" \
 "if ARGV[1] == '' then return r end\n" \

@@ -217,6 +217,38 @@ bcheck() {
 	run ! grep -E 'reconnecting|link lost|no answer' "$BRIDGE_LOG"
 }
 
+@test "history expiry: a publish sets both keys to 1.25 --history-ttl and x to a quarter ttl on; later publishes leave them until x is past" {
+	local ttl1 ttl2 x1 x2 pttl
+	NODE_BRIDGE_ARGS=(--history-ttl 100)
+	start_node a 1 "${FAST[@]}"
+	GW_RUNDIR=$GW_TMP/a gwctl publish exp 1 >/dev/null
+	pttl=$(rcli PTTL 'gw:{exp}:s')
+	x1=$(rcli HGET 'gw:{exp}:m' x)
+	echo "stream pttl $pttl, meta pttl $(rcli PTTL 'gw:{exp}:m'), x $x1"
+	# Set to 125 s; a little may have passed.
+	[ "$pttl" -gt 120000 ] && [ "$pttl" -le 125000 ]
+	ttl1=$(rcli PTTL 'gw:{exp}:m')
+	[ "$ttl1" -gt 120000 ] && [ "$ttl1" -le 125000 ]
+	# x is 25 s after the publish: the stream's id holds its ms.
+	ms=$(rcli HGET 'gw:{exp}:m' l)
+	[ "$x1" -eq $((${ms%-*} + 25000)) ]
+	# Shorten the expiry: a publish before x leaves it short.
+	rcli PEXPIRE 'gw:{exp}:s' 50000 >/dev/null
+	GW_RUNDIR=$GW_TMP/a gwctl publish exp 2 >/dev/null
+	ttl2=$(rcli PTTL 'gw:{exp}:s')
+	echo "after a publish before x: pttl $ttl2, x $(rcli HGET 'gw:{exp}:m' x)"
+	[ "$ttl2" -le 50000 ]
+	[ "$(rcli HGET 'gw:{exp}:m' x)" -eq "$x1" ]
+	# x past (set back): the next publish pushes both and moves x.
+	rcli HSET 'gw:{exp}:m' x 1 >/dev/null
+	GW_RUNDIR=$GW_TMP/a gwctl publish exp 3 >/dev/null
+	ttl2=$(rcli PTTL 'gw:{exp}:s')
+	x2=$(rcli HGET 'gw:{exp}:m' x)
+	echo "after x: pttl $ttl2, x $x2"
+	[ "$ttl2" -gt 120000 ] && [ "$x2" -ge "$x1" ]
+	[ "$(rcli XLEN 'gw:{exp}:s')" -eq 3 ]
+}
+
 @test "history: limit, since and complete" {
 	start_node a 1 "${FAST[@]}"
 	bcheck history --ports "$GW_PORT"
