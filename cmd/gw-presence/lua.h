@@ -206,9 +206,10 @@
  * instance, force.  If the session exists and is the user's, it becomes
  * live and this instance's (no expiry; taken from any other owner) and
  * its state is returned; else nil.  Unless force is '1', a session that
- * another live instance holds is left alone and 0 returned: its
- * connection is most likely closing (a drain, a dropped link), and its
- * closing save, with the offsets, is on its way; the caller asks again.
+ * another live instance holds is left alone and {that instance} returned:
+ * its connection is most likely closing (a drain, a dropped link), and
+ * its closing save, with the offsets, is on its way; the caller asks
+ * again (rsess.c), or takes it if that instance's link to Redis is gone.
  */
 #define LUA_SLOAD \
 "local v = redis.call('HMGET', KEYS[1], 'u', 's', 'o')\n" \
@@ -216,7 +217,7 @@
 "local o = v[3]\n" \
 "if o and o ~= '' and o ~= ARGV[3] and ARGV[4] ~= '1' and\n" \
 "    redis.call('EXISTS', 'gw:lease:' .. o) == 1 then\n" \
-"  return 0\n" \
+"  return {o}\n" \
 "end\n" \
 "if o and o ~= '' and o ~= ARGV[3] then\n" \
 "  redis.call('SREM', 'gw:isess:' .. o, ARGV[1])\n" \

@@ -149,6 +149,8 @@ struct presence {
 	uint64_t		 p_ssaved;	/* sessions saved */
 	uint64_t		 p_sresumed;	/* sessions loaded, found */
 	uint64_t		 p_sexpired;	/* sessions expired by sweeps */
+	uint64_t		 p_sloads;	/* session loads sent */
+	uint64_t		 p_staken;	/* ... taken from a gone link */
 };
 
 extern struct presence	*gp;
@@ -191,7 +193,8 @@ void		 session_load(struct peer *, uint32_t, const char *,
 void		 session_loaded(uint64_t, uint32_t, const char *,
 		    const char *, size_t, int);
 void		 session_retry(uint64_t, uint32_t, const char *,
-		    const char *, size_t, int);
+		    const char *, size_t, int, const char *);
+void		 session_retry_gone(void);
 void		 session_peer_gone(struct peer *);
 void		 session_reown(void);
 void		 session_free_all(void);
@@ -244,5 +247,8 @@ int		 redis_sess_load(uint64_t, uint32_t, const char *,
 		    const char *, size_t, int);
 int		 redis_sess_free(const char *);
 int		 redis_sess_own(const char *);
+void		 rsess_setname(redisAsyncContext *);
+int		 rsess_gone(const char *);
+void		 rsess_free(void);
 
 #endif

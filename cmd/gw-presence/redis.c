@@ -101,6 +101,7 @@ redis_stop(void)
 		redisAsyncFree(gp->p_redis);
 	gp->p_redis = NULL;
 	rqueue_fail();
+	rsess_free();
 }
 
 static void
@@ -139,6 +140,7 @@ redis_connect(void)
 	if (ra->ra_db != 0)
 		redisAsyncCommand(ac, redis_setup_cb, "SELECT", "SELECT %d",
 		    ra->ra_db);
+	rsess_setname(ac);
 	for (i = 0; i < SC_N; i++) {
 		rq = xcalloc(1, sizeof(*rq));
 		rq->rq_kind = RQ_LOAD;

@@ -1,7 +1,8 @@
 /*
  * rsess.c -- gw-presence's sessions in Redis: the scripts that save,
- * drop, load, close and own a session (lua.h), and the answer to a load.
- * The link itself is redis.c's.
+ * drop, load, close and own a session (lua.h), the answer to a load, and
+ * which other instances' links are still connected to Redis.  The link
+ * itself is redis.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,103 @@
 #include "log.h"
 #include "presence.h"
 #include "xmalloc.h"
+
+/*
+ * Which instances' gw-presence are connected to Redis: the last CLIENT
+ * LIST (each names its link gwp:INSTANCE), asked when a load finds a
+ * session held by another live instance.  A killed node's lease lives on
+ * for its --node-ttl, but its link goes at once, and no closing save will
+ * come from it: its sessions are taken at once, instead of after four
+ * more loads and 0.75 s each (S6 in docs/BENCH.md: 50 000 of them).  A
+ * list that does not show our own link (a proxy in between, CLIENT
+ * SETNAME or CLIENT LIST refused) is never believed.
+ */
+#define RSESS_FRESH	0.1	/* s: an older list is asked again */
+
+static char		*rsess_clients;		/* its text, or NULL */
+static ev_tstamp	 rsess_clientsat = -1e9;
+static int		 rsess_asking;
+
+static void	rsess_clients_cb(redisAsyncContext *, void *, void *);
+static void	rsess_name_cb(redisAsyncContext *, void *, void *);
+
+/* Name the link ac (just made) gwp:INSTANCE. */
+void
+rsess_setname(redisAsyncContext *ac)
+{
+	(void)redisAsyncCommand(ac, rsess_name_cb, NULL,
+	    "CLIENT SETNAME gwp:%s", gp->p_inst);
+}
+
+static void
+rsess_name_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+
+	(void)ac;
+	(void)priv;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_verbose("CLIENT SETNAME: %s (sessions of a dead node "
+		    "are taken after 0.75 s)", reply->str);
+}
+
+/* Ask for CLIENT LIST, unless a fresh one is here or on its way. */
+static void
+rsess_ask(void)
+{
+	if (rsess_asking || gp->p_redis == NULL || !gp->p_up ||
+	    ev_now(gp->p_loop) - rsess_clientsat <= RSESS_FRESH)
+		return;
+	if (redisAsyncCommand(gp->p_redis, rsess_clients_cb, NULL,
+	    "CLIENT LIST TYPE normal") == REDIS_OK)
+		rsess_asking = 1;
+}
+
+static void
+rsess_clients_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+
+	(void)priv;
+	rsess_asking = 0;
+	if (reply == NULL || ac != gp->p_redis)
+		return;
+	rsess_clientsat = ev_now(gp->p_loop);
+	free(rsess_clients);
+	rsess_clients = NULL;
+	if (reply->type == REDIS_REPLY_STRING)
+		rsess_clients = xstrdup(reply->str);
+	else if (reply->type == REDIS_REPLY_ERROR)
+		log_verbose("CLIENT LIST: %s", reply->str);
+	session_retry_gone();
+}
+
+/*
+ * Is the link of instance inst absent from a fresh CLIENT LIST that shows
+ * ours?  Then it is dead, or cut off from Redis: no save of it can come.
+ */
+int
+rsess_gone(const char *inst)
+{
+	char	name[PRESENCE_INSTLEN + 16];
+
+	if (rsess_clients == NULL || inst[0] == '\0' ||
+	    ev_now(gp->p_loop) - rsess_clientsat > RSESS_FRESH)
+		return 0;
+	snprintf(name, sizeof(name), " name=gwp:%s ", gp->p_inst);
+	if (strstr(rsess_clients, name) == NULL)
+		return 0;
+	snprintf(name, sizeof(name), " name=gwp:%s ", inst);
+	return strstr(rsess_clients, name) == NULL;
+}
+
+/* At exit. */
+void
+rsess_free(void)
+{
+	free(rsess_clients);
+	rsess_clients = NULL;
+}
 
 /* The resume window in milliseconds, as text. */
 void
@@ -124,6 +222,7 @@ redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
 	rq->rq_user[userlen] = '\0';
 	rq->rq_ulen = userlen;
 	rq->rq_try = try;
+	gp->p_sloads++;
 	return redis_send(rq, 9, argv, lens);
 }
 
@@ -178,13 +277,25 @@ redis_sess_own(const char *sid)
 void
 redis_sload_reply(struct rreq *rq, const redisReply *reply)
 {
-	int	 found;
+	const char	*owner;
+	int		 found;
 
-	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
-	    reply->integer == 0) {
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements == 1 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING) {
 		/* Another node still holds it: ask again in a moment. */
+		owner = reply->element[0]->str;
+		if (rsess_gone(owner)) {
+			gp->p_staken++;
+			if (redis_sess_load(rq->rq_peer, rq->rq_id, rq->rq_str,
+			    rq->rq_user, rq->rq_ulen, REDIS_SLOAD_TRIES) == -1)
+				session_loaded(rq->rq_peer, rq->rq_id,
+				    rq->rq_str, "", 0, 0);
+			return;
+		}
+		rsess_ask();
 		session_retry(rq->rq_peer, rq->rq_id, rq->rq_str, rq->rq_user,
-		    rq->rq_ulen, rq->rq_try + 1);
+		    rq->rq_ulen, rq->rq_try + 1, owner);
 		return;
 	}
 	found = reply != NULL && !redis_failed(reply, "session load") &&

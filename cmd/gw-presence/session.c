@@ -123,6 +123,7 @@ struct sretry {
 	int		 sr_try;
 	size_t		 sr_ulen;
 	char		 sr_sid[PJSON_SIDLEN + 1];
+	char		 sr_owner[PRESENCE_INSTLEN];	/* who holds it */
 	char		 sr_user[];
 };
 
@@ -147,6 +148,11 @@ session_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop;
 	(void)revents;
 	sretry_unlink(sr);
+	if (sr->sr_try < REDIS_SLOAD_TRIES && rsess_gone(sr->sr_owner)) {
+		/* Its holder's link is gone: no closing save will come. */
+		sr->sr_try = REDIS_SLOAD_TRIES;
+		gp->p_staken++;
+	}
 	if (presence_peer(sr->sr_peer) != NULL &&
 	    redis_sess_load(sr->sr_peer, sr->sr_id, sr->sr_sid, sr->sr_user,
 	    sr->sr_ulen, sr->sr_try) == -1)
@@ -155,16 +161,18 @@ session_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /*
- * Session sid is held by a connection of another live node: most likely
- * one that is closing right now (a drain, a dropped link), whose closing
- * save, with the offsets written, is on its way.  Load it again after a
- * wait that doubles from 50 ms; the load after REDIS_SLOAD_TRIES tries
- * (0.75 s) takes it over as it is.  Try is the number of the coming
+ * Session sid is held by a connection of another live node, the instance
+ * owner: most likely one that is closing right now (a drain, a dropped
+ * link), whose closing save, with the offsets written, is on its way.
+ * Load it again after a wait that doubles from 50 ms; the load after
+ * REDIS_SLOAD_TRIES tries (0.75 s) takes it over as it is, and so does
+ * any load once the owner's link to Redis is seen gone (rsess_gone(): a
+ * killed node, whose lease lives on).  Try is the number of the coming
  * load, from 1.
  */
 void
 session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
-    size_t ulen, int try)
+    size_t ulen, int try, const char *owner)
 {
 	struct sretry	*sr;
 
@@ -176,6 +184,7 @@ session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
 	sr->sr_try = try;
 	sr->sr_ulen = ulen;
 	snprintf(sr->sr_sid, sizeof(sr->sr_sid), "%s", sid);
+	snprintf(sr->sr_owner, sizeof(sr->sr_owner), "%s", owner);
 	memcpy(sr->sr_user, user, ulen);
 	ev_timer_init(&sr->sr_timer, session_retry_cb,
 	    0.05 * (double)(1 << (try < 1 ? 0 : try > 8 ? 7 : try - 1)), 0.);
@@ -184,6 +193,21 @@ session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
 	if ((sr->sr_next = sretries) != NULL)
 		sretries->sr_prev = sr;
 	sretries = sr;
+}
+
+/* A new CLIENT LIST came: the loads waiting on a gone holder go now. */
+void
+session_retry_gone(void)
+{
+	struct sretry	*sr, *next;
+
+	for (sr = sretries; sr != NULL; sr = next) {
+		next = sr->sr_next;
+		if (sr->sr_try < REDIS_SLOAD_TRIES && rsess_gone(sr->sr_owner)) {
+			ev_timer_stop(gp->p_loop, &sr->sr_timer);
+			session_retry_cb(gp->p_loop, &sr->sr_timer, 0);
+		}
+	}
 }
 
 /*

@@ -46,15 +46,30 @@ rcheck() {
 
 @test "resume on the other node after an abrupt drop: recovered, exactly the missed messages, then live; no presence flicker" {
 	rcheck other-node
+	# A is alive and connected: B waited for its closing save.
+	[ "$(pstats b | jq .sessions_taken)" -eq 0 ]
 }
 
-@test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false" {
+# pstats NODE: node NODE's gw-presence counters (gwctl stats).
+pstats() {
+	GW_RUNDIR=$GW_TMP/$1 gwctl stats |
+	    jq -c 'select(.process == "gw-presence") | .counters'
+}
+
+@test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false; the session taken at once (its holder's Redis link gone), not after 0.75 s of loads" {
+	local c
 	bg_start killed "$PY" "$RC" killed --ports "$PA,$PB" \
 	    --redis "$REDIS_SOCK" --sync "$GW_TMP/sync"
 	phase_wait killme
 	kill_node a
 	phase_go killme
 	bg_finish
+	# A's lease lives on for --node-ttl; its link went with it.
+	c=$(pstats b)
+	echo "node b's gw-presence: $c"
+	[ "$(jq .sessions_taken <<<"$c")" -eq 1 ]
+	[ "$(jq .session_loads <<<"$c")" -le 3 ]
+	rcli CLIENT LIST TYPE normal | grep -c ' name=gwp:b/'
 }
 
 @test "someone else's, a malformed or an unknown session id: a fresh session, never an error; the owner still resumes" {
