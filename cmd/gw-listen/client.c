@@ -296,7 +296,7 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 {
 	struct ipc_msg	*m;
 	struct pend	*pd;
-	int		 i, joined = 0;
+	int		 i, joined = 0, changed = 1;
 
 	if (!ident_may_subscribe(c->c_id, rq->rq_channel)) {
 		client_error(c, rq->rq_id, "forbidden",
@@ -308,10 +308,11 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 		    "the node cannot reach its message store");
 		return;
 	}
-	if ((i = client_find(c, rq->rq_channel)) != -1)
+	if ((i = client_find(c, rq->rq_channel)) != -1) {
 		/* Subscribed already: live messages keep flowing. */
+		changed = !c->c_subs[i].s_presence != !rq->rq_presence;
 		chan_set_presence(c, i, rq->rq_presence);
-	else {
+	} else {
 		if (c->c_nsubs >= gl->l_conf->lc_maxsubs) {
 			client_error(c, rq->rq_id, "limit_exceeded",
 			    "too many subscriptions on this connection");
@@ -331,7 +332,13 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 		pd->pd_sincearg = xstrdup(rq->rq_since);
 	if (joined)
 		pres_joined(pd->pd_chan, c);
-	sess_changed(c);
+	/*
+	 * The session's list changed (a channel, a presence flag), unless
+	 * this is a resume's: its list is the one just loaded (see
+	 * sess_loaded()).
+	 */
+	if (changed && !resume)
+		sess_changed(c);
 	if (rq->rq_presence && plink_up()) {
 		/*
 		 * The presence first (it counts c: the join went before on

@@ -19,7 +19,8 @@
  * session is loaded (the 101 waits: a client may not send frames before
  * it): the welcome then says resumed, and every channel is subscribed
  * again, with since = its saved offset, so that what was missed is
- * replayed.
+ * replayed.  Neither that nor a subscribe to a channel the connection
+ * has, with the same presence flag, changes the list: no save.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,7 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 	json_t		*o = NULL, *a, *names, *e, *p, *off;
 	const char	*name;
 	size_t		 i;
+	int		 saved = 0;
 
 	c->c_flags &= ~CONN_F_WAIT;
 	if (found && len <= SESS_MAXSTATE)
@@ -301,9 +303,21 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 			continue;
 		p = json_object_get(e, "p");
 		off = json_object_get(e, "o");
+		if (off != NULL)
+			saved = 1;
 		(void)client_resubscribe(c, name, json_is_true(p),
 		    json_string_value(off));
 	}
+	/*
+	 * The list is Redis's already (the load made the session live and
+	 * ours), so a resume saves nothing: a storm of a killed node's
+	 * clients (S6 in docs/BENCH.md) saved each twice.  Unless it came
+	 * from a closing save, with offsets that must not outlive this
+	 * connection's start, or a channel was not restored (forbidden now,
+	 * over max_subscriptions).
+	 */
+	if (saved || c->c_nsubs != json_array_size(a))
+		sess_changed(c);
 	json_decref(o);
 	log_verbose("conn %016llx: resumed session with %zu channels",
 	    (unsigned long long)c->c_connid, json_array_size(a));

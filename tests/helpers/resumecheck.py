@@ -192,6 +192,12 @@ async def killed(a):
     live = await publish(pub, "k3", 2, "live")
     await r.until(lambda: len(r.messages("k3")) == 2, "live messages")
     check_offsets(r, "k3", live, "after the resume")
+    # Subscribing again to a channel it has, with its presence flag as
+    # it was, changes nothing in the session: no save (bats counts).
+    await r.req({"type": "subscribe", "id": "again", "channel": "k2",
+                 "presence": True}, "subscribed")
+    # bats reads node B's counters while both connections are open.
+    await Sync(a.sync).phase("counted")
     log("resumed after SIGKILL: channels k2, k3 restored")
 
 
