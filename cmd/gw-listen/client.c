@@ -238,7 +238,7 @@ client_pend_free(struct pend *pd)
 static void
 pend_free(struct pend *pd)
 {
-	if (pd->pd_conn != NULL && pd->pd_prevp != NULL) {
+	if (pd->pd_prevp != NULL) {
 		if ((*pd->pd_prevp = pd->pd_next) != NULL)
 			pd->pd_next->pd_prevp = pd->pd_prevp;
 	}
@@ -256,6 +256,9 @@ client_forget(struct conn *c)
 	struct pend	*pd;
 
 	while ((pd = c->c_pend) != NULL) {
+		if ((c->c_pend = pd->pd_next) != NULL)
+			c->c_pend->pd_prevp = &c->c_pend;
+		pd->pd_prevp = NULL;	/* unlinked */
 		link_forget(pd);
 		pend_free(pd);
 	}
