@@ -59,6 +59,7 @@
 #define BENCH_ATTEMPT	10.0	/* a resume attempt's welcome, at most */
 #define BENCH_PUBSETTLE	10.0	/* failed publishes go again, at most */
 #define BENCH_SLOTS	1000	/* a bystander's latency time slots */
+#define BENCH_WINDOW	20	/* s: the bystanders' fixed window */
 #define BENCH_APIBATCH	1000	/* items of one POST /api/batch */
 #define BENCH_MAXKEY	512	/* bytes of --pub-api's key */
 
@@ -288,6 +289,7 @@ struct byst_report {
 	struct hist	by_before;	/* latencies before the kill */
 	struct hist	by_storm;	/* from the kill to the storm's end */
 	struct hist	by_after;	/* after it */
+	struct hist	by_window;	/* the first BENCH_WINDOW s after the kill */
 };
 
 /* A reconnect storm's figures, in the parent. */

@@ -6,7 +6,9 @@
  * receivers' if --user-pattern is given).  Each times its deliveries:
  * before the kill in one histogram; after it in time slots (about 100
  * ms wide), so that once the storm's end is known the slots up to it
- * make the storm's histogram and the rest the after's.
+ * make the storm's histogram and the rest the after's; and those of the
+ * first BENCH_WINDOW seconds after the kill in a histogram of their own,
+ * to compare runs whose storms end at different times.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,9 @@ bystand_text(struct bctx *x, struct bconn *c, const char *p, size_t len)
 		hist_add(&by->by_before, lat);
 		return;
 	}
+	/* The same span for any run, however soon its storm ends. */
+	if (now - y->y_t0 < (uint64_t)BENCH_WINDOW * 1000000000)
+		hist_add(&by->by_window, lat);
 	if (y->y_end != 0 && now > y->y_end) {
 		hist_add(&by->by_after, lat);
 		return;

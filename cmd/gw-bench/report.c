@@ -39,6 +39,7 @@ struct resume_derived {
 	double		cpu_s;		/* server CPU over the storm */
 	double		b50, b99, bmax;	/* bystanders before T0, ms */
 	double		s50, s99, smax;	/* during the storm */
+	double		w50, w99, wmax;	/* the first BENCH_WINDOW s */
 	double		a50, a99, amax;	/* after it */
 };
 
@@ -260,6 +261,9 @@ resume_derive(const struct bench_conf *c, const struct report *r,
 	rd->s50 = ns_ms(hist_quantile(&by->by_storm, 0.50));
 	rd->s99 = ns_ms(hist_quantile(&by->by_storm, 0.99));
 	rd->smax = ns_ms(by->by_storm.h_max);
+	rd->w50 = ns_ms(hist_quantile(&by->by_window, 0.50));
+	rd->w99 = ns_ms(hist_quantile(&by->by_window, 0.99));
+	rd->wmax = ns_ms(by->by_window.h_max);
 	rd->a50 = ns_ms(hist_quantile(&by->by_after, 0.50));
 	rd->a99 = ns_ms(hist_quantile(&by->by_after, 0.99));
 	rd->amax = ns_ms(by->by_after.h_max);
@@ -483,6 +487,8 @@ report_json_resume(const struct bench_conf *c, const struct report *r,
 	json_hist("storm_ms", &by->by_storm);
 	printf(",");
 	json_hist("after_ms", &by->by_after);
+	printf(",");
+	json_hist("window_ms", &by->by_window);
 	printf("},\n");
 }
 
@@ -651,6 +657,8 @@ report_table_resume(const struct report *r, const struct resume_derived *rd)
 	    " storm %.3f/%.3f/%.3f, after %.3f/%.3f/%.3f\n", "bystanders",
 	    (unsigned long long)by->by_ready, rd->b50, rd->b99, rd->bmax,
 	    rd->s50, rd->s99, rd->smax, rd->a50, rd->a99, rd->amax);
+	printf("%-22s p50/p99/max ms %.3f/%.3f/%.3f in the first %d s after "
+	    "T0\n", "", rd->w50, rd->w99, rd->wmax, BENCH_WINDOW);
 	printf("%-22s %.2f s\n", "server CPU, storm", rd->cpu_s);
 }
 

@@ -220,7 +220,7 @@ summary() {
 	"  caught up     \(.caught_up): last resume \(.last_resume_s) s, all caught up \(.all_caught_up_s) s after T0; complete \(.complete)",
 	"  sequences     missed \(.missed), duplicates \(.duplicates), replayed \(.replayed); since sent \(.since.sent), recovered \(.since.recovered_true)"),
 	(.bystanders |
-	"  bystanders    \(.subscribed): p50/p99/max ms before \(.before_ms.p50)/\(.before_ms.p99)/\(.before_ms.max), storm \(.storm_ms.p50)/\(.storm_ms.p99)/\(.storm_ms.max), after \(.after_ms.p50)/\(.after_ms.p99)/\(.after_ms.max)"),
+	"  bystanders    \(.subscribed): p50/p99/max ms before \(.before_ms.p50)/\(.before_ms.p99)/\(.before_ms.max), storm \(.storm_ms.p50)/\(.storm_ms.p99)/\(.storm_ms.max), after \(.after_ms.p50)/\(.after_ms.p99)/\(.after_ms.max); first 20 s \(.window_ms.p50)/\(.window_ms.p99)/\(.window_ms.max)"),
 	"  storm CPU     \(.resume.storm_cpu_s) s: " + ([.resume.storm_cpu_by_pid[] | select(.cpu_s >= 0.01) | "\(.name)[\(.pid)] \(.cpu_s)"] | join(", "))
 	else
 	"  deliveries    \(.deliveries.received) of \(.deliveries.expected) (lost \(.deliveries.lost), gaps \(.deliveries.gaps)), \(.deliveries.per_s)/s",

@@ -297,7 +297,9 @@ storm_run() {
 	    .bystanders.gaps == 0 and
 	    .bystanders.before_ms.count > 0 and
 	    .bystanders.storm_ms.count > 0 and
-	    .bystanders.storm_ms.max >= .bystanders.storm_ms.p99' >/dev/null
+	    .bystanders.storm_ms.max >= .bystanders.storm_ms.p99 and
+	    .bystanders.window_ms.count >= .bystanders.storm_ms.count and
+	    .bystanders.window_ms.max >= .bystanders.window_ms.p99' >/dev/null
 }
 
 @test "gw-bench: reconnect storm: the gap is filled by the subscribe with since, and missed without it" {
