@@ -243,6 +243,8 @@ int		 redis_send_event(int, const char **, const size_t *);
 int		 redis_failed(const redisReply *, const char *);
 void		 redis_window(char *, size_t);
 void		 redis_sload_reply(struct rreq *, const redisReply *);
+void		 redis_query_reply(struct rreq *, const redisReply *);
+void		 redis_qlen_reply(struct rreq *, const redisReply *);
 int		 redis_sess_load(uint64_t, uint32_t, const char *,
 		    const char *, size_t, int);
 int		 redis_sess_free(const char *);
