@@ -63,12 +63,34 @@ span_is(const char *p, size_t n, const char *want)
 	return n == strlen(want) && memcmp(p, want, n) == 0;
 }
 
+/* Bodies the scanner leaves to jansson (room for 3 items). */
+static const struct {
+	const char	*body;
+	int		 batch;
+	const char	*why;
+} notaken[] = {
+	{ "[{\"channel\":\"a\",\"data\":1},{\"channel\":\"a\",\"data\":2},"
+	  "{\"channel\":\"a\",\"data\":3},{\"channel\":\"a\",\"data\":4}]", 1,
+	  "more items than room" },
+	{ "[]", 1, "an empty batch" },
+	{ "{\"channel\":\"a\"}", 0, "no data" },
+	{ "{\"data\":1}", 0, "no channel" },
+	{ "{\"channel\":\"a\",\"data\":1,\"data\":2}", 0,
+	  "data twice (jansson keeps the last)" },
+	{ "{\"channel\":\"a\\/b\",\"data\":1}", 0, "an escaped channel" },
+	{ "{\"channel\":7,\"data\":1}", 0, "a channel not a string" },
+	{ "{\"chan\\nel\":\"a\",\"data\":1}", 0, "an escaped key" },
+	{ "[{\"channel\":\"a\",\"data\":1}]", 0, "a batch for a publish" },
+	{ "{\"channel\":\"a\",\"data\":1}", 1, "a publish for a batch" },
+	{ "{\"channel\":\"a\",\"data\":1}x", 0, "trailing bytes" },
+};
+
 static void
 test_items(void)
 {
 	struct jscan_item	 its[3];
 	const char		*b;
-	size_t			 n = 0;
+	size_t			 n = 0, i;
 
 	b = "{\"channel\":\"news\",\"data\":{\"a\": [1, 2]}}";
 	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == 0 && n == 1 &&
@@ -83,33 +105,10 @@ test_items(void)
 	    !its[0].ji_ws && span_is(its[1].ji_chan, its[1].ji_chanlen, "b") &&
 	    span_is(its[1].ji_data, its[1].ji_datalen, "\"s\"") &&
 	    !its[1].ji_ws, "batch: two items in order, other keys skipped");
-	b = "[{\"channel\":\"a\",\"data\":1},{\"channel\":\"a\",\"data\":2},"
-	    "{\"channel\":\"a\",\"data\":3},{\"channel\":\"a\",\"data\":4}]";
-	ok(jscan_items(b, strlen(b), 1, its, 3, &n) == -1,
-	    "more items than room: not taken");
-	ok(jscan_items("[]", 2, 1, its, 3, &n) == -1, "empty batch: not taken");
-	b = "{\"channel\":\"a\"}";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1, "no data");
-	b = "{\"data\":1}";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1, "no channel");
-	b = "{\"channel\":\"a\",\"data\":1,\"data\":2}";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1,
-	    "data twice: not taken (jansson keeps the last)");
-	b = "{\"channel\":\"a\\/b\",\"data\":1}";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1,
-	    "an escaped channel: not taken");
-	b = "{\"channel\":7,\"data\":1}";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1,
-	    "a channel not a string: not taken");
-	b = "{\"chan\\nel\":\"a\",\"data\":1}";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1,
-	    "an escaped key: not taken");
-	b = "[{\"channel\":\"a\",\"data\":1}]";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1 &&
-	    jscan_items(b + 1, strlen(b) - 2, 1, its, 3, &n) == -1,
-	    "a batch where a publish is wanted and the other way: not taken");
-	b = "{\"channel\":\"a\",\"data\":1}x";
-	ok(jscan_items(b, strlen(b), 0, its, 3, &n) == -1, "trailing bytes");
+	for (i = 0; i < sizeof(notaken) / sizeof(notaken[0]); i++)
+		ok(jscan_items(notaken[i].body, strlen(notaken[i].body),
+		    notaken[i].batch, its, 3, &n) == -1, "not taken: %s",
+		    notaken[i].why);
 }
 
 static void
