@@ -30,6 +30,9 @@
 static char		*rsess_clients;		/* its text, or NULL */
 static ev_tstamp	 rsess_clientsat = -1e9;
 static int		 rsess_asking;
+static int		 rsess_trusted;		/* it shows our own link */
+static char		 rsess_last[PRESENCE_INSTLEN];	/* the last asked */
+static int		 rsess_lastgone;	/* ... its answer in this list */
 
 static void	rsess_clients_cb(redisAsyncContext *, void *, void *);
 static void	rsess_name_cb(redisAsyncContext *, void *, void *);
@@ -70,6 +73,7 @@ static void
 rsess_clients_cb(redisAsyncContext *ac, void *r, void *priv)
 {
 	redisReply	*reply = r;
+	char		 name[PRESENCE_INSTLEN + 16];
 
 	(void)priv;
 	rsess_asking = 0;
@@ -78,9 +82,13 @@ rsess_clients_cb(redisAsyncContext *ac, void *r, void *priv)
 	rsess_clientsat = ev_now(gp->p_loop);
 	free(rsess_clients);
 	rsess_clients = NULL;
-	if (reply->type == REDIS_REPLY_STRING)
+	rsess_trusted = 0;
+	rsess_last[0] = '\0';
+	if (reply->type == REDIS_REPLY_STRING) {
 		rsess_clients = xstrdup(reply->str);
-	else if (reply->type == REDIS_REPLY_ERROR)
+		snprintf(name, sizeof(name), " name=gwp:%s ", gp->p_inst);
+		rsess_trusted = strstr(rsess_clients, name) != NULL;
+	} else if (reply->type == REDIS_REPLY_ERROR)
 		log_verbose("CLIENT LIST: %s", reply->str);
 	session_retry_gone();
 }
@@ -88,20 +96,23 @@ rsess_clients_cb(redisAsyncContext *ac, void *r, void *priv)
 /*
  * Is the link of instance inst absent from a fresh CLIENT LIST that shows
  * ours?  Then it is dead, or cut off from Redis: no save of it can come.
+ * The last instance asked about is remembered with its answer: a storm's
+ * waiting loads mostly wait on one holder, and the list may be long.
  */
 int
 rsess_gone(const char *inst)
 {
 	char	name[PRESENCE_INSTLEN + 16];
 
-	if (rsess_clients == NULL || inst[0] == '\0' ||
+	if (!rsess_trusted || inst[0] == '\0' ||
 	    ev_now(gp->p_loop) - rsess_clientsat > RSESS_FRESH)
 		return 0;
-	snprintf(name, sizeof(name), " name=gwp:%s ", gp->p_inst);
-	if (strstr(rsess_clients, name) == NULL)
-		return 0;
-	snprintf(name, sizeof(name), " name=gwp:%s ", inst);
-	return strstr(rsess_clients, name) == NULL;
+	if (strcmp(inst, rsess_last) != 0) {
+		snprintf(name, sizeof(name), " name=gwp:%s ", inst);
+		rsess_lastgone = strstr(rsess_clients, name) == NULL;
+		snprintf(rsess_last, sizeof(rsess_last), "%s", inst);
+	}
+	return rsess_lastgone;
 }
 
 /* At exit. */
@@ -110,6 +121,7 @@ rsess_free(void)
 {
 	free(rsess_clients);
 	rsess_clients = NULL;
+	rsess_trusted = 0;
 }
 
 /* The resume window in milliseconds, as text. */

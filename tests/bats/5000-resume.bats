@@ -56,18 +56,25 @@ pstats() {
 	    jq -c 'select(.process == "gw-presence") | .counters'
 }
 
-@test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false; the session taken at once (its holder's Redis link gone), not after 0.75 s of loads, and not saved again" {
-	local c
+# killed_resume: the killed scenario (node a killed, its client resumed
+# on b); C is node b's gw-presence counters while the client is on b.
+killed_resume() {
 	bg_start killed "$PY" "$RC" killed --ports "$PA,$PB" \
 	    --redis "$REDIS_SOCK" --sync "$GW_TMP/sync"
 	phase_wait killme
 	kill_node a
 	phase_go killme
 	phase_wait counted
-	c=$(pstats b)
+	C=$(pstats b)
 	phase_go counted
 	bg_finish
-	echo "node b's gw-presence: $c"
+	echo "node b's gw-presence: $C"
+}
+
+@test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false; the session taken at once (its holder's Redis link gone), not after 0.75 s of loads, and not saved again" {
+	local c
+	killed_resume
+	c=$C
 	# A's lease lives on for --node-ttl; its link went with it.
 	[ "$(jq .sessions_taken <<<"$c")" -eq 1 ]
 	[ "$(jq .session_loads <<<"$c")" -le 3 ]
@@ -75,6 +82,14 @@ pstats() {
 	# the one loaded (no offsets in it: a killed node saved none).
 	[ "$(jq .sessions_saved <<<"$c")" -eq 1 ]
 	rcli CLIENT LIST TYPE normal | grep -c ' name=gwp:b/'
+}
+
+@test "a Redis that refuses CLIENT LIST: a killed node's session is taken after the 0.75 s of loads, as before, and restored the same" {
+	# Every link is Redis's default user.
+	rcli ACL SETUSER default -client\|list
+	killed_resume
+	[ "$(jq .sessions_taken <<<"$C")" -eq 0 ]
+	[ "$(jq .session_loads <<<"$C")" -eq 5 ]
 }
 
 @test "someone else's, a malformed or an unknown session id: a fresh session, never an error; the owner still resumes" {
