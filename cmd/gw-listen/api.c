@@ -43,7 +43,8 @@ enum api_route {
 /*
  * A batch's answers, owned by the connection's head (conn_head.h_api):
  * each item's JSON text, as it comes, in ar_buf (item i at ar_at[i],
- * ar_len[i] bytes), joined into the answer's array once the last comes.
+ * ar_at[ar_n + i] bytes; 0 until answered), joined into the answer's
+ * array once the last comes.
  * Text, not jansson values: a batch of a thousand publishes would
  * otherwise build, encode and free a thousand objects.
  */
@@ -79,6 +80,7 @@ static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
 static int	api_publish_text(struct conn *, const char *, size_t,
 		    const char *, size_t, uint32_t);
 static int	api_fast(struct conn *);
+static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
 static void	api_metrics(struct conn *);
 
@@ -399,11 +401,8 @@ api_fast(struct conn *c)
 	for (i = 0; i < n; i++)
 		if (!parse_channel(its[i].ji_chan, its[i].ji_chanlen))
 			return 0;
-	if (head->h_route == R_BATCH) {
-		head->h_api = xcalloc(1, sizeof(*head->h_api));
-		head->h_api->ar_n = head->h_api->ar_left = n;
-		head->h_api->ar_at = xcalloc(2 * n, sizeof(uint32_t));
-	}
+	if (head->h_route == R_BATCH)
+		api_batch_new(head, n);
 	for (i = 0; i < n && r == 0; i++) {
 		d = (char *)its[i].ji_data;
 		if (its[i].ji_ws) {
@@ -421,6 +420,15 @@ api_fast(struct conn *c)
 			free(d);
 	}
 	return 1;
+}
+
+/* A batch of n items begins: its answers go in head->h_api. */
+static void
+api_batch_new(struct conn_head *head, size_t n)
+{
+	head->h_api = xcalloc(1, sizeof(*head->h_api));
+	head->h_api->ar_n = head->h_api->ar_left = n;
+	head->h_api->ar_at = xcalloc(2 * n, sizeof(uint32_t));
 }
 
 /* The body of c's request is in: parse it and act. */
@@ -477,10 +485,7 @@ api_body(struct conn *c)
 				json_decref(o);
 				return;
 			}
-		head->h_api = xcalloc(1, sizeof(*head->h_api));
-		head->h_api->ar_n = head->h_api->ar_left = json_array_size(o);
-		head->h_api->ar_at = xcalloc(2 * (size_t)head->h_api->ar_n,
-		    sizeof(uint32_t));
+		api_batch_new(head, json_array_size(o));
 		json_array_foreach(o, i, e)
 			if (api_publish(c, api_channel(e),
 			    json_object_get(e, "data"), i) == -1)
@@ -727,13 +732,13 @@ static void
 api_offset(struct pend *pd, const char *off, size_t len)
 {
 	char	 t[PROTO_MAXOFFSET + 16];
-	size_t	 i;
+	size_t	 i = 0;
 
-	for (i = 0; i < len && i <= PROTO_MAXOFFSET; i++)
-		if (!isxdigit((unsigned char)off[i]) && off[i] != ':' &&
-		    off[i] != '-')
-			break;
-	if (i != len || len > PROTO_MAXOFFSET) {
+	if (len <= PROTO_MAXOFFSET)
+		while (i < len && (isxdigit((unsigned char)off[i]) ||
+		    off[i] == ':' || off[i] == '-'))
+			i++;
+	if (len > PROTO_MAXOFFSET || i != len) {
 		api_item_json(pd, json_pack("{s:s%}", "offset", off, len), 200);
 		return;
 	}

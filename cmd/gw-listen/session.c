@@ -266,7 +266,7 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 	json_t		*o = NULL, *a, *names, *e, *p, *off;
 	const char	*name;
 	size_t		 i;
-	int		 saved = 0;
+	int		 offsets = 0;
 
 	c->c_flags &= ~CONN_F_WAIT;
 	if (found && len <= SESS_MAXSTATE)
@@ -304,7 +304,7 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 		p = json_object_get(e, "p");
 		off = json_object_get(e, "o");
 		if (off != NULL)
-			saved = 1;
+			offsets = 1;
 		(void)client_resubscribe(c, name, json_is_true(p),
 		    json_string_value(off));
 	}
@@ -316,7 +316,7 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 	 * connection's start, or a channel was not restored (forbidden now,
 	 * over max_subscriptions).
 	 */
-	if (saved || c->c_nsubs != json_array_size(a))
+	if (offsets || c->c_nsubs != json_array_size(a))
 		sess_changed(c);
 	json_decref(o);
 	log_verbose("conn %016llx: resumed session with %zu channels",

@@ -289,25 +289,18 @@ redis_sess_own(const char *sid)
 void
 redis_sload_reply(struct rreq *rq, const redisReply *reply)
 {
-	const char	*owner;
-	int		 found;
+	int	 found;
 
 	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
 	    reply->elements == 1 &&
 	    reply->element[0]->type == REDIS_REPLY_STRING) {
-		/* Another node still holds it: ask again in a moment. */
-		owner = reply->element[0]->str;
-		if (rsess_gone(owner)) {
-			gp->p_staken++;
-			if (redis_sess_load(rq->rq_peer, rq->rq_id, rq->rq_str,
-			    rq->rq_user, rq->rq_ulen, REDIS_SLOAD_TRIES) == -1)
-				session_loaded(rq->rq_peer, rq->rq_id,
-				    rq->rq_str, "", 0, 0);
-			return;
-		}
+		/*
+		 * Another node still holds it: ask again in a moment (at
+		 * once, and take it, if that node's link is gone).
+		 */
 		rsess_ask();
 		session_retry(rq->rq_peer, rq->rq_id, rq->rq_str, rq->rq_user,
-		    rq->rq_ulen, rq->rq_try + 1, owner);
+		    rq->rq_ulen, rq->rq_try + 1, reply->element[0]->str);
 		return;
 	}
 	found = reply != NULL && !redis_failed(reply, "session load") &&

@@ -186,7 +186,7 @@ session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
 	snprintf(sr->sr_sid, sizeof(sr->sr_sid), "%s", sid);
 	snprintf(sr->sr_owner, sizeof(sr->sr_owner), "%s", owner);
 	memcpy(sr->sr_user, user, ulen);
-	ev_timer_init(&sr->sr_timer, session_retry_cb,
+	ev_timer_init(&sr->sr_timer, session_retry_cb, rsess_gone(owner) ? 0. :
 	    0.05 * (double)(1 << (try < 1 ? 0 : try > 8 ? 7 : try - 1)), 0.);
 	sr->sr_timer.data = sr;
 	ev_timer_start(gp->p_loop, &sr->sr_timer);
