@@ -305,6 +305,22 @@ htab_iter_init(struct htab *t, struct htab_iter *it)
 }
 
 /*
+ * Start an iteration over t in it at bucket slot: a cursor taken from an
+ * earlier iteration's hi_slot when its hi_ent was NULL (a bucket's chain
+ * done).  The table may have changed since: entries added or removed, or
+ * the table grown, since doubling sends every entry of a bucket at or
+ * past slot to a bucket at or past it, the rest of the iteration sees
+ * every entry the first part did not (and some of those it did).
+ */
+void
+htab_iter_at(struct htab *t, struct htab_iter *it, size_t slot)
+{
+	it->hi_tab = t;
+	it->hi_slot = slot;
+	it->hi_ent = NULL;
+}
+
+/*
  * Step the iteration it: set *key, *keylen and *val (each may be NULL)
  * to the next entry and return 1, or return 0 when every entry has been
  * seen.  The key stays valid until the entry is removed or the table

@@ -23,6 +23,7 @@ void		*htab_get(const struct htab *, const char *, size_t);
 void		*htab_put(struct htab *, const char *, size_t, void *);
 void		*htab_del(struct htab *, const char *, size_t);
 void		 htab_iter_init(struct htab *, struct htab_iter *);
+void		 htab_iter_at(struct htab *, struct htab_iter *, size_t);
 int		 htab_iter_next(struct htab_iter *, const char **, size_t *,
 		    void **);
 

@@ -23,12 +23,16 @@
 #define ENTRY_KEYMAX	(PRESENCE_MAXCHAN + 1 + PRESENCE_MAXUSER)
 
 static void	entry_grace_cb(struct ev_loop *, ev_timer *, int);
+static int	entry_declare(const char *, size_t, void *, int);
 
 /* Set up the tables and the grace timer. */
 void
 entry_init(void)
 {
 	gp->p_entries = htab_new();
+	gp->p_epass.rp_tab = gp->p_entries;
+	gp->p_epass.rp_fn = entry_declare;
+	gp->p_epass.rp_what = "entries declared again";
 	ev_init(&gp->p_gtimer, entry_grace_cb);
 }
 
@@ -267,33 +271,36 @@ entry_peer_gone(struct peer *p)
 }
 
 /*
+ * Declare entry v (key k, klen bytes) to Redis again: a live one or one
+ * in its grace is joined (quiet: no presence.join), a leave that could
+ * not run is run.  Return value: -1 if the link is down, else 0.
+ */
+static int
+entry_declare(const char *k, size_t klen, void *v, int quiet)
+{
+	struct entry	*e = v;
+
+	(void)k;
+	(void)klen;
+	if (e->e_state != E_LEAVING)
+		return redis_join(e, 0, quiet);
+	if (!e->e_sent) {
+		e->e_gen++;
+		if (redis_leave(e, 0) == -1)
+			return -1;
+		e->e_sent = 1;
+	}
+	return 0;
+}
+
+/*
  * Declare every entry to Redis again (the link came back, or our lease
- * had lapsed): the live ones and those in their grace are joined (quiet:
- * no presence.join), the leaves that could not run are run.
+ * had lapsed), in a pass that keeps pace with Redis (rpass_start()).
  */
 void
 entry_redeclare(int quiet)
 {
-	struct htab_iter	 it;
-	const char		*k;
-	size_t			 klen;
-	void			*v;
-	struct entry		*e;
-	size_t			 n = 0;
-
-	htab_iter_init(gp->p_entries, &it);
-	while (htab_iter_next(&it, &k, &klen, &v)) {
-		e = v;
-		if (e->e_state != E_LEAVING)
-			(void)redis_join(e, 0, quiet);
-		else if (!e->e_sent) {
-			e->e_gen++;
-			e->e_sent = redis_leave(e, 0) == 0;
-		}
-		n++;
-	}
-	if (n > 0)
-		log_info("declared %zu entries to Redis again", n);
+	rpass_start(&gp->p_epass, quiet);
 }
 
 /*
@@ -327,6 +334,7 @@ entry_free_all(void)
 	void			*v;
 
 	ev_timer_stop(gp->p_loop, &gp->p_gtimer);
+	gp->p_epass.rp_active = 0;
 	htab_iter_init(gp->p_entries, &it);
 	while (htab_iter_next(&it, &k, &klen, &v))
 		entry_free(v);

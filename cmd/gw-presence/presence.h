@@ -104,6 +104,24 @@ struct typing {
 };
 
 /* The scripts, by their index in p_sha. */
+/*
+ * A pass over a table that sends Redis a command or two for each of its
+ * entries (every entry declared again, every session owned again): fed to
+ * the queue a bucket at a time as Redis answers (rqueue.c), not queued
+ * all at once.
+ */
+struct rpass {
+	struct htab	*rp_tab;
+	int		(*rp_fn)(const char *, size_t, void *, int);
+					/* key, its length, value, quiet;
+					   -1: the link is down */
+	const char	*rp_what;	/* for the log */
+	size_t		 rp_slot;	/* the next bucket */
+	size_t		 rp_count;	/* entries sent so far */
+	int		 rp_active;
+	int		 rp_quiet;
+};
+
 enum { SC_JOIN, SC_LEAVE, SC_LEASE, SC_CLAIM, SC_SWEEP,
     SC_SSAVE, SC_SLOAD, SC_SFREE, SC_SOWN, SC_N };
 
@@ -122,6 +140,8 @@ struct presence {
 	struct typing		*p_thead, *p_ttail;	/* typing list */
 	ev_timer		 p_ttimer;
 	struct htab		*p_sess;	/* sid -> struct psess */
+	struct rpass		 p_epass;	/* entries declared again */
+	struct rpass		 p_spass;	/* sessions owned again */
 	redisAsyncContext	*p_redis;
 	int			 p_up;		/* scripts loaded, ready */
 	int			 p_ready;	/* ready fd written */
@@ -239,6 +259,7 @@ int		 redis_send(struct rreq *, int, const char **, const size_t *);
 void		 rqueue_init(void);
 void		 rqueue_pump(void);
 void		 rqueue_fail(void);
+void		 rpass_start(struct rpass *, int);
 int		 redis_send_event(int, const char **, const size_t *);
 int		 redis_failed(const redisReply *, const char *);
 void		 redis_window(char *, size_t);

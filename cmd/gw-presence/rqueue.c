@@ -16,12 +16,14 @@
  */
 #include <stdlib.h>
 
+#include "htab.h"
 #include "log.h"
 #include "presence.h"
 #include "rwin.h"
 
 static int	rqueue_put(void *, const char *, size_t, void *);
 static void	rqueue_failed(void *, void *);
+static void	rpass_step(struct rpass *);
 
 /* Set up the window (once, before the link is first opened). */
 void
@@ -92,11 +94,72 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 	return 0;
 }
 
-/* Send queued commands while fewer than RQUEUE_WINDOW are awaited. */
+/*
+ * Send queued commands while fewer than RQUEUE_WINDOW are awaited, then
+ * let the passes under way queue some more.
+ */
 void
 rqueue_pump(void)
 {
 	rwin_pump(&gp->p_win);
+	rpass_step(&gp->p_epass);
+	rpass_step(&gp->p_spass);
+}
+
+/*
+ * Start pass rp over its table (quiet: its joins publish no presence
+ * event), or start it again from the first bucket if it is under way:
+ * the entries it has sent may have been lost since (a lapsed lease, a
+ * new link).  A pass that was not quiet stays so: the entries it has not
+ * reached yet still need their events.
+ *
+ * Queueing a command per entry at once made a million entries a
+ * gigabyte of queue built in seconds of the loop; the lease lapsed
+ * meanwhile, and the next pass queued them all again.
+ */
+void
+rpass_start(struct rpass *rp, int quiet)
+{
+	rp->rp_quiet = rp->rp_active ? rp->rp_quiet && quiet : quiet;
+	rp->rp_active = 1;
+	rp->rp_slot = 0;
+	rp->rp_count = 0;
+	rpass_step(rp);
+}
+
+/*
+ * Go on with pass rp while fewer than RQUEUE_WINDOW commands are queued,
+ * a bucket at a time, so that the next step starts at a bucket (entries
+ * may come and go between steps, the table may grow: see htab_iter_at()).
+ * While the link is down the pass waits; a new link starts it again.
+ */
+static void
+rpass_step(struct rpass *rp)
+{
+	struct htab_iter	 it;
+	const char		*k;
+	size_t			 klen;
+	void			*v;
+
+	if (!rp->rp_active || !gp->p_up)
+		return;
+	htab_iter_at(rp->rp_tab, &it, rp->rp_slot);
+	for (;;) {
+		if (it.hi_ent == NULL) {
+			/* Between two buckets: stop here if the queue is full. */
+			rp->rp_slot = it.hi_slot;
+			if (gp->p_win.rw_queued >= RQUEUE_WINDOW)
+				return;
+		}
+		if (!htab_iter_next(&it, &k, &klen, &v))
+			break;
+		if (rp->rp_fn(k, klen, v, rp->rp_quiet) == -1)
+			return;
+		rp->rp_count++;
+	}
+	rp->rp_active = 0;
+	if (rp->rp_count > 0)
+		log_info("%s: %zu", rp->rp_what, rp->rp_count);
 }
 
 /*

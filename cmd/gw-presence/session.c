@@ -24,11 +24,16 @@
 #include "presence.h"
 #include "xmalloc.h"
 
+static int	session_own(const char *, size_t, void *, int);
+
 /* Set up the table of live sessions. */
 void
 session_init(void)
 {
 	gp->p_sess = htab_new();
+	gp->p_spass.rp_tab = gp->p_sess;
+	gp->p_spass.rp_fn = session_own;
+	gp->p_spass.rp_what = "sessions owned again";
 }
 
 /* Record that peer p holds session sid. */
@@ -271,26 +276,32 @@ session_peer_gone(struct peer *p)
 }
 
 /*
+ * Own session k (klen bytes, its sid) again.  Return value: -1 if the
+ * link is down, else 0.
+ */
+static int
+session_own(const char *k, size_t klen, void *v, int quiet)
+{
+	char	sid[PJSON_SIDLEN + 1];
+
+	(void)v;
+	(void)quiet;
+	if (klen != PJSON_SIDLEN)
+		return 0;
+	memcpy(sid, k, PJSON_SIDLEN);
+	sid[PJSON_SIDLEN] = '\0';
+	return redis_sess_own(sid);
+}
+
+/*
  * Own every live session of this node again: the link came back, or our
- * lease had lapsed, and a sweep may have closed them.
+ * lease had lapsed, and a sweep may have closed them.  A pass that keeps
+ * pace with Redis (rpass_start()).
  */
 void
 session_reown(void)
 {
-	struct htab_iter	 it;
-	const char		*k;
-	size_t			 klen;
-	char			 sid[PJSON_SIDLEN + 1];
-
-	htab_iter_init(gp->p_sess, &it);
-	while (htab_iter_next(&it, &k, &klen, NULL)) {
-		memcpy(sid, k, PJSON_SIDLEN);
-		sid[PJSON_SIDLEN] = '\0';
-		if (redis_sess_own(sid) == -1)
-			return;
-	}
-	if (htab_count(gp->p_sess) > 0)
-		log_info("owned %zu sessions again", htab_count(gp->p_sess));
+	rpass_start(&gp->p_spass, 1);
 }
 
 /* Free the table (at exit; Redis keeps the sessions, see gw-presence(8)). */
@@ -309,6 +320,7 @@ session_free_all(void)
 			sretries->sr_prev = NULL;
 		free(sr);
 	}
+	gp->p_spass.rp_active = 0;
 	htab_iter_init(gp->p_sess, &it);
 	while (htab_iter_next(&it, &k, &klen, &v))
 		free(htab_del(gp->p_sess, k, klen));

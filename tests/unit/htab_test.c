@@ -326,6 +326,69 @@ test_iter_delete(void)
 	htab_free(t);
 }
 
+/*
+ * A scan in steps (htab_iter_at()): stopped at a bucket's end, the table
+ * grown by new keys and some old ones removed, then resumed.  Every old
+ * key still there is seen, whichever step saw it.
+ */
+static void
+test_iter_at(void)
+{
+	struct htab		*t;
+	struct htab_iter	 it;
+	const char		*k;
+	size_t			 kl, cursor = 0, before;
+	void			*v;
+	char			 key[16], seen[1000];
+	int			 i, n, bad = 0, step, done = 0, missed = 0;
+
+	t = htab_new();
+	for (i = 0; i < 300; i++) {
+		n = snprintf(key, sizeof(key), "k%d", i);
+		htab_put(t, key, (size_t)n, V(i + 1));
+	}
+	before = t->ht_nbuckets;
+	memset(seen, 0, sizeof(seen));
+	for (step = 0; !done && step < 1000; step++) {
+		htab_iter_at(t, &it, cursor);
+		n = 0;
+		done = 1;
+		while (htab_iter_next(&it, &k, &kl, &v)) {
+			i = (int)(uintptr_t)v - 1;
+			if (i < 0 || i >= 1000)
+				bad++;
+			else
+				seen[i] = 1;
+			/* A step ends with a bucket, after 20 entries. */
+			if (++n >= 20 && it.hi_ent == NULL) {
+				cursor = it.hi_slot;
+				done = 0;
+				break;
+			}
+		}
+		if (step == 2) {
+			/* Grow the table, and drop every third old key. */
+			for (i = 300; i < 1000; i++) {
+				n = snprintf(key, sizeof(key), "k%d", i);
+				htab_put(t, key, (size_t)n, V(i + 1));
+			}
+			for (i = 0; i < 300; i += 3) {
+				n = snprintf(key, sizeof(key), "k%d", i);
+				htab_del(t, key, (size_t)n);
+			}
+		}
+	}
+	for (i = 0; i < 300; i++)
+		if (i % 3 != 0 && !seen[i])
+			missed++;
+	ok(t->ht_nbuckets > before, "the table grew during the scan "
+	    "(%zu -> %zu buckets)", before, t->ht_nbuckets);
+	ok(done && step > 3, "the scan ended, in %d steps", step);
+	ok(bad == 0 && missed == 0, "every old key still there seen by a "
+	    "scan in steps: %d missed, %d bad", missed, bad);
+	htab_free(t);
+}
+
 int
 main(void)
 {
@@ -334,5 +397,6 @@ main(void)
 	test_reference();
 	test_grow();
 	test_iter_delete();
+	test_iter_at();
 	return tap_done();
 }
