@@ -162,6 +162,7 @@ struct ipc_peer	*ipc_peer_new(struct ev_loop *, int, ipc_msg_cb, ipc_close_cb,
 void		*ipc_peer_arg(struct ipc_peer *);
 int		 ipc_send(struct ipc_peer *, struct ipc_msg *);
 size_t		 ipc_peer_queued(struct ipc_peer *);
+void		 ipc_peer_pause(struct ipc_peer *, int);
 void		 ipc_peer_free(struct ipc_peer *);
 
 #endif

@@ -59,7 +59,7 @@
 struct ipc_peer {
 	struct ev_loop	*p_loop;
 	int		 p_fd;
-	ev_io		 p_rio;		/* on while alive */
+	ev_io		 p_rio;		/* on while alive, not paused */
 	ev_io		 p_wio;		/* on while the socket is full */
 	ev_prepare	 p_prep;	/* on while output waits */
 	ev_idle		 p_idle;	/* keeps the loop up for p_prep */
@@ -76,6 +76,7 @@ struct ipc_peer {
 	struct ipc_msg	*p_qtail;
 	size_t		 p_queued;	/* bytes of it not yet written */
 
+	int		 p_paused;	/* not read: ipc_peer_pause() */
 	int		 p_inuse;	/* library frames holding p */
 	int		 p_dead;	/* closecb was called */
 	int		 p_freed;	/* ipc_peer_free() called */
@@ -189,6 +190,24 @@ ipc_send(struct ipc_peer *p, struct ipc_msg *m)
 	return 0;
 }
 
+/*
+ * Stop reading p (on non-zero) or read it again: the owner's way to push
+ * back on a peer that sends more than it can serve.  Messages already
+ * read are still handed over; the rest wait in the socket, then in the
+ * sender's queue (GW_IPC_MAXQUEUE).
+ */
+void
+ipc_peer_pause(struct ipc_peer *p, int on)
+{
+	if (p->p_dead || p->p_freed || p->p_paused == (on != 0))
+		return;
+	p->p_paused = on != 0;
+	if (p->p_paused)
+		ev_io_stop(p->p_loop, &p->p_rio);
+	else
+		ev_io_start(p->p_loop, &p->p_rio);
+}
+
 /* Stop every watcher of p. */
 static void
 ipc_peer_stop(struct ipc_peer *p)
@@ -287,7 +306,7 @@ ipc_peer_read(struct ipc_peer *p)
 	ssize_t			 n;
 	uint32_t		 mlen;
 
-	while (got < IPC_READ_BUDGET) {
+	while (got < IPC_READ_BUDGET && !p->p_paused) {
 		/* Keep the partial message at the front of the buffer. */
 		left = p->p_inlen - p->p_inoff;
 		if (p->p_inoff > 0) {

@@ -27,7 +27,8 @@ ctl_stats(void)
 		if (!p->pr_dead)
 			npeers++;
 	return json_pack("{s:b, s:s, s:i, s:s, s:s, s:{s:I, s:I, s:I, s:I,"
-	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}", "ok", 1, "process",
+	    " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+	    " s:i}}", "ok", 1, "process",
 	    "gw-presence", "pid", (int)getpid(), "node", gp->p_conf->pc_node,
 	    "instance", gp->p_inst, "counters",
 	    "entries", (json_int_t)htab_count(gp->p_entries),
@@ -45,6 +46,7 @@ ctl_stats(void)
 	    "redis_reconnects", (json_int_t)gp->p_reconnects,
 	    "redis_awaited", (json_int_t)gp->p_win.rw_inflight,
 	    "redis_queued", (json_int_t)gp->p_win.rw_queued,
+	    "redis_pauses", (json_int_t)gp->p_pauses,
 	    "redis_up", gp->p_up);
 }
 

@@ -185,6 +185,31 @@ presence_drain_check(void)
 	ev_break(gp->p_loop, EVBREAK_ALL);
 }
 
+/*
+ * Stop reading the workers (on non-zero), or read them again: the queue
+ * of commands for Redis is long (rqueue.c).  Their messages wait in the
+ * sockets and in the workers' queues, so that a storm of connections
+ * costs memory there, bounded per worker, not here without bound; and
+ * a loop turn reads a bounded amount, so that Redis's answers, a window
+ * of them a turn, are read often enough to keep up.  gwctl's requests
+ * are still read.
+ */
+void
+presence_pause(int on)
+{
+	struct peer	*p;
+
+	on = on != 0;
+	if (gp->p_paused == on)
+		return;
+	gp->p_paused = on;
+	if (on)
+		gp->p_pauses++;
+	for (p = gp->p_peers; p != NULL; p = p->pr_next)
+		if (p->pr_fed && !p->pr_dead)
+			ipc_peer_pause(p->pr_ipc, on);
+}
+
 static void
 presence_drain_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -466,6 +491,23 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 
 	if (p->pr_dead)
 		return;
+	switch (h->type) {
+	case GW_MSG_PRESENCE_JOIN:
+	case GW_MSG_PRESENCE_LEAVE:
+	case GW_MSG_PRESENCE_TYPING:
+	case GW_MSG_SESSION_SAVE:
+	case GW_MSG_SESSION_DROP:
+	case GW_MSG_SESSION_LOAD:
+		/* A worker: paused with the others while Redis is behind. */
+		if (!p->pr_fed) {
+			p->pr_fed = 1;
+			if (gp->p_paused)
+				ipc_peer_pause(ip, 1);
+		}
+		break;
+	default:
+		break;
+	}
 	switch (h->type) {
 	case GW_MSG_HELLO:
 		if (ipc_get_u32(rd, &pid) == -1 ||

@@ -55,6 +55,7 @@ struct peer {
 	uint64_t	 pr_serial;	/* never reused: replies find it */
 	int		 pr_dead;	/* freed at the end of the iteration */
 	int		 pr_held;	/* has held a session (a worker) */
+	int		 pr_fed;	/* has sent work for Redis */
 	struct htab	*pr_decl;	/* "C\nU" -> struct entry, declared */
 	char		 pr_name[64];
 };
@@ -152,6 +153,8 @@ struct presence {
 	int			 p_claiming;	/* a claim is outstanding */
 	unsigned long		 p_pending;	/* commands awaiting replies */
 	struct rwin		 p_win;		/* sent or waiting (rqueue.c) */
+	int			 p_paused;	/* workers not read: queue full */
+	uint64_t		 p_pauses;	/* ... how many times */
 	ev_timer		 p_retry;
 	ev_timer		 p_drop;	/* drops the link */
 	ev_timer		 p_lease;
@@ -184,6 +187,7 @@ void		 presence_send_fail(struct peer *, uint32_t, const char *,
 		    const char *);
 void		 presence_ready(void);
 void		 presence_drain_check(void);
+void		 presence_pause(int);
 
 /* entry.c */
 void		 entry_init(void);
@@ -255,6 +259,8 @@ void		 redis_reply_cb(redisAsyncContext *, void *, void *);
 
 /* rqueue.c */
 #define RQUEUE_WINDOW	128	/* commands awaited on the link, at most */
+#define RQUEUE_HIGH	(8 * RQUEUE_WINDOW)	/* queued: workers paused */
+#define RQUEUE_LOW	(2 * RQUEUE_WINDOW)	/* ... read again; passes fill */
 int		 redis_send(struct rreq *, int, const char **, const size_t *);
 void		 rqueue_init(void);
 void		 rqueue_pump(void);

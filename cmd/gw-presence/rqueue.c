@@ -91,17 +91,23 @@ redis_send(struct rreq *rq, int argc, const char **argv,
 		return -1;
 	}
 	gp->p_pending++;
+	if (gp->p_win.rw_queued >= RQUEUE_HIGH)
+		presence_pause(1);
 	return 0;
 }
 
 /*
- * Send queued commands while fewer than RQUEUE_WINDOW are awaited, then
- * let the passes under way queue some more.
+ * Send queued commands while fewer than RQUEUE_WINDOW are awaited; read
+ * the workers again once the queue is short (they are paused when it
+ * reaches RQUEUE_HIGH: presence_pause()), and let the passes under way
+ * queue some more.
  */
 void
 rqueue_pump(void)
 {
 	rwin_pump(&gp->p_win);
+	if (gp->p_win.rw_queued <= RQUEUE_LOW)
+		presence_pause(0);
 	rpass_step(&gp->p_epass);
 	rpass_step(&gp->p_spass);
 }
@@ -128,7 +134,7 @@ rpass_start(struct rpass *rp, int quiet)
 }
 
 /*
- * Go on with pass rp while fewer than RQUEUE_WINDOW commands are queued,
+ * Go on with pass rp while fewer than RQUEUE_LOW commands are queued,
  * a bucket at a time, so that the next step starts at a bucket (entries
  * may come and go between steps, the table may grow: see htab_iter_at()).
  * While the link is down the pass waits; a new link starts it again.
@@ -148,7 +154,7 @@ rpass_step(struct rpass *rp)
 		if (it.hi_ent == NULL) {
 			/* Between two buckets: stop here if the queue is full. */
 			rp->rp_slot = it.hi_slot;
-			if (gp->p_win.rw_queued >= RQUEUE_WINDOW)
+			if (gp->p_win.rw_queued >= RQUEUE_LOW)
 				return;
 		}
 		if (!htab_iter_next(&it, &k, &klen, &v))
@@ -164,10 +170,11 @@ rpass_step(struct rpass *rp)
 
 /*
  * The link is gone: every queued command fails, in order, as the sent
- * ones did (redis_reply_cb() with no reply).
+ * ones did (redis_reply_cb() with no reply); the workers are read again.
  */
 void
 rqueue_fail(void)
 {
 	rwin_fail(&gp->p_win);
+	presence_pause(0);
 }

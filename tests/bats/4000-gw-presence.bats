@@ -198,40 +198,59 @@ pstat() {
 	    jq -r "select(.process == \"gw-presence\") | .counters.$1"
 }
 
-@test "a burst while Redis is stalled: at most 128 commands awaited on the link (and the lease), the rest queued in order; all joined once Redis is back" {
-	local i q a
+@test "a burst while Redis is stalled: at most 128 commands awaited on the link (and the lease); the workers are not read once 1 024 are queued, and read again as Redis answers; all joined once Redis is back" {
+	local i q a n=3000
+	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	# Redis is stalled for seconds: the lease is judged after 20 s, and
+	# the bridge's probes (which would make the node unhealthy, and
+	# refuse new connections) are 10 s apart.
+	NODE_PRESENCE_ARGS=(--node-ttl 30 --presence-grace "$GRACE"
+	    --typing-ttl "$TYPING")
+	NODE_BRIDGE_ARGS=(--probe-interval 10)
 	start_redis
 	nodes 1
 	wait_log 'redis link up' "$PRESENCE_LOG"
 	kill -STOP "$REDIS_PID"
-	# 800 users join (and save their sessions): over 1 600 commands.
+	# 3 000 users join and save their sessions: some 9 000 commands.
 	bg_start burst gw-bench --url "ws://127.0.0.1:$GW_PORT/ws" \
-	    --conns 800 --channels 1 --user-pattern "u%d" --rate 0 \
-	    --duration 5 --connect-timeout 60 --json
+	    --conns "$n" --concurrency "$n" --channels 1 \
+	    --user-pattern "u%d" --rate 0 --duration 8 --connect-timeout 60 \
+	    --json
 	for ((i = 0; i < 400; i++)); do
-		q=$(pstat redis_queued)
-		[ "$q" -gt 0 ] 2>/dev/null && break
+		[ "$(pstat redis_pauses)" -gt 0 ] 2>/dev/null && break
 		nap "$i"
 	done
+	# All connected: what the worker sent meanwhile stayed with it.
+	for ((i = 0; i < 400; i++)); do
+		[ "$(gwctl --rundir "$(gw_tmpdir)/a" --json stats |
+		    jq -r 'select(.process == "gw-listen") | .counters.connections')" \
+		    -ge "$n" ] && break
+		nap "$i"
+	done
+	q=$(pstat redis_queued)
 	a=$(pstat redis_awaited)
-	echo "stalled: $a awaited, $q queued"
+	echo "stalled: $a awaited, $q queued, paused $(pstat redis_pauses) times"
 	kill -CONT "$REDIS_PID"
-	[ "$q" -gt 0 ]
+	[ "$(pstat redis_pauses)" -ge 1 ]
+	# 1 024, and what was left of the worker's last read (64 KB): not
+	# the 9 000 commands of the whole burst.
+	[ "$q" -ge 1024 ] && [ "$q" -le 4096 ]
 	# 128, and the lease and a sweep claim, which skip the queue.
 	[ "$a" -ge 128 ] && [ "$a" -le 130 ]
-	# While gw-bench holds its connections (5 s): every join
-	# reached Redis (800 users, and the publisher's connection).
+	# While gw-bench holds its connections (8 s): every join
+	# reached Redis (3 000 users, and the publisher's connection).
 	for ((i = 0; i < 400; i++)); do
-		[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge 800 ] &&
+		[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge "$n" ] &&
 		    [ "$(pstat redis_queued)" = 0 ] && break
 		nap "$i"
 	done
 	gwctl --rundir "$(gw_tmpdir)/a" --json stats | grep presence
 	[ "$(pstat redis_queued)" = 0 ]
-	[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge 800 ]
-	[ "$(pstat entries)" -ge 800 ]
+	[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge "$n" ]
+	[ "$(pstat entries)" -ge "$n" ]
+	[ "$(pstat sessions)" -ge "$n" ]
 	bg_finish
-	jq -e '.connections.opened == 800 and .connections.failed == 0' \
+	jq -e ".connections.opened == $n and .connections.failed == 0" \
 	    "$BG_OUT"
 	run ! grep -E 'no answer|reconnecting|link down' "$PRESENCE_LOG"
 }

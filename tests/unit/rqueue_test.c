@@ -42,6 +42,16 @@ redisAsyncFormattedCommand(redisAsyncContext *ac, redisCallbackFn *fn,
 	return REDIS_OK;
 }
 
+static int	 paused, pauses;
+
+void
+presence_pause(int on)
+{
+	if (on && !paused)
+		pauses++;
+	paused = on;
+}
+
 /* What redis.c's callback does for the queue: free, count, pump. */
 void
 redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
@@ -148,8 +158,8 @@ main(void)
 	rpass_start(&gp->p_epass, 0);
 	ok(gp->p_win.rw_inflight == RQUEUE_WINDOW, "%zu awaited on the "
 	    "link", gp->p_win.rw_inflight);
-	ok(gp->p_win.rw_queued >= RQUEUE_WINDOW &&
-	    gp->p_win.rw_queued < 2 * RQUEUE_WINDOW,
+	ok(gp->p_win.rw_queued >= RQUEUE_LOW &&
+	    gp->p_win.rw_queued < RQUEUE_LOW + 32,
 	    "%zu queued for %d entries (not all of them)",
 	    gp->p_win.rw_queued, NKEYS);
 	ok(gp->p_epass.rp_active, "the pass waits for answers");
@@ -162,8 +172,9 @@ main(void)
 	    "most %u times", n, NKEYS, most);
 	ok(!gp->p_epass.rp_active && gp->p_epass.rp_count == NKEYS,
 	    "the pass is done after %zu entries", gp->p_epass.rp_count);
-	ok(maxqueued < 2 * RQUEUE_WINDOW, "the queue never held more than "
-	    "%zu commands", maxqueued);
+	ok(maxqueued < RQUEUE_LOW + 32 && pauses == 0, "the queue never "
+	    "held more than %zu commands (workers paused %d times)",
+	    maxqueued, pauses);
 	ok(gp->p_pending == 0 && gp->p_win.rw_queued == 0,
 	    "nothing pending at the end");
 
@@ -203,6 +214,35 @@ main(void)
 	n = count_calls(1, &most);
 	ok(n == NKEYS && !gp->p_epass.rp_active, "link back: every entry "
 	    "sent (%zu of %d)", n, NKEYS);
+
+	/*
+	 * The workers' burst: paused once RQUEUE_HIGH commands are queued,
+	 * read again once answers bring it down to RQUEUE_LOW.
+	 */
+	for (i = 0; i < RQUEUE_HIGH + RQUEUE_WINDOW - 1; i++) {
+		(void)send_two("ch\nuser0", 9, (void *)(uintptr_t)1, 0);
+		if (paused)
+			break;
+	}
+	ok(paused && pauses == 1 && gp->p_win.rw_queued >= RQUEUE_HIGH &&
+	    gp->p_win.rw_queued <= RQUEUE_HIGH + 1, "workers paused with "
+	    "%zu commands queued", gp->p_win.rw_queued);
+	while (paused && answer(1) > 0)
+		;
+	ok(!paused && gp->p_win.rw_queued == RQUEUE_LOW, "read again with "
+	    "%zu queued", gp->p_win.rw_queued);
+	while (answer(7) > 0)
+		;
+	for (i = 0; i < RQUEUE_HIGH; i++)
+		(void)send_two("ch\nuser0", 9, (void *)(uintptr_t)1, 0);
+	ok(paused && pauses == 2, "paused again");
+	gp->p_up = 0;
+	rqueue_fail();
+	ok(!paused && gp->p_win.rw_queued == 0, "the link lost: queue "
+	    "failed, workers read again");
+	while (nanswered < nsent)
+		redis_reply_cb(NULL, NULL, sent[nanswered++]);
+	gp->p_up = 1;
 
 	/* A link that refuses the command: the pass stops there. */
 	link_refuses = 1;
