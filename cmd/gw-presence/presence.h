@@ -259,8 +259,8 @@ void		 redis_reply_cb(redisAsyncContext *, void *, void *);
 
 /* rqueue.c */
 #define RQUEUE_WINDOW	128	/* commands awaited on the link, at most */
-#define RQUEUE_HIGH	(8 * RQUEUE_WINDOW)	/* queued: workers paused */
-#define RQUEUE_LOW	(2 * RQUEUE_WINDOW)	/* ... read again; passes fill */
+#define RQUEUE_HIGH	(64 * RQUEUE_WINDOW)	/* queued: workers paused */
+#define RQUEUE_LOW	(16 * RQUEUE_WINDOW)	/* ... read again; passes fill */
 int		 redis_send(struct rreq *, int, const char **, const size_t *);
 void		 rqueue_init(void);
 void		 rqueue_pump(void);

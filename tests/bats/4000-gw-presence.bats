@@ -198,8 +198,8 @@ pstat() {
 	    jq -r "select(.process == \"gw-presence\") | .counters.$1"
 }
 
-@test "a burst while Redis is stalled: at most 128 commands awaited on the link (and the lease); the workers are not read once 1 024 are queued, and read again as Redis answers; all joined once Redis is back" {
-	local i q a n=3000
+@test "a burst while Redis is stalled: at most 128 commands awaited on the link (and the lease); the workers are not read once 8 192 are queued, and read again as Redis answers; all joined once Redis is back" {
+	local i q a n=6000
 	ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 	# Redis is stalled for seconds: the lease is judged after 20 s, and
 	# the bridge's probes (which would make the node unhealthy, and
@@ -211,7 +211,7 @@ pstat() {
 	nodes 1
 	wait_log 'redis link up' "$PRESENCE_LOG"
 	kill -STOP "$REDIS_PID"
-	# 3 000 users join and save their sessions: some 9 000 commands.
+	# 6 000 users join and save their sessions: some 18 000 commands.
 	bg_start burst gw-bench --url "ws://127.0.0.1:$GW_PORT/ws" \
 	    --conns "$n" --concurrency "$n" --channels 1 \
 	    --user-pattern "u%d" --rate 0 --duration 8 --connect-timeout 60 \
@@ -232,13 +232,13 @@ pstat() {
 	echo "stalled: $a awaited, $q queued, paused $(pstat redis_pauses) times"
 	kill -CONT "$REDIS_PID"
 	[ "$(pstat redis_pauses)" -ge 1 ]
-	# 1 024, and what was left of the worker's last read (64 KB): not
-	# the 9 000 commands of the whole burst.
-	[ "$q" -ge 1024 ] && [ "$q" -le 4096 ]
+	# 8 192, and what was left of the worker's last read (64 KB): not
+	# the 18 000 commands of the whole burst.
+	[ "$q" -ge 8192 ] && [ "$q" -le 12288 ]
 	# 128, and the lease and a sweep claim, which skip the queue.
 	[ "$a" -ge 128 ] && [ "$a" -le 130 ]
 	# While gw-bench holds its connections (8 s): every join
-	# reached Redis (3 000 users, and the publisher's connection).
+	# reached Redis (6 000 users, and the publisher's connection).
 	for ((i = 0; i < 400; i++)); do
 		[ "$(rcli HLEN 'gw:{bench:0}:u')" -ge "$n" ] &&
 		    [ "$(pstat redis_queued)" = 0 ] && break

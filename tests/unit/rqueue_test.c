@@ -19,7 +19,7 @@
 #include "htab.h"
 #include "../../cmd/gw-presence/presence.h"
 
-#define NKEYS	5000
+#define NKEYS	20000
 
 struct presence	*gp;
 static struct presence	 pres;
