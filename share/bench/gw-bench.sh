@@ -70,6 +70,7 @@ if [[ " $* " == *" s1m "* ]] && [ "${GW_BENCH_NETNS:-}" != no ] &&
 	old=$(cat "$ehash")
 	echo 4194304 >"$ehash"
 	rc=0
+	# shellcheck disable=SC2016  # the inner shell expands them
 	GW_BENCH_IN_NETNS=1 unshare -n sh -c \
 	    'ip link set lo up && exec bash "$0" "$@"' "$0" "$@" || rc=$?
 	echo "$old" >"$ehash"
