@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,11 @@ struct listen	*gl;
 static int	listen_bind(struct listen_addr *);
 static void	listen_accept_cb(struct ev_loop *, ev_io *, int);
 static void	listen_resume_cb(struct ev_loop *, ev_timer *, int);
+static long	listen_fdlimit(void);
+static long	listen_fdspare(void);
+static void	listen_full(int);
+static void	listen_full_cb(struct ev_loop *, ev_timer *, int);
+static void	listen_unlisten(void);
 static void	listen_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	listen_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	listen_stop_cb(struct ev_loop *, ev_timer *, int);
@@ -61,9 +67,16 @@ listen_bind(struct listen_addr *la)
 		close(fd);
 		return -1;
 	}
-	/* Port 0 asks the kernel for one: log the one it chose. */
+	/*
+	 * Port 0 asks the kernel for one: log the one it chose, and keep it
+	 * for a listen again after listen_full().
+	 */
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (sslen <= sizeof(la->la_ss)) {
+			memcpy(&la->la_ss, &ss, sslen);
+			la->la_len = sslen;
+		}
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
@@ -128,6 +141,8 @@ listen_main(struct listen_conf *conf)
 		l.l_naccept++;
 	}
 	ev_timer_init(&l.l_acceptpause, listen_resume_cb, 0.1, 0.);
+	ev_timer_init(&l.l_fulltimer, listen_full_cb, LISTEN_FULL_CHECK,
+	    LISTEN_FULL_CHECK);
 	l.l_chans = htab_new();
 	tlist_init(&l.l_heads, conf->lc_headtmo, handshake_expire);
 	tlist_init(&l.l_live, conf->lc_ping, ws_ping_expire);
@@ -212,7 +227,89 @@ listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		conn_accept(fd);
+		if (gl->l_conf->lc_spill &&
+		    fd >= listen_fdlimit() - listen_fdspare()) {
+			listen_full(fd);
+			return;
+		}
 	}
+}
+
+/* Descriptors kept free below the limit: LISTEN_FD_SPARE, or an eighth. */
+static long
+listen_fdspare(void)
+{
+	long	lim = listen_fdlimit();
+
+	return lim / 8 < LISTEN_FD_SPARE ? lim / 8 : LISTEN_FD_SPARE;
+}
+
+/* The limit of open files, read each time (prlimit(1) may change it). */
+static long
+listen_fdlimit(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+		return INT_MAX;
+	return (long)rl.rlim_cur;
+}
+
+/*
+ * With --spill (gw-supervise gives it to the workers of a port):
+ * descriptor fd is one of the last listen_fdspare() below the limit of
+ * open files: close the listening sockets, so that the kernel hands new
+ * connections to the node's other workers (SO_REUSEPORT) instead of
+ * queueing them here for descriptors that are not there; listen again once connections
+ * have gone (listen_full_cb()).  Connections still in the closed
+ * socket's queue are reset, unless net.ipv4.tcp_migrate_req hands them
+ * to another worker.
+ */
+static void
+listen_full(int fd)
+{
+	int	i;
+
+	if (gl->l_full || gl->l_stopping)
+		return;
+	for (i = 0; i < gl->l_naccept; i++)
+		if (gl->l_accept[i].fd == -1)
+			return;
+	gl->l_full = 1;
+	gl->l_fdbase = fd + 1 - (int)gl->l_nconns;
+	log_warnx("%d files open, the limit is %ld: not listening until "
+	    "connections close", fd + 1, listen_fdlimit());
+	listen_unlisten();
+	ev_timer_start(gl->l_loop, &gl->l_fulltimer);
+}
+
+/* While full: listen again once enough connections have closed. */
+static void
+listen_full_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	int	i, fd;
+
+	(void)revents;
+	if (gl->l_stopping) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	if ((long)gl->l_nconns + gl->l_fdbase >=
+	    listen_fdlimit() - 2 * listen_fdspare())
+		return;
+	for (i = 0; i < gl->l_naccept; i++) {
+		if (gl->l_accept[i].fd != -1)
+			continue;
+		if ((fd = listen_bind(&gl->l_conf->lc_addrs[i])) == -1)
+			return;		/* the next tick tries again */
+		ev_io_set(&gl->l_accept[i], fd, EV_READ);
+		ev_io_start(loop, &gl->l_accept[i]);
+	}
+	ev_timer_stop(loop, w);
+	gl->l_full = 0;
+	log_info("%llu connections: listening again",
+	    (unsigned long long)gl->l_nconns);
 }
 
 static void

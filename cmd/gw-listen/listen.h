@@ -18,6 +18,8 @@
 #define LISTEN_MAXADDRS		16
 #define LISTEN_READ_BUDGET	(64 * 1024)	/* bytes read per event */
 #define LISTEN_PING_EARLY	0.25	/* s a ping may go early, at most */
+#define LISTEN_FD_SPARE		32	/* files kept free: listen_full() */
+#define LISTEN_FULL_CHECK	0.5	/* s between checks while full */
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
@@ -54,6 +56,7 @@ struct listen_conf {
 	double			 lc_pong;
 	double			 lc_headtmo;
 	int			 lc_readyfd;
+	int			 lc_spill;	/* --spill: listen_full() */
 	char			*lc_rundir;
 	double			 lc_pubrate;	/* publishes per second */
 	double			 lc_pubburst;
@@ -281,6 +284,9 @@ struct listen {
 	ev_io			 l_accept[LISTEN_MAXADDRS];
 	int			 l_naccept;
 	ev_timer		 l_acceptpause;
+	ev_timer		 l_fulltimer;	/* on while full: listen_full() */
+	int			 l_full;	/* not listening: out of files */
+	int			 l_fdbase;	/* descriptors not connections */
 	ev_prepare		 l_prepare;
 	ev_signal		 l_sigterm;
 	ev_signal		 l_sigint;

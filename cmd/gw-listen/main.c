@@ -83,7 +83,7 @@ usage(void)
 "                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n"
 "                 [--api-key-file file] [--metrics-allow net,...]\n"
 "                 [--max-connections n] [--max-conns-per-ip n]\n"
-"                 [--socket-group group] [--no-io-uring]\n");
+"                 [--socket-group group] [--no-io-uring] [--spill]\n");
 	exit(2);
 }
 
@@ -91,7 +91,8 @@ enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
 	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
-	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_GROUP, OPT_NOURING
+	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_GROUP, OPT_NOURING,
+	OPT_SPILL
 };
 
 static const struct option longopts[] = {
@@ -118,6 +119,7 @@ static const struct option longopts[] = {
 	{ "max-conns-per-ip",	required_argument,	NULL, OPT_MAXPERIP },
 	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
 	{ "no-io-uring",	no_argument,		NULL, OPT_NOURING },
+	{ "spill",		no_argument,		NULL, OPT_SPILL },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -218,6 +220,9 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			break;
 		case OPT_NOURING:
 			uring_disable();
+			break;
+		case OPT_SPILL:
+			conf->lc_spill = 1;
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||

@@ -176,6 +176,9 @@ child_argv(const struct child *ch, int check, char ***argvp)
 		}
 		if (conf_bool(conf_get(c, "io_uring")) == 0)
 			arg_add(&a, "--no-io-uring");
+		/* Workers sharing a port: a full one lets the others take. */
+		if (sup_nworkers(c) > 1)
+			arg_add(&a, "--spill");
 		arg_keys(&a, c, "secret_file allow_origin max_message "
 		    "max_outbound max_subscriptions ping_interval pong_timeout "
 		    "publish_rate publish_burst drain_time api_key_file "

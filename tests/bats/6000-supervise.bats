@@ -128,6 +128,25 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: workers = 2 start with --spill (a full one lets the other take its port's connections); workers = 1 without" {
+	local pid args n
+	for n in 2 1; do
+		sed -i "s/^workers = .*/workers = $n/" "$SUP_CONF"
+		sup_start
+		for pid in $(child pid 'gw-listen[0]') $(child pid 'gw-listen[1]'); do
+			args=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+			echo "workers $n: $args"
+			if [ "$n" = 2 ]; then
+				[[ "$args" == *" --spill"* ]]
+			else
+				[[ "$args" != *"--spill"* ]]
+			fi
+		done
+		sup_stop
+		[ "$SUP_STATUS" -eq 0 ]
+	done
+}
+
 @test "supervise: io_uring = off starts the workers with --no-io-uring; on (the default) without" {
 	local pid n v args want
 	for v in off on; do

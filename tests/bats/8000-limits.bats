@@ -23,6 +23,23 @@ teardown() {
 	"$PY" "$LC" total --port "$GW_PORT" --max 5
 }
 
+@test "limits: --spill: a worker near its open-file limit stops listening: the port's other worker takes every new connection (none waits in the full one's queue); it listens again once connections close" {
+	local a alog port
+	command -v prlimit >/dev/null || skip "no prlimit (util-linux)"
+	start_listen --auth none --spill
+	a=$GW_PID alog=$GW_LOG port=$GW_PORT
+	GW_WANT_PORT=$port start_listen --auth none --spill
+	# Worker a: 96 files, so it stops listening at its 64th.
+	prlimit --pid "$a" --nofile=96:96
+	"$PY" "$LC" spill --port "$port" --conns 240
+	cat "$alog"
+	grep -q 'the limit is 96: not listening until connections close' \
+	    "$alog"
+	# The spill closed them all: a listens again (checked twice a second).
+	wait_log 'connections: listening again' "$alog"
+	"$PY" "$LC" spill --port "$port" --conns 20
+}
+
 @test "limits: --max-conns-per-ip 3: a fourth from 127.0.0.1 gets 503, 127.0.0.2 is served" {
 	start_listen --auth none --max-conns-per-ip 3
 	"$PY" "$LC" per-ip --port "$GW_PORT" --max 3

@@ -144,13 +144,17 @@ def ping_ok(s):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["total", "per-ip", "idle-flood",
-                                         "greedy"])
+                                         "greedy", "spill"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--max", type=int, default=0)
     ap.add_argument("--pid", type=int)
     ap.add_argument("--conns", type=int, default=10000)
     ap.add_argument("--max-kib", type=int, default=16384)
     a = ap.parse_args()
+    if a.scenario == "spill":
+        spill(a)
+        print("ok", a.scenario, flush=True)
+        return
     if a.scenario == "greedy":
         greedy(a)
         print("ok", a.scenario, flush=True)
@@ -192,6 +196,35 @@ def main():
             time.sleep(0.05)
     print("ok", a.scenario, flush=True)
 
+
+
+def spill(a):
+    """--conns upgrades, one at a time, from 127.0.0.2 on (so that the
+    kernel spreads them over the workers of the port): every one gets 101
+    within TIMEOUT, none waits in a full worker's queue; all still answer
+    a ping; then all are closed."""
+    held, bad = [], []
+    for i in range(a.conns):
+        src = "127.0.0.%d" % (2 + i % 200)
+        try:
+            line, s, _ = upgrade(a.port, src=src, user="s%d" % i)
+        except OSError as e:
+            bad.append("%d: %s" % (i, e))
+            continue
+        if " 101 " not in line + " ":
+            bad.append("%d: %r" % (i, line))
+            s.close()
+            continue
+        held.append(s)
+    print("%d upgraded, %d not" % (len(held), len(bad)), flush=True)
+    if bad:
+        fail("%d of %d upgrades failed: %s" % (len(bad), a.conns,
+                                               "; ".join(bad[:5])))
+    for s in held:
+        if not ping_ok(s):
+            fail("a connection stopped answering")
+    for s in held:
+        s.close()
 
 
 def idle_flood(a):
