@@ -76,9 +76,15 @@ if [[ " $* " == *" s1m "* ]] && [ "${GW_BENCH_NETNS:-}" != no ] &&
 	echo "$old" >"$ehash"
 	exit "$rc"
 fi
-[ "${GW_BENCH_IN_NETNS:-}" != 1 ] || echo "gw-bench.sh: in a network" \
-    "namespace of its own, $(cat /proc/sys/net/ipv4/tcp_ehash_entries)" \
-    "buckets for established connections"
+# In it, a worker near its limit of open files stops listening
+# (gw-listen(8)); net.ipv4.tcp_migrate_req (this namespace's own) hands
+# the connections waiting in its queue to the other workers.
+if [ "${GW_BENCH_IN_NETNS:-}" = 1 ]; then
+	echo 1 >/proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null || true
+	echo "gw-bench.sh: in a network namespace of its own," \
+	    "$(cat /proc/sys/net/ipv4/tcp_ehash_entries) buckets for" \
+	    "established connections"
+fi
 run=$(mktemp -d "${TMPDIR:-/tmp}/gw-bench.XXXXXX")
 sups=()
 # The API key of s3's node and publisher: fresh for each run.
