@@ -261,10 +261,10 @@ listen_fdlimit(void)
  * descriptor fd is one of the last listen_fdspare() below the limit of
  * open files: close the listening sockets, so that the kernel hands new
  * connections to the node's other workers (SO_REUSEPORT) instead of
- * queueing them here for descriptors that are not there; listen again once connections
- * have gone (listen_full_cb()).  Connections still in the closed
- * socket's queue are reset, unless net.ipv4.tcp_migrate_req hands them
- * to another worker.
+ * queueing them here for descriptors that are not there; listen again
+ * once connections have gone (listen_full_cb()).  Connections still in
+ * the closed socket's queue are reset, unless net.ipv4.tcp_migrate_req
+ * hands them to another worker.
  */
 static void
 listen_full(int fd)

@@ -2,10 +2,11 @@
  * redis.c -- gw-presence's one Redis connection (hiredis async on the
  * libev loop): the scripts of lua.h, the lease, the sweep of dead
  * instances (the entries' commands are rentry.c's, the sessions'
- * rsess.c's, the queue of commands rqueue.c's).  A lost link is reconnected with backoff, 100 ms doubling
- * to 5 s; each connect loads the scripts again (a restarted Redis has
- * forgotten them), and once they are loaded the node's entries are
- * declared again, quietly, since Redis may have lost them.  A NOSCRIPT
+ * rsess.c's, the queue of commands rqueue.c's).  A lost link is
+ * reconnected with backoff, 100 ms doubling to 5 s; each connect loads
+ * the scripts again (a restarted Redis has forgotten them), and once
+ * they are loaded the node's entries are declared again, quietly, since
+ * Redis may have lost them (a pass that keeps pace with Redis: rqueue.c).  A NOSCRIPT
  * answer (a SCRIPT FLUSH) drops the link, which does the same.
  *
  * Lease: every node_ttl/3 the lease script sets gw:lease:INST for
