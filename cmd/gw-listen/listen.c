@@ -27,7 +27,7 @@ static int	listen_bind(struct listen_addr *);
 static void	listen_accept_cb(struct ev_loop *, ev_io *, int);
 static void	listen_resume_cb(struct ev_loop *, ev_timer *, int);
 static long	listen_fdlimit(void);
-static long	listen_fdspare(void);
+static long	listen_fdspare(long);
 static void	listen_full(int);
 static void	listen_full_cb(struct ev_loop *, ev_timer *, int);
 static void	listen_unlisten(void);
@@ -200,6 +200,7 @@ static void
 listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	static ev_tstamp	 logged = -1e9;
+	long			 lim;
 	int			 i, fd;
 
 	(void)revents;
@@ -227,20 +228,20 @@ listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		conn_accept(fd);
-		if (gl->l_conf->lc_spill &&
-		    fd >= listen_fdlimit() - listen_fdspare()) {
+		if (!gl->l_conf->lc_spill)
+			continue;
+		lim = listen_fdlimit();
+		if (fd >= lim - listen_fdspare(lim)) {
 			listen_full(fd);
 			return;
 		}
 	}
 }
 
-/* Descriptors kept free below the limit: LISTEN_FD_SPARE, or an eighth. */
+/* Descriptors kept free below limit lim: LISTEN_FD_SPARE, or an eighth. */
 static long
-listen_fdspare(void)
+listen_fdspare(long lim)
 {
-	long	lim = listen_fdlimit();
-
 	return lim / 8 < LISTEN_FD_SPARE ? lim / 8 : LISTEN_FD_SPARE;
 }
 
@@ -269,13 +270,8 @@ listen_fdlimit(void)
 static void
 listen_full(int fd)
 {
-	int	i;
-
 	if (gl->l_full || gl->l_stopping)
 		return;
-	for (i = 0; i < gl->l_naccept; i++)
-		if (gl->l_accept[i].fd == -1)
-			return;
 	gl->l_full = 1;
 	gl->l_fdbase = fd + 1 - (int)gl->l_nconns;
 	log_warnx("%d files open, the limit is %ld: not listening until "
@@ -288,6 +284,7 @@ listen_full(int fd)
 static void
 listen_full_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	long	lim;
 	int	i, fd;
 
 	(void)revents;
@@ -295,8 +292,8 @@ listen_full_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_stop(loop, w);
 		return;
 	}
-	if ((long)gl->l_nconns + gl->l_fdbase >=
-	    listen_fdlimit() - 2 * listen_fdspare())
+	lim = listen_fdlimit();
+	if ((long)gl->l_nconns + gl->l_fdbase >= lim - 2 * listen_fdspare(lim))
 		return;
 	for (i = 0; i < gl->l_naccept; i++) {
 		if (gl->l_accept[i].fd != -1)

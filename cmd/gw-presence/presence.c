@@ -479,6 +479,23 @@ presence_do_sload(struct peer *p, uint32_t id, struct ipc_rd *rd)
 	return 0;
 }
 
+/* Does a message of this type make work for Redis (a worker's)? */
+static int
+presence_is_work(uint32_t type)
+{
+	switch (type) {
+	case GW_MSG_PRESENCE_JOIN:
+	case GW_MSG_PRESENCE_LEAVE:
+	case GW_MSG_PRESENCE_TYPING:
+	case GW_MSG_SESSION_SAVE:
+	case GW_MSG_SESSION_DROP:
+	case GW_MSG_SESSION_LOAD:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
@@ -491,22 +508,11 @@ presence_dispatch(struct ipc_peer *ip, const struct gw_msg_hdr *h,
 
 	if (p->pr_dead)
 		return;
-	switch (h->type) {
-	case GW_MSG_PRESENCE_JOIN:
-	case GW_MSG_PRESENCE_LEAVE:
-	case GW_MSG_PRESENCE_TYPING:
-	case GW_MSG_SESSION_SAVE:
-	case GW_MSG_SESSION_DROP:
-	case GW_MSG_SESSION_LOAD:
+	if (!p->pr_fed && presence_is_work(h->type)) {
 		/* A worker: paused with the others while Redis is behind. */
-		if (!p->pr_fed) {
-			p->pr_fed = 1;
-			if (gp->p_paused)
-				ipc_peer_pause(ip, 1);
-		}
-		break;
-	default:
-		break;
+		p->pr_fed = 1;
+		if (gp->p_paused)
+			ipc_peer_pause(ip, 1);
 	}
 	switch (h->type) {
 	case GW_MSG_HELLO:
