@@ -341,13 +341,16 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
-@test "supervise: the private Redis is started, and stopped with the node" {
+@test "supervise: the private Redis is started (streams' nodes of 1024 bytes), and stopped with the node" {
 	local rpid pids
 	sup_start
 	[ -S "$GW_RUNDIR/redis.sock" ]
 	rpid=$(child pid redis-server)
 	[ "$rpid" -gt 0 ]
 	[ "$(timeout 10 redis-cli -s "$GW_RUNDIR/redis.sock" PING)" = PONG ]
+	# gw-bridge(8): a new history costs a node's buffer at once.
+	[ "$(timeout 10 redis-cli -s "$GW_RUNDIR/redis.sock" \
+	    CONFIG GET stream-node-max-bytes | tail -n 1)" = 1024 ]
 	pids=$(status | jq -r '.children[].pid')
 	sup_stop TERM
 	[ "$SUP_STATUS" -eq 0 ]
