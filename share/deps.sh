@@ -7,11 +7,12 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-# chromium and chromium-driver: the demo's browser tests (headless).
+# chromium and chromium-driver: the demo's browser tests (headless);
+# strace: a test holds up gw-listen's loop with it.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libev-dev libhiredis-dev libwslay-dev libssl-dev libjansson-dev
 redis-server python3 python3-websockets bats jq mandoc man-db groff-base
-shellcheck zsh valgrind cppcheck clang-tidy
+shellcheck zsh valgrind cppcheck clang-tidy strace
 chromium chromium-driver"
 
 missing=""

@@ -163,6 +163,12 @@ ctl_counters(void)
 		json_object_set_new(o, name,
 		    json_integer((json_int_t)gst.st_closes[i]));
 	}
+	json_object_set_new(o, "loop_max_ms",
+	    json_integer((json_int_t)(gst.st_turn_max_us / 1000)));
+	json_object_set_new(o, "loop_turns_100ms",
+	    json_integer((json_int_t)gst.st_turns_100ms));
+	json_object_set_new(o, "loop_turns_1s",
+	    json_integer((json_int_t)gst.st_turns_1s));
 	json_object_set_new(o, "drops_slow_consumer",
 	    json_integer((json_int_t)gst.st_closes[CTL_NCODES - 1]));
 	uring_get_stats(&us);

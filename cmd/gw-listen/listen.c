@@ -32,6 +32,7 @@ static void	listen_full(int);
 static void	listen_full_cb(struct ev_loop *, ev_timer *, int);
 static void	listen_unlisten(void);
 static void	listen_prepare_cb(struct ev_loop *, ev_prepare *, int);
+static void	listen_turn(struct ev_loop *);
 static void	listen_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	listen_stop_cb(struct ev_loop *, ev_timer *, int);
 static void	tlist_timer_cb(struct ev_loop *, ev_timer *, int);
@@ -337,9 +338,32 @@ listen_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	conn_reap_all();
 	conn_flush_all();
 	conn_reap_all();
+	listen_turn(loop);
 	if (gl->l_stopping && gl->l_nconns == 0 &&
 	    !ev_is_active(&gl->l_draintimer))
 		ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * How long the turn now ending took, from the poll's return (ev_now) to
+ * here: a client's ping, pong or message waits that long at worst.  A
+ * process that was not given the CPU during the turn counts that too.
+ * One clock read a turn.
+ */
+static void
+listen_turn(struct ev_loop *loop)
+{
+	ev_tstamp	 t = ev_time() - ev_now(loop);
+	uint64_t	 us;
+
+	if (t < 0.1)
+		return;
+	us = (uint64_t)(t * 1e6);
+	if (us > gst.st_turn_max_us)
+		gst.st_turn_max_us = us;
+	gst.st_turns_100ms++;
+	if (t >= 1.)
+		gst.st_turns_1s++;
 }
 
 /* Stop accepting: the last step of a drain or of a shutdown. */

@@ -309,7 +309,8 @@ struct listen {
 
 /*
  * What gw-listen counts, for gwctl stats and /metrics (ctl.c).  Only
- * ever incremented; gauges are computed when asked.
+ * ever incremented (the longest turn only ever grows); gauges are
+ * computed when asked.
  */
 struct listen_stats {
 	uint64_t	st_messages_in;		/* client text messages */
@@ -323,6 +324,9 @@ struct listen_stats {
 	uint64_t	st_resumed;		/* sessions resumed */
 	uint64_t	st_kicked;
 	uint64_t	st_closes[16];		/* by code, see ctl.c */
+	uint64_t	st_turn_max_us;		/* longest loop turn */
+	uint64_t	st_turns_100ms;		/* turns of 100 ms or more */
+	uint64_t	st_turns_1s;		/* turns of 1 s or more */
 };
 
 extern struct listen	*gl;

@@ -1144,6 +1144,38 @@ fanout() {
 	[ "$(jq -r .recvs <<<"$output")" -ge 300 ]
 }
 
+# lstat FIELD: this test's gw-listen's counter FIELD (gwctl stats).
+lstat() {
+	gwctl --rundir "$BRIDGE_RUNDIR" --json stats |
+	    jq -r --arg f "$1" 'select(.process == "gw-listen") | .counters[$f]'
+}
+
+@test "gwctl stats: a loop turn held up 1.2 s counts in loop_max_ms and loop_turns_100ms/1s (strace delays its write)" {
+	local spid i
+	command -v strace >/dev/null || skip "no strace"
+	listen_none --no-io-uring
+	[ "$(lstat loop_turns_1s)" -eq 0 ]
+	# The next write of the process is held 1.2 s: the answer to a
+	# /healthz, written in the turn that read its request.
+	strace -p "$GW_PID" -o /dev/null -e trace=write,writev,sendmsg,sendto \
+	    -e inject=write,writev,sendmsg,sendto:delay_enter=1200000:when=1 \
+	    2>"$GW_TMP/strace.err" &
+	spid=$!
+	for ((i = 0; i < 216; i++)); do
+		grep -q attached "$GW_TMP/strace.err" && break
+		nap "$i"
+	done
+	grep -q attached "$GW_TMP/strace.err"
+	[ "$(healthz "$GW_PORT")" = 200 ]
+	kill "$spid"
+	wait "$spid" || true
+	echo "max $(lstat loop_max_ms), 100ms $(lstat loop_turns_100ms)"
+	[ "$(lstat loop_turns_1s)" -eq 1 ]
+	[ "$(lstat loop_turns_100ms)" -ge 1 ]
+	[ "$(lstat loop_max_ms)" -ge 1200 ]
+	[ "$(lstat loop_max_ms)" -lt 10000 ]
+}
+
 @test "--no-io-uring: the same publish, a writev (and a read) per connection, every one delivered" {
 	listen_none --no-io-uring
 	fanout --conns 300
