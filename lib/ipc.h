@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	4
+#define GW_IPC_VERSION	5
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -29,6 +29,7 @@ enum gw_msg_type {
 	/* gw-listen -> gw-bridge */
 	GW_MSG_BRIDGE_SUB,		/* id; str channel, str since, u32 flags */
 	GW_MSG_BRIDGE_UNSUB,		/* str channel */
+	GW_MSG_BRIDGE_NOEVENTS,		/* str channel */
 	GW_MSG_BRIDGE_PUBLISH,		/* id; str channel, str data, str from,
 					   u64 ts */
 	GW_MSG_BRIDGE_HISTORY,		/* id; str channel, str since,
@@ -79,6 +80,8 @@ enum gw_msg_type {
 /* GW_MSG_BRIDGE_SUB flags */
 #define GW_SUB_RESTORE	0x1	/* re-declared after a reconnect: no reply
 				   to a client, catch up from since */
+#define GW_SUB_EVENTS	0x2	/* the worker has presence subscribers on
+				   the channel: send it the events */
 
 /* GW_MSG_BRIDGE_SUBSCRIBED recovered */
 #define GW_REC_NONE	0	/* no since was given */

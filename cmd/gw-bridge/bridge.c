@@ -315,6 +315,12 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 			break;
 		chan_unsub(w, ch, chlen);
 		return;
+	case GW_MSG_BRIDGE_NOEVENTS:
+		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
+		    !parse_channel(ch, chlen))
+			break;
+		chan_noevents(w, ch, chlen);
+		return;
 	case GW_MSG_BRIDGE_PUBLISH:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 		    ipc_get_str(rd, &data, &datalen) == -1 ||

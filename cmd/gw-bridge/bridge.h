@@ -69,6 +69,9 @@ struct bchan {
 	char		*ch_name;
 	struct worker	**ch_workers;
 	int		 ch_nworkers;
+	struct worker	**ch_evw;	/* those of ch_workers with presence
+					   subscribers: the events go there */
+	int		 ch_nevw;
 	int		 ch_state;
 	char		 ch_last[BRIDGE_OFFLEN + 1];	/* last forwarded */
 	char		 ch_base[BRIDGE_OFFLEN + 1];	/* latest answered */
@@ -144,6 +147,7 @@ void		 bridge_send_fail(struct worker *, uint32_t, const char *,
 void		 chan_sub(struct worker *, uint32_t, const char *, size_t,
 		    const char *, size_t, uint32_t);
 void		 chan_unsub(struct worker *, const char *, size_t);
+void		 chan_noevents(struct worker *, const char *, size_t);
 void		 chan_worker_gone(struct worker *);
 void		 chan_message(const char *, size_t, const char *, size_t);
 void		 chan_confirmed(const char *, size_t);

@@ -26,6 +26,7 @@ static void	chan_gap(struct bchan *, const char *);
 static void	chan_event(struct bchan *, const char *, size_t, const char *,
 		    size_t);
 static void	chan_run_reqs(struct bchan *);
+static void	chan_events(struct bchan *, struct worker *, int);
 static void	chan_go_live(struct bchan *);
 static int	chan_catchup(struct bchan *);
 
@@ -91,6 +92,7 @@ chan_free(struct bchan *c)
 		free(h);
 	}
 	free(c->ch_workers);
+	free(c->ch_evw);
 	free(c->ch_name);
 	free(c);
 }
@@ -146,6 +148,7 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 		    (c->ch_nworkers + 1) * sizeof(*c->ch_workers));
 		c->ch_workers[c->ch_nworkers++] = w;
 	}
+	chan_events(c, w, (flags & GW_SUB_EVENTS) != 0);
 	q = xcalloc(1, sizeof(*q));
 	q->q_worker = w->w_serial;
 	q->q_id = id;
@@ -175,6 +178,39 @@ chan_run_reqs(struct bchan *c)
 	}
 }
 
+/*
+ * Whether worker w gets c's presence and typing events: as its last
+ * GW_MSG_BRIDGE_SUB said, until GW_MSG_BRIDGE_NOEVENTS.  A worker's
+ * messages come in the order it sent them, so this is its state when it
+ * sent the last one.  Most channels have no presence subscriber, and a
+ * node has many workers: a million joins went to 65 workers each.
+ */
+static void
+chan_events(struct bchan *c, struct worker *w, int on)
+{
+	int	i;
+
+	for (i = 0; i < c->ch_nevw; i++)
+		if (c->ch_evw[i] == w)
+			break;
+	if (on && i == c->ch_nevw) {
+		c->ch_evw = xrealloc(c->ch_evw,
+		    (c->ch_nevw + 1) * sizeof(*c->ch_evw));
+		c->ch_evw[c->ch_nevw++] = w;
+	} else if (!on && i < c->ch_nevw)
+		c->ch_evw[i] = c->ch_evw[--c->ch_nevw];
+}
+
+/* Worker w has subscribers on ch, none of them with presence. */
+void
+chan_noevents(struct worker *w, const char *ch, size_t chlen)
+{
+	struct bchan	*c;
+
+	if ((c = chan_get(ch, chlen)) != NULL)
+		chan_events(c, w, 0);
+}
+
 /* Worker w has no subscriber left on ch. */
 void
 chan_unsub(struct worker *w, const char *ch, size_t chlen)
@@ -185,6 +221,7 @@ chan_unsub(struct worker *w, const char *ch, size_t chlen)
 
 	if ((c = chan_get(ch, chlen)) == NULL)
 		return;
+	chan_events(c, w, 0);
 	for (i = 0; i < c->ch_nworkers; i++)
 		if (c->ch_workers[i] == w) {
 			c->ch_workers[i] = c->ch_workers[--c->ch_nworkers];
@@ -246,7 +283,8 @@ chan_forward(struct bchan *c, const char *off, size_t offlen,
 
 /*
  * Pass an event of gw-presence ("!ACTOR\nFRAME" on the channel, ACTOR the
- * 16 hex digits of the connection that caused it) to every worker of c.
+ * 16 hex digits of the connection that caused it) to every worker of c
+ * that has presence subscribers on it.
  */
 static void
 chan_event(struct bchan *c, const char *actor, size_t actorlen,
@@ -268,12 +306,12 @@ chan_event(struct bchan *c, const char *actor, size_t actorlen,
 		log_warnx("channel %s: malformed event ignored", c->ch_name);
 		return;
 	}
-	for (i = 0; i < c->ch_nworkers; i++) {
+	for (i = 0; i < c->ch_nevw; i++) {
 		m = ipc_create(GW_MSG_BRIDGE_EVENT, 0);
 		ipc_add_cstr(m, c->ch_name);
 		ipc_add_u64(m, id);
 		ipc_add_str(m, frame, framelen);
-		bridge_send(c->ch_workers[i], m);
+		bridge_send(c->ch_evw[i], m);
 	}
 	gb->b_events++;
 }

@@ -29,7 +29,7 @@ static void	 chan_hold(struct chan *, const char *, size_t, const char *,
 		    size_t);
 static void	 chan_unhold(struct chan *);
 static void	 chan_pres_add(struct chan *, struct conn *, uint32_t);
-static void	 chan_pres_del(struct chan *, struct conn *, uint32_t);
+static void	 chan_pres_del(struct chan *, struct conn *, uint32_t, int);
 
 static json_t *
 info_json(const char *info)
@@ -64,12 +64,19 @@ chan_pres_add(struct chan *ch, struct conn *c, uint32_t sidx)
 	c->c_subs[sidx].s_presence = 1;
 }
 
-/* Take c's subscription sidx (of ch) off ch's presence subscribers. */
+/*
+ * Take c's subscription sidx (of ch) off ch's presence subscribers; c is
+ * leaving ch if leaving.  The last one gone, the bridge stops sending
+ * ch's events here (GW_MSG_BRIDGE_NOEVENTS; GW_SUB_EVENTS on a subscribe
+ * turns them on again), unless the channel goes too: its
+ * GW_MSG_BRIDGE_UNSUB says it all.
+ */
 static void
-chan_pres_del(struct chan *ch, struct conn *c, uint32_t sidx)
+chan_pres_del(struct chan *ch, struct conn *c, uint32_t sidx, int leaving)
 {
 	struct csub	*s = &c->c_subs[sidx];
 	struct member	*m;
+	struct ipc_msg	*msg;
 	uint32_t	 last;
 
 	/* Swap-remove, fixing the moved one's index. */
@@ -80,6 +87,11 @@ chan_pres_del(struct chan *ch, struct conn *c, uint32_t sidx)
 		m->m_conn->c_subs[m->m_sidx].s_pidx = s->s_pidx;
 	}
 	s->s_presence = 0;
+	if (ch->ch_npres == 0 && ch->ch_nmem > (leaving ? 1u : 0u)) {
+		msg = ipc_create(GW_MSG_BRIDGE_NOEVENTS, 0);
+		ipc_add_cstr(msg, ch->ch_name);
+		link_send(msg);
+	}
 }
 
 /*
@@ -94,7 +106,7 @@ chan_set_presence(struct conn *c, uint32_t i, int on)
 	if (on && !s->s_presence)
 		chan_pres_add(s->s_chan, c, i);
 	else if (!on && s->s_presence)
-		chan_pres_del(s->s_chan, c, i);
+		chan_pres_del(s->s_chan, c, i, 0);
 }
 
 /*
@@ -185,7 +197,7 @@ chan_leave(struct conn *c, uint32_t i)
 	if (s->s_typing)
 		pres_typing(ch, c, 1);	/* leaving stops typing */
 	if (s->s_presence)
-		chan_pres_del(ch, c, i);
+		chan_pres_del(ch, c, i, 1);
 	held_free(s->s_held);
 	s->s_held = NULL;
 	s->s_nheld = 0;
@@ -501,7 +513,8 @@ client_restore_all(void)
 		ipc_add_cstr(m, ch->ch_name);
 		ipc_add_cstr(m, ch->ch_last[0] != '\0' ? ch->ch_last :
 		    ch->ch_base);
-		ipc_add_u32(m, GW_SUB_RESTORE);
+		ipc_add_u32(m, GW_SUB_RESTORE |
+		    (ch->ch_npres > 0 ? GW_SUB_EVENTS : 0));
 		if (link_request(m, pd) == -1) {
 			free(pd);
 			return;

@@ -367,7 +367,8 @@ client_sub_send(struct pend *pd, const char *since)
 	m = ipc_create(GW_MSG_BRIDGE_SUB, 0);
 	ipc_add_cstr(m, pd->pd_chan->ch_name);
 	ipc_add_cstr(m, since);
-	ipc_add_u32(m, 0);
+	/* The events, as the channel's presence subscribers are now. */
+	ipc_add_u32(m, pd->pd_chan->ch_npres > 0 ? GW_SUB_EVENTS : 0);
 	if (link_request(m, pd) == -1)
 		client_fail(pd, "unavailable",
 		    "the node cannot reach its message store");

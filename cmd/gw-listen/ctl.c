@@ -163,6 +163,8 @@ ctl_counters(void)
 		json_object_set_new(o, name,
 		    json_integer((json_int_t)gst.st_closes[i]));
 	}
+	json_object_set_new(o, "events_in",
+	    json_integer((json_int_t)gst.st_events_in));
 	json_object_set_new(o, "loop_max_ms",
 	    json_integer((json_int_t)(gst.st_turn_max_us / 1000)));
 	json_object_set_new(o, "loop_turns_100ms",

@@ -328,6 +328,7 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		    ipc_get_u64(rd, &actor) == -1 ||
 		    ipc_get_str(rd, &msg, &msglen) == -1 || ipc_end(rd) == -1)
 			break;
+		gst.st_events_in++;
 		pres_event(ch, chlen, actor, msg, msglen);
 		return;
 	case GW_MSG_BRIDGE_HEALTH:

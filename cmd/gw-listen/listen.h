@@ -323,6 +323,7 @@ struct listen_stats {
 	uint64_t	st_rate_limited;
 	uint64_t	st_resumed;		/* sessions resumed */
 	uint64_t	st_kicked;
+	uint64_t	st_events_in;		/* presence/typing from the bridge */
 	uint64_t	st_closes[16];		/* by code, see ctl.c */
 	uint64_t	st_turn_max_us;		/* longest loop turn */
 	uint64_t	st_turns_100ms;		/* turns of 100 ms or more */

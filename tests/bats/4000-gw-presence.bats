@@ -127,6 +127,30 @@ expect_n() {
 	pcheck actor --ports "$PORTS"
 }
 
+@test "the bridge passes a channel's events only to the workers with presence subscribers on it (none to a worker whose subscribers did not ask)" {
+	start_node a 2
+	pcheck evworkers --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
+	    --pids "${NODE_PIDS[0]},${NODE_PIDS[1]}" \
+	    --rundir "$(gw_tmpdir)/a"
+}
+
+@test "gw-bridge killed and restarted: the workers declare their channels again, with the events where a presence subscriber is, without elsewhere" {
+	local port
+	start_node a 2
+	bg_start restart "$PY" "$PC" evworkers \
+	    --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
+	    --pids "${NODE_PIDS[0]},${NODE_PIDS[1]}" \
+	    --rundir "$GW_TMP/a" --sync "$GW_TMP/sync" "${TIMERS[@]}"
+	phase_wait restart
+	kill_bridge KILL
+	GW_NODE_RUNDIR=$GW_TMP/a start_bridge "${NODE_BRIDGE_ARGS[@]}"
+	for port in "${NODE_PORTS[@]}"; do
+		wait_health "$port" 200 10
+	done
+	phase_go restart
+	bg_finish
+}
+
 @test "typing: one start per burst, stop after the TTL, on state stop, on a publish, on unsubscribe and on close; not in history" {
 	nodes 2
 	pcheck typing --ports "$PORTS"

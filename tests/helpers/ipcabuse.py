@@ -45,11 +45,12 @@ import sys
 import time
 
 TIMEOUT = 10
-VERSION = 4
+VERSION = 5
 MAXMSG = 8 * 1024 * 1024
 PROBE_ID = 0x7ead
 
-NAMES = """NONE HELLO BRIDGE_SUB BRIDGE_UNSUB BRIDGE_PUBLISH BRIDGE_HISTORY
+NAMES = """NONE HELLO BRIDGE_SUB BRIDGE_UNSUB BRIDGE_NOEVENTS BRIDGE_PUBLISH
+BRIDGE_HISTORY
 BRIDGE_SUBSCRIBED BRIDGE_PUBLISHED BRIDGE_HISTORY_REPLY BRIDGE_FAIL
 BRIDGE_DELIVER BRIDGE_GAP BRIDGE_HEALTH BRIDGE_EVENT PRESENCE_JOIN
 PRESENCE_LEAVE PRESENCE_TYPING PRESENCE_QUERY PRESENCE_REPLY PRESENCE_FAIL
@@ -66,6 +67,7 @@ GOOD = {
     "HELLO": [("u", 4242), ("s", "ipcabuse")],
     "BRIDGE_SUB": [("s", "abuse:b"), ("s", ""), ("u", 0)],
     "BRIDGE_UNSUB": [("s", "abuse:b")],
+    "BRIDGE_NOEVENTS": [("s", "abuse:b")],
     "BRIDGE_PUBLISH": [("s", "abuse:b"), ("s", '{"n":1}'), ("s", "abuser"),
                        ("q", 1700000000000)],
     "BRIDGE_HISTORY": [("s", "abuse:b"), ("s", ""), ("u", 10)],
@@ -99,7 +101,8 @@ GOOD = {
 # the answer to a well-formed request of each (None: no answer).
 SERVES = {
     "bridge": {"HELLO": None, "BRIDGE_SUB": "BRIDGE_SUBSCRIBED",
-               "BRIDGE_UNSUB": None, "BRIDGE_PUBLISH": "BRIDGE_PUBLISHED",
+               "BRIDGE_UNSUB": None, "BRIDGE_NOEVENTS": None,
+               "BRIDGE_PUBLISH": "BRIDGE_PUBLISHED",
                "BRIDGE_HISTORY": "BRIDGE_HISTORY_REPLY",
                "CTL_REQUEST": "CTL_REPLY:true"},
     "presence": {"HELLO": None, "PRESENCE_JOIN": None,

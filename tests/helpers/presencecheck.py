@@ -889,6 +889,81 @@ async def big(x):
     log("ok")
 
 
+def events_in(a, pid):
+    """The presence events gw-bridge passed to the worker of pid
+    (gw-listen's events_in, from gwctl stats on --rundir)."""
+    out = subprocess.run(["gwctl", "--rundir", a.rundir, "--json", "stats"],
+                         capture_output=True, text=True, timeout=TIMEOUT,
+                         check=True).stdout
+    for line in out.splitlines():
+        o = json.loads(line)
+        if o.get("process") == "gw-listen" and o.get("pid") == pid:
+            return o["counters"]["events_in"]
+    raise Fail("gwctl stats: no gw-listen of pid %d" % pid)
+
+
+@scenario
+async def evworkers(x):
+    """--ports A,B: two workers of one node (--pids PA,PB, --rundir its
+    run directory).  The bridge passes a channel's presence events only
+    to the workers that have a presence subscriber on it: none to B while
+    its one subscriber (pb) did not ask for presence, some once bob (B)
+    subscribes with presence: true, none again once he unsubscribed
+    (pb still there).  A message published after each event, received by
+    pb, shows that nothing for B was still on its way (the bridge passes
+    events and messages to a worker in order).  With --sync, phase
+    "restart" after the first check: bats kills the node's gw-bridge and
+    starts it again; the workers declare their channels again, A with
+    the events and B without: alice sees a join, B still gets none."""
+    a = x.a
+    A, B = a.ports[0], a.ports[1]
+    PB = a.pids[1]
+    ch = "ew"
+    pb = await x.conn(B, "pb")
+    await pb.subscribe(ch)
+    alice = await x.conn(A, "alice")
+    await alice.subscribe(ch, presence=True)
+    n = 0
+
+    async def after(what):
+        nonlocal n
+        n += 1
+        r = await alice.req({"type": "publish", "id": "m%d" % n,
+                             "channel": ch, "data": n}, "published")
+        await pb.until(lambda: any(m.get("offset") == r["offset"]
+                                   for m in pb.messages(ch)), what)
+        return events_in(a, PB)
+
+    await x.sentinel(A, ch, "carol", [alice])
+    got = await after("the message after carol's join")
+    want(got == 0, "worker B, no presence subscriber: %d events", got)
+    if a.sync:
+        await Sync(a.sync).phase("restart")
+        # Answered once the new bridge has the channel live in Redis:
+        # the events published after it reach the bridge.  Both on B,
+        # whose subscribes ask no events: A gets them by its own
+        # declaration only.
+        probe = await x.conn(B, "probe")
+        await probe.subscribe(ch)
+        await x.sentinel(B, ch, "carol2", [alice])
+        got = await after("the message after carol2's join")
+        want(got == 0, "worker B after the bridge's restart: %d events",
+             got)
+    bob = await x.conn(B, "bob")
+    await bob.subscribe(ch, presence=True)
+    await x.sentinel(A, ch, "dave", [alice, bob])
+    got = await after("the message after dave's join")
+    want(got >= 1, "worker B, bob with presence: %d events", got)
+    await bob.req({"type": "unsubscribe", "id": "u", "channel": ch},
+                  "unsubscribed")
+    await x.sentinel(A, ch, "erin", [alice])
+    again = await after("the message after erin's join")
+    want(again == got, "worker B, bob gone: %d events more", again - got)
+    want(not pb.evs(PRESENCE_TYPES + TYPING_TYPES),
+         "pb subscribed without presence: true, yet got %s", pb.shown())
+    log("ok: B had %d events, all while bob was there" % got)
+
+
 async def run(fn, x):
     try:
         await fn(x)
@@ -910,6 +985,8 @@ def main():
     ap.add_argument("--max-users", type=int, default=1000)
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--rundir")
+    ap.add_argument("--pids", type=lambda s: [int(p) for p in s.split(",")])
     a = ap.parse_args()
     fn = SCENARIOS[a.scenario]
     t0 = time.monotonic()

@@ -22,10 +22,10 @@ import sys
 import time
 
 TIMEOUT = 10
-IPC_VERSION = 4
+IPC_VERSION = 5
 MSG_HELLO = 1
-MSG_CTL_REQUEST = 24
-MSG_CTL_REPLY = 25
+MSG_CTL_REQUEST = 25
+MSG_CTL_REPLY = 26
 
 
 def fail(why):
