@@ -30,6 +30,7 @@
 #include "b64.h"
 #include "bench.h"
 #include "jwt.h"
+#include "log.h"
 #include "wskey.h"
 #include "xmalloc.h"
 
@@ -48,6 +49,8 @@ static long	bconn_consume(struct bconn *, const char *, size_t);
 static long	bconn_head(struct bconn *, const char *, size_t);
 static int	bconn_frame(struct bconn *, int, const char *, size_t);
 static void	bconn_textframe(struct bconn *, const char *, size_t);
+static void	bconn_hsfail(struct bconn *, const char *, const char *,
+		    size_t);
 
 /*
  * Start connecting c (its bc_idx and bc_ctx set, the rest zero) to the
@@ -404,7 +407,7 @@ bconn_head(struct bconn *c, const char *buf, size_t n)
 	}
 	if (end - buf < 12 || (memcmp(buf, "HTTP/1.1 101", 12) != 0 &&
 	    memcmp(buf, "HTTP/1.0 101", 12) != 0)) {
-		bconn_fail(c, BF_HANDSHAKE);
+		bconn_hsfail(c, "answer", buf, (size_t)(end - buf));
 		return -1;
 	}
 	for (p = buf; p < end; p = eol + 2) {
@@ -424,7 +427,8 @@ bconn_head(struct bconn *c, const char *buf, size_t n)
 		break;
 	}
 	if (!ok) {
-		bconn_fail(c, BF_HANDSHAKE);
+		bconn_hsfail(c, "no or wrong Sec-WebSocket-Accept", buf,
+		    (size_t)(end - buf));
 		return -1;
 	}
 	free(c->bc_accept);
@@ -481,7 +485,7 @@ bconn_textframe(struct bconn *c, const char *p, size_t len)
 	switch (c->bc_state) {
 	case BC_WELCOME:
 		if (!ws_find(p, len, "\"welcome\"")) {
-			bconn_fail(c, BF_HANDSHAKE);
+			bconn_hsfail(c, "first frame", p, len);
 			return;
 		}
 		if (x->x_welcome != NULL) {
@@ -522,6 +526,27 @@ bconn_fail(struct bconn *c, int why)
 	c->bc_ctx->x_fail[why]++;
 	bconn_free(c);
 	c->bc_ctx->x_done(c->bc_ctx, c, old);
+}
+
+/*
+ * c's upgrade failed on what the server sent (p, n bytes): fail it, and
+ * say how for the first three of the process (a run of a million may
+ * have a few, and their answer is the clue).
+ */
+static void
+bconn_hsfail(struct bconn *c, const char *what, const char *p, size_t n)
+{
+	static int	 told;
+	const char	*eol;
+
+	if (told < 3) {
+		told++;
+		if ((eol = memchr(p, '\r', n)) != NULL)
+			n = (size_t)(eol - p);
+		log_warnx("connection %u: upgrade failed, %s: %.*s",
+		    (unsigned)c->bc_idx, what, (int)(n < 120 ? n : 120), p);
+	}
+	bconn_fail(c, BF_HANDSHAKE);
 }
 
 /* Close c and free its buffers, silently; c becomes BC_DEAD. */

@@ -429,6 +429,10 @@ storm_run() {
 	[ "$status" -ne 0 ]
 	echo "$output" | jq -e '.connections.opened == 0 and
 	    .connections.failed_by.handshake == 10' >/dev/null
+	# The first three say what the server answered; no more.
+	echo "$stderr"
+	[[ "$stderr" == *"upgrade failed, answer: HTTP/1.1 401"* ]]
+	[ "$(grep -c 'upgrade failed' <<<"$stderr")" -eq 3 ]
 	# Usage: a short secret, and a secret for another protocol, exit 2.
 	printf 'short\n' >"$GW_TMP/short"
 	run timeout 10 "$GW_BENCH_BIN" --jwt-secret "$GW_TMP/short"
