@@ -242,11 +242,24 @@ handshake_free(struct conn *c)
  * The head deadline passed: slowloris or a dead client, or a keep-alive
  * connection that stayed idle.  That one is closed without an answer: a
  * 408 could cross a request the client sends meanwhile, which would take
- * it as its answer.
+ * it as its answer.  Unless the head is waiting in the socket: after a
+ * turn longer than the deadline (a loaded machine), libev runs the
+ * expired timer before the read events of the same iteration, as for a
+ * pong (ws_pong_expire()): read first.  A head read, routed and answered
+ * moves c off the list or to its tail.
  */
 void
 handshake_expire(struct conn *c)
 {
+	ev_tstamp	 t = c->c_tstamp;
+
+	if (!(c->c_flags & CONN_F_WAIT)) {
+		handshake_read(c);
+		if ((c->c_flags & (CONN_F_DEAD | CONN_F_WAIT)) ||
+		    c->c_state != CONN_ST_HEAD || c->c_tlist != &gl->l_heads ||
+		    c->c_tstamp != t)
+			return;
+	}
 	if (c->c_nreq > 0 && !(c->c_flags & CONN_F_WAIT) &&
 	    (c->c_head == NULL || c->c_head->h_len == 0)) {
 		log_debug("keep-alive connection idle");

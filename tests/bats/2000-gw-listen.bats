@@ -1176,6 +1176,35 @@ lstat() {
 	[ "$(lstat loop_max_ms)" -lt 10000 ]
 }
 
+@test "--head-timeout: a head that came in time but was not read yet (the worker held up past the deadline) is upgraded, not answered 408" {
+	local spid i
+	command -v strace >/dev/null || skip "no strace"
+	listen_none --head-timeout 1
+	# The setsockopt after the next accept is held 1.5 s: the head
+	# deadline passes while the client's request waits in the socket.
+	strace -p "$GW_PID" -o /dev/null -e trace=setsockopt \
+	    -e inject=setsockopt:delay_enter=1500000:when=1 \
+	    2>"$GW_TMP/strace.err" &
+	spid=$!
+	for ((i = 0; i < 216; i++)); do
+		grep -q attached "$GW_TMP/strace.err" && break
+		nap "$i"
+	done
+	grep -q attached "$GW_TMP/strace.err"
+	run -0 timeout 20 "$PY" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+import time; time.sleep(0.3)
+s.sendall(b"GET /ws?user=u HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+print(s.recv(200).split(b"\r\n")[0].decode())' "$GW_PORT"
+	kill "$spid"
+	wait "$spid" || true
+	echo "$output"
+	[ "$output" = "HTTP/1.1 101 Switching Protocols" ]
+}
+
 @test "--no-io-uring: the same publish, a writev (and a read) per connection, every one delivered" {
 	listen_none --no-io-uring
 	fanout --conns 300
