@@ -419,7 +419,8 @@ cmd_tail(int argc, char *argv[])
 		m = ipc_create(GW_MSG_BRIDGE_SUB, sock_next_id(&s));
 		ipc_add_cstr(m, argv[i]);
 		ipc_add_cstr(m, since);
-		ipc_add_u32(m, 0);
+		/* The bridge sends the events only to who asks. */
+		ipc_add_u32(m, presence ? GW_SUB_EVENTS : 0);
 		if (sock_send(&s, m) == -1)
 			return EX_FAIL;
 	}

@@ -154,6 +154,7 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 			return -1;
 		break;
 	case GW_MSG_BRIDGE_UNSUB:
+	case GW_MSG_BRIDGE_NOEVENTS:
 		if (get_str(c, &chan, &chanlen) == -1)
 			return -1;
 		break;

@@ -58,6 +58,10 @@ static const struct sample samples[] = {
 	    { S("user:alice"), S("1700000000000-3"), U(GW_SUB_RESTORE) } },
 	{ GW_MSG_BRIDGE_UNSUB, 0, "GW_MSG_BRIDGE_UNSUB",
 	    { S("room:1") } },
+	{ GW_MSG_BRIDGE_NOEVENTS, 0, "GW_MSG_BRIDGE_NOEVENTS",
+	    { S("room:1") } },
+	{ GW_MSG_BRIDGE_SUB, 14, "GW_MSG_BRIDGE_SUB",
+	    { S("room:2"), S(""), U(GW_SUB_EVENTS | GW_SUB_RESTORE) } },
 	{ GW_MSG_BRIDGE_PUBLISH, 9, "GW_MSG_BRIDGE_PUBLISH",
 	    { S("room:1"), S("{\"text\":\"hi\\u0000\",\"n\":[1,2]}"),
 	    S("alice"), Q(1700000000123ULL) } },
@@ -131,6 +135,7 @@ layout(uint32_t type)
 	case GW_MSG_HELLO:			return "us";
 	case GW_MSG_BRIDGE_SUB:			return "ssu";
 	case GW_MSG_BRIDGE_UNSUB:		return "s";
+	case GW_MSG_BRIDGE_NOEVENTS:		return "s";
 	case GW_MSG_BRIDGE_PUBLISH:		return "sssq";
 	case GW_MSG_BRIDGE_HISTORY:		return "ssu";
 	case GW_MSG_BRIDGE_SUBSCRIBED:		return "ssun";
