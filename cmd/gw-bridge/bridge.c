@@ -310,16 +310,14 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		chan_sub(w, h->id, ch, chlen, since, sincelen, flags);
 		return;
 	case GW_MSG_BRIDGE_UNSUB:
-		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
-		    !parse_channel(ch, chlen))
-			break;
-		chan_unsub(w, ch, chlen);
-		return;
 	case GW_MSG_BRIDGE_NOEVENTS:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
 		    !parse_channel(ch, chlen))
 			break;
-		chan_noevents(w, ch, chlen);
+		if (h->type == GW_MSG_BRIDGE_UNSUB)
+			chan_unsub(w, ch, chlen);
+		else
+			chan_noevents(w, ch, chlen);
 		return;
 	case GW_MSG_BRIDGE_PUBLISH:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||

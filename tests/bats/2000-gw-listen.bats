@@ -1150,25 +1150,32 @@ lstat() {
 	    jq -r --arg f "$1" 'select(.process == "gw-listen") | .counters[$f]'
 }
 
+# strace_hold SYSCALLS MICROSECONDS: strace attached to gw-listen
+# ($GW_PID), the first of SYSCALLS it makes held that long before it runs;
+# returns once attached.  Sets STRACE_PID (the caller kills it).
+strace_hold() {
+	local i
+	strace -p "$GW_PID" -o /dev/null -e trace="$1" \
+	    -e inject="$1":delay_enter="$2":when=1 2>"$GW_TMP/strace.err" &
+	STRACE_PID=$!
+	for ((i = 0; i < 216; i++)); do
+		grep -q attached "$GW_TMP/strace.err" && return 0
+		nap "$i"
+	done
+	echo "strace did not attach"
+	return 1
+}
+
 @test "gwctl stats: a loop turn held up 1.2 s counts in loop_max_ms and loop_turns_100ms/1s (strace delays its write)" {
-	local spid i
 	command -v strace >/dev/null || skip "no strace"
 	listen_none --no-io-uring
 	[ "$(lstat loop_turns_1s)" -eq 0 ]
 	# The next write of the process is held 1.2 s: the answer to a
 	# /healthz, written in the turn that read its request.
-	strace -p "$GW_PID" -o /dev/null -e trace=write,writev,sendmsg,sendto \
-	    -e inject=write,writev,sendmsg,sendto:delay_enter=1200000:when=1 \
-	    2>"$GW_TMP/strace.err" &
-	spid=$!
-	for ((i = 0; i < 216; i++)); do
-		grep -q attached "$GW_TMP/strace.err" && break
-		nap "$i"
-	done
-	grep -q attached "$GW_TMP/strace.err"
+	strace_hold write,writev,sendmsg,sendto 1200000
 	[ "$(healthz "$GW_PORT")" = 200 ]
-	kill "$spid"
-	wait "$spid" || true
+	kill "$STRACE_PID"
+	wait "$STRACE_PID" || true
 	echo "max $(lstat loop_max_ms), 100ms $(lstat loop_turns_100ms)"
 	[ "$(lstat loop_turns_1s)" -eq 1 ]
 	[ "$(lstat loop_turns_100ms)" -ge 1 ]
@@ -1177,20 +1184,11 @@ lstat() {
 }
 
 @test "--head-timeout: a head that came in time but was not read yet (the worker held up past the deadline) is upgraded, not answered 408" {
-	local spid i
 	command -v strace >/dev/null || skip "no strace"
 	listen_none --head-timeout 1
 	# The setsockopt after the next accept is held 1.5 s: the head
 	# deadline passes while the client's request waits in the socket.
-	strace -p "$GW_PID" -o /dev/null -e trace=setsockopt \
-	    -e inject=setsockopt:delay_enter=1500000:when=1 \
-	    2>"$GW_TMP/strace.err" &
-	spid=$!
-	for ((i = 0; i < 216; i++)); do
-		grep -q attached "$GW_TMP/strace.err" && break
-		nap "$i"
-	done
-	grep -q attached "$GW_TMP/strace.err"
+	strace_hold setsockopt 1500000
 	run -0 timeout 20 "$PY" -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
@@ -1199,8 +1197,8 @@ s.sendall(b"GET /ws?user=u HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
           b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 print(s.recv(200).split(b"\r\n")[0].decode())' "$GW_PORT"
-	kill "$spid"
-	wait "$spid" || true
+	kill "$STRACE_PID"
+	wait "$STRACE_PID" || true
 	echo "$output"
 	[ "$output" = "HTTP/1.1 101 Switching Protocols" ]
 }
