@@ -129,6 +129,16 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 	 * than left waiting; a worker's re-declaration waits for Redis.
 	 */
 	if (!(gb->b_cmdup && gb->b_subup) && !(flags & GW_SUB_RESTORE)) {
+		/*
+		 * The flag is the worker's state all the same: one of its
+		 * subscribers may have asked for presence on a channel it
+		 * keeps.
+		 */
+		if ((c = chan_get(ch, chlen)) != NULL)
+			for (i = 0; i < c->ch_nworkers; i++)
+				if (c->ch_workers[i] == w)
+					chan_events(c, w,
+					    (flags & GW_SUB_EVENTS) != 0);
 		bridge_send_fail(w, id, "unavailable",
 		    "Redis is not reachable");
 		return;

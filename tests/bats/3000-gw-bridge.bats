@@ -286,6 +286,22 @@ redis_restart() {
 	wait_log 'redis command link up' "$BLA"
 }
 
+@test "a subscribe refused while Redis is away still sets the worker's presence flag: the channel's events reach it once Redis is back" {
+	start_redis
+	start_bridge
+	bg_start ev "$PY" "$GW_HELPERS/bridgeevents.py" \
+	    "$BRIDGE_RUNDIR/bridge.sock" "$GW_TMP/sync" "$REDIS_SOCK"
+	phase_wait down
+	kill_redis KILL
+	wait_log 'redis command link (lost|down)' "$BRIDGE_LOG"
+	phase_go down
+	phase_wait back
+	start_redis
+	phase_go back
+	bg_finish
+	grep -qx ok "$BG_OUT"
+}
+
 @test "Redis stopped (SIGTERM) and started empty under traffic: 503, unavailable, then delivery again, since -> recovered false" {
 	redis_restart TERM
 }
