@@ -27,6 +27,7 @@ static void	chan_event(struct bchan *, const char *, size_t, const char *,
 		    size_t);
 static void	chan_run_reqs(struct bchan *);
 static void	chan_events(struct bchan *, struct worker *, int);
+static int	wfind(struct worker **, int, struct worker *);
 static void	chan_go_live(struct bchan *);
 static int	chan_catchup(struct bchan *);
 
@@ -122,7 +123,6 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 {
 	struct bchan	*c;
 	struct chreq	*q;
-	int		 i;
 
 	/*
 	 * A client's subscribe while Redis is away is refused now rather
@@ -134,11 +134,9 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 		 * subscribers may have asked for presence on a channel it
 		 * keeps.
 		 */
-		if ((c = chan_get(ch, chlen)) != NULL)
-			for (i = 0; i < c->ch_nworkers; i++)
-				if (c->ch_workers[i] == w)
-					chan_events(c, w,
-					    (flags & GW_SUB_EVENTS) != 0);
+		if ((c = chan_get(ch, chlen)) != NULL &&
+		    wfind(c->ch_workers, c->ch_nworkers, w) != -1)
+			chan_events(c, w, (flags & GW_SUB_EVENTS) != 0);
 		bridge_send_fail(w, id, "unavailable",
 		    "Redis is not reachable");
 		return;
@@ -150,10 +148,7 @@ chan_sub(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 		htab_put(gb->b_chans, c->ch_name, chlen, c);
 		chan_subscribe(c);
 	}
-	for (i = 0; i < c->ch_nworkers; i++)
-		if (c->ch_workers[i] == w)
-			break;
-	if (i == c->ch_nworkers) {
+	if (wfind(c->ch_workers, c->ch_nworkers, w) == -1) {
 		c->ch_workers = xrealloc(c->ch_workers,
 		    (c->ch_nworkers + 1) * sizeof(*c->ch_workers));
 		c->ch_workers[c->ch_nworkers++] = w;
@@ -198,17 +193,26 @@ chan_run_reqs(struct bchan *c)
 static void
 chan_events(struct bchan *c, struct worker *w, int on)
 {
-	int	i;
+	int	i = wfind(c->ch_evw, c->ch_nevw, w);
 
-	for (i = 0; i < c->ch_nevw; i++)
-		if (c->ch_evw[i] == w)
-			break;
-	if (on && i == c->ch_nevw) {
+	if (on && i == -1) {
 		c->ch_evw = xrealloc(c->ch_evw,
 		    (c->ch_nevw + 1) * sizeof(*c->ch_evw));
 		c->ch_evw[c->ch_nevw++] = w;
-	} else if (!on && i < c->ch_nevw)
+	} else if (!on && i != -1)
 		c->ch_evw[i] = c->ch_evw[--c->ch_nevw];
+}
+
+/* The index of w in a (n workers), or -1. */
+static int
+wfind(struct worker **a, int n, struct worker *w)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] == w)
+			return i;
+	return -1;
 }
 
 /* Worker w has subscribers on ch, none of them with presence. */
@@ -232,11 +236,8 @@ chan_unsub(struct worker *w, const char *ch, size_t chlen)
 	if ((c = chan_get(ch, chlen)) == NULL)
 		return;
 	chan_events(c, w, 0);
-	for (i = 0; i < c->ch_nworkers; i++)
-		if (c->ch_workers[i] == w) {
-			c->ch_workers[i] = c->ch_workers[--c->ch_nworkers];
-			break;
-		}
+	if ((i = wfind(c->ch_workers, c->ch_nworkers, w)) != -1)
+		c->ch_workers[i] = c->ch_workers[--c->ch_nworkers];
 	if (c->ch_nworkers > 0)
 		return;
 	chan_key(pub, sizeof(pub), ch, chlen, 'p');
@@ -257,12 +258,8 @@ chan_worker_gone(struct worker *w)
 	htab_iter_init(gb->b_chans, &it);
 	while (htab_iter_next(&it, &name, &len, &v)) {
 		struct bchan *c = v;
-		int i;
 
-		for (i = 0; i < c->ch_nworkers; i++)
-			if (c->ch_workers[i] == w)
-				break;
-		if (i < c->ch_nworkers)
+		if (wfind(c->ch_workers, c->ch_nworkers, w) != -1)
 			chan_unsub(w, c->ch_name, len);
 	}
 }

@@ -246,7 +246,8 @@ handshake_free(struct conn *c)
  * turn longer than the deadline (a loaded machine), libev runs the
  * expired timer before the read events of the same iteration, as for a
  * pong (ws_pong_expire()): read first.  A head read, routed and answered
- * moves c off the list or to its tail.
+ * moves c off the list or to its tail; one routed that now waits (its
+ * session, an API answer) gets a deadline of its own for that.
  */
 void
 handshake_expire(struct conn *c)
@@ -255,10 +256,13 @@ handshake_expire(struct conn *c)
 
 	if (!(c->c_flags & CONN_F_WAIT)) {
 		handshake_read(c);
-		if ((c->c_flags & (CONN_F_DEAD | CONN_F_WAIT)) ||
-		    c->c_state != CONN_ST_HEAD || c->c_tlist != &gl->l_heads ||
-		    c->c_tstamp != t)
+		if ((c->c_flags & CONN_F_DEAD) || c->c_state != CONN_ST_HEAD ||
+		    c->c_tlist != &gl->l_heads || c->c_tstamp != t)
 			return;
+		if (c->c_flags & CONN_F_WAIT) {
+			tlist_add(&gl->l_heads, c, ev_now(gl->l_loop));
+			return;
+		}
 	}
 	if (c->c_nreq > 0 && !(c->c_flags & CONN_F_WAIT) &&
 	    (c->c_head == NULL || c->c_head->h_len == 0)) {

@@ -552,19 +552,20 @@ tlist_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tlist	*tl = w->data;
 	struct conn	*c;
-	ev_tstamp	 now = ev_now(loop);
+	ev_tstamp	 now = ev_now(loop), t;
 	int		 n = 0;
 
 	(void)revents;
 	/*
-	 * Expire callbacks move the head to another list or remove it; if
-	 * one did not, take it off here, so that this always terminates.
+	 * Expire callbacks move the head to another list, back to this one
+	 * stamped anew, or remove it; if one did none of that, take it off
+	 * here, so that this always terminates.
 	 */
 	while ((c = tl->tl_head) != NULL &&
-	    c->c_tstamp + tl->tl_timeout <= now + tl->tl_early &&
+	    (t = c->c_tstamp) + tl->tl_timeout <= now + tl->tl_early &&
 	    n++ < 10000) {
 		tl->tl_expire(c);
-		if (tl->tl_head == c)
+		if (tl->tl_head == c && c->c_tstamp == t)
 			tlist_remove(c);
 	}
 	if ((c = tl->tl_head) != NULL) {

@@ -1152,7 +1152,8 @@ lstat() {
 
 # strace_hold SYSCALLS MICROSECONDS: strace attached to gw-listen
 # ($GW_PID), the first of SYSCALLS it makes held that long before it runs;
-# returns once attached.  Sets STRACE_PID (the caller kills it).
+# returns once attached.  Sets STRACE_PID (the caller kills it).  strace
+# is one of share/deps.sh's packages: not skipped without it.
 strace_hold() {
 	local i
 	strace -p "$GW_PID" -o /dev/null -e trace="$1" \
@@ -1167,7 +1168,6 @@ strace_hold() {
 }
 
 @test "gwctl stats: a loop turn held up 1.2 s counts in loop_max_ms and loop_turns_100ms/1s (strace delays its write)" {
-	command -v strace >/dev/null || skip "no strace"
 	listen_none --no-io-uring
 	[ "$(lstat loop_turns_1s)" -eq 0 ]
 	# The next write of the process is held 1.2 s: the answer to a
@@ -1184,7 +1184,6 @@ strace_hold() {
 }
 
 @test "--head-timeout: a head that came in time but was not read yet (the worker held up past the deadline) is upgraded, not answered 408" {
-	command -v strace >/dev/null || skip "no strace"
 	listen_none --head-timeout 1
 	# The setsockopt after the next accept is held 1.5 s: the head
 	# deadline passes while the client's request waits in the socket.
@@ -1201,6 +1200,30 @@ print(s.recv(200).split(b"\r\n")[0].decode())' "$GW_PORT"
 	wait "$STRACE_PID" || true
 	echo "$output"
 	[ "$output" = "HTTP/1.1 101 Switching Protocols" ]
+}
+
+@test "--head-timeout: a request read late, at its deadline, that then waits (an API publish, the bridge stopped) gets a deadline of its own: 408" {
+	local key=key-aaaaaaaaaaaaaaaaaaaa
+	printf '%s\n' "$key" >"$GW_TMP/keys"
+	listen_none --head-timeout 1 --api-key-file "$GW_TMP/keys"
+	kill -STOP "$BRIDGE_PID"
+	strace_hold setsockopt 1500000
+	run timeout 20 "$PY" -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=8)
+time.sleep(0.3)
+body = b"{\"channel\":\"late\",\"data\":1}"
+s.sendall(b"POST /api/publish HTTP/1.1\r\nHost: x\r\n"
+          b"Authorization: apikey " + sys.argv[2].encode() + b"\r\n"
+          b"Content-Type: application/json\r\n"
+          b"Content-Length: %d\r\n\r\n" % len(body) + body)
+print(s.recv(200).split(b"\r\n")[0].decode())' "$GW_PORT" "$key"
+	kill "$STRACE_PID"
+	wait "$STRACE_PID" || true
+	kill -CONT "$BRIDGE_PID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "HTTP/1.1 408 Request Timeout" ]
 }
 
 @test "--no-io-uring: the same publish, a writev (and a read) per connection, every one delivered" {
