@@ -73,6 +73,9 @@ sup_stop() {
 	done
 	if kill -0 "$SUP_PID" 2>/dev/null; then
 		echo "gw-supervise still running 20 s after SIG${1:-TERM}"
+		# What it is doing (a flake seen once, its log complete).
+		ps -o pid,stat,wchan:30,etime,args -p "$SUP_PID" || true
+		cat "/proc/$SUP_PID/stack" 2>/dev/null || true
 		return 1
 	fi
 	wait "$SUP_PID" && SUP_STATUS=0 || SUP_STATUS=$?
