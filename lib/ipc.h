@@ -138,6 +138,7 @@ void		 ipc_printable(char *, size_t, const void *, size_t);
 /* The run directory and its sockets (ipc_sock.c). */
 int		 ipc_group_id(const char *, gid_t *);
 void		 ipc_set_group(gid_t);
+void		 ipc_group_opt(const char *);
 int		 ipc_rundir(const char *, char *, size_t);
 int		 ipc_listen(const char *);
 int		 ipc_connect(const char *);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "log.h"
 #include "xmalloc.h"
 
 #define IPC_BACKLOG	128
@@ -69,6 +70,22 @@ ipc_group_id(const char *name, gid_t *gid)
 	}
 	*gid = (gid_t)n;
 	return 0;
+}
+
+/*
+ * The option --socket-group NAME of the daemons: ipc_set_group() with
+ * its id, or exit 2 with the reason.
+ */
+void
+ipc_group_opt(const char *name)
+{
+	gid_t	gid;
+
+	if (ipc_group_id(name, &gid) == -1) {
+		log_warnx("--socket-group %s: no such group", name);
+		exit(2);
+	}
+	ipc_set_group(gid);
 }
 
 /*

@@ -38,6 +38,7 @@ static void	opt_fresh_users(struct bench_conf *, const char *);
 static int	opt_same(const struct bench_target *,
 		    const struct bench_target *);
 static void	opt_one(struct bench_conf *, int, const char *);
+static int	opt_limit(struct bench_conf *, int, const char *);
 static void	opt_secret(struct bench_conf *, const char *);
 
 static __dead void
@@ -487,18 +488,11 @@ opt_check_resume(struct bench_conf *conf)
 	opt_fresh_users(conf, "v");
 }
 
-/* Option ch (a value of getopt_long) with its argument arg. */
-static void
-opt_one(struct bench_conf *conf, int ch, const char *arg)
+/* Option ch if it is a number or a duration: 1, else 0. */
+static int
+opt_limit(struct bench_conf *conf, int ch, const char *arg)
 {
 	switch (ch) {
-	case OPT_URL:
-		opt_url(&conf->b_sub, "url", arg);
-		break;
-	case OPT_PUBURL:
-		opt_url(&conf->b_pub, "pub-url", arg);
-		conf->b_haspub = 1;
-		break;
 	case OPT_CONNS:
 		conf->b_conns = opt_num(arg, 1, BENCH_PERPROC * BENCH_MAXPROCS);
 		break;
@@ -507,14 +501,6 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_CHANNELS:
 		conf->b_channels = opt_num(arg, 1, BENCH_MAXCHAN);
-		break;
-	case OPT_PATTERN:
-		opt_pattern(conf->b_pattern, sizeof(conf->b_pattern),
-		    "subscribe-pattern", "_-:.@/=#", arg);
-		break;
-	case OPT_USERPAT:
-		opt_pattern(conf->b_userpat, sizeof(conf->b_userpat),
-		    "user-pattern", "_-.@:", arg);
 		break;
 	case OPT_RATE:
 		conf->b_rate = opt_rate(arg);
@@ -537,17 +523,51 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 	case OPT_CONCURRENCY:
 		conf->b_concurrency = opt_num(arg, 1, 20000);
 		break;
-	case OPT_SRC:
-		opt_src(conf, arg);
-		break;
-	case OPT_PIDS:
-		opt_pids(conf, arg);
-		break;
 	case OPT_WATCHERS:
 		conf->b_watchers = opt_num(arg, 1, BENCH_MAXWATCH);
 		break;
 	case OPT_QUERIES:
 		conf->b_queries = opt_num(arg, 0, BENCH_MAXQUERY);
+		break;
+	case OPT_BYSTANDERS:
+		conf->b_bystanders = opt_num(arg, 0, BENCH_MAXBYST);
+		break;
+	case OPT_BACKOFF:
+		conf->b_backoff = opt_secs(arg, 0, 600);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* Option ch (a value of getopt_long) with its argument arg. */
+static void
+opt_one(struct bench_conf *conf, int ch, const char *arg)
+{
+	if (opt_limit(conf, ch, arg))
+		return;
+	switch (ch) {
+	case OPT_URL:
+		opt_url(&conf->b_sub, "url", arg);
+		break;
+	case OPT_PUBURL:
+		opt_url(&conf->b_pub, "pub-url", arg);
+		conf->b_haspub = 1;
+		break;
+	case OPT_PATTERN:
+		opt_pattern(conf->b_pattern, sizeof(conf->b_pattern),
+		    "subscribe-pattern", "_-:.@/=#", arg);
+		break;
+	case OPT_USERPAT:
+		opt_pattern(conf->b_userpat, sizeof(conf->b_userpat),
+		    "user-pattern", "_-.@:", arg);
+		break;
+	case OPT_SRC:
+		opt_src(conf, arg);
+		break;
+	case OPT_PIDS:
+		opt_pids(conf, arg);
 		break;
 	case OPT_JSON:
 		conf->b_json = 1;
@@ -558,12 +578,6 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_KILL:
 		opt_kill(conf, arg);
-		break;
-	case OPT_BYSTANDERS:
-		conf->b_bystanders = opt_num(arg, 0, BENCH_MAXBYST);
-		break;
-	case OPT_BACKOFF:
-		conf->b_backoff = opt_secs(arg, 0, 600);
 		break;
 	case OPT_NOSINCE:
 		conf->b_nosince = 1;

@@ -93,7 +93,6 @@ static void
 parse_options(int argc, char *argv[], struct bridge_conf *conf,
     struct options *o)
 {
-	gid_t	gid;
 	int	ch;
 
 	while ((ch = getopt_long(argc, argv, "hnsv", longopts, NULL)) != -1) {
@@ -108,12 +107,7 @@ parse_options(int argc, char *argv[], struct bridge_conf *conf,
 			o->o_verbose++;
 			break;
 		case OPT_GROUP:
-			if (ipc_group_id(optarg, &gid) == -1) {
-				log_warnx("--socket-group %s: no such group",
-				    optarg);
-				exit(2);
-			}
-			ipc_set_group(gid);
+			ipc_group_opt(optarg);
 			break;
 		case OPT_RUNDIR:
 			conf->bc_rundir = optarg;

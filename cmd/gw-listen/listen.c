@@ -36,6 +36,8 @@ static void	listen_turn(struct ev_loop *);
 static void	listen_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	listen_stop_cb(struct ev_loop *, ev_timer *, int);
 static void	tlist_timer_cb(struct ev_loop *, ev_timer *, int);
+static int	listen_open(struct listen *);
+static void	listen_close(struct listen *);
 
 static int
 listen_bind(struct listen_addr *la)
@@ -103,61 +105,11 @@ int
 listen_main(struct listen_conf *conf)
 {
 	static struct listen	 l;
-	struct rlimit		 rl;
-	int			 i, fd;
 
 	gl = &l;
 	l.l_conf = conf;
-	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * Take every descriptor the hard limit allows: a node holds more
-	 * connections by running more workers, not by raising the limit.
-	 */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if ((l.l_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
-		log_warnx("cannot create the event loop");
+	if (listen_open(&l) == -1)
 		return -1;
-	}
-	if (uring_init() == -1)
-		log_info("no io_uring (%s): a writev per connection",
-		    strerror(errno));
-	/*
-	 * Catch SIGTERM before the first client can connect: a supervisor
-	 * that stops us at once must still get a clean exit.
-	 */
-	ev_signal_init(&l.l_sigterm, listen_signal_cb, SIGTERM);
-	ev_signal_start(l.l_loop, &l.l_sigterm);
-	ev_signal_init(&l.l_sigint, listen_signal_cb, SIGINT);
-	ev_signal_start(l.l_loop, &l.l_sigint);
-	ev_unref(l.l_loop);	/* signal watchers do not keep the loop alive */
-	ev_unref(l.l_loop);
-	for (i = 0; i < conf->lc_naddrs; i++) {
-		if ((fd = listen_bind(&conf->lc_addrs[i])) == -1)
-			return -1;
-		ev_io_init(&l.l_accept[i], listen_accept_cb, fd, EV_READ);
-		ev_io_start(l.l_loop, &l.l_accept[i]);
-		l.l_naccept++;
-	}
-	ev_timer_init(&l.l_acceptpause, listen_resume_cb, 0.1, 0.);
-	ev_timer_init(&l.l_fulltimer, listen_full_cb, LISTEN_FULL_CHECK,
-	    LISTEN_FULL_CHECK);
-	l.l_chans = htab_new();
-	tlist_init(&l.l_heads, conf->lc_headtmo, handshake_expire);
-	tlist_init(&l.l_live, conf->lc_ping, ws_ping_expire);
-	/*
-	 * Pings go out in batches, up to a tenth of the interval early (at
-	 * most LISTEN_PING_EARLY): one timer run and a few system calls
-	 * for many (conn.c, uring.c) rather than one of each per ping; the
-	 * pongs come back together too.
-	 */
-	l.l_live.tl_early = conf->lc_ping / 10 < LISTEN_PING_EARLY ?
-	    conf->lc_ping / 10 : LISTEN_PING_EARLY;
-	tlist_init(&l.l_pinged, conf->lc_pong, ws_pong_expire);
-	tlist_init(&l.l_closing, LISTEN_CLOSE_TIMEOUT, conn_kill);
-
 	link_start();
 	ctl_start();
 	ev_prepare_init(&l.l_prepare, listen_prepare_cb);
@@ -172,11 +124,83 @@ listen_main(struct listen_conf *conf)
 	    conf->lc_node, conf->lc_authnone ? "none" : "jwt",
 	    conf->lc_maxmsg, conf->lc_maxout);
 	ev_run(l.l_loop, 0);
+	listen_close(&l);
+	return 0;
+}
+
+/*
+ * The descriptors, the loop, the signals, the listening sockets and the
+ * timeout lists of l: 0, or -1 (logged) if a socket could not be bound.
+ */
+static int
+listen_open(struct listen *l)
+{
+	struct listen_conf	*conf = l->l_conf;
+	struct rlimit		 rl;
+	int			 i, fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Take every descriptor the hard limit allows: a node holds more
+	 * connections by running more workers, not by raising the limit.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if ((l->l_loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		log_warnx("cannot create the event loop");
+		return -1;
+	}
+	if (uring_init() == -1)
+		log_info("no io_uring (%s): a writev per connection",
+		    strerror(errno));
+	/*
+	 * Catch SIGTERM before the first client can connect: a supervisor
+	 * that stops us at once must still get a clean exit.
+	 */
+	ev_signal_init(&l->l_sigterm, listen_signal_cb, SIGTERM);
+	ev_signal_start(l->l_loop, &l->l_sigterm);
+	ev_signal_init(&l->l_sigint, listen_signal_cb, SIGINT);
+	ev_signal_start(l->l_loop, &l->l_sigint);
+	ev_unref(l->l_loop);	/* signal watchers do not keep the loop alive */
+	ev_unref(l->l_loop);
+	for (i = 0; i < conf->lc_naddrs; i++) {
+		if ((fd = listen_bind(&conf->lc_addrs[i])) == -1)
+			return -1;
+		ev_io_init(&l->l_accept[i], listen_accept_cb, fd, EV_READ);
+		ev_io_start(l->l_loop, &l->l_accept[i]);
+		l->l_naccept++;
+	}
+	ev_timer_init(&l->l_acceptpause, listen_resume_cb, 0.1, 0.);
+	ev_timer_init(&l->l_fulltimer, listen_full_cb, LISTEN_FULL_CHECK,
+	    LISTEN_FULL_CHECK);
+	l->l_chans = htab_new();
+	tlist_init(&l->l_heads, conf->lc_headtmo, handshake_expire);
+	tlist_init(&l->l_live, conf->lc_ping, ws_ping_expire);
+	/*
+	 * Pings go out in batches, up to a tenth of the interval early (at
+	 * most LISTEN_PING_EARLY): one timer run and a few system calls
+	 * for many (conn.c, uring.c) rather than one of each per ping; the
+	 * pongs come back together too.
+	 */
+	l->l_live.tl_early = conf->lc_ping / 10 < LISTEN_PING_EARLY ?
+	    conf->lc_ping / 10 : LISTEN_PING_EARLY;
+	tlist_init(&l->l_pinged, conf->lc_pong, ws_pong_expire);
+	tlist_init(&l->l_closing, LISTEN_CLOSE_TIMEOUT, conn_kill);
+	return 0;
+}
+
+/* After the loop: free what is left and flush the sessions just saved. */
+static void
+listen_close(struct listen *l)
+{
+	int	 i;
 
 	/* Connections the stop timer cut short are freed here. */
 	for (i = 0; i < 4; i++) {
-		struct tlist *tl[] = { &l.l_heads, &l.l_live, &l.l_pinged,
-		    &l.l_closing };
+		struct tlist *tl[] = { &l->l_heads, &l->l_live, &l->l_pinged,
+		    &l->l_closing };
 
 		while (tl[i]->tl_head != NULL)
 			conn_kill(tl[i]->tl_head);
@@ -186,15 +210,14 @@ listen_main(struct listen_conf *conf)
 	 * Its ev_break() would end every loop iteration of the flush before
 	 * any I/O or timer ran.
 	 */
-	ev_prepare_stop(l.l_loop, &l.l_prepare);
+	ev_prepare_stop(l->l_loop, &l->l_prepare);
 	link_flush(1.0);	/* the sessions just saved */
 	link_stop();
 	ctl_stop();
 	ws_cleanup();
 	log_info("stopped after %llu connections",
-	    (unsigned long long)l.l_served);
-	htab_free(l.l_chans);
-	return 0;
+	    (unsigned long long)l->l_served);
+	htab_free(l->l_chans);
 }
 
 static void

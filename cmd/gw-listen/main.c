@@ -39,6 +39,7 @@ static __dead void usage(void);
 static void	parse_options(int, char *[], struct listen_conf *,
 		    struct options *);
 static int	parse_addr(const char *, struct listen_addr *);
+static int	opt_limit(struct listen_conf *, int, const char *);
 static size_t	opt_num(const char *, unsigned long long, unsigned long long);
 static double	opt_secs(const char *);
 
@@ -124,16 +125,67 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
+/*
+ * The options of numbers and durations into conf: 1, or 0 if ch is not
+ * one of them.
+ */
+static int
+opt_limit(struct listen_conf *conf, int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_MAXMSG:
+		conf->lc_maxmsg = opt_num(arg, 126, 4 * 1024 * 1024);
+		break;
+	case OPT_MAXOUT:
+		conf->lc_maxout = opt_num(arg, 1024, 1024 * 1024 * 1024);
+		break;
+	case OPT_MAXSUBS:
+		conf->lc_maxsubs = opt_num(arg, 1, 65535);
+		break;
+	case OPT_PING:
+		conf->lc_ping = opt_secs(arg);
+		break;
+	case OPT_PONG:
+		conf->lc_pong = opt_secs(arg);
+		break;
+	case OPT_HEADTMO:
+		conf->lc_headtmo = opt_secs(arg);
+		break;
+	case OPT_DRAIN:
+		conf->lc_drain = opt_secs(arg);
+		break;
+	case OPT_MAXCONNS:
+		conf->lc_maxconns = opt_num(arg, 0, 10000000);
+		break;
+	case OPT_MAXPERIP:
+		conf->lc_maxperip = opt_num(arg, 0, 10000000);
+		break;
+	case OPT_PUBRATE:
+		conf->lc_pubrate = opt_num(arg, 1, 1000000);
+		break;
+	case OPT_PUBBURST:
+		conf->lc_pubburst = opt_num(arg, 1, 1000000);
+		break;
+	case OPT_READYFD:
+		conf->lc_readyfd = opt_num(arg, 0, INT_MAX);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
 /* Parse the command line into conf and o; exit 2 on bad usage. */
 static void
 parse_options(int argc, char *argv[], struct listen_conf *conf,
     struct options *o)
 {
 	size_t	n;
-	gid_t	gid;
 	int	ch;
 
 	while ((ch = getopt_long(argc, argv, "hl:nsv", longopts, NULL)) != -1) {
+		if (opt_limit(conf, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'l':
 			if (conf->lc_naddrs == LISTEN_MAXADDRS) {
@@ -174,27 +226,6 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			}
 			memcpy(conf->lc_node, optarg, n + 1);
 			break;
-		case OPT_MAXMSG:
-			conf->lc_maxmsg = opt_num(optarg, 126, 4 * 1024 * 1024);
-			break;
-		case OPT_MAXOUT:
-			conf->lc_maxout = opt_num(optarg, 1024, 1024 * 1024 * 1024);
-			break;
-		case OPT_MAXSUBS:
-			conf->lc_maxsubs = opt_num(optarg, 1, 65535);
-			break;
-		case OPT_PING:
-			conf->lc_ping = opt_secs(optarg);
-			break;
-		case OPT_PONG:
-			conf->lc_pong = opt_secs(optarg);
-			break;
-		case OPT_HEADTMO:
-			conf->lc_headtmo = opt_secs(optarg);
-			break;
-		case OPT_DRAIN:
-			conf->lc_drain = opt_secs(optarg);
-			break;
 		case OPT_DEMO:
 			conf->lc_demo = optarg;
 			break;
@@ -204,19 +235,8 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		case OPT_METRICS:
 			conf->lc_metrics = optarg;
 			break;
-		case OPT_MAXCONNS:
-			conf->lc_maxconns = opt_num(optarg, 0, 10000000);
-			break;
-		case OPT_MAXPERIP:
-			conf->lc_maxperip = opt_num(optarg, 0, 10000000);
-			break;
 		case OPT_GROUP:
-			if (ipc_group_id(optarg, &gid) == -1) {
-				log_warnx("--socket-group %s: no such group",
-				    optarg);
-				exit(2);
-			}
-			ipc_set_group(gid);
+			ipc_group_opt(optarg);
 			break;
 		case OPT_NOURING:
 			uring_disable();
@@ -231,15 +251,6 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 				exit(2);
 			}
 			conf->lc_rundir = optarg;
-			break;
-		case OPT_PUBRATE:
-			conf->lc_pubrate = opt_num(optarg, 1, 1000000);
-			break;
-		case OPT_PUBBURST:
-			conf->lc_pubburst = opt_num(optarg, 1, 1000000);
-			break;
-		case OPT_READYFD:
-			conf->lc_readyfd = opt_num(optarg, 0, INT_MAX);
 			break;
 		default:
 			usage();

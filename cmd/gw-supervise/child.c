@@ -49,6 +49,8 @@ struct argv {
 static void	arg_add(struct argv *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	arg_keys(struct argv *, const struct conf *, const char *);
+static void	arg_redis(struct argv *, const struct conf *);
+static void	arg_listen(struct argv *, const struct conf *);
 static void	log_line(struct logpipe *, const char *, size_t);
 static void	log_read_cb(struct ev_loop *, ev_io *, int);
 static void	child_exit_cb(struct ev_loop *, ev_child *, int);
@@ -104,6 +106,79 @@ child_verbosity(const struct conf *c)
 	return strcmp(l, "verbose") == 0;
 }
 
+/* The private redis-server's command line. */
+static void
+arg_redis(struct argv *a, const struct conf *c)
+{
+	arg_add(a, "redis-server");
+	arg_add(a, "--port");
+	arg_add(a, "0");
+	arg_add(a, "--unixsocket");
+	arg_add(a, "%s/redis.sock", gs->s_rundir);
+	arg_add(a, "--unixsocketperm");
+	arg_add(a, "700");
+	arg_add(a, "--dir");
+	arg_add(a, "%s", gs->s_rundir);
+	arg_add(a, "--save");
+	arg_add(a, "%s", "");
+	arg_add(a, "--appendonly");
+	arg_add(a, "no");
+	/*
+	 * Redis gives each new stream node a buffer of stream-node-max-bytes
+	 * (4 096) at once; a channel's first message after its history
+	 * expired pays for it.  1 024 holds about four messages of 200
+	 * bytes: 0.78 of the time per publish and half the memory for
+	 * 10 000 channels of four messages each (gw-bridge(8),
+	 * docs/BENCH.md).
+	 */
+	arg_add(a, "--stream-node-max-bytes");
+	arg_add(a, "1024");
+	arg_add(a, "--daemonize");
+	arg_add(a, "no");
+	arg_add(a, "--loglevel");
+	arg_add(a, child_verbosity(c) ? "notice" : "warning");
+}
+
+/* A worker's options of its own. */
+static void
+arg_listen(struct argv *a, const struct conf *c)
+{
+	const char	*s, *comma;
+
+	for (s = conf_get(c, "listen"); ; s = comma + 1) {
+		comma = strchr(s, ',');
+		arg_add(a, "-l");
+		arg_add(a, "%.*s", comma == NULL ? (int)strlen(s) :
+		    (int)(comma - s), s);
+		if (comma == NULL)
+			break;
+	}
+	arg_add(a, "--auth");
+	arg_add(a, "%s", conf_get(c, "auth"));
+	if (conf_bool(conf_get(c, "demo")) == 1) {
+		arg_add(a, "--demo");
+		arg_add(a, "%s", gs->s_sharedir);
+	}
+	if (conf_bool(conf_get(c, "io_uring")) == 0)
+		arg_add(a, "--no-io-uring");
+	/* Workers sharing a port: a full one lets the others take. */
+	if (sup_nworkers(c) > 1)
+		arg_add(a, "--spill");
+	arg_keys(a, c, "secret_file allow_origin max_message max_outbound "
+	    "max_subscriptions ping_interval pong_timeout publish_rate "
+	    "publish_burst drain_time api_key_file metrics_allow "
+	    "max_conns_per_ip socket_group");
+	if (conf_raw(c, "max_connections") != NULL) {
+		/* The node's limit, shared by its workers. */
+		unsigned long max = strtoul(conf_get(c, "max_connections"),
+		    NULL, 10);
+		size_t n = sup_nworkers(c);
+
+		arg_add(a, "--max-connections");
+		arg_add(a, "%lu", (max + n - 1) / n);
+	}
+}
+
 /*
  * Build in *argvp the command line of ch from gs's configuration: with
  * --ready-fd 3 unless check, else with -n (check the configuration
@@ -115,37 +190,10 @@ child_argv(const struct child *ch, int check, char ***argvp)
 {
 	struct argv	 a = { NULL, 0 };
 	const struct conf *c = &gs->s_conf;
-	const char	*s, *comma;
 	int		 v;
 
 	if (ch->ch_kind == CHILD_REDIS) {
-		arg_add(&a, "redis-server");
-		arg_add(&a, "--port");
-		arg_add(&a, "0");
-		arg_add(&a, "--unixsocket");
-		arg_add(&a, "%s/redis.sock", gs->s_rundir);
-		arg_add(&a, "--unixsocketperm");
-		arg_add(&a, "700");
-		arg_add(&a, "--dir");
-		arg_add(&a, "%s", gs->s_rundir);
-		arg_add(&a, "--save");
-		arg_add(&a, "%s", "");
-		arg_add(&a, "--appendonly");
-		arg_add(&a, "no");
-		/*
-		 * Redis gives each new stream node a buffer of
-		 * stream-node-max-bytes (4 096) at once; a channel's first
-		 * message after its history expired pays for it.  1 024
-		 * holds about four messages of 200 bytes: 0.78 of the time
-		 * per publish and half the memory for 10 000 channels of
-		 * four messages each (gw-bridge(8), docs/BENCH.md).
-		 */
-		arg_add(&a, "--stream-node-max-bytes");
-		arg_add(&a, "1024");
-		arg_add(&a, "--daemonize");
-		arg_add(&a, "no");
-		arg_add(&a, "--loglevel");
-		arg_add(&a, child_verbosity(c) ? "notice" : "warning");
+		arg_redis(&a, c);
 		*argvp = a.a_v;
 		return 0;
 	}
@@ -170,38 +218,7 @@ child_argv(const struct child *ch, int check, char ***argvp)
 		    "resume_window drain_time socket_group");
 		break;
 	case CHILD_LISTEN:
-		for (s = conf_get(c, "listen"); ; s = comma + 1) {
-			comma = strchr(s, ',');
-			arg_add(&a, "-l");
-			arg_add(&a, "%.*s", comma == NULL ? (int)strlen(s) :
-			    (int)(comma - s), s);
-			if (comma == NULL)
-				break;
-		}
-		arg_add(&a, "--auth");
-		arg_add(&a, "%s", conf_get(c, "auth"));
-		if (conf_bool(conf_get(c, "demo")) == 1) {
-			arg_add(&a, "--demo");
-			arg_add(&a, "%s", gs->s_sharedir);
-		}
-		if (conf_bool(conf_get(c, "io_uring")) == 0)
-			arg_add(&a, "--no-io-uring");
-		/* Workers sharing a port: a full one lets the others take. */
-		if (sup_nworkers(c) > 1)
-			arg_add(&a, "--spill");
-		arg_keys(&a, c, "secret_file allow_origin max_message "
-		    "max_outbound max_subscriptions ping_interval pong_timeout "
-		    "publish_rate publish_burst drain_time api_key_file "
-		    "metrics_allow max_conns_per_ip socket_group");
-		if (conf_raw(c, "max_connections") != NULL) {
-			/* The node's limit, shared by its workers. */
-			unsigned long max = strtoul(conf_get(c,
-			    "max_connections"), NULL, 10);
-			size_t n = sup_nworkers(c);
-
-			arg_add(&a, "--max-connections");
-			arg_add(&a, "%lu", (max + n - 1) / n);
-		}
+		arg_listen(&a, c);
 		break;
 	default:
 		break;
