@@ -3,13 +3,12 @@
  * /metrics.  A backend publishes, sends to a user, reads presence and
  * history, lists channels and disconnects clients without a WebSocket,
  * authenticated by "Authorization: apikey KEY" with a key of
- * --api-key-file.  Requests go to the node's gw-bridge and gw-presence
+ * --api-key-file (apiauth.c).  Requests go to the node's gw-bridge and gw-presence
  * like a client's do (link.c); the answer is JSON, errors are
  * {"error": {"code", "message"}} with a 4xx or 5xx status.  An HTTP/1.1
  * connection is kept for the next request (handshake.c) unless it says
  * "Connection: close" or its body was not read.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -17,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
-
-#include <openssl/crypto.h>
 
 #include "htab.h"
 #include "jscan.h"
@@ -32,8 +28,6 @@
 
 #define API_MAXBODY	(1024 * 1024)	/* bytes of a request body */
 #define API_MAXBATCH	1000		/* publishes in one batch */
-#define API_MAXKEYS	16
-#define API_MAXALLOW	16		/* networks of --metrics-allow */
 
 enum api_route {
 	R_PUBLISH = 1, R_SEND, R_BATCH, R_PRESENCE, R_HISTORY, R_CHANNELS,
@@ -57,18 +51,6 @@ struct api_req {
 	size_t		 ar_cap;
 };
 
-struct api_net {
-	int		 an_af;
-	uint8_t		 an_addr[16];
-	int		 an_bits;
-};
-
-static char		*api_keys[API_MAXKEYS];
-static size_t		 api_keylens[API_MAXKEYS];
-static size_t		 api_nkeys;
-static struct api_net	 api_allow[API_MAXALLOW];
-static size_t		 api_nallow;
-
 static void	api_reply(struct conn *, int, json_t *);
 static void	api_send(struct conn *, int, const char *, const char *,
 		    size_t);
@@ -83,175 +65,6 @@ static int	api_fast(struct conn *);
 static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
 static void	api_metrics(struct conn *);
-
-/*
- * Read the API keys of path, one per line (blank lines and lines that
- * start with '#' ignored), at least 16 bytes each.  Return value: 0, or
- * -1 with the reason in err.
- */
-int
-api_load_keys(const char *path, char *err, size_t errlen)
-{
-	FILE	*f;
-	char	 line[1024];
-	size_t	 n, lineno = 0;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	api_free();
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		n = strcspn(line, "\r\n");
-		line[n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		if (n < 16 || api_nkeys == API_MAXKEYS) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
-			    n < 16 ? "a key needs at least 16 bytes" :
-			    "more than 16 keys");
-			fclose(f);
-			api_free();
-			return -1;
-		}
-		api_keylens[api_nkeys] = n;
-		api_keys[api_nkeys++] = xstrdup(line);
-	}
-	fclose(f);
-	if (api_nkeys == 0) {
-		snprintf(err, errlen, "%s: no key in it", path);
-		return -1;
-	}
-	return 0;
-}
-
-/* Forget the keys (at exit, or before a reload). */
-void
-api_free(void)
-{
-	size_t	i;
-
-	for (i = 0; i < api_nkeys; i++) {
-		explicit_bzero(api_keys[i], api_keylens[i]);
-		free(api_keys[i]);
-	}
-	api_nkeys = 0;
-}
-
-/*
- * Parse --metrics-allow: comma-separated ADDR[/BITS], IPv4 or IPv6.
- * Return value: 0, or -1 with the reason in err.
- */
-int
-api_parse_allow(const char *list, char *err, size_t errlen)
-{
-	char	 buf[512], *tok, *save, *slash, *end;
-	long	 bits;
-
-	if (strlen(list) >= sizeof(buf)) {
-		snprintf(err, errlen, "too long");
-		return -1;
-	}
-	strcpy(buf, list);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		struct api_net *an = &api_allow[api_nallow];
-
-		if (api_nallow == API_MAXALLOW) {
-			snprintf(err, errlen, "more than %d networks",
-			    API_MAXALLOW);
-			return -1;
-		}
-		if ((slash = strchr(tok, '/')) != NULL)
-			*slash++ = '\0';
-		if (inet_pton(AF_INET, tok, an->an_addr) == 1)
-			an->an_af = AF_INET;
-		else if (inet_pton(AF_INET6, tok, an->an_addr) == 1)
-			an->an_af = AF_INET6;
-		else {
-			snprintf(err, errlen, "%s: not an address", tok);
-			return -1;
-		}
-		bits = an->an_af == AF_INET ? 32 : 128;
-		if (slash != NULL) {
-			long max = bits;
-
-			bits = strtol(slash, &end, 10);
-			if (*slash == '\0' || *end != '\0' || bits < 0 ||
-			    bits > max) {
-				snprintf(err, errlen, "%s: bad prefix length",
-				    slash);
-				return -1;
-			}
-		}
-		an->an_bits = bits;
-		api_nallow++;
-	}
-	return 0;
-}
-
-static int
-api_net_has(const struct api_net *an, int af, const uint8_t *a)
-{
-	int	full = an->an_bits / 8, rest = an->an_bits % 8;
-
-	if (an->an_af != af || memcmp(an->an_addr, a, full) != 0)
-		return 0;
-	return rest == 0 ||
-	    ((an->an_addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
-}
-
-/* May the peer of c read /metrics: loopback, or --metrics-allow. */
-static int
-api_metrics_ok(struct conn *c)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-	const uint8_t		*a;
-	size_t			 i;
-	int			 af;
-
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(c->c_io.fd, (struct sockaddr *)&ss, &len) == -1)
-		return 0;
-	af = ss.ss_family;
-	if (af == AF_INET)
-		a = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
-	else if (af == AF_INET6)
-		a = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-	else
-		return 0;
-	if ((af == AF_INET && a[0] == 127) ||
-	    (af == AF_INET6 && IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a)))
-		return 1;
-	for (i = 0; i < api_nallow; i++)
-		if (api_net_has(&api_allow[i], af, a))
-			return 1;
-	return 0;
-}
-
-/* Is the request's Authorization "apikey KEY" with a known key? */
-static int
-api_authorized(const struct http_req *req)
-{
-	const struct http_hdr	*h;
-	const char		*k;
-	size_t			 n, i;
-	int			 ok = 0;
-
-	if ((h = http_hdr_get(req, "Authorization")) == NULL ||
-	    h->h_valuelen < 7 || strncasecmp(h->h_value, "apikey ", 7) != 0)
-		return 0;
-	k = h->h_value + 7;
-	n = h->h_valuelen - 7;
-	/* Every key is compared, in constant time for its length. */
-	for (i = 0; i < api_nkeys; i++)
-		if (api_keylens[i] == n &&
-		    CRYPTO_memcmp(api_keys[i], k, n) == 0)
-			ok = 1;
-	return ok;
-}
 
 static int
 api_path_route(const struct http_req *req, const char **method)
@@ -315,7 +128,7 @@ api_route(struct conn *c, const struct http_req *req)
 		return 1;
 	}
 	if (req->r_pathlen < 5 || memcmp(req->r_path, "/api/", 5) != 0 ||
-	    api_nkeys == 0)
+	    !api_enabled())
 		return 0;
 	if ((route = api_path_route(req, &method)) == 0) {
 		api_error(c, 404, "not_found", "no such API route");

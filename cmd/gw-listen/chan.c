@@ -563,6 +563,40 @@ chan_unrestore(struct chan *ch)
 }
 
 /*
+ * Subscription i of c has had its answer and replay, up to latest (a
+ * NUL-terminated offset): release what was held for it now if the live
+ * stream has passed latest already, otherwise when it does
+ * (chan_give), so that a message on its way is neither lost nor
+ * given twice.
+ */
+void
+chan_replayed(struct conn *c, uint32_t i, const char *last)
+{
+	if (!c->c_subs[i].s_pending)
+		return;
+	if (!chan_after(last, strlen(last), c->c_subs[i].s_chan->ch_last))
+		chan_release(c, i, last);
+	else {
+		struct held *h, **pp;
+
+		free(c->c_subs[i].s_floor);	/* a second answer */
+		c->c_subs[i].s_floor = xstrdup(last);
+		/* Drop what is held up to latest; keep what is after. */
+		for (pp = &c->c_subs[i].s_held; (h = *pp) != NULL; ) {
+			if (!chan_after(h->hd_off, strlen(h->hd_off), last)) {
+				*pp = h->hd_next;
+				obuf_unref(h->hd_buf);
+				free(h);
+				c->c_subs[i].s_nheld--;
+			} else
+				pp = &h->hd_next;
+		}
+		if (c->c_subs[i].s_held != NULL)
+			chan_release(c, i, last);
+	}
+}
+
+/*
  * The bridge answered subscription i of c: flush what was held for it
  * (only what came after latest, a NUL-terminated offset: the rest was in
  * the replay or came before the subscription), and let live messages

@@ -726,33 +726,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 		obuf_unref(ob);
 	}
 	chan_set_base(c->c_subs[i].s_chan, last, strlen(last));
-	if (!c->c_subs[i].s_pending)
-		return 0;
-	/*
-	 * Release now if the live stream has passed latest already;
-	 * otherwise when it does (chan.c), so that a message on its way is
-	 * neither lost nor given twice.
-	 */
-	if (!chan_after(last, strlen(last), c->c_subs[i].s_chan->ch_last))
-		chan_release(c, i, last);
-	else {
-		struct held *h, **pp;
-
-		free(c->c_subs[i].s_floor);	/* a second answer */
-		c->c_subs[i].s_floor = xstrdup(last);
-		/* Drop what is held up to latest; keep what is after. */
-		for (pp = &c->c_subs[i].s_held; (h = *pp) != NULL; ) {
-			if (!chan_after(h->hd_off, strlen(h->hd_off), last)) {
-				*pp = h->hd_next;
-				obuf_unref(h->hd_buf);
-				free(h);
-				c->c_subs[i].s_nheld--;
-			} else
-				pp = &h->hd_next;
-		}
-		if (c->c_subs[i].s_held != NULL)
-			chan_release(c, i, last);
-	}
+	chan_replayed(c, i, last);
 	return 0;
 }
 

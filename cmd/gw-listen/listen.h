@@ -424,6 +424,7 @@ int		 chan_after(const char *, size_t, const char *);
 void		 chan_restored(struct pend *, const char *, size_t, uint32_t,
 		    struct ipc_rd *, uint32_t);
 void		 chan_release(struct conn *, uint32_t, const char *);
+void		 chan_replayed(struct conn *, uint32_t, const char *);
 void		 chan_unrestore(struct chan *);
 void		 chan_set_base(struct chan *, const char *, size_t);
 
@@ -451,10 +452,15 @@ void		 sess_redeclare(void);
 void		 sess_sent(struct conn *, const struct obuf *, uint32_t);
 void		 sess_drop(struct conn *);
 
-/* api.c */
+/* apiauth.c */
 int		 api_load_keys(const char *, char *, size_t);
 int		 api_parse_allow(const char *, char *, size_t);
+int		 api_enabled(void);
 void		 api_free(void);
+int		 api_metrics_ok(struct conn *);
+int		 api_authorized(const struct http_req *);
+
+/* api.c */
 int		 api_route(struct conn *, const struct http_req *);
 void		 api_body(struct conn *);
 void		 api_free_req(struct conn_head *);
