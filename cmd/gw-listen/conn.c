@@ -41,6 +41,7 @@ static struct msghdr	 fl_msg[URING_BATCH];
 static struct iovec	 fl_iov[URING_BATCH][CONN_MAXIOV];
 static int		 fl_fd[URING_BATCH];
 static int		 fl_res[URING_BATCH];
+static ev_tstamp	 fl_now;	/* when the sends returned, or 0 */
 
 /*
  * The connections found readable in this loop iteration (conn_read_all()
@@ -268,6 +269,7 @@ conn_flush_batch(int n)
 	int	i;
 
 	uring_sendmsg_all(fl_fd, fl_msg, fl_res, n);
+	fl_now = 0;
 	for (i = 0; i < n; i++)
 		if (!(fl_conn[i]->c_flags & CONN_F_DEAD))
 			conn_flush_done(fl_conn[i], fl_res[i]);
@@ -362,6 +364,7 @@ conn_flush(struct conn *c)
 	if ((niov = conn_flush_iov(c, iov)) > 0 &&
 	    (n = writev(c->c_io.fd, iov, niov)) == -1)
 		n = -errno;
+	fl_now = 0;
 	conn_flush_done(c, n);
 }
 
@@ -423,6 +426,16 @@ conn_flush_done(struct conn *c, ssize_t n)
 			c->c_otail = NULL;
 		if (q->oq_buf->ob_chan != 0)
 			sess_sent(c, q->oq_buf, q->oq_sidx);
+		else if (q->oq_buf->ob_data[0] == WS_PING_BYTE0 &&
+		    c->c_tlist == &gl->l_pinged) {
+			/*
+			 * The ping is out only now, maybe a long turn after
+			 * the timer queued it: the pong's time starts here.
+			 */
+			if (fl_now == 0)
+				fl_now = ev_time();
+			tlist_add(&gl->l_pinged, c, fl_now);
+		}
 		obuf_unref(q->oq_buf);
 		oq_put(q);
 	}

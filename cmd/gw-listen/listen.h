@@ -18,6 +18,7 @@
 #define LISTEN_MAXADDRS		16
 #define LISTEN_READ_BUDGET	(64 * 1024)	/* bytes read per event */
 #define LISTEN_PING_EARLY	0.25	/* s a ping may go early, at most */
+#define WS_PING_BYTE0		0x89	/* a ping frame's first byte (FIN, 9) */
 #define LISTEN_FD_SPARE		32	/* files kept free: listen_full() */
 #define LISTEN_FULL_CHECK	0.5	/* s between checks while full */
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */

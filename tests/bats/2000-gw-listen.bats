@@ -1226,6 +1226,35 @@ print(s.recv(200).split(b"\r\n")[0].decode())' "$GW_PORT" "$key"
 	[ "$output" = "HTTP/1.1 408 Request Timeout" ]
 }
 
+# late_pong SYSCALL: the first SYSCALL after the client's welcome (the
+# write of its first ping) held 1.5 s, longer than --pong-timeout 1, as
+# a long loop turn holds the writes queued in it; the client answers each
+# ping 0.3 s after it came and must not be closed for it.
+late_pong() {
+	bg_start late "$PY" "$CONF" late-pong --port "$GW_PORT" \
+	    --log "$GW_TMP/sync/ready" --count 2 --max 15
+	phase_wait ready
+	strace_hold "$1" 1500000
+	wait "$BG_PID" && st=0 || st=$?
+	kill "$STRACE_PID"
+	wait "$STRACE_PID" || true
+	cat "$BG_OUT"
+	[ "$st" -eq 0 ]
+	grep -q '^answered 2 pings$' "$BG_OUT"
+	[ "$(lstat closes_1008)" -eq 0 ]
+}
+
+@test "ping: the pong's time starts when the ping is written, not when its timer queued it (writev held 1.5 s)" {
+	listen_none --no-io-uring --ping-interval 3 --pong-timeout 1
+	late_pong writev
+}
+
+@test "ping: the same through the ring (io_uring_enter held 1.5 s)" {
+	listen_none --ping-interval 3 --pong-timeout 1
+	[ "$(lstat io_uring)" -eq 1 ]
+	late_pong io_uring_enter
+}
+
 @test "--no-io-uring: the same publish, a writev (and a read) per connection, every one delivered" {
 	listen_none --no-io-uring
 	fanout --conns 300

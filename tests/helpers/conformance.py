@@ -815,6 +815,34 @@ def sc_server_ping(a):
         raise Fail("ping came too soon for --ping-interval 1")
 
 
+@scenario("late-pong")
+def sc_late_pong(a):
+    """Write "ready" to --log once welcomed, then answer --count pings,
+    each 0.3 s after it came (well within --pong-timeout, counted from
+    the ping's arrival); fail if closed meanwhile."""
+    c = ws_open(a.port)
+    with open(a.log, "w") as f:
+        f.write("ready\n")
+    t0 = time.monotonic()
+    deadline = t0 + a.max
+    for i in range(a.count):
+        while True:
+            try:
+                f = c.recv_frame(max(0.0, deadline - time.monotonic()))
+            except (Timeout, Eof) as e:
+                raise Fail("waiting for ping %d: %s" % (i + 1, e))
+            if f.opcode == OP_CLOSE:
+                raise Fail("closed %s (%s) %.2fs in, %d pings answered"
+                           % (f.close_code(), f.close_reason(),
+                              time.monotonic() - t0, i))
+            if f.opcode == OP_PING:
+                break
+        log("ping %d after %.2fs" % (i + 1, time.monotonic() - t0))
+        time.sleep(0.3)
+        c.send_frame(OP_PONG, f.payload)
+    log("answered %d pings" % a.count)
+
+
 @scenario("ping-timeout")
 def sc_ping_timeout(a):
     """A client that never answers (not even pongs) is closed with 1008
