@@ -49,8 +49,8 @@ static long	bconn_consume(struct bconn *, const char *, size_t);
 static long	bconn_head(struct bconn *, const char *, size_t);
 static int	bconn_frame(struct bconn *, int, const char *, size_t);
 static void	bconn_textframe(struct bconn *, const char *, size_t);
-static void	bconn_hsfail(struct bconn *, const char *, const char *,
-		    size_t);
+static void	bconn_failtold(struct bconn *, int, const char *,
+		    const char *, size_t);
 
 /*
  * Start connecting c (its bc_idx and bc_ctx set, the rest zero) to the
@@ -407,7 +407,8 @@ bconn_head(struct bconn *c, const char *buf, size_t n)
 	}
 	if (end - buf < 12 || (memcmp(buf, "HTTP/1.1 101", 12) != 0 &&
 	    memcmp(buf, "HTTP/1.0 101", 12) != 0)) {
-		bconn_hsfail(c, "answer", buf, (size_t)(end - buf));
+		bconn_failtold(c, BF_HANDSHAKE, "answer", buf,
+		    (size_t)(end - buf));
 		return -1;
 	}
 	for (p = buf; p < end; p = eol + 2) {
@@ -427,7 +428,8 @@ bconn_head(struct bconn *c, const char *buf, size_t n)
 		break;
 	}
 	if (!ok) {
-		bconn_hsfail(c, "no or wrong Sec-WebSocket-Accept", buf,
+		bconn_failtold(c, BF_HANDSHAKE,
+		    "no or wrong Sec-WebSocket-Accept", buf,
 		    (size_t)(end - buf));
 		return -1;
 	}
@@ -485,7 +487,7 @@ bconn_textframe(struct bconn *c, const char *p, size_t len)
 	switch (c->bc_state) {
 	case BC_WELCOME:
 		if (!ws_find(p, len, "\"welcome\"")) {
-			bconn_hsfail(c, "first frame", p, len);
+			bconn_failtold(c, BF_HANDSHAKE, "first frame", p, len);
 			return;
 		}
 		if (x->x_welcome != NULL) {
@@ -503,7 +505,7 @@ bconn_textframe(struct bconn *c, const char *p, size_t len)
 				x->x_done(x, c, BC_SUBSCRIBING);
 			}
 		} else if (ws_find(p, len, "\"error\""))
-			bconn_fail(c, BF_SUBSCRIBE);
+			bconn_failtold(c, BF_SUBSCRIBE, "answer", p, len);
 		break;
 	case BC_READY:
 		x->x_text(x, c, p, len);
@@ -529,12 +531,14 @@ bconn_fail(struct bconn *c, int why)
 }
 
 /*
- * c's upgrade failed on what the server sent (p, n bytes): fail it, and
- * say how for the first three of the process (a run of a million may
- * have a few, and their answer is the clue).
+ * c's upgrade (why BF_HANDSHAKE) or subscribe (BF_SUBSCRIBE) failed on
+ * what the server sent (p, n bytes): fail it, and say how for the first
+ * three of the process (a run of a million may have a few, and their
+ * answer is the clue).
  */
 static void
-bconn_hsfail(struct bconn *c, const char *what, const char *p, size_t n)
+bconn_failtold(struct bconn *c, int why, const char *what, const char *p,
+    size_t n)
 {
 	static int	 told;
 	const char	*eol;
@@ -543,10 +547,11 @@ bconn_hsfail(struct bconn *c, const char *what, const char *p, size_t n)
 		told++;
 		if ((eol = memchr(p, '\r', n)) != NULL)
 			n = (size_t)(eol - p);
-		log_warnx("connection %u: upgrade failed, %s: %.*s",
-		    (unsigned)c->bc_idx, what, (int)(n < 120 ? n : 120), p);
+		log_warnx("connection %u: %s failed, %s: %.*s",
+		    (unsigned)c->bc_idx, why == BF_HANDSHAKE ? "upgrade" :
+		    "subscribe", what, (int)(n < 160 ? n : 160), p);
 	}
-	bconn_fail(c, BF_HANDSHAKE);
+	bconn_fail(c, why);
 }
 
 /* Close c and free its buffers, silently; c becomes BC_DEAD. */

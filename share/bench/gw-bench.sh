@@ -15,7 +15,8 @@
 # s1big	capacity: GW_BENCH_S1BIG_CONNS (100 000) idle connections, the
 #	same way, over one gw-listen worker and one gw-bench process per
 #	18 000 (20 000 open files per process); s1m is the same with
-#	1 000 000 (not in the default set: about 10 minutes and 15 GiB)
+#	1 000 000 (not in the default set: about 10 minutes and 15 GiB);
+#	both hold the connections GW_BENCH_S1_HOLD seconds (10)
 # s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 # s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
@@ -300,7 +301,8 @@ for s in "$@"; do
 		# nice -10 (docs/BENCH.md).
 		[ "$s" = s1big ] || node_nice=-10
 		scenario "s1-idle-$n" "$w" --conns "$n" --procs "$w" \
-		    --channels 100 --rate 0 --warmup 0 --duration 10 \
+		    --channels 100 --rate 0 --warmup 0 \
+		    --duration "${GW_BENCH_S1_HOLD:-10}" \
 		    --connect-timeout $((60 + n / 2000))
 		node_args=()
 		node_nice= ;;

@@ -372,6 +372,24 @@ storm_run() {
 	[[ $output == *usage:* ]]
 }
 
+@test "gw-bench: a subscribe refused (the node's bridge gone) is counted, and the first three say what the server answered" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	start_listen --auth none
+	kill_bridge
+	wait_health "$GW_PORT" 503 10
+	run --separate-stderr timeout 30 "$GW_BENCH_BIN" \
+	    --url "ws://127.0.0.1:$GW_PORT/ws" --conns 5 --rate 0 \
+	    --duration 0.2 --connect-timeout 5 --json
+	echo "$output"
+	echo "$stderr"
+	[ "$status" -ne 0 ]
+	echo "$output" | jq -e '.connections.opened == 0 and
+	    .connections.failed_by.subscribe == 5' >/dev/null
+	[[ "$stderr" == *'subscribe failed, answer: {"type":"error"'* ]]
+	[[ "$stderr" == *'"code":"unavailable"'* ]]
+	[ "$(grep -c 'subscribe failed' <<<"$stderr")" -eq 3 ]
+}
+
 @test "gw-bench: the usage lists the options of the SYNOPSIS in man/gw-bench.8" {
 	command -v mandoc >/dev/null || skip "no mandoc"
 	timeout 10 "$GW_BENCH_BIN" -h 2>"$GW_TMP/usage" || true
