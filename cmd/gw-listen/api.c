@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "htab.h"
@@ -62,6 +63,7 @@ static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
 static int	api_publish_text(struct conn *, const char *, size_t,
 		    const char *, size_t, uint32_t);
 static int	api_fast(struct conn *);
+static int	api_expect(struct conn *, const struct http_req *, int);
 static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
 static void	api_metrics(struct conn *);
@@ -170,6 +172,8 @@ api_route(struct conn *c, const struct http_req *req)
 	have = head->h_len - req->r_headlen;
 	if (have > len)
 		have = len;
+	if (api_expect(c, req, have < len) == -1)
+		return 1;
 	head->h_body = xmalloc(len + 1);
 	memcpy(head->h_body, head->h_buf + req->r_headlen, have);
 	head->h_bodylen = len;
@@ -180,6 +184,32 @@ api_route(struct conn *c, const struct http_req *req)
 	if (have == len)
 		api_body(c);
 	return 1;
+}
+
+/*
+ * An HTTP/1.1 request's "Expect: 100-continue" (curl sends it with a big
+ * body and waits a second for the answer): say "100 Continue" before its
+ * body is read, if it has not all come.  Another expectation is answered
+ * 417 and the connection closed (its body unread): -1.  HTTP/1.0's
+ * Expect is ignored (RFC 9110, 10.1.1).
+ */
+static int
+api_expect(struct conn *c, const struct http_req *req, int waiting)
+{
+	static const char	 cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const struct http_hdr	*h;
+
+	if (req->r_minor != 1 || (h = http_hdr_get(req, "Expect")) == NULL)
+		return 0;
+	if (h->h_valuelen == 12 &&
+	    strncasecmp(h->h_value, "100-continue", 12) == 0) {
+		if (waiting)
+			conn_send_raw(c, cont, sizeof(cont) - 1);
+		return 0;
+	}
+	c->c_head->h_keep = 0;
+	api_error(c, 417, "bad_request", "only Expect: 100-continue");
+	return -1;
 }
 
 /* A JSON string member of o that is a valid channel name, or NULL. */

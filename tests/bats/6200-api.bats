@@ -96,6 +96,21 @@ kcheck() {
 	    --head-timeout 1
 }
 
+@test "api: Expect: 100-continue gets 100 Continue before the body (curl waits a second for it); another expectation 417" {
+	kcheck expect
+	# curl, asked to (it does for big bodies, and libcurl's users may).
+	printf '{"channel":"exp2","data":"%s"}' "$(printf '%02000d' 0)" \
+	    >"$GW_TMP/big.json"
+	run -0 curl -sS -v -H "Authorization: apikey $KEY" \
+	    -H 'Content-Type: application/json' -H 'Expect: 100-continue' \
+	    --data-binary @"$GW_TMP/big.json" "http://127.0.0.1:$PA/api/publish"
+	echo "$output"
+	[[ "$output" == *"> Expect: 100-continue"* ]]
+	[[ "$output" == *"< HTTP/1.1 100 Continue"* ]]
+	[[ "$output" == *"< HTTP/1.1 200 OK"* ]]
+	[[ "$output" == *'"offset"'* ]]
+}
+
 @test "api keep-alive: the 10000th request of a connection is answered with Connection: close" {
 	kcheck limit
 }

@@ -305,10 +305,44 @@ def limit(a):
     log("limit: 10000 requests, the last one closed")
 
 
+def expect(a):
+    """Expect: 100-continue: "100 Continue" before the body is sent, then
+    the answer, the connection kept; with the body sent along, no 100;
+    another expectation: 417 and closed, its body unread."""
+    body = json.dumps({"channel": "exp", "data": {"n": 1}}).encode()
+    head = request("POST", "/api/publish", a.key, headers=(
+        "Content-Type: application/json",
+        "Content-Length: %d" % len(body), "Expect: 100-continue"))
+    r = Raw(a.port)
+    r.send(head)
+    s, h, b = r.answer()
+    want(s == 100 and b == b"", "before the body: %d %r %r", s, h, b)
+    r.send(body)
+    s, h, b = r.answer()
+    want(s == 200, "after the body: %d %r", s, b)
+    offset_of(b)
+    want(h.get("connection") == "keep-alive", "not kept: %r", h)
+    r.send(head + body)
+    s, h, b = r.answer()
+    want(s == 200, "the body with the head: %d %r (a 100 first?)", s, b)
+    r.send(request("GET", "/api/nope", a.key))
+    s, h, b = r.answer()
+    want(s == 404, "the next request: %d %r", s, b)
+    r.close()
+    r = Raw(a.port)
+    r.send(head.replace(b"100-continue", b"202-accepted"))
+    s, h, b = r.answer()
+    want(s == 417 and h.get("connection") == "close",
+         "another expectation: %d %r %r", s, h, b)
+    r.eof()
+    r.close()
+    log("expect: 100 Continue before the body, none with it; 417 else")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["reuse", "pipeline", "closes",
-                                         "idle", "limit"])
+                                         "idle", "limit", "expect"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--head-timeout", type=float, default=10)
