@@ -575,6 +575,10 @@ void		 pubapi_text(struct pub *, struct bconn *, const char *,
 void		 pubapi_lost(struct pub *, uint32_t);
 void		 pubapi_free(struct papi *);
 
+/* seq.c: what seq_track() made of a sequence number. */
+enum { SEQ_NEW, SEQ_ADVANCE, SEQ_DUP };
+int		 seq_track(struct victim *, uint64_t, struct rec_resume *);
+
 /* resume.c */
 void		 resume_init(struct rsm *, struct ev_loop *,
 		    const struct bench_conf *, struct bconn *, uint32_t,
