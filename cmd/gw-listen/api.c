@@ -64,6 +64,7 @@ static int	api_publish_text(struct conn *, const char *, size_t,
 		    const char *, size_t, uint32_t);
 static int	api_fast(struct conn *);
 static int	api_expect(struct conn *, const struct http_req *, int);
+static void	api_disconnect(struct conn *, json_t *);
 static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
 static void	api_metrics(struct conn *);
@@ -274,16 +275,48 @@ api_batch_new(struct conn_head *head, size_t n)
 	head->h_api->ar_at = xcalloc(2 * n, sizeof(uint32_t));
 }
 
+/* POST /api/disconnect: close the connections of a user, or one. */
+static void
+api_disconnect(struct conn *c, json_t *o)
+{
+	struct tlist	*tl[] = { &gl->l_live, &gl->l_pinged };
+	struct conn	*k, *next;
+	const char	*user, *id;
+	char		 hex[17];
+	int		 j, n = 0;
+
+	user = json_string_value(json_object_get(o, "user"));
+	id = json_string_value(json_object_get(o, "conn"));
+	if (user == NULL && id == NULL) {
+		api_error(c, 400, "bad_request",
+		    "want {\"user\": U} or {\"conn\": ID}");
+		return;
+	}
+	for (j = 0; j < 2; j++)
+		for (k = tl[j]->tl_head; k != NULL; k = next) {
+			next = k->c_tnext;
+			conn_idhex(hex, k);
+			if ((user != NULL &&
+			    strcmp(k->c_id->id_user, user) != 0) ||
+			    (id != NULL && strcmp(hex, id) != 0))
+				continue;
+			sess_drop(k);
+			ws_close(k, 1008, "kicked");
+			gst.st_kicked++;
+			n++;
+		}
+	api_reply(c, 200, json_pack("{s:i}", "closed", n));
+}
+
 /* The body of c's request is in: parse it and act. */
 void
 api_body(struct conn *c)
 {
 	struct conn_head	*head = c->c_head;
 	json_t			*o, *e, *d;
-	const char		*ch, *user, *id;
+	const char		*ch, *user;
 	char			 uch[PROTO_MAXCHAN + 1];
 	size_t			 i;
-	int			 n = 0;
 
 	head->h_body[head->h_bodylen] = '\0';
 	if ((head->h_route == R_PUBLISH || head->h_route == R_BATCH) &&
@@ -334,36 +367,9 @@ api_body(struct conn *c)
 			    json_object_get(e, "data"), i) == -1)
 				break;	/* c was answered */
 		break;
-	case R_DISCONNECT: {
-		struct tlist *tl[] = { &gl->l_live, &gl->l_pinged };
-		struct conn *k, *next;
-		char hex[17];
-		int j;
-
-
-		user = json_string_value(json_object_get(o, "user"));
-		id = json_string_value(json_object_get(o, "conn"));
-		if (user == NULL && id == NULL) {
-			api_error(c, 400, "bad_request",
-			    "want {\"user\": U} or {\"conn\": ID}");
-			break;
-		}
-		for (j = 0; j < 2; j++)
-			for (k = tl[j]->tl_head; k != NULL; k = next) {
-				next = k->c_tnext;
-				conn_idhex(hex, k);
-				if ((user != NULL &&
-				    strcmp(k->c_id->id_user, user) != 0) ||
-				    (id != NULL && strcmp(hex, id) != 0))
-					continue;
-				sess_drop(k);
-				ws_close(k, 1008, "kicked");
-				gst.st_kicked++;
-				n++;
-			}
-		api_reply(c, 200, json_pack("{s:i}", "closed", n));
+	case R_DISCONNECT:
+		api_disconnect(c, o);
 		break;
-	}
 	}
 	json_decref(o);
 }
