@@ -25,6 +25,7 @@
 struct bridge	*gb;
 
 static void	bridge_accept(struct ev_loop *, int, const char *, void *);
+static int	bridge_publish(struct worker *, uint32_t, struct ipc_rd *);
 static void	bridge_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	bridge_closed(struct ipc_peer *, const char *);
@@ -281,15 +282,42 @@ bridge_health_update(void)
 	}
 }
 
+/*
+ * A worker's GW_MSG_BRIDGE_PUBLISH (request id, payload rd): publish it,
+ * or answer why not.  Return value: 0, or -1 if the payload is malformed.
+ */
+static int
+bridge_publish(struct worker *w, uint32_t id, struct ipc_rd *rd)
+{
+	const char	*ch, *data, *from;
+	size_t		 chlen, datalen, fromlen;
+	uint64_t	 ts;
+
+	if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+	    ipc_get_str(rd, &data, &datalen) == -1 ||
+	    ipc_get_str(rd, &from, &fromlen) == -1 ||
+	    ipc_get_u64(rd, &ts) == -1 || ipc_end(rd) == -1 ||
+	    !parse_channel(ch, chlen))
+		return -1;
+	/* The message frame must fit in one GW_MSG_BRIDGE_DELIVER. */
+	if (datalen > BRIDGE_MAXDATA || fromlen > BRIDGE_MAXFROM)
+		bridge_send_fail(w, id, "too_large",
+		    "the message is over 4 MiB; not published");
+	else if (redis_publish(w, id, ch, chlen, data, datalen, from,
+	    fromlen, ts) == -1)
+		bridge_send_fail(w, id, "unavailable",
+		    "Redis is not reachable; not published");
+	return 0;
+}
+
 static void
 bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
     struct ipc_rd *rd)
 {
 	struct worker	*w = ipc_peer_arg(p);
-	const char	*ch, *since, *data, *from, *name;
-	size_t		 chlen, sincelen, datalen, fromlen, namelen;
+	const char	*ch, *since, *name;
+	size_t		 chlen, sincelen, namelen;
 	uint32_t	 flags, limit, pid;
-	uint64_t	 ts;
 
 	if (w->w_dead)
 		return;
@@ -320,22 +348,8 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 			chan_noevents(w, ch, chlen);
 		return;
 	case GW_MSG_BRIDGE_PUBLISH:
-		if (ipc_get_str(rd, &ch, &chlen) == -1 ||
-		    ipc_get_str(rd, &data, &datalen) == -1 ||
-		    ipc_get_str(rd, &from, &fromlen) == -1 ||
-		    ipc_get_u64(rd, &ts) == -1 || ipc_end(rd) == -1 ||
-		    !parse_channel(ch, chlen))
+		if (bridge_publish(w, h->id, rd) == -1)
 			break;
-		/* The message frame must fit in one GW_MSG_BRIDGE_DELIVER. */
-		if (datalen > BRIDGE_MAXDATA || fromlen > BRIDGE_MAXFROM) {
-			bridge_send_fail(w, h->id, "too_large",
-			    "the message is over 4 MiB; not published");
-			return;
-		}
-		if (redis_publish(w, h->id, ch, chlen, data, datalen, from,
-		    fromlen, ts) == -1)
-			bridge_send_fail(w, h->id, "unavailable",
-			    "Redis is not reachable; not published");
 		return;
 	case GW_MSG_BRIDGE_HISTORY:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||

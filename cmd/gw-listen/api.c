@@ -64,6 +64,7 @@ static int	api_publish_text(struct conn *, const char *, size_t,
 		    const char *, size_t, uint32_t);
 static int	api_fast(struct conn *);
 static int	api_expect(struct conn *, const struct http_req *, int);
+static size_t	api_length(struct conn *, const struct http_req *);
 static void	api_disconnect(struct conn *, json_t *);
 static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
@@ -107,9 +108,7 @@ api_route(struct conn *c, const struct http_req *req)
 	const struct http_hdr	*h;
 	struct conn_head	*head = c->c_head;
 	const char		*method;
-	char			*end = NULL;
-	unsigned long		 len = 0;
-	size_t			 have;
+	size_t			 len, have;
 	int			 route, keep = head->h_keep;
 
 	/*
@@ -153,23 +152,8 @@ api_route(struct conn *c, const struct http_req *req)
 		api_get(c, route, req);
 		return 1;
 	}
-	if ((h = http_hdr_get(req, "Content-Length")) == NULL ||
-	    http_hdr_get(req, "Transfer-Encoding") != NULL) {
-		head->h_keep = 0;
-		api_error(c, 411, "bad_request", "want a Content-Length");
+	if ((len = api_length(c, req)) == 0)
 		return 1;
-	}
-	errno = 0;
-	if (h->h_valuelen > 0 && h->h_value[0] >= '0' && h->h_value[0] <= '9')
-		len = strtoul(h->h_value, &end, 10);
-	if (h->h_valuelen == 0 || errno != 0 ||
-	    end != h->h_value + h->h_valuelen || len == 0 ||
-	    len > API_MAXBODY) {
-		head->h_keep = 0;
-		api_error(c, 413, "too_large",
-		    "a body of 1 to 1048576 bytes, please");
-		return 1;
-	}
 	have = head->h_len - req->r_headlen;
 	if (have > len)
 		have = len;
@@ -185,6 +169,37 @@ api_route(struct conn *c, const struct http_req *req)
 	if (have == len)
 		api_body(c);
 	return 1;
+}
+
+/*
+ * The Content-Length of a POST: 1 to API_MAXBODY, or 0 once c was
+ * answered 411 (none, or chunked) or 413 (bad or too large).
+ */
+static size_t
+api_length(struct conn *c, const struct http_req *req)
+{
+	const struct http_hdr	*h;
+	char			*end = NULL;
+	unsigned long		 len = 0;
+
+	if ((h = http_hdr_get(req, "Content-Length")) == NULL ||
+	    http_hdr_get(req, "Transfer-Encoding") != NULL) {
+		c->c_head->h_keep = 0;
+		api_error(c, 411, "bad_request", "want a Content-Length");
+		return 0;
+	}
+	errno = 0;
+	if (h->h_valuelen > 0 && h->h_value[0] >= '0' && h->h_value[0] <= '9')
+		len = strtoul(h->h_value, &end, 10);
+	if (h->h_valuelen == 0 || errno != 0 ||
+	    end != h->h_value + h->h_valuelen || len == 0 ||
+	    len > API_MAXBODY) {
+		c->c_head->h_keep = 0;
+		api_error(c, 413, "too_large",
+		    "a body of 1 to 1048576 bytes, please");
+		return 0;
+	}
+	return len;
 }
 
 /*

@@ -42,6 +42,8 @@ static int	parse_addr(const char *, struct listen_addr *);
 static int	opt_limit(struct listen_conf *, int, const char *);
 static size_t	opt_num(const char *, unsigned long long, unsigned long long);
 static double	opt_secs(const char *);
+static void	conf_finish(struct listen_conf *, struct options *, char *,
+		    size_t);
 
 /* An option's number, or exit 2 with the reason. */
 static size_t
@@ -260,12 +262,68 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		usage();
 }
 
+/*
+ * After the options: the run directory (--rundir, GW_RUNDIR, else
+ * /tmp/gw-UID in rundir), the authentication, the default address and
+ * the files the options name; exit 2 on a bad one.
+ */
+static void
+conf_finish(struct listen_conf *conf, struct options *o, char *rundir,
+    size_t rundirlen)
+{
+	char	err[256];
+
+	if (conf->lc_rundir == NULL &&
+	    (conf->lc_rundir = getenv("GW_RUNDIR")) == NULL) {
+		snprintf(rundir, rundirlen, "/tmp/gw-%d", (int)getuid());
+		conf->lc_rundir = rundir;
+	}
+	if (strlen(conf->lc_rundir) == 0 ||
+	    strlen(conf->lc_rundir) > LISTEN_MAXRUNDIR) {
+		log_warnx("bad run directory: %s", conf->lc_rundir);
+		exit(2);
+	}
+	if (strcmp(o->o_auth, "none") == 0)
+		conf->lc_authnone = 1;
+	else if (strcmp(o->o_auth, "jwt") != 0) {
+		log_warnx("bad --auth %s: want jwt or none", o->o_auth);
+		exit(2);
+	}
+	if (!conf->lc_authnone) {
+		if (o->o_secret == NULL) {
+			log_warnx("--auth jwt needs --secret-file; make one with:"
+			    " head -c 32 /dev/urandom | base64 > secret");
+			exit(2);
+		}
+		if (auth_read_secret(o->o_secret, conf) == -1)
+			exit(2);
+	}
+	if (conf->lc_naddrs == 0 && parse_addr("127.0.0.1:8080",
+	    &conf->lc_addrs[conf->lc_naddrs++]) == -1)
+		fatalx("default address");
+	if (conf->lc_demo != NULL &&
+	    static_load(conf->lc_demo, err, sizeof(err)) == -1) {
+		log_warnx("--demo %s: %s", conf->lc_demo, err);
+		exit(2);
+	}
+	if (conf->lc_apikeys != NULL &&
+	    api_load_keys(conf->lc_apikeys, err, sizeof(err)) == -1) {
+		log_warnx("--api-key-file %s", err);
+		exit(2);
+	}
+	if (conf->lc_metrics != NULL &&
+	    api_parse_allow(conf->lc_metrics, err, sizeof(err)) == -1) {
+		log_warnx("--metrics-allow: %s", err);
+		exit(2);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct listen_conf	 conf;
 	struct options		 o = { 0, 0, 0, "jwt", NULL };
-	char			 name[32], rundir[32], err[256];
+	char			 name[32], rundir[32];
 	int			 rv;
 
 	memset(&conf, 0, sizeof(conf));
@@ -287,49 +345,7 @@ main(int argc, char *argv[])
 	log_init(0, 0);
 
 	parse_options(argc, argv, &conf, &o);
-	if (conf.lc_rundir == NULL &&
-	    (conf.lc_rundir = getenv("GW_RUNDIR")) == NULL) {
-		snprintf(rundir, sizeof(rundir), "/tmp/gw-%d", (int)getuid());
-		conf.lc_rundir = rundir;
-	}
-	if (strlen(conf.lc_rundir) == 0 ||
-	    strlen(conf.lc_rundir) > LISTEN_MAXRUNDIR) {
-		log_warnx("bad run directory: %s", conf.lc_rundir);
-		exit(2);
-	}
-	if (strcmp(o.o_auth, "none") == 0)
-		conf.lc_authnone = 1;
-	else if (strcmp(o.o_auth, "jwt") != 0) {
-		log_warnx("bad --auth %s: want jwt or none", o.o_auth);
-		exit(2);
-	}
-	if (!conf.lc_authnone) {
-		if (o.o_secret == NULL) {
-			log_warnx("--auth jwt needs --secret-file; make one with:"
-			    " head -c 32 /dev/urandom | base64 > secret");
-			exit(2);
-		}
-		if (auth_read_secret(o.o_secret, &conf) == -1)
-			exit(2);
-	}
-	if (conf.lc_naddrs == 0 &&
-	    parse_addr("127.0.0.1:8080", &conf.lc_addrs[conf.lc_naddrs++]) == -1)
-		fatalx("default address");
-	if (conf.lc_demo != NULL &&
-	    static_load(conf.lc_demo, err, sizeof(err)) == -1) {
-		log_warnx("--demo %s: %s", conf.lc_demo, err);
-		exit(2);
-	}
-	if (conf.lc_apikeys != NULL &&
-	    api_load_keys(conf.lc_apikeys, err, sizeof(err)) == -1) {
-		log_warnx("--api-key-file %s", err);
-		exit(2);
-	}
-	if (conf.lc_metrics != NULL &&
-	    api_parse_allow(conf.lc_metrics, err, sizeof(err)) == -1) {
-		log_warnx("--metrics-allow: %s", err);
-		exit(2);
-	}
+	conf_finish(&conf, &o, rundir, sizeof(rundir));
 	if (o.o_check) {
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
