@@ -444,6 +444,7 @@ api_get(struct conn *c, int route, const struct http_req *req)
 {
 	char		 ch[PROTO_MAXCHAN + 2], since[PROTO_MAXOFFSET + 2];
 	char		 limit[16], *end;
+	const char	*busy;
 	struct ipc_msg	*m;
 	struct pend	*pd;
 	ssize_t		 n;
@@ -502,6 +503,10 @@ api_get(struct conn *c, int route, const struct http_req *req)
 				    "limit: 1 to 1000");
 				return;
 			}
+		}
+		if ((busy = client_hist_busy(c)) != NULL) {
+			api_error(c, 429, "rate_limited", busy);
+			return;
 		}
 		pd = client_pend(c, PD_HISTORY, NULL);
 		pd->pd_api = 1;

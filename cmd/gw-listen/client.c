@@ -206,6 +206,8 @@ pend_new(struct conn *c, int kind, json_t *id)
 	pd = xcalloc(1, sizeof(*pd));
 	pd->pd_kind = kind;
 	pd->pd_conn = c;
+	if (kind == PD_HISTORY)
+		gl->l_nhist++;
 	pd->pd_reqid = id != NULL ? json_incref(id) : NULL;
 	if (c != NULL) {
 		if ((pd->pd_next = c->c_pend) != NULL)
@@ -238,6 +240,8 @@ client_pend_free(struct pend *pd)
 static void
 pend_free(struct pend *pd)
 {
+	if (pd->pd_kind == PD_HISTORY)
+		gl->l_nhist--;
 	if (pd->pd_prevp != NULL) {
 		if ((*pd->pd_prevp = pd->pd_next) != NULL)
 			pd->pd_next->pd_prevp = pd->pd_prevp;
@@ -569,12 +573,39 @@ client_publish(struct conn *c, struct req *rq)
 		    "the node cannot reach its message store; not published");
 }
 
+/*
+ * May c read history now?  NULL, or why not: it has LISTEN_HIST_CONN
+ * reads awaited already, or this process LISTEN_HIST_PROC (their
+ * answers, up to 4 MiB each, would pile up in gw-bridge's queue for
+ * this worker, and a queue over 64 MiB costs every client of the worker
+ * its link).
+ */
+const char *
+client_hist_busy(struct conn *c)
+{
+	struct pend	*pd;
+	int		 n = 0;
+
+	for (pd = c->c_pend; pd != NULL; pd = pd->pd_next)
+		if (pd->pd_kind == PD_HISTORY && ++n >= LISTEN_HIST_CONN)
+			return "too many history reads awaited on this "
+			    "connection; wait for their answers";
+	if (gl->l_nhist >= LISTEN_HIST_PROC)
+		return "the node is reading much history; try again shortly";
+	return NULL;
+}
+
 static void
 client_history(struct conn *c, struct req *rq)
 {
 	struct ipc_msg	*m;
 	struct pend	*pd;
+	const char	*busy;
 
+	if ((busy = client_hist_busy(c)) != NULL) {
+		client_error(c, rq->rq_id, "rate_limited", busy);
+		return;
+	}
 	m = ipc_create(GW_MSG_BRIDGE_HISTORY, 0);
 	ipc_add_cstr(m, rq->rq_channel);
 	ipc_add_cstr(m, rq->rq_since);

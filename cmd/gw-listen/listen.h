@@ -29,6 +29,13 @@
 #define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */
 #define LISTEN_MAXHISTORY	(1000 * 1000)	/* bytes of messages in one
 						   history reply */
+/*
+ * History reads waiting for gw-bridge's answer, of up to 4 MiB each: at
+ * most this many per connection, and per process (12 x 4 MiB stays under
+ * the bridge's queue of 64 MiB for this worker, which it would drop).
+ */
+#define LISTEN_HIST_CONN	4
+#define LISTEN_HIST_PROC	12
 #define LISTEN_MAXREPLY		(5 * 1024 * 1024)	/* a replay or history
 						   may pass max_outbound
 						   by this */
@@ -306,6 +313,7 @@ struct listen {
 	int			 l_stopping;
 	uint32_t		 l_chserial;
 	uint64_t		 l_nsubs;	/* subscriptions now */
+	uint32_t		 l_nhist;	/* history reads awaited */
 };
 
 /*
@@ -408,6 +416,7 @@ void		 client_restore_all(void);
 void		 client_presence_answer(struct pend *, json_t *, const char *,
 		    const char *);
 struct pend	*client_pend(struct conn *, int, json_t *);
+const char	*client_hist_busy(struct conn *);
 json_t		*client_history_entries(struct ipc_rd *, uint32_t, int *);
 void		 client_pend_free(struct pend *);
 int		 client_resubscribe(struct conn *, const char *, int,

@@ -1255,6 +1255,15 @@ late_pong() {
 	late_pong io_uring_enter
 }
 
+@test "history: 40 reads of 7.7 MB at once from one client are answered (history or rate_limited), and cost the others nothing (the bridge keeps the worker's link)" {
+	listen_none --publish-rate 100000 --publish-burst 100000
+	run -0 timeout 120 "$PY" "$GW_HELPERS/histhog.py" "$GW_PORT"
+	echo "$output"
+	[[ "$output" == *"rate_limited"*"calm served"* ]]
+	! grep -q 'output queue full' "$BRIDGE_LOG"
+	! grep -q 'lost gw-bridge' "$GW_LOG"
+}
+
 @test "--no-io-uring: the same publish, a writev (and a read) per connection, every one delivered" {
 	listen_none --no-io-uring
 	fanout --conns 300
