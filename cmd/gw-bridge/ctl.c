@@ -20,15 +20,17 @@ static json_t *
 ctl_stats(void)
 {
 	struct worker	*w;
-	json_int_t	 nworkers = 0;
+	json_int_t	 nworkers = 0, wqueued = 0;
 	size_t		 awaited, queued;
 
 	for (w = gb->b_workers; w != NULL; w = w->w_next)
-		if (!w->w_dead)
+		if (!w->w_dead) {
 			nworkers++;
+			wqueued += (json_int_t)ipc_peer_queued(w->w_peer);
+		}
 	redis_window_counts(&awaited, &queued);
 	return json_pack("{s:b, s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:i, s:I, s:I}}", "ok", 1, "process", "gw-bridge", "pid",
+	    " s:I, s:i, s:I, s:I, s:I}}", "ok", 1, "process", "gw-bridge", "pid",
 	    (int)getpid(), "node", gb->b_conf->bc_node, "counters",
 	    "published", (json_int_t)gb->b_published,
 	    "delivered", (json_int_t)gb->b_delivered,
@@ -38,7 +40,8 @@ ctl_stats(void)
 	    "workers", nworkers,
 	    "healthy", gb->b_healthy,
 	    "redis_awaited", (json_int_t)awaited,
-	    "redis_queued", (json_int_t)queued);
+	    "redis_queued", (json_int_t)queued,
+	    "worker_queued", wqueued);
 }
 
 /*

@@ -302,6 +302,15 @@ redis_restart() {
 	grep -qx ok "$BG_OUT"
 }
 
+@test "gwctl stats: worker_queued counts the bytes waiting for the workers (answers of 700 KB a worker does not read), and goes back to 0" {
+	start_redis
+	start_bridge
+	run -0 timeout 60 "$PY" "$GW_HELPERS/bridgequeue.py" \
+	    "$BRIDGE_RUNDIR/bridge.sock"
+	echo "$output"
+	[ "${lines[-1]}" = ok ]
+}
+
 @test "Redis stopped (SIGTERM) and started empty under traffic: 503, unavailable, then delivery again, since -> recovered false" {
 	redis_restart TERM
 }

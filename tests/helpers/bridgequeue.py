@@ -1,0 +1,109 @@
+"""bridgequeue -- gw-bridge's stats count what waits for its workers.
+
+Usage: bridgequeue.py SOCK.  As worker w1 on gw-bridge's socket SOCK:
+publish 8 messages of 100 KB on each of two channels A and B (their
+histories).  Then, without reading, ask for the history of A and of B
+after their first messages (two answers of 700 KB each: more than the
+socket holds, so the bridge queues them): its stats' worker_queued must
+pass 1 MB.  Then read both answers: worker_queued must come back to 0.
+Exit 0 and print "ok", or exit 1 with the reason.
+"""
+
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ipcabuse import T, Reader, connect, encode, fail, frame, hello  # noqa
+
+TIMEOUT = 20
+BIG = 100 * 1024
+
+
+def sub(ch, since, mid):
+    return frame(T["BRIDGE_SUB"], encode([("s", ch), ("s", since),
+                                          ("u", 0)]), mid)
+
+
+def publish(ch, data, mid):
+    return frame(T["BRIDGE_PUBLISH"], encode([
+        ("s", ch), ("s", data), ("s", "null"),
+        ("q", int(time.time() * 1000))]), mid)
+
+
+def wait_for(r, pred, what):
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            f = r.next(deadline)
+        except socket.timeout:
+            fail("no %s within %d s" % (what, TIMEOUT))
+        if f is None:
+            fail("gw-bridge closed the link, waiting for %s" % what)
+        if pred(f):
+            return f
+
+
+def stats(path):
+    """gw-bridge's counters, through its control request."""
+    s = connect(path)
+    s.sendall(hello("stats") + frame(T["CTL_REQUEST"],
+                                     encode([("s", '{"cmd":"stats"}')]), 1))
+    f = wait_for(Reader(s), lambda f: f[0] == T["CTL_REPLY"] and f[1] == 1,
+                 "the stats")
+    s.close()
+    n = struct.unpack("=I", f[2][:4])[0]
+    o = json.loads(f[2][4:4 + n].decode())
+    return o.get("counters", o)
+
+
+def until(path, pred, what):
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        c = stats(path)
+        if pred(c):
+            return c
+        if time.monotonic() > deadline:
+            fail("%s: not within %d s (%r)" % (what, TIMEOUT, c))
+        time.sleep(0.02)
+
+
+def main(path):
+    tag = os.getpid()
+    a, b = ("queue:a%d" % tag, "queue:b%d" % tag)
+    s1 = connect(path)
+    r1 = Reader(s1)
+    s1.sendall(hello("w1"))
+    big = json.dumps({"data": "x" * BIG})
+    mid = 1
+    first = {}
+    for ch in (a, b):
+        for _ in range(8):
+            s1.sendall(publish(ch, big, mid))
+            f = wait_for(r1, lambda f, m=mid: f[1] == m and f[0] ==
+                         T["BRIDGE_PUBLISHED"], "publish %d's answer" % mid)
+            if ch not in first:
+                n = struct.unpack("=I", f[2][:4])[0]
+                first[ch] = f[2][4:4 + n].decode()
+            mid += 1
+    # Not read now: the answers pile up in the bridge's queue.
+    s1.sendall(sub(a, first[a], 101) + sub(b, first[b], 102))
+    k = until(path, lambda k: k["worker_queued"] > 1000 * 1000,
+              "both histories queued for w1")
+    print("worker_queued %d" % k["worker_queued"])
+    for want in (101, 102):
+        wait_for(r1, lambda f, m=want: f[0] == T["BRIDGE_SUBSCRIBED"] and
+                 f[1] == m, "answer %d" % want)
+    until(path, lambda k: k["worker_queued"] == 0, "the queue read")
+    print("ok")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        sys.exit(2)
+    main(sys.argv[1])
