@@ -1255,11 +1255,15 @@ late_pong() {
 	late_pong io_uring_enter
 }
 
-@test "history: 40 reads of 7.7 MB at once from one client are answered (history or rate_limited), and cost the others nothing (the bridge keeps the worker's link)" {
-	listen_none --publish-rate 100000 --publish-burst 100000
-	run -0 timeout 120 "$PY" "$GW_HELPERS/histhog.py" "$GW_PORT"
+@test "history: 40 reads of 7.7 MB at once from one client are answered (history or rate_limited), 20 over the API (200 or 429), and cost the others nothing (the bridge keeps the worker's link)" {
+	local key=key-aaaaaaaaaaaaaaaaaaaa
+	printf '%s\n' "$key" >"$GW_TMP/keys"
+	listen_none --publish-rate 100000 --publish-burst 100000 \
+	    --api-key-file "$GW_TMP/keys"
+	run -0 timeout 120 "$PY" "$GW_HELPERS/histhog.py" "$GW_PORT" "$key"
 	echo "$output"
 	[[ "$output" == *"rate_limited"*"calm served"* ]]
+	[[ "$output" == *"api: "*"429"* ]]
 	! grep -q 'output queue full' "$BRIDGE_LOG"
 	! grep -q 'lost gw-bridge' "$GW_LOG"
 }
