@@ -20,6 +20,8 @@
 
 #define BRIDGE_OFFLEN	38	/* epoch(16) ':' ms(12) '-' seq(8) */
 #define BRIDGE_MAXREPLY	(4 * 1024 * 1024)	/* history bytes per reply */
+#define BRIDGE_REPLYROOM	(GW_IPC_MAXQUEUE / 2)	/* of a worker's
+						   queue, for answers */
 #define BRIDGE_MAXDATA	(4 * 1024 * 1024)	/* bytes of a published value */
 #define BRIDGE_MAXFROM	1024		/* bytes of a publisher's user id */
 

@@ -472,9 +472,9 @@ add_pairs(struct ipc_msg *m, const redisReply *r, size_t first, size_t n)
 	}
 }
 
-/* How many pairs from element first fit in BRIDGE_MAXREPLY bytes. */
+/* How many pairs from element first fit in limit bytes. */
 static size_t
-fit_pairs(const redisReply *r, size_t first)
+fit_pairs(const redisReply *r, size_t first, size_t limit)
 {
 	size_t	i, bytes = 0;
 
@@ -483,10 +483,29 @@ fit_pairs(const redisReply *r, size_t first)
 		    r->element[i + 1]->type != REDIS_REPLY_STRING)
 			break;
 		bytes += r->element[i]->len + r->element[i + 1]->len + 8;
-		if (bytes > BRIDGE_MAXREPLY)
+		if (bytes > limit)
 			break;
 	}
 	return (i - first) / 2;
+}
+
+/*
+ * The bytes of history an answer to w may hold: BRIDGE_MAXREPLY, less
+ * once w's queue has passed BRIDGE_REPLYROOM less that, down to none.
+ * Answers cut to fit say so (recovered or complete false), and the
+ * queue stays under GW_IPC_MAXQUEUE, past which w would be dropped with
+ * all its clients' requests: many replays at once (a reconnect storm on
+ * channels of big messages) cost their own completeness, not the link.
+ */
+static size_t
+reply_room(struct worker *w)
+{
+	size_t	q = ipc_peer_queued(w->w_peer);
+
+	if (q >= BRIDGE_REPLYROOM)
+		return 0;
+	return BRIDGE_REPLYROOM - q < BRIDGE_MAXREPLY ?
+	    BRIDGE_REPLYROOM - q : BRIDGE_MAXREPLY;
 }
 
 /*
@@ -521,7 +540,7 @@ chan_sub_reply(const char *name, struct worker *w, uint64_t serial,
 	}
 	latest = r->element[0]->str;
 	rec = r->element[1]->integer;
-	n = fit_pairs(r, 2);
+	n = fit_pairs(r, 2, BRIDGE_MAXREPLY);
 	if (serial == 0) {
 		if (c == NULL)
 			return;
@@ -545,6 +564,7 @@ chan_sub_reply(const char *name, struct worker *w, uint64_t serial,
 	}
 	if (w == NULL)
 		return;
+	n = fit_pairs(r, 2, reply_room(w));
 	if (n * 2 + 2 < r->elements && rec == GW_REC_TRUE)
 		rec = GW_REC_FALSE;	/* cut to fit: the client must reload */
 	m = ipc_create(GW_MSG_BRIDGE_SUBSCRIBED, id);
@@ -573,7 +593,7 @@ chan_history_reply(struct worker *w, uint32_t id, const redisReply *r)
 		return;
 	}
 	complete = r->element[0]->integer;
-	n = fit_pairs(r, 1);
+	n = fit_pairs(r, 1, reply_room(w));
 	if (n * 2 + 1 < r->elements)
 		complete = 0;
 	m = ipc_create(GW_MSG_BRIDGE_HISTORY_REPLY, id);

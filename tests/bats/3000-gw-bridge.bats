@@ -311,6 +311,16 @@ redis_restart() {
 	[ "${lines[-1]}" = ok ]
 }
 
+@test "40 replays of 3.8 MB for a worker that does not read: answers past half its queue are cut (recovered false), the worker is not dropped" {
+	start_redis
+	start_bridge
+	run -0 timeout 120 "$PY" "$GW_HELPERS/bridgequeue.py" \
+	    "$BRIDGE_RUNDIR/bridge.sock" flood
+	echo "$output"
+	[ "${lines[-1]}" = ok ]
+	! grep -q 'output queue full' "$BRIDGE_LOG"
+}
+
 @test "Redis stopped (SIGTERM) and started empty under traffic: 503, unavailable, then delivery again, since -> recovered false" {
 	redis_restart TERM
 }

@@ -88,8 +88,9 @@ async def main(port, key):
         while hist + limited < 40:
             m = await until(hog, lambda m: m.get("type") in (
                 "history", "error"), "the history answers")
-            if m["type"] == "history" and m["messages"]:
-                hist += 1
+            if m["type"] == "history" and (m["messages"] or
+                                           not m["complete"]):
+                hist += 1   # cut to fit the bridge's room: complete false
             elif m["type"] == "error" and m.get("code") == "rate_limited":
                 limited += 1
             else:
