@@ -576,9 +576,9 @@ client_publish(struct conn *c, struct req *rq)
 /*
  * May c read history now?  NULL, or why not: it has LISTEN_HIST_CONN
  * reads awaited already, or this process LISTEN_HIST_PROC (their
- * answers, up to 4 MiB each, would pile up in gw-bridge's queue for
- * this worker, and a queue over 64 MiB costs every client of the worker
- * its link).
+ * answers, up to 4 MiB each, pile up in gw-bridge's queue for this
+ * worker, which cuts the answers that come past its room, the other
+ * clients' replays among them: one client must not take it all).
  */
 const char *
 client_hist_busy(struct conn *c)

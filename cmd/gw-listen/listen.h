@@ -31,8 +31,9 @@
 						   history reply */
 /*
  * History reads waiting for gw-bridge's answer, of up to 4 MiB each: at
- * most this many per connection, and per process (12 x 4 MiB stays under
- * the bridge's queue of 64 MiB for this worker, which it would drop).
+ * most this many per connection, and per process (12 x 4 MiB is about
+ * the room the bridge gives answers in its queue for a worker; past it,
+ * it cuts them, the other clients' replays too).
  */
 #define LISTEN_HIST_CONN	4
 #define LISTEN_HIST_PROC	12
