@@ -7,7 +7,7 @@ after their first messages (two answers of 700 KB each: more than the
 socket holds, so the bridge queues them): its stats' worker_queued must
 pass 1 MB.  Then read both answers: worker_queued must come back to 0.
 With "flood": 40 subscribes with since on one channel of a 3.8 MB
-history, not read: the bridge cuts the answers that would pass half of
+history, not read until all are answered: the bridge cuts the answers that would pass half of
 its 64 MiB queue for the worker (recovered false, fewer messages)
 instead of dropping the worker; all 40 answers come, some whole, some
 cut.  Exit 0 and print "ok", or exit 1 with the reason.
@@ -120,9 +120,16 @@ def flood(path):
         if first is None:
             n = struct.unpack("=I", f[2][:4])[0]
             first = f[2][4:4 + n].decode()
+    # The channel live first, so that the 40 go to Redis as they come.
+    s1.sendall(sub(ch, "", 99))
+    wait_for(r1, lambda f: f[0] == T["BRIDGE_SUBSCRIBED"] and f[1] == 99,
+             "the plain subscribe's answer")
+    # One write: the bridge reads and sends them on together, so once
+    # answers are queued, none awaited means all 40 answered.
     s1.sendall(b"".join(sub(ch, first, 100 + i) for i in range(40)))
-    until(path, lambda k: k["worker_queued"] > 16 * 1000 * 1000,
-          "answers queued for w1")
+    until(path, lambda k: k["worker_queued"] > 16 * 1000 * 1000 and
+          k["redis_awaited"] == 0 and k["redis_queued"] == 0,
+          "all 40 answered, queued for w1")
     whole = cut = 0
     seen = set()
     while len(seen) < 40:
