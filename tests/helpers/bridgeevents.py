@@ -15,14 +15,14 @@ allowed.  Exit 0 and print "ok", or exit 1 with the reason.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ipcabuse import T, Reader, connect, encode, fail, frame, hello  # noqa
+from ipcabuse import (T, Reader, connect, encode, fail, frame,  # noqa
+                      hello, wait_for)
 
 TIMEOUT = 20
 SUB_EVENTS = 0x2
@@ -43,19 +43,6 @@ def sub(ch, flags, mid):
     return frame(T["BRIDGE_SUB"], encode([("s", ch), ("s", ""),
                                           ("u", flags)]), mid)
 
-
-def wait_for(r, pred, what):
-    """Frames until pred(frame) is true; fail at EOF or after TIMEOUT."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            f = r.next(deadline)
-        except socket.timeout:
-            fail("no %s within %d s" % (what, TIMEOUT))
-        if f is None:
-            fail("gw-bridge closed the link, waiting for %s" % what)
-        if pred(f):
-            return f
 
 
 def main(path, sync, rsock):

@@ -15,14 +15,14 @@ cut.  Exit 0 and print "ok", or exit 1 with the reason.
 
 import json
 import os
-import socket
 import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ipcabuse import T, Reader, connect, encode, fail, frame, hello  # noqa
+from ipcabuse import (T, Reader, connect, encode, fail, frame,  # noqa
+                      hello, wait_for)
 
 TIMEOUT = 20
 BIG = 100 * 1024
@@ -38,18 +38,6 @@ def publish(ch, data, mid):
         ("s", ch), ("s", data), ("s", "null"),
         ("q", int(time.time() * 1000))]), mid)
 
-
-def wait_for(r, pred, what):
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            f = r.next(deadline)
-        except socket.timeout:
-            fail("no %s within %d s" % (what, TIMEOUT))
-        if f is None:
-            fail("gw-bridge closed the link, waiting for %s" % what)
-        if pred(f):
-            return f
 
 
 def stats(path):

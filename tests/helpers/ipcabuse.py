@@ -207,6 +207,21 @@ class Reader:
             self.buf += chunk
 
 
+def wait_for(r, pred, what, timeout=20):
+    """Frames of Reader r until pred(frame) is true; fail at EOF or after
+    timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            f = r.next(deadline)
+        except socket.timeout:
+            fail("no %s within %d s" % (what, timeout))
+        if f is None:
+            fail("gw-bridge closed the link, waiting for %s" % what)
+        if pred(f):
+            return f
+
+
 def describe(mtype, body):
     """A reply as the battery compares it: CTL_REPLY:true, BRIDGE_FAIL:code,
     or the type's name."""
