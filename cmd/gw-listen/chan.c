@@ -574,7 +574,14 @@ chan_replayed(struct conn *c, uint32_t i, const char *last)
 {
 	if (!c->c_subs[i].s_pending)
 		return;
-	if (!chan_after(last, strlen(last), c->c_subs[i].s_chan->ch_last))
+	/*
+	 * An empty history (latest 000000000000-00000000 in its epoch) has
+	 * no message on its way up to latest: nothing to wait for, and no
+	 * floor kept (for ever, on a channel nobody publishes on).
+	 */
+	if (!chan_after(last, strlen(last), c->c_subs[i].s_chan->ch_last) ||
+	    (strlen(last) == LISTEN_OFFLEN &&
+	    strcmp(last + 17, "000000000000-00000000") == 0))
 		chan_release(c, i, last);
 	else {
 		struct held *h, **pp;
