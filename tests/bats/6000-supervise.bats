@@ -69,9 +69,13 @@ sup_stop() {
 	kill -"${1:-TERM}" "$SUP_PID"
 	for ((i = 0; i < 416; i++)); do
 		kill -0 "$SUP_PID" 2>/dev/null || break
+		# Exited but not yet reaped by this shell: kill -0 still
+		# succeeds on a zombie.
+		[[ "$(ps -o stat= -p "$SUP_PID" 2>/dev/null)" == Z* ]] && break
 		nap "$i"
 	done
-	if kill -0 "$SUP_PID" 2>/dev/null; then
+	if kill -0 "$SUP_PID" 2>/dev/null &&
+	    [[ "$(ps -o stat= -p "$SUP_PID" 2>/dev/null)" != Z* ]]; then
 		echo "gw-supervise still running 20 s after SIG${1:-TERM}"
 		# What it is doing (a flake seen once, its log complete).
 		ps -o pid,stat,wchan:30,etime,args -p "$SUP_PID" || true
