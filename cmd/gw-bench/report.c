@@ -403,6 +403,27 @@ json_hist(const char *key, const struct hist *h)
 	    ns_ms(h->h_max));
 }
 
+/* The "bystanders" member of a reconnect storm's JSON report. */
+static void
+report_json_byst(const struct byst_report *by)
+{
+	printf(" \"bystanders\":{\"subscribed\":%llu,\"failed\":%llu,"
+	    "\"lost\":%llu,\"received\":%llu,\"gaps\":%llu,"
+	    "\"reordered\":%llu,\n  ", (unsigned long long)by->by_ready,
+	    (unsigned long long)by->by_fail, (unsigned long long)by->by_lost,
+	    (unsigned long long)by->by_received,
+	    (unsigned long long)by->by_gaps,
+	    (unsigned long long)by->by_reorder);
+	json_hist("before_ms", &by->by_before);
+	printf(",");
+	json_hist("storm_ms", &by->by_storm);
+	printf(",");
+	json_hist("after_ms", &by->by_after);
+	printf(",");
+	json_hist("window_ms", &by->by_window);
+	printf("},\n");
+}
+
 /* A reconnect storm's figures: the victims', then the bystanders'. */
 static void
 report_json_resume(const struct bench_conf *c, const struct report *r,
@@ -410,7 +431,6 @@ report_json_resume(const struct bench_conf *c, const struct report *r,
 {
 	const struct resume_report *rr = &r->rp_resume;
 	const struct rec_resume *rs = &rr->rr_sum;
-	const struct byst_report *by = &rr->rr_byst;
 	int	i;
 
 	printf(" \"resume\":{\"victims\":%llu,\"killed_pids\":%d,"
@@ -475,21 +495,7 @@ report_json_resume(const struct bench_conf *c, const struct report *r,
 		    rr->rr_srv[1].ss_pid_cpu[i] - rr->rr_srv[0].ss_pid_cpu[i] :
 		    0.0);
 	printf("]},\n");
-	printf(" \"bystanders\":{\"subscribed\":%llu,\"failed\":%llu,"
-	    "\"lost\":%llu,\"received\":%llu,\"gaps\":%llu,"
-	    "\"reordered\":%llu,\n  ", (unsigned long long)by->by_ready,
-	    (unsigned long long)by->by_fail, (unsigned long long)by->by_lost,
-	    (unsigned long long)by->by_received,
-	    (unsigned long long)by->by_gaps,
-	    (unsigned long long)by->by_reorder);
-	json_hist("before_ms", &by->by_before);
-	printf(",");
-	json_hist("storm_ms", &by->by_storm);
-	printf(",");
-	json_hist("after_ms", &by->by_after);
-	printf(",");
-	json_hist("window_ms", &by->by_window);
-	printf("},\n");
+	report_json_byst(&rr->rr_byst);
 }
 
 static void
