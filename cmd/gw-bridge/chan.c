@@ -540,10 +540,10 @@ chan_sub_reply(const char *name, struct worker *w, uint64_t serial,
 	}
 	latest = r->element[0]->str;
 	rec = r->element[1]->integer;
-	n = fit_pairs(r, 2, BRIDGE_MAXREPLY);
 	if (serial == 0) {
 		if (c == NULL)
 			return;
+		n = fit_pairs(r, 2, BRIDGE_MAXREPLY);
 		if (rec != GW_REC_TRUE)
 			chan_gap(c, latest);
 		for (i = 0; i < n; i++)

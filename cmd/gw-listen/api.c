@@ -3,8 +3,8 @@
  * /metrics.  A backend publishes, sends to a user, reads presence and
  * history, lists channels and disconnects clients without a WebSocket,
  * authenticated by "Authorization: apikey KEY" with a key of
- * --api-key-file (apiauth.c).  Requests go to the node's gw-bridge and gw-presence
- * like a client's do (link.c); the answer is JSON, errors are
+ * --api-key-file (apiauth.c).  Requests go to the node's gw-bridge and
+ * gw-presence like a client's do (link.c); the answer is JSON, errors are
  * {"error": {"code", "message"}} with a 4xx or 5xx status.  An HTTP/1.1
  * connection is kept for the next request (handshake.c) unless it says
  * "Connection: close" or its body was not read.

@@ -30,6 +30,7 @@ static void	 chan_hold(struct chan *, const char *, size_t, const char *,
 static void	 chan_unhold(struct chan *);
 static void	 chan_pres_add(struct chan *, struct conn *, uint32_t);
 static void	 chan_pres_del(struct chan *, struct conn *, uint32_t, int);
+static int	 chan_empty(const char *);
 
 static json_t *
 info_json(const char *info)
@@ -303,13 +304,24 @@ chan_presence_event(struct chan *ch, struct conn *actor, const char *type)
 	obuf_unref(ob);
 }
 
+/*
+ * Is off (NUL-terminated) an empty history's latest offset, 0-0 in its
+ * epoch, that no message comes before?
+ */
+static int
+chan_empty(const char *off)
+{
+	return strlen(off) == LISTEN_OFFLEN &&
+	    strcmp(off + LISTEN_EPOCHLEN + 1, "000000000000-00000000") == 0;
+}
+
 /* Does offset a (n bytes) come after b?  Offsets of one epoch compare. */
 int
 chan_after(const char *a, size_t n, const char *b)
 {
 	size_t	blen = strlen(b);
 
-	if (blen == 0 || n != blen || memcmp(a, b, 16) != 0)
+	if (blen == 0 || n != blen || memcmp(a, b, LISTEN_EPOCHLEN) != 0)
 		return 1;	/* no reference, or a new epoch */
 	return memcmp(a, b, n) > 0;
 }
@@ -580,8 +592,7 @@ chan_replayed(struct conn *c, uint32_t i, const char *last)
 	 * floor kept (for ever, on a channel nobody publishes on).
 	 */
 	if (!chan_after(last, strlen(last), c->c_subs[i].s_chan->ch_last) ||
-	    (strlen(last) == LISTEN_OFFLEN &&
-	    strcmp(last + 17, "000000000000-00000000") == 0))
+	    chan_empty(last))
 		chan_release(c, i, last);
 	else {
 		struct held *h, **pp;

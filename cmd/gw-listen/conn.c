@@ -426,7 +426,7 @@ conn_flush_done(struct conn *c, ssize_t n)
 			c->c_otail = NULL;
 		if (q->oq_buf->ob_chan != 0)
 			sess_sent(c, q->oq_buf, q->oq_sidx);
-		else if (q->oq_buf->ob_data[0] == WS_PING_BYTE0 &&
+		else if (ws_is_ping(q->oq_buf) &&
 		    c->c_tlist == &gl->l_pinged) {
 			/*
 			 * The ping is out only now, maybe a long turn after

@@ -18,13 +18,13 @@
 #define LISTEN_MAXADDRS		16
 #define LISTEN_READ_BUDGET	(64 * 1024)	/* bytes read per event */
 #define LISTEN_PING_EARLY	0.25	/* s a ping may go early, at most */
-#define WS_PING_BYTE0		0x89	/* a ping frame's first byte (FIN, 9) */
 #define LISTEN_FD_SPARE		32	/* files kept free: listen_full() */
 #define LISTEN_FULL_CHECK	0.5	/* s between checks while full */
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
+#define LISTEN_EPOCHLEN		16	/* its epoch */
 #define LISTEN_MAXRUNDIR	90	/* bytes: <rundir>/bridge.sock fits a sun_path */
 #define LISTEN_MAXHELD		10000	/* messages held per waiting subscription */
 #define LISTEN_MAXHISTORY	(1000 * 1000)	/* bytes of messages in one
@@ -400,6 +400,7 @@ void		 ws_cleanup(void);
 struct obuf	*ws_frame(int, const void *, size_t);
 void		 ws_close(struct conn *, int, const char *);
 void		 ws_ping_expire(struct conn *);
+int		 ws_is_ping(const struct obuf *);
 void		 ws_pong_expire(struct conn *);
 
 /* client.c */

@@ -193,10 +193,12 @@ sess_sent(struct conn *c, const struct obuf *ob, uint32_t hint)
 		return;
 	/*
 	 * chan_after(), without its strlen(): s_last is empty or an offset
-	 * of LISTEN_OFFLEN bytes, and the first 16 are the epoch.
+	 * of LISTEN_OFFLEN bytes, its epoch first.
 	 */
-	if (s->s_last[0] != '\0' && memcmp(ob->ob_off, s->s_last, 16) == 0 &&
-	    memcmp(ob->ob_off + 16, s->s_last + 16, LISTEN_OFFLEN - 16) <= 0)
+	if (s->s_last[0] != '\0' &&
+	    memcmp(ob->ob_off, s->s_last, LISTEN_EPOCHLEN) == 0 &&
+	    memcmp(ob->ob_off + LISTEN_EPOCHLEN, s->s_last + LISTEN_EPOCHLEN,
+	    LISTEN_OFFLEN - LISTEN_EPOCHLEN) <= 0)
 		return;
 	memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
 	s->s_last[LISTEN_OFFLEN] = '\0';

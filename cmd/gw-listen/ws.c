@@ -669,6 +669,13 @@ ws_token_expired(struct conn *c)
  * Every ping is the same two bytes: one frame, built once, is queued on
  * all (ws_cleanup() drops it).
  */
+/* Is ob the ping frame that ws_ping_expire() queues? */
+int
+ws_is_ping(const struct obuf *ob)
+{
+	return ob == ws_ping;
+}
+
 void
 ws_ping_expire(struct conn *c)
 {
