@@ -271,9 +271,11 @@ struct rec_final {
 /* Server processes' memory and CPU. */
 struct srv_sample {
 	uint64_t	ss_rss_kib;	/* sum of VmRSS */
+	uint64_t	ss_anon_kib;	/* sum of RssAnon + RssShmem */
 	double		ss_cpu_s;	/* sum of utime + stime */
 	int		ss_nok;		/* processes read */
 	int64_t		ss_pid_rss[BENCH_MAXPIDS];	/* -1: gone */
+	int64_t		ss_pid_anon[BENCH_MAXPIDS];
 	double		ss_pid_cpu[BENCH_MAXPIDS];
 	char		ss_pid_name[BENCH_MAXPIDS][16];	/* comm, or "" */
 };

@@ -26,6 +26,8 @@ struct derived {
 	double		cpu_msg_us;	/* cpu_meas_s per measured message */
 	double		cpu_deliv_us;	/* and per measured delivery */
 	long long	rss_per_conn;
+	long long	anon_per_conn;	/* all subscribed */
+	long long	anon_per_conn_end;	/* at the end of the run */
 	double		p50, p90, p99, max, mean;	/* ms */
 };
 
@@ -54,23 +56,30 @@ struct storm_derived {
 	double		cpu_per_join_us;
 };
 
-/* VmRSS of pid in KiB, or -1. */
+/*
+ * VmRSS of pid in KiB, or -1; *anon gets its RssAnon + RssShmem: the
+ * memory that grows with connections, without the program's and its
+ * libraries' pages (shared between processes, and read in once, at the
+ * first connection that runs their code).
+ */
 static long long
-srv_rss(pid_t pid)
+srv_rss(pid_t pid, long long *anon)
 {
 	char		 path[64], line[256];
 	FILE		*f;
 	long long	 kib = -1;
 	int		 lines = 0;
 
+	*anon = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (lines++ < 200 && fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0) {
+		if (strncmp(line, "VmRSS:", 6) == 0)
 			kib = strtoll(line + 6, NULL, 10);
-			break;
-		}
+		else if (strncmp(line, "RssAnon:", 8) == 0 ||
+		    strncmp(line, "RssShmem:", 9) == 0)
+			*anon += strtoll(strchr(line, ':') + 1, NULL, 10);
 	fclose(f);
 	return kib;
 }
@@ -113,21 +122,23 @@ static void	srv_name(pid_t, char *, size_t);
 void
 srv_sample(const struct bench_conf *conf, struct srv_sample *s)
 {
-	long long	rss;
+	long long	rss, anon;
 	double		cpu;
 	int		i;
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < conf->b_npids; i++) {
-		rss = srv_rss(conf->b_pids[i]);
+		rss = srv_rss(conf->b_pids[i], &anon);
 		cpu = srv_cpu(conf->b_pids[i]);
 		s->ss_pid_rss[i] = rss;
+		s->ss_pid_anon[i] = rss < 0 ? -1 : anon;
 		s->ss_pid_cpu[i] = cpu;
 		srv_name(conf->b_pids[i], s->ss_pid_name[i],
 		    sizeof(s->ss_pid_name[i]));
 		if (rss < 0 || cpu < 0)
 			continue;
 		s->ss_rss_kib += (uint64_t)rss;
+		s->ss_anon_kib += (uint64_t)anon;
 		s->ss_cpu_s += cpu;
 		s->ss_nok++;
 	}
@@ -186,10 +197,17 @@ report_derive(const struct bench_conf *c, const struct report *r,
 			d->cpu_deliv_us = 1e6 * d->cpu_meas_s /
 			    (double)r->rp_received;
 	}
-	if (r->rp_opened > 0)
+	if (r->rp_opened > 0) {
 		d->rss_per_conn = ((long long)s[1].ss_rss_kib -
 		    (long long)s[0].ss_rss_kib) * 1024 /
 		    (long long)r->rp_opened;
+		d->anon_per_conn = ((long long)s[1].ss_anon_kib -
+		    (long long)s[0].ss_anon_kib) * 1024 /
+		    (long long)r->rp_opened;
+		d->anon_per_conn_end = ((long long)s[2].ss_anon_kib -
+		    (long long)s[0].ss_anon_kib) * 1024 /
+		    (long long)r->rp_opened;
+	}
 	d->p50 = ns_ms(hist_quantile(&r->rp_hist, 0.50));
 	d->p90 = ns_ms(hist_quantile(&r->rp_hist, 0.90));
 	d->p99 = ns_ms(hist_quantile(&r->rp_hist, 0.99));
@@ -303,11 +321,15 @@ report_json_pids(const struct bench_conf *c, const struct report *r)
 	printf(" \"server_by_pid\":[");
 	for (i = 0; i < c->b_npids; i++) {
 		printf("%s\n  {\"pid\":%d,\"name\":\"%s\",\"rss_kib\":[%lld,"
-		    "%lld,%lld],\"cpu_s\":[%.2f,%.2f,%.2f]}", i ? "," : "",
+		    "%lld,%lld],\"anon_kib\":[%lld,%lld,%lld],"
+		    "\"cpu_s\":[%.2f,%.2f,%.2f]}", i ? "," : "",
 		    (int)c->b_pids[i], s[0].ss_pid_name[i],
 		    (long long)s[0].ss_pid_rss[i],
 		    (long long)s[1].ss_pid_rss[i],
-		    (long long)s[2].ss_pid_rss[i], s[0].ss_pid_cpu[i],
+		    (long long)s[2].ss_pid_rss[i],
+		    (long long)s[0].ss_pid_anon[i],
+		    (long long)s[1].ss_pid_anon[i],
+		    (long long)s[2].ss_pid_anon[i], s[0].ss_pid_cpu[i],
 		    s[1].ss_pid_cpu[i], s[2].ss_pid_cpu[i]);
 	}
 	printf("],\n");
@@ -540,6 +562,8 @@ report_json(const struct bench_conf *c, const struct report *r,
 		printf("%s%d", i ? "," : "", (int)c->b_pids[i]);
 	printf("],\"rss_kib\":{\"start\":%llu,\"subscribed\":%llu,"
 	    "\"end\":%llu},\"rss_per_conn_bytes\":%lld,"
+	    "\"anon_kib\":{\"start\":%llu,\"subscribed\":%llu,\"end\":%llu},"
+	    "\"anon_per_conn_bytes\":%lld,\"anon_per_conn_end_bytes\":%lld,"
 	    "\"cpu_s\":{\"start\":%.2f,\"subscribed\":%.2f,\"end\":%.2f},"
 	    "\"cpu_run_s\":%.2f,\"run_s\":%.3f,\"cpu_run_pct\":%.1f,"
 	    "\"cpu_measured_s\":%.2f,\"cpu_per_message_us\":%.1f,"
@@ -547,7 +571,10 @@ report_json(const struct bench_conf *c, const struct report *r,
 	    (unsigned long long)s[0].ss_rss_kib,
 	    (unsigned long long)s[1].ss_rss_kib,
 	    (unsigned long long)s[2].ss_rss_kib, d->rss_per_conn,
-	    s[0].ss_cpu_s, s[1].ss_cpu_s, s[2].ss_cpu_s, d->cpu_s, d->run_s,
+	    (unsigned long long)s[0].ss_anon_kib,
+	    (unsigned long long)s[1].ss_anon_kib,
+	    (unsigned long long)s[2].ss_anon_kib, d->anon_per_conn,
+	    d->anon_per_conn_end, s[0].ss_cpu_s, s[1].ss_cpu_s, s[2].ss_cpu_s, d->cpu_s, d->run_s,
 	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0, d->cpu_meas_s,
 	    d->cpu_msg_us, d->cpu_deliv_us);
 	report_json_pids(c, r);
@@ -712,6 +739,12 @@ report_table(const struct bench_conf *c, const struct report *r,
 	    "server RSS", (unsigned long long)s[0].ss_rss_kib,
 	    (unsigned long long)s[1].ss_rss_kib,
 	    (unsigned long long)s[2].ss_rss_kib, d->rss_per_conn);
+	printf("%-22s %llu -> %llu -> %llu KiB (%lld bytes per conn, %lld "
+	    "at the end)\n", "server anonymous",
+	    (unsigned long long)s[0].ss_anon_kib,
+	    (unsigned long long)s[1].ss_anon_kib,
+	    (unsigned long long)s[2].ss_anon_kib, d->anon_per_conn,
+	    d->anon_per_conn_end);
 	printf("%-22s %.2f s over %.3f s (%.1f %% of a core)\n",
 	    "server CPU", d->cpu_s, d->run_s,
 	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0);

@@ -270,6 +270,7 @@ summary() {
 	"  latency ms    p50 \(.latency_ms.p50)  p90 \(.latency_ms.p90)  p99 \(.latency_ms.p99)  max \(.latency_ms.max)"
 	end,
 	"  server RSS    \(.server.rss_kib.start) -> \(.server.rss_kib.subscribed) KiB: \(.server.rss_per_conn_bytes) bytes per connection",
+	"  server anon   \(.server.anon_kib.start) -> \(.server.anon_kib.subscribed) -> \(.server.anon_kib.end) KiB: \(.server.anon_per_conn_bytes) bytes per connection subscribed, \(.server.anon_per_conn_end_bytes) at the end",
 	"  server CPU    \(.server.cpu_run_s) s in \(.server.run_s) s (\(.server.cpu_run_pct) % of a core)",
 	if (.server.cpu_measured_s // 0) > 0 then "  CPU measured  \(.server.cpu_measured_s) s after the warm-up: \(.server.cpu_per_message_us) us per message, \(.server.cpu_per_delivery_us) us per delivery" else empty end,
 	"  per process   " + ([.server_by_pid[] | "\(.name) +\(.rss_kib[1] - .rss_kib[0]) KiB " + if .cpu_s[2] < 0 then "(gone)" else "\((.cpu_s[2] - .cpu_s[1]) * 100 | round / 100) s" end] | join(", "))' "$1"

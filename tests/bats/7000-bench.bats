@@ -117,6 +117,33 @@ fake_peer() {
 	[[ $output == *"latency (ms)"*p99* ]]
 }
 
+@test "gw-bench: a server's anonymous memory is read apart from its RSS" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	start_listen --auth none --publish-rate 100000 --publish-burst 100000
+	# A stand-in server holding 64 MiB of its own, beside its program's
+	# and libraries' pages, which RSS counts and anon must not.
+	"$PY" -c 'import sys, time
+b = bytearray(64 << 20)
+for i in range(0, len(b), 4096):
+	b[i] = 1
+sys.stdout.write("ready\n"); sys.stdout.flush()
+time.sleep(60)' >"$GW_TMP/hold.out" &
+	holder=$!
+	wait_log ready "$GW_TMP/hold.out" 10
+	run -0 timeout 30 "$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" \
+	    --conns 20 --rate 20 --warmup 0 --duration 0.5 --drain 5 \
+	    --source-addrs none --server-pids "$holder,$GW_PID" --json
+	kill "$holder"
+	echo "$output"
+	echo "$output" | jq -e '
+	    .server_by_pid[0].anon_kib[0] >= 65536 and
+	    .server_by_pid[0].anon_kib[0] < .server_by_pid[0].rss_kib[0] and
+	    .server.anon_kib.start ==
+	        ([.server_by_pid[].anon_kib[0]] | add) and
+	    .server.anon_kib.start < .server.rss_kib.start and
+	    (.server.anon_per_conn_end_bytes | type) == "number"' >/dev/null
+}
+
 # published PORT: the sum of the gw_listen_published counters of the
 # gw-listen on PORT.
 published() {
