@@ -51,8 +51,6 @@ static void
 entry_free(struct entry *e)
 {
 	htab_del(gp->p_entries, e->e_key, e->e_keylen);
-	free(e->e_key);
-	free(e->e_info);
 	free(e);
 }
 
@@ -194,21 +192,19 @@ entry_join(struct peer *p, const char *ch, size_t chlen, const char *user,
 
 	klen = entry_mkkey(key, ch, chlen, user, userlen);
 	if ((e = htab_get(gp->p_entries, key, klen)) == NULL) {
-		e = xcalloc(1, sizeof(*e));
-		e->e_key = xmalloc(klen + 1);
+		e = xcalloc(1, sizeof(*e) + klen + 1 + infolen + 1);
+		e->e_key = e->e_buf;
 		memcpy(e->e_key, key, klen);
-		e->e_key[klen] = '\0';
-		e->e_keylen = klen;
-		e->e_chlen = chlen;
-		e->e_info = xmalloc(infolen + 1);
+		e->e_keylen = (uint32_t)klen;
+		e->e_chlen = (uint32_t)chlen;
+		e->e_info = e->e_buf + klen + 1;
 		memcpy(e->e_info, info, infolen);
-		e->e_info[infolen] = '\0';
-		e->e_infolen = infolen;
+		e->e_infolen = (uint32_t)infolen;
 		e->e_since = since;
 		e->e_state = E_LIVE;
 		htab_put(gp->p_entries, key, klen, e);
 		e->e_refs = 1;
-		htab_put(p->pr_decl, key, klen, e);
+		htab_put(p->pr_decl, (const char *)&e, sizeof(e), e);
 		gp->p_joins++;
 		log_verbose("join: %.*s in %.*s", (int)userlen, user,
 		    (int)chlen, ch);
@@ -219,8 +215,8 @@ entry_join(struct peer *p, const char *ch, size_t chlen, const char *user,
 		e->e_since = since;
 		lower = 1;
 	}
-	if (htab_get(p->pr_decl, key, klen) == NULL) {
-		htab_put(p->pr_decl, key, klen, e);
+	if (htab_get(p->pr_decl, (const char *)&e, sizeof(e)) == NULL) {
+		htab_put(p->pr_decl, (const char *)&e, sizeof(e), e);
 		if (++e->e_refs == 1) {
 			entry_revive(e, actor);
 			return;
@@ -244,7 +240,8 @@ entry_leave(struct peer *p, const char *ch, size_t chlen, const char *user,
 	struct entry	*e;
 
 	klen = entry_mkkey(key, ch, chlen, user, userlen);
-	if ((e = htab_del(p->pr_decl, key, klen)) == NULL) {
+	if ((e = htab_get(gp->p_entries, key, klen)) == NULL ||
+	    htab_del(p->pr_decl, (const char *)&e, sizeof(e)) == NULL) {
 		log_debug("%s: leave of %.*s in %.*s, never joined", p->pr_name,
 		    (int)userlen, user, (int)chlen, ch);
 		return;

@@ -56,7 +56,8 @@ struct peer {
 	int		 pr_dead;	/* freed at the end of the iteration */
 	int		 pr_held;	/* has held a session (a worker) */
 	int		 pr_fed;	/* has sent work for Redis */
-	struct htab	*pr_decl;	/* "C\nU" -> struct entry, declared */
+	struct htab	*pr_decl;	/* the entries it declared, keyed by
+					   their address (the key's bytes) */
 	char		 pr_name[64];
 };
 
@@ -72,27 +73,30 @@ enum entry_state {
  * one list in deadline order, since they all wait the same time.
  */
 struct entry {
-	char		*e_key;
-	size_t		 e_keylen;
-	size_t		 e_chlen;
-	char		*e_info;
-	size_t		 e_infolen;
-	uint64_t	 e_since;	/* ms since the epoch */
+	char		*e_key;		/* "C\nU", in e_buf */
+	char		*e_info;	/* in e_buf, after the key */
+	uint32_t	 e_keylen;
+	uint32_t	 e_chlen;
+	uint32_t	 e_infolen;
 	unsigned	 e_refs;	/* peers that declared it */
-	int		 e_state;
+	uint64_t	 e_since;	/* ms since the epoch */
 	ev_tstamp	 e_deadline;	/* E_GRACE: when it leaves */
 	struct entry	*e_prev, *e_next;	/* grace list */
 	uint64_t	 e_gen;		/* bumped at each leave sent */
-	int		 e_sent;	/* E_LEAVING: the leave is in Redis */
+	uint8_t		 e_state;	/* enum entry_state */
+	uint8_t		 e_sent;	/* E_LEAVING: the leave is in Redis */
+	char		 e_buf[];	/* the key, NUL, the info, NUL: one
+					   allocation for the three */
 };
 
 /*
- * A session that a connection of this node holds (live): which worker
- * has it, by serial.  Keyed by the session id in p_sess.
+ * The sessions that connections of this node hold (live), in p_sess:
+ * keyed by the session id, the value the holding worker's serial (never
+ * 0), stored in the pointer itself (PSESS_PEER, PSESS_VAL): a session
+ * costs its table entry only.
  */
-struct psess {
-	uint64_t	 ps_peer;
-};
+#define PSESS_VAL(serial)	((void *)(uintptr_t)(serial))
+#define PSESS_PEER(v)		((uint64_t)(uintptr_t)(v))
 
 /* Someone typing: (channel, user), on one list in deadline order. */
 struct typing {

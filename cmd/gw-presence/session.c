@@ -40,14 +40,8 @@ session_init(void)
 static void
 session_hold(const char *sid, struct peer *p)
 {
-	struct psess	*ps;
-
 	p->pr_held = 1;
-	if ((ps = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL) {
-		ps = xcalloc(1, sizeof(*ps));
-		htab_put(gp->p_sess, sid, PJSON_SIDLEN, ps);
-	}
-	ps->ps_peer = p->pr_serial;
+	(void)htab_put(gp->p_sess, sid, PJSON_SIDLEN, PSESS_VAL(p->pr_serial));
 }
 
 /*
@@ -57,13 +51,13 @@ session_hold(const char *sid, struct peer *p)
 static int
 session_release(const char *sid, uint64_t peer)
 {
-	struct psess	*ps;
+	void	*v;
 
-	if ((ps = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL)
+	if ((v = htab_get(gp->p_sess, sid, PJSON_SIDLEN)) == NULL)
 		return 1;
-	if (ps->ps_peer != peer)
+	if (PSESS_PEER(v) != peer)
 		return 0;
-	free(htab_del(gp->p_sess, sid, PJSON_SIDLEN));
+	(void)htab_del(gp->p_sess, sid, PJSON_SIDLEN);
 	return 1;
 }
 
@@ -263,12 +257,12 @@ session_peer_gone(struct peer *p)
 		return;
 	htab_iter_init(gp->p_sess, &it);
 	while (htab_iter_next(&it, &k, &klen, &v)) {
-		if (((struct psess *)v)->ps_peer != p->pr_serial)
+		if (PSESS_PEER(v) != p->pr_serial)
 			continue;
 		memcpy(sid, k, PJSON_SIDLEN);
 		sid[PJSON_SIDLEN] = '\0';
 		(void)redis_sess_free(sid);
-		free(htab_del(gp->p_sess, k, klen));
+		(void)htab_del(gp->p_sess, k, klen);
 		n++;
 	}
 	if (n > 0)
@@ -323,7 +317,7 @@ session_free_all(void)
 	gp->p_spass.rp_active = 0;
 	htab_iter_init(gp->p_sess, &it);
 	while (htab_iter_next(&it, &k, &klen, &v))
-		free(htab_del(gp->p_sess, k, klen));
+		(void)htab_del(gp->p_sess, k, klen);
 	htab_free(gp->p_sess);
 	gp->p_sess = NULL;
 }
