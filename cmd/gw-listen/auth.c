@@ -19,6 +19,7 @@
 #define RANDOM_BATCH	4096	/* bytes asked of RAND_bytes() at once */
 
 static int	user_valid(const char *, size_t);
+static struct ident *ident_new(const char *, size_t);
 static int	auth_jwt(const struct listen_conf *, const char *, size_t,
 		    struct ident **, char *, size_t);
 
@@ -81,7 +82,6 @@ auth_check(const struct listen_conf *conf, const struct http_req *req,
 {
 	static const char	 digits[] = "0123456789abcdef";
 	const struct http_hdr	*h;
-	struct ident		*id;
 	char			 tok[JWT_MAXLEN + 1], user[LISTEN_MAXUSER + 1];
 	unsigned char		 rnd[6];
 	ssize_t			 n;
@@ -107,9 +107,7 @@ auth_check(const struct listen_conf *conf, const struct http_req *req,
 			snprintf(why, whylen, "invalid user id");
 			return 400;
 		}
-		id = xcalloc(1, sizeof(*id));
-		id->id_user = xstrndup(user, n);
-		*idp = id;
+		*idp = ident_new(user, (size_t)n);
 		return 0;
 	}
 
@@ -157,9 +155,8 @@ auth_jwt(const struct listen_conf *conf, const char *tok, size_t len,
 		snprintf(why, whylen, "invalid token: %s", err);
 		return 401;
 	}
-	id = xcalloc(1, sizeof(*id));
-	id->id_user = xstrdup(json_string_value(json_object_get(claims,
-	    "sub")));
+	v = json_object_get(claims, "sub");
+	id = ident_new(json_string_value(v), json_string_length(v));
 	if ((v = json_object_get(claims, "exp")) != NULL)
 		id->id_exp = (int64_t)json_number_value(v);
 	if ((v = json_object_get(claims, "info")) != NULL)
@@ -175,6 +172,18 @@ auth_jwt(const struct listen_conf *conf, const char *tok, size_t len,
 	return 0;
 }
 
+/* A new identity of user (n bytes), with no claims yet. */
+static struct ident *
+ident_new(const char *user, size_t n)
+{
+	struct ident	*id;
+
+	id = xcalloc(1, sizeof(*id) + n + 1);
+	id->id_user = id->id_buf;
+	memcpy(id->id_user, user, n);
+	return id;
+}
+
 /* Free an identity and everything it holds; NULL is fine. */
 void
 ident_free(struct ident *id)
@@ -183,7 +192,6 @@ ident_free(struct ident *id)
 
 	if (id == NULL)
 		return;
-	free(id->id_user);
 	free(id->id_info);
 	if (id->id_globs != NULL) {
 		for (g = id->id_globs; *g != NULL; g++)

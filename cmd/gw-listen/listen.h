@@ -79,10 +79,11 @@ struct listen_conf {
 
 /* Who a connection is: fixed at the handshake. */
 struct ident {
-	char	*id_user;
+	char	*id_user;	/* in id_buf */
 	char	*id_info;	/* compact JSON object text, or NULL */
 	char	**id_globs;	/* NULL-terminated channels claim, or NULL */
 	int64_t	 id_exp;	/* 0: never */
+	char	 id_buf[];	/* the user id and its NUL: one allocation */
 };
 
 /* A frame ready to write, shared by every connection that sends it. */
