@@ -19,7 +19,6 @@
 #define RANDOM_BATCH	4096	/* bytes asked of RAND_bytes() at once */
 
 static int	user_valid(const char *, size_t);
-static struct ident *ident_new(const char *, size_t);
 static int	auth_jwt(const struct listen_conf *, const char *, size_t,
 		    struct ident **, char *, size_t);
 
@@ -173,7 +172,7 @@ auth_jwt(const struct listen_conf *conf, const char *tok, size_t len,
 }
 
 /* A new identity of user (n bytes), with no claims yet. */
-static struct ident *
+struct ident *
 ident_new(const char *user, size_t n)
 {
 	struct ident	*id;

@@ -386,6 +386,7 @@ void		 handshake_answered(struct conn *, int);
 /* auth.c */
 int		 auth_check(const struct listen_conf *, const struct http_req *,
 		    struct ident **, char *, size_t);
+struct ident	*ident_new(const char *, size_t);
 void		 ident_free(struct ident *);
 int		 auth_read_secret(const char *, struct listen_conf *);
 int		 ident_may_subscribe(const struct ident *, const char *);

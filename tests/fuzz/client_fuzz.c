@@ -223,8 +223,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c[i] = xcalloc(1, sizeof(*c[i]));
 		c[i]->c_io.fd = -1;
 		c[i]->c_state = CONN_ST_WS;
-		c[i]->c_id = xcalloc(1, sizeof(struct ident));
-		c[i]->c_id->id_user = xstrdup(i % 2 ? "bob" : "alice");
+		c[i]->c_id = i % 2 ? ident_new("bob", 3) :
+		    ident_new("alice", 5);
 		if (i == 0)
 			c[i]->c_id->id_info = xstrdup("{\"name\":\"A\"}");
 		c[i]->c_tokens = conf.lc_pubburst;
