@@ -10,6 +10,8 @@
  * ipc_send() refuse it with EMSGSIZE.
  */
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +44,7 @@ ipc_create(uint32_t type, uint32_t id)
 	m->m_buf = xmalloc(m->m_cap);
 	m->m_next = NULL;
 	m->m_off = 0;
+	m->m_block = 0;
 	hdr.type = type;
 	hdr.len = GW_IPC_HDRLEN;
 	hdr.id = id;
@@ -156,7 +159,10 @@ ipc_msg_free(struct ipc_msg *m)
 {
 	if (m == NULL)
 		return;
-	free(m->m_buf);
+	if (m->m_block)
+		(void)munmap(m->m_buf, m->m_cap);
+	else
+		free(m->m_buf);
 	free(m);
 }
 

@@ -102,6 +102,8 @@ struct ipc_msg {
 	size_t		 m_cap;
 	struct ipc_msg	*m_next;	/* a peer's output queue */
 	size_t		 m_off;		/* bytes of it already written */
+	int		 m_block;	/* messages packed in a block of
+					   mapped memory (ipc_peer.c) */
 };
 
 /* A received payload being read. */

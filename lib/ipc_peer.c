@@ -10,12 +10,20 @@
  * is left in the socket wakes EV_READ (level-triggered) again on the
  * next loop iteration, after the other watchers had their turn.
  *
- * Writing: ipc_send() only queues.  The queue is written by the peer's
- * ev_prepare watcher, that is once per loop iteration just before the
- * loop sleeps, with one sendmsg() of up to IPC_MAXIOV messages (more only
- * if the socket took all of them); a short write or EAGAIN stops the
- * prepare watcher and waits for EV_WRITE.  sendmsg() with MSG_NOSIGNAL
- * means a closed peer gives EPIPE, never SIGPIPE.
+ * Writing: ipc_send() only queues.  While the socket is full (the peer
+ * reads slower than we write), a message is copied into a block of
+ * IPC_BLOCK bytes mapped for the queue, after the messages before it,
+ * rather than queued as an allocation of its own: a backlog of many
+ * small messages then lives outside the heap, and goes back to the
+ * system as its blocks are written, instead of leaving holes between
+ * the long-lived allocations made meanwhile (a worker's connections).
+ *
+ * The queue is written by the peer's ev_prepare watcher, that is once per
+ * loop iteration just before the loop sleeps, with one sendmsg() of up to
+ * IPC_MAXIOV messages or blocks (more only if the socket took all of
+ * them); a short write or EAGAIN stops the prepare watcher and waits for
+ * EV_WRITE.  sendmsg() with MSG_NOSIGNAL means a closed peer gives EPIPE,
+ * never SIGPIPE.
  *
  * A prepare watcher started while the loop is already running its
  * prepare watchers (an ipc_send() from another prepare callback) would
@@ -30,6 +38,7 @@
  * touching the peer once it sees p_freed.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -49,6 +58,7 @@
 #define IPC_READ_CHUNK	(64 * 1024)	/* least room for a read() */
 #define IPC_READ_BUDGET	(256 * 1024)	/* read per EV_READ event */
 #define IPC_INMAX	((size_t)GW_IPC_MAXMSG + IPC_READ_CHUNK)
+#define IPC_BLOCK	(256 * 1024)	/* a block of queued messages */
 
 #if defined(IOV_MAX) && IOV_MAX < 1024
 #define IPC_MAXIOV	IOV_MAX
@@ -83,6 +93,7 @@ struct ipc_peer {
 };
 static void	ipc_peer_stop(struct ipc_peer *);
 static void	ipc_peer_queue_free(struct ipc_peer *);
+static int	ipc_peer_pack(struct ipc_peer *, struct ipc_msg *);
 static void	ipc_peer_destroy(struct ipc_peer *);
 static int	ipc_peer_release(struct ipc_peer *);
 static void	ipc_peer_die(struct ipc_peer *, const char *);
@@ -175,6 +186,9 @@ ipc_send(struct ipc_peer *p, struct ipc_msg *m)
 		errno = ENOBUFS;
 		return -1;
 	}
+	p->p_queued += m->m_len;
+	if (ev_is_active(&p->p_wio) && ipc_peer_pack(p, m) == 0)
+		return 0;	/* the socket is full; the prepare is off */
 	m->m_next = NULL;
 	m->m_off = 0;
 	if (p->p_qtail == NULL)
@@ -182,11 +196,44 @@ ipc_send(struct ipc_peer *p, struct ipc_msg *m)
 	else
 		p->p_qtail->m_next = m;
 	p->p_qtail = m;
-	p->p_queued += m->m_len;
 	if (!ev_is_active(&p->p_wio) && !ev_is_active(&p->p_prep)) {
 		ev_prepare_start(p->p_loop, &p->p_prep);
 		ev_idle_start(p->p_loop, &p->p_idle);
 	}
+	return 0;
+}
+
+/*
+ * Copy m into the block at the tail of p's queue, or into a new one, and
+ * free m.  Return value: 0, or -1 (m untouched) if m is too big for a
+ * block or no block could be mapped: the caller queues m itself.
+ */
+static int
+ipc_peer_pack(struct ipc_peer *p, struct ipc_msg *m)
+{
+	struct ipc_msg	*b = p->p_qtail;
+	void		*mem;
+
+	if (m->m_len > IPC_BLOCK / 4)
+		return -1;
+	if (b == NULL || !b->m_block || b->m_cap - b->m_len < m->m_len) {
+		mem = mmap(NULL, IPC_BLOCK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			return -1;
+		b = xcalloc(1, sizeof(*b));
+		b->m_buf = mem;
+		b->m_cap = IPC_BLOCK;
+		b->m_block = 1;
+		if (p->p_qtail == NULL)
+			p->p_qhead = b;
+		else
+			p->p_qtail->m_next = b;
+		p->p_qtail = b;
+	}
+	memcpy(b->m_buf + b->m_len, m->m_buf, m->m_len);
+	b->m_len += m->m_len;
+	ipc_msg_free(m);
 	return 0;
 }
 

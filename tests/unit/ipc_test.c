@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -829,6 +830,51 @@ test_peer_order(struct ev_loop *loop)
 	ipc_peer_free(b.peer);
 }
 
+/*
+ * A backlog: while the socket is full, small messages are packed into
+ * mapped blocks (not one heap allocation each), and still arrive whole
+ * and in order once the reader reads.
+ */
+static void
+test_peer_packed(struct ev_loop *loop)
+{
+	struct side	 a, b;
+	struct want	 w;
+	size_t		 heap0, heap1;
+	int		 sv[2], i, sent = 0;
+	const int	 NBIG = 8, NSMALL = 20000;
+
+	pair(SOCK_STREAM, sv);
+	side_init(&a);
+	side_init(&b);
+	a.peer = ipc_peer_new(loop, sv[0], side_msg, side_close, &a);
+	/* Nobody reads sv[1] yet: 8 x 100 KB fill the socket. */
+	for (i = 0; i < NBIG; i++)
+		ipc_send(a.peer, msg_pattern(i, 100 * 1024));
+	for (i = 0; i < 5; i++)
+		ev_run(loop, EVRUN_NOWAIT);
+	ok(ipc_peer_queued(a.peer) > 0, "the socket is full, %zu bytes "
+	    "wait", ipc_peer_queued(a.peer));
+	heap0 = mallinfo2().uordblks;
+	for (i = NBIG; i < NBIG + NSMALL; i++)
+		if (ipc_send(a.peer, msg_deliver(i)) == 0)
+			sent++;
+	heap1 = mallinfo2().uordblks;
+	ok(sent == NSMALL && heap1 < heap0 + 64 * 1024, "%d small messages "
+	    "queued behind them take %zu bytes of the heap (packed in "
+	    "blocks)", sent, heap1 - heap0);
+	b.peer = ipc_peer_new(loop, sv[1], side_msg, side_close, &b);
+	w.sd = &b;
+	w.nmsg = NBIG + NSMALL;
+	ok(spin(loop, 100000, got_msgs, &w) && b.nmsg == NBIG + NSMALL &&
+	    b.inorder && b.bad == 0, "all %d arrive in order and parse",
+	    w.nmsg);
+	ok(ipc_peer_queued(a.peer) == 0 && a.nclose == 0 && b.nclose == 0,
+	    "queue empty, nobody closed");
+	ipc_peer_free(a.peer);
+	ipc_peer_free(b.peer);
+}
+
 static void
 test_peer_batching(struct ev_loop *loop)
 {
@@ -1211,6 +1257,7 @@ main(void)
 	}
 	test_peer_order(loop);
 	test_peer_batching(loop);
+	test_peer_packed(loop);
 	test_peer_eof(loop);
 	test_peer_bad(loop);
 	test_peer_write_error(loop);
