@@ -127,6 +127,9 @@ bench_fork(struct bench *b)
 		if ((pid = fork()) == -1)
 			fatal("fork");
 		if (pid == 0) {
+			if (conf->b_rnice > 0 &&
+			    setpriority(PRIO_PROCESS, 0, conf->b_rnice) == -1)
+				log_warn("receiver-nice %d", conf->b_rnice);
 			for (j = 0; j < i; j++) {
 				close(b->b_kids[j].ch_rfd);
 				close(b->b_kids[j].ch_wfd);

@@ -93,6 +93,7 @@ struct bench_conf {
 	struct bench_target b_resume;	/* --resume-url: the victims resume */
 	int		 b_hasresume;	/* a reconnect storm */
 	int		 b_nosince;	/* --no-since: trust the restore */
+	int		 b_rnice;	/* --receiver-nice: the receivers' */
 	double		 b_backoff;	/* first resume within, seconds */
 	unsigned	 b_bystanders;	/* on b_resume, in the parent */
 	pid_t		 b_kill[BENCH_MAXPIDS];	/* killed at T0 */

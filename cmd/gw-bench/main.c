@@ -55,7 +55,8 @@ usage(void)
 "                [--proto gw|nchan|socketio]\n"
 "                [--resume-url ws://127.0.0.1:8081/ws] [--kill pid]\n"
 "                [--bystanders n] [--backoff seconds] [--no-since]\n"
-"                [--pub-api keyfile] [--jwt-secret file]\n");
+"                [--pub-api keyfile] [--jwt-secret file]\n"
+"                [--receiver-nice n]\n");
 	exit(2);
 }
 
@@ -64,7 +65,8 @@ enum {
 	OPT_RATE, OPT_DURATION, OPT_WARMUP, OPT_DRAIN, OPT_SIZE, OPT_CTIMEOUT,
 	OPT_CONCURRENCY, OPT_SRC, OPT_PIDS, OPT_JSON, OPT_PUBURL, OPT_USERPAT,
 	OPT_WATCHERS, OPT_QUERIES, OPT_PROTO, OPT_RESUME, OPT_KILL,
-	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE, OPT_PUBAPI, OPT_SECRET
+	OPT_BYSTANDERS, OPT_BACKOFF, OPT_NOSINCE, OPT_PUBAPI, OPT_SECRET,
+	OPT_RNICE
 };
 
 static const struct option longopts[] = {
@@ -95,6 +97,7 @@ static const struct option longopts[] = {
 	{ "no-since",		no_argument,		NULL, OPT_NOSINCE },
 	{ "pub-api",		required_argument,	NULL, OPT_PUBAPI },
 	{ "jwt-secret",		required_argument,	NULL, OPT_SECRET },
+	{ "receiver-nice",	required_argument,	NULL, OPT_RNICE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -534,6 +537,9 @@ opt_limit(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_BACKOFF:
 		conf->b_backoff = opt_secs(arg, 0, 600);
+		break;
+	case OPT_RNICE:
+		conf->b_rnice = (int)opt_num(arg, 0, 19);
 		break;
 	default:
 		return 0;

@@ -350,6 +350,7 @@ report_json_head(const struct bench_conf *c, const struct report *r,
 		    "\"backoff_s\":%g,\"since\":%s,", c->b_resume.t_url,
 		    c->b_bystanders, c->b_backoff,
 		    c->b_nosince ? "false" : "true");
+	printf("\"receiver_nice\":%d,", c->b_rnice);
 	if (c->b_haspub)
 		printf("\"pub_url\":\"%s\",", c->b_pub.t_url);
 	else

@@ -40,7 +40,9 @@
 #	bystanders and the publisher (1 000 msg/s over 1 000 channels) on
 #	b; 5 s after all subscribed gw-bench kills node a (gw-supervise
 #	and its children) and every victim resumes its session on b (not
-#	in the default set: about 2 minutes)
+#	in the default set: about 2 minutes); GW_BENCH_S6_NICE=N runs
+#	the victims' processes at nice N (the bystanders' and the
+#	publisher's at 0), as if the victims had cores of their own
 #
 # s1m runs in a network namespace of its own, with a bigger table of
 # connections, when it can (root, Linux 5.19; GW_BENCH_NETNS=no: never).
@@ -225,6 +227,7 @@ reconnect_storm() {
 	    --resume-url "ws://127.0.0.1:$pb/ws" --kill "$sa${kids:+,$kids}" \
 	    --conns "$n" --procs "$w" --bystanders "$y" --channels 1000 \
 	    --rate 1000 --warmup 5 --duration 60 --drain 30 --backoff 5 \
+	    --receiver-nice "${GW_BENCH_S6_NICE:-0}" \
 	    --connect-timeout $((60 + n / 2000))
 	stop_nodes
 }

@@ -144,6 +144,30 @@ time.sleep(60)' >"$GW_TMP/hold.out" &
 	    (.server.anon_per_conn_end_bytes | type) == "number"' >/dev/null
 }
 
+@test "gw-bench --receiver-nice 7: the receiver processes run at nice 7, the parent at its own" {
+	command -v redis-server >/dev/null || skip "no redis-server"
+	start_listen --auth none --publish-rate 100000 --publish-burst 100000
+	"$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" --conns 40 \
+	    --procs 2 --rate 20 --warmup 0 --duration 4 --drain 5 \
+	    --source-addrs none --receiver-nice 7 --json \
+	    >"$GW_TMP/nice.json" 2>"$GW_TMP/nice.err" &
+	local parent=$! kids= i
+	for ((i = 0; i < 200; i++)); do
+		kids=$(pgrep -P "$parent" | paste -sd, -)
+		[[ $kids == *,* ]] && break
+		nap "$i"
+	done
+	local pnice
+	pnice=$(ps -o ni= -p "$parent" | tr -d ' ')
+	run ps -o ni= -p "$kids"
+	wait "$parent"
+	echo "parent $parent (nice $pnice), receivers $kids: $output"
+	[ "$(echo "$output" | tr -d ' ' | sort -u)" = 7 ]
+	[ "$pnice" = 0 ]
+	jq -e '.receiver_nice == 7 and .connections.opened == 40 and
+	    .deliveries.lost == 0' "$GW_TMP/nice.json" >/dev/null
+}
+
 # published PORT: the sum of the gw_listen_published counters of the
 # gw-listen on PORT.
 published() {
@@ -373,6 +397,7 @@ storm_run() {
 	run -2 "$GW_BENCH_BIN" --user-pattern 'a b%d'
 	run -2 "$GW_BENCH_BIN" --user-pattern 'a%d%d'
 	run -2 "$GW_BENCH_BIN" --queries 10001
+	run -2 "$GW_BENCH_BIN" --receiver-nice 20
 	run -2 "$GW_BENCH_BIN" --proto mqtt
 	[[ $output == *"want gw, nchan or socketio"* ]]
 	run -2 "$GW_BENCH_BIN" --proto nchan --watchers 5
