@@ -204,6 +204,8 @@ chan_leave(struct conn *c, uint32_t i)
 	s->s_nheld = 0;
 	free(s->s_floor);
 	s->s_floor = NULL;
+	free(s->s_gap);
+	s->s_gap = NULL;
 	gl->l_nsubs--;
 	/* Swap-remove from the channel, fixing the moved member's index. */
 	last = --ch->ch_nmem;
@@ -324,6 +326,59 @@ chan_after(const char *a, size_t n, const char *b)
 	if (blen == 0 || n != blen || memcmp(a, b, LISTEN_EPOCHLEN) != 0)
 		return 1;	/* no reference, or a new epoch */
 	return memcmp(a, b, n) > 0;
+}
+
+/*
+ * An answer to subscription i of c (a resume's, or one with since) said
+ * recovered (gap 0) or not (gap 1), latest last: after a gap the stream
+ * begins at last, and a later subscribe with since fills the gap without
+ * what was given after last (chan_given()); recovered, nothing is left
+ * to fill.
+ */
+void
+chan_gap_answer(struct conn *c, uint32_t i, int gap, const char *last)
+{
+	struct csub	*s = &c->c_subs[i];
+
+	free(s->s_gap);
+	s->s_gap = gap && strlen(last) == LISTEN_OFFLEN ? xstrdup(last) :
+	    NULL;
+}
+
+/*
+ * Into hi (LISTEN_OFFLEN + 1 bytes), the newest offset of subscription i
+ * of c that was written to its socket or is queued there; "" if none.
+ */
+void
+chan_given_upto(const struct conn *c, uint32_t i, char *hi)
+{
+	const struct csub	*s = &c->c_subs[i];
+	const struct oq		*q;
+	uint32_t		 serial = s->s_chan->ch_serial;
+
+	snprintf(hi, LISTEN_OFFLEN + 1, "%s", s->s_last);
+	for (q = c->c_ohead; q != NULL; q = q->oq_next)
+		if (q->oq_buf->ob_chan == serial &&
+		    chan_after(q->oq_buf->ob_off, LISTEN_OFFLEN, hi)) {
+			memcpy(hi, q->oq_buf->ob_off, LISTEN_OFFLEN);
+			hi[LISTEN_OFFLEN] = '\0';
+		}
+}
+
+/*
+ * Was the message at off (n bytes) given already to a subscription whose
+ * stream began at gap (its s_gap) and was given up to hi
+ * (chan_given_upto()), all of one epoch?
+ */
+int
+chan_given(const char *gap, const char *off, size_t n, const char *hi)
+{
+	if (n != LISTEN_OFFLEN || strlen(gap) != LISTEN_OFFLEN ||
+	    strlen(hi) != LISTEN_OFFLEN ||
+	    memcmp(off, gap, LISTEN_EPOCHLEN) != 0 ||
+	    memcmp(hi, gap, LISTEN_EPOCHLEN) != 0)
+		return 0;
+	return memcmp(off, gap, n) > 0 && memcmp(off, hi, n) <= 0;
 }
 
 static void

@@ -179,6 +179,9 @@ struct csub {
 	uint32_t	 s_nheld;
 	uint32_t	 s_pidx;	/* s_presence: index in ch_pres */
 	char		*s_floor;	/* answered: release after this offset */
+	char		*s_gap;		/* answered recovered false: its stream
+					   began here, what came after was
+					   given (chan_given()) */
 	struct held	*s_held;	/* newest first */
 	char		 s_last[LISTEN_OFFLEN + 1];	/* everything up to it
 						   was written to the socket */
@@ -407,6 +410,9 @@ void		 ws_pong_expire(struct conn *);
 
 /* client.c */
 void		 client_welcome(struct conn *, int, json_t *);
+void		 client_error(struct conn *, json_t *, const char *,
+		    const char *);
+int		 client_find(struct conn *, const char *);
 void		 client_message(struct conn *, const char *, size_t);
 void		 client_leave_all(struct conn *);
 void		 client_forget(struct conn *);
@@ -423,8 +429,14 @@ struct pend	*client_pend(struct conn *, int, json_t *);
 const char	*client_hist_busy(struct conn *);
 json_t		*client_history_entries(struct ipc_rd *, uint32_t, int *);
 void		 client_pend_free(struct pend *);
+
+/* subscribe.c */
+struct req;
+void		 client_subscribe(struct conn *, struct req *);
 int		 client_resubscribe(struct conn *, const char *, int,
 		    const char *);
+void		 client_sub_send(struct pend *, const char *);
+int		 client_subscribed(struct pend *, struct ipc_rd *);
 
 /* chan.c */
 struct chan	*chan_find(const char *, size_t);
@@ -435,6 +447,10 @@ json_t		*chan_presence(struct chan *);
 void		 chan_presence_event(struct chan *, struct conn *,
 		    const char *);
 int		 chan_after(const char *, size_t, const char *);
+void		 chan_gap_answer(struct conn *, uint32_t, int, const char *);
+int		 chan_given(const char *, const char *, size_t,
+		    const char *);
+void		 chan_given_upto(const struct conn *, uint32_t, char *);
 void		 chan_restored(struct pend *, const char *, size_t, uint32_t,
 		    struct ipc_rd *, uint32_t);
 void		 chan_release(struct conn *, uint32_t, const char *);

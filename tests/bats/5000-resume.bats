@@ -84,6 +84,15 @@ killed_resume() {
 	rcli CLIENT LIST TYPE normal | grep -c ' name=gwp:b/'
 }
 
+@test "resume after SIGKILL, recovered false, then the client's subscribe with since: the gap's messages, not the live ones given since the resume, then live" {
+	bg_start killed-fill "$PY" "$RC" killed-fill --ports "$PA,$PB" \
+	    --redis "$REDIS_SOCK" --sync "$GW_TMP/sync"
+	phase_wait killme
+	kill_node a
+	phase_go killme
+	bg_finish
+}
+
 @test "a Redis that refuses CLIENT LIST: a killed node's session is taken after the 0.75 s of loads, as before, and restored the same" {
 	# Every link is Redis's default user.
 	rcli ACL SETUSER default -client\|list

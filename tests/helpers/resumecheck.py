@@ -213,6 +213,45 @@ async def killed(a):
 
 
 @scenario
+async def killed_fill(a):
+    """Node A is killed: the resume on node B says recovered false and
+    live messages follow; the client's subscribe with since then fills
+    the gap with what was published while it was away, and not the live
+    ones it was given since the resume (none twice), then live again."""
+    pa, pb = a.ports
+    pub = await open_peer(pb, "pub")
+    await pub.subscribe("g1")
+    c = await open_peer(pa, "gil")
+    sid = c.welcome["session"]
+    await c.subscribe("g1")
+    before = await publish(pub, "g1", 2, "before")
+    await c.until(lambda: len(c.messages("g1")) == 2, "2 messages")
+    seen = c.messages("g1")[-1]["offset"]
+    await Sync(a.sync).phase("killme")
+    gap = await publish(pub, "g1", 3, "gap")
+    r = await open_peer(pb, "gil", session=sid, name="gil-resumed")
+    subs = await expect_resumed(r, sid, ["g1"])
+    want(subs["g1"].get("recovered") is False,
+         "g1 subscribed %r, want recovered false", subs["g1"])
+    live = await publish(pub, "g1", 2, "live")
+    await r.until(lambda: len(r.messages("g1")) == 2, "2 live messages")
+    m = await r.subscribe("g1", rid="fill", since=seen)
+    want(m.get("recovered") is True, "subscribe since %s: %r, want "
+         "recovered true", seen, m)
+    await r.until(lambda: len(r.messages("g1")) >= 5, "the 3 of the gap")
+    after = await publish(pub, "g1", 1, "after")
+    await r.until(lambda: after[0] in [x["offset"]
+                                       for x in r.messages("g1")],
+                  "the message after")
+    check_offsets(r, "g1", live + gap + after,
+                  "resumed, then filled with since")
+    want(not set(before) & set(x["offset"] for x in r.messages("g1")),
+         "messages from before the kill came again")
+    log("resumed after SIGKILL, gap filled with since: %d live, %d of "
+        "the gap, none twice" % (len(live), len(gap)))
+
+
+@scenario
 async def foreign(a):
     """Someone else's session id, a malformed one, and an unknown one
     give a fresh session, never an error."""
