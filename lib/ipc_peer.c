@@ -94,6 +94,7 @@ struct ipc_peer {
 static void	ipc_peer_stop(struct ipc_peer *);
 static void	ipc_peer_queue_free(struct ipc_peer *);
 static int	ipc_peer_pack(struct ipc_peer *, struct ipc_msg *);
+static void	ipc_peer_append(struct ipc_peer *, struct ipc_msg *);
 static void	ipc_peer_destroy(struct ipc_peer *);
 static int	ipc_peer_release(struct ipc_peer *);
 static void	ipc_peer_die(struct ipc_peer *, const char *);
@@ -189,18 +190,25 @@ ipc_send(struct ipc_peer *p, struct ipc_msg *m)
 	p->p_queued += m->m_len;
 	if (ev_is_active(&p->p_wio) && ipc_peer_pack(p, m) == 0)
 		return 0;	/* the socket is full; the prepare is off */
-	m->m_next = NULL;
 	m->m_off = 0;
-	if (p->p_qtail == NULL)
-		p->p_qhead = m;
-	else
-		p->p_qtail->m_next = m;
-	p->p_qtail = m;
+	ipc_peer_append(p, m);
 	if (!ev_is_active(&p->p_wio) && !ev_is_active(&p->p_prep)) {
 		ev_prepare_start(p->p_loop, &p->p_prep);
 		ev_idle_start(p->p_loop, &p->p_idle);
 	}
 	return 0;
+}
+
+/* Put m at the tail of p's output queue. */
+static void
+ipc_peer_append(struct ipc_peer *p, struct ipc_msg *m)
+{
+	m->m_next = NULL;
+	if (p->p_qtail == NULL)
+		p->p_qhead = m;
+	else
+		p->p_qtail->m_next = m;
+	p->p_qtail = m;
 }
 
 /*
@@ -225,11 +233,7 @@ ipc_peer_pack(struct ipc_peer *p, struct ipc_msg *m)
 		b->m_buf = mem;
 		b->m_cap = IPC_BLOCK;
 		b->m_block = 1;
-		if (p->p_qtail == NULL)
-			p->p_qhead = b;
-		else
-			p->p_qtail->m_next = b;
-		p->p_qtail = b;
+		ipc_peer_append(p, b);
 	}
 	memcpy(b->m_buf + b->m_len, m->m_buf, m->m_len);
 	b->m_len += m->m_len;
