@@ -575,7 +575,8 @@ report_json(const struct bench_conf *c, const struct report *r,
 	    (unsigned long long)s[0].ss_anon_kib,
 	    (unsigned long long)s[1].ss_anon_kib,
 	    (unsigned long long)s[2].ss_anon_kib, d->anon_per_conn,
-	    d->anon_per_conn_end, s[0].ss_cpu_s, s[1].ss_cpu_s, s[2].ss_cpu_s, d->cpu_s, d->run_s,
+	    d->anon_per_conn_end, s[0].ss_cpu_s, s[1].ss_cpu_s, s[2].ss_cpu_s,
+	    d->cpu_s, d->run_s,
 	    d->run_s > 0 ? 100 * d->cpu_s / d->run_s : 0.0, d->cpu_meas_s,
 	    d->cpu_msg_us, d->cpu_deliv_us);
 	report_json_pids(c, r);
