@@ -1111,6 +1111,23 @@ lint_man() {
 	[ "$STOP_STATUS" -eq 0 ]
 }
 
+@test "a subscribe sent again that fails (the bridge lost meanwhile) answers an error and leaves the subscription the first one made: the next message comes" {
+	local key=key-bbbbbbbbbbbbbbbbbbbb
+	printf '%s\n' "$key" >"$GW_TMP/keys"
+	listen_none --api-key-file "$GW_TMP/keys"
+	bg_start resubfail /usr/bin/python3 "$GW_HELPERS/resubfail.py" \
+	    "$GW_PORT" "$key" "$GW_TMP/sync"
+	phase_wait stopped
+	kill -STOP "$BRIDGE_PID"
+	phase_go stopped
+	phase_wait queued
+	kill_bridge KILL
+	start_bridge
+	wait_health "$GW_PORT" 200
+	phase_go queued
+	bg_finish
+}
+
 # ---------------------------------------------------------------------
 # Sends: many connections' in one system call (io_uring), or a writev each
 # ---------------------------------------------------------------------
