@@ -204,6 +204,7 @@ chan_leave(struct conn *c, uint32_t i)
 	s->s_nheld = 0;
 	free(s->s_floor);
 	s->s_floor = NULL;
+	s->s_floorlast = 0;
 	free(s->s_gap);
 	s->s_gap = NULL;
 	gl->l_nsubs--;
@@ -317,6 +318,16 @@ chan_empty(const char *off)
 	    strcmp(off + LISTEN_EPOCHLEN + 1, "000000000000-00000000") == 0;
 }
 
+/*
+ * The offset that subscription s, answered, waits for the live stream to
+ * pass (chan_replayed()); NULL if it is not waiting so.
+ */
+const char *
+chan_floor(const struct csub *s)
+{
+	return s->s_floorlast ? s->s_last : s->s_floor;
+}
+
 /* Does offset a (n bytes) come after b?  Offsets of one epoch compare. */
 int
 chan_after(const char *a, size_t n, const char *b)
@@ -412,19 +423,20 @@ chan_give(struct chan *ch, uint32_t i, struct obuf *ob, const char *off,
 	uint32_t	 sidx = ch->ch_mem[i].m_sidx;
 	struct csub	*s = &c->c_subs[sidx];
 	struct held	*h;
+	const char	*fl;
 
 	if (!s->s_pending) {
 		(void)conn_send_sub(c, ob, sidx, gl->l_conf->lc_maxout);
 		return;
 	}
-	if (s->s_floor != NULL) {
+	if ((fl = chan_floor(s)) != NULL) {
 		/*
 		 * Answered: what is not after the answer's offset was in the
 		 * replay or came before the subscription.  The live stream is
 		 * in order, so the first one after it ends the wait.
 		 */
-		if (chan_after(off, offlen, s->s_floor)) {
-			chan_release(c, sidx, s->s_floor);
+		if (chan_after(off, offlen, fl)) {
+			chan_release(c, sidx, fl);
 			(void)conn_send_sub(c, ob, sidx,
 			    gl->l_conf->lc_maxout);
 		}
@@ -652,8 +664,18 @@ chan_replayed(struct conn *c, uint32_t i, const char *last)
 	else {
 		struct held *h, **pp;
 
-		free(c->c_subs[i].s_floor);	/* a second answer */
-		c->c_subs[i].s_floor = xstrdup(last);
+		struct csub *s = &c->c_subs[i];
+
+		free(s->s_floor);	/* a second answer */
+		s->s_floor = NULL;
+		/*
+		 * Answered without a replay (a subscribe without since), its
+		 * stream begins at latest: s_last is the floor, and nothing
+		 * is written on it until the floor goes, so no copy is kept.
+		 */
+		s->s_floorlast = strcmp(s->s_last, last) == 0;
+		if (!s->s_floorlast)
+			s->s_floor = xstrdup(last);
 		/* Drop what is held up to latest; keep what is after. */
 		for (pp = &c->c_subs[i].s_held; (h = *pp) != NULL; ) {
 			if (!chan_after(h->hd_off, strlen(h->hd_off), last)) {
@@ -700,4 +722,5 @@ chan_release(struct conn *c, uint32_t i, const char *latest)
 	s->s_pending = 0;
 	free(s->s_floor);	/* latest may be it: used above, not after */
 	s->s_floor = NULL;
+	s->s_floorlast = 0;
 }

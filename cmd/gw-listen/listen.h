@@ -176,6 +176,8 @@ struct csub {
 	uint8_t		 s_presence;
 	uint8_t		 s_pending;	/* waiting for the bridge's answer */
 	uint8_t		 s_typing;	/* gw-presence was told "typing" */
+	uint8_t		 s_floorlast;	/* answered, the floor is s_last (no
+					   s_floor allocated): chan_floor() */
 	uint32_t	 s_nheld;
 	uint32_t	 s_pidx;	/* s_presence: index in ch_pres */
 	char		*s_floor;	/* answered: release after this offset */
@@ -447,6 +449,7 @@ json_t		*chan_presence(struct chan *);
 void		 chan_presence_event(struct chan *, struct conn *,
 		    const char *);
 int		 chan_after(const char *, size_t, const char *);
+const char	*chan_floor(const struct csub *);
 void		 chan_gap_answer(struct conn *, uint32_t, int, const char *);
 int		 chan_given(const char *, const char *, size_t,
 		    const char *);

@@ -143,8 +143,8 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 	for (i = 0; i < ch->ch_npres; i++) {
 		m = ch->ch_pres[i].m_conn;
 		s = &m->c_subs[ch->ch_pres[i].m_sidx];
-		/* Not before the subscribed answer (s_floor: answered). */
-		if ((s->s_pending && s->s_floor == NULL) ||
+		/* Not before the subscribed answer (a floor: answered). */
+		if ((s->s_pending && chan_floor(s) == NULL) ||
 		    m->c_connid == actor)
 			continue;
 		if (ob == NULL)

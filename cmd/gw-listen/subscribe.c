@@ -81,7 +81,8 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 	}
 	pd = client_pend(c, PD_SUBSCRIBE, rq->rq_id);
 	/* Never answered yet (an answered one waits with a floor). */
-	pd->pd_new = c->c_subs[i].s_pending && c->c_subs[i].s_floor == NULL;
+	pd->pd_new = c->c_subs[i].s_pending &&
+	    chan_floor(&c->c_subs[i]) == NULL;
 	pd->pd_chan = c->c_subs[i].s_chan;
 	pd->pd_since = rq->rq_since != NULL;
 	pd->pd_presence = rq->rq_presence;
