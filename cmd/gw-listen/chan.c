@@ -328,6 +328,20 @@ chan_floor(const struct csub *s)
 	return s->s_floorlast ? s->s_last : s->s_floor;
 }
 
+/*
+ * s_last of subscription s moved (a frame written): once its replay is
+ * written up to its floor, s_last is the floor, and the copy goes.
+ */
+void
+chan_floor_written(struct csub *s)
+{
+	if (s->s_floor == NULL || strcmp(s->s_floor, s->s_last) != 0)
+		return;
+	free(s->s_floor);
+	s->s_floor = NULL;
+	s->s_floorlast = 1;
+}
+
 /* Does offset a (n bytes) come after b?  Offsets of one epoch compare. */
 int
 chan_after(const char *a, size_t n, const char *b)

@@ -450,6 +450,7 @@ void		 chan_presence_event(struct chan *, struct conn *,
 		    const char *);
 int		 chan_after(const char *, size_t, const char *);
 const char	*chan_floor(const struct csub *);
+void		 chan_floor_written(struct csub *);
 void		 chan_gap_answer(struct conn *, uint32_t, int, const char *);
 int		 chan_given(const char *, const char *, size_t,
 		    const char *);

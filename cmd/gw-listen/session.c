@@ -202,6 +202,8 @@ sess_sent(struct conn *c, const struct obuf *ob, uint32_t hint)
 		return;
 	memcpy(s->s_last, ob->ob_off, LISTEN_OFFLEN);
 	s->s_last[LISTEN_OFFLEN] = '\0';
+	if (s->s_floor != NULL)
+		chan_floor_written(s);
 }
 
 static int
