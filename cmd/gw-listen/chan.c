@@ -677,7 +677,6 @@ chan_replayed(struct conn *c, uint32_t i, const char *last)
 		chan_release(c, i, last);
 	else {
 		struct held *h, **pp;
-
 		struct csub *s = &c->c_subs[i];
 
 		free(s->s_floor);	/* a second answer */
