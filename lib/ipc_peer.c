@@ -383,7 +383,13 @@ ipc_peer_read(struct ipc_peer *p)
 			p->p_incap = cap;
 		}
 
-		n = read(p->p_fd, p->p_in + left, p->p_incap - left);
+		/*
+		 * At most a chunk (or the rest of a big message), whatever
+		 * the room: what one read() completes is handed over whole,
+		 * even once the owner pauses p, so a read is what a pause
+		 * can let through after it.
+		 */
+		n = read(p->p_fd, p->p_in + left, want);
 		if (n == 0) {
 			/* Cut short: say so, the owner logs other ends. */
 			ipc_peer_die(p, left > 0 ?
