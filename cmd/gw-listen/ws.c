@@ -664,11 +664,6 @@ ws_token_expired(struct conn *c)
 	return 1;
 }
 
-/*
- * Silent for ping_interval: check the token, ping, and wait pong_timeout.
- * Every ping is the same two bytes: one frame, built once, is queued on
- * all (ws_cleanup() drops it).
- */
 /* Is ob the ping frame that ws_ping_expire() queues? */
 int
 ws_is_ping(const struct obuf *ob)
@@ -676,6 +671,11 @@ ws_is_ping(const struct obuf *ob)
 	return ob == ws_ping;
 }
 
+/*
+ * Silent for ping_interval: check the token, ping, and wait pong_timeout.
+ * Every ping is the same two bytes: one frame, built once, is queued on
+ * all (ws_cleanup() drops it).
+ */
 void
 ws_ping_expire(struct conn *c)
 {

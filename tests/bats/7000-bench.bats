@@ -118,7 +118,6 @@ fake_peer() {
 }
 
 @test "gw-bench: a server's anonymous memory is read apart from its RSS" {
-	command -v redis-server >/dev/null || skip "no redis-server"
 	start_listen --auth none --publish-rate 100000 --publish-burst 100000
 	# A stand-in server holding 64 MiB of its own, beside its program's
 	# and libraries' pages, which RSS counts and anon must not.
@@ -145,7 +144,6 @@ time.sleep(60)' >"$GW_TMP/hold.out" &
 }
 
 @test "gw-bench --receiver-nice 7: the receiver processes run at nice 7, the parent at its own" {
-	command -v redis-server >/dev/null || skip "no redis-server"
 	start_listen --auth none --publish-rate 100000 --publish-burst 100000
 	"$GW_BENCH_BIN" --url "ws://127.0.0.1:$GW_PORT/ws" --conns 40 \
 	    --procs 2 --rate 20 --warmup 0 --duration 4 --drain 5 \

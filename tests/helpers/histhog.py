@@ -13,11 +13,11 @@ wait is bounded.
 """
 
 import asyncio
-import json
 import socket
 import sys
 
-import websockets
+from wsclient import connect
+from wsraw import Fail
 
 TIMEOUT = 30
 
@@ -25,16 +25,6 @@ TIMEOUT = 30
 def fail(why):
     print("FAIL histhog: %s" % why, flush=True)
     sys.exit(1)
-
-
-async def until(ws, pred, what):
-    while True:
-        try:
-            m = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-        except asyncio.TimeoutError:
-            fail("no %s within %d s" % (what, TIMEOUT))
-        if pred(m):
-            return m
 
 
 def api_burst(port, key, n=20):
@@ -62,47 +52,43 @@ def api_burst(port, key, n=20):
 
 
 async def main(port, key):
-    url = "ws://127.0.0.1:%d/ws?user=" % port
-    async with websockets.connect(url + "hog", max_size=None) as hog, \
-            websockets.connect(url + "calm", max_size=None) as calm:
-        for ws, ch in ((hog, "big"), (calm, "calm")):
-            await until(ws, lambda m: m.get("type") == "welcome", "welcome")
-            await ws.send(json.dumps({"type": "subscribe", "channel": ch,
-                                      "id": "s"}))
-            await until(ws, lambda m: m.get("type") == "subscribed",
-                        "subscribed to " + ch)
-        for i in range(128):
-            await hog.send(json.dumps({"type": "publish", "channel": "big",
-                                       "data": "x" * 60000, "id": i}))
-        got = 0
-        while got < 128:
-            m = await until(hog, lambda m: m.get("type") in (
-                "published", "error"), "the publishes' answers")
-            if m["type"] == "error":
-                fail("publish %s: %r" % (m.get("id"), m))
-            got += 1
-        for i in range(40):
-            await hog.send(json.dumps({"type": "history", "channel": "big",
-                                       "limit": 1000, "id": 1000 + i}))
-        hist = limited = 0
-        while hist + limited < 40:
-            m = await until(hog, lambda m: m.get("type") in (
-                "history", "error"), "the history answers")
-            if m["type"] == "history" and (m["messages"] or
-                                           not m["complete"]):
-                hist += 1   # cut to fit the bridge's room: complete false
-            elif m["type"] == "error" and m.get("code") == "rate_limited":
-                limited += 1
-            else:
-                fail("answer %s: %s %s" % (m.get("id"), m.get("type"),
-                                          m.get("code")))
-        await calm.send(json.dumps({"type": "publish", "channel": "calm",
-                                    "data": {"still": "here"}, "id": "p"}))
-        await until(calm, lambda m: m.get("type") == "message" and
+    hog = await connect(port, "hog", max_size=None)
+    calm = await connect(port, "calm", max_size=None)
+    for c, ch in ((hog, "big"), (calm, "calm")):
+        await c.req({"type": "subscribe", "channel": ch, "id": "s"},
+                    "subscribed", TIMEOUT)
+    for i in range(128):
+        await hog.send({"type": "publish", "channel": "big",
+                        "data": "x" * 60000, "id": i})
+    for _ in range(128):
+        m = await hog.wait(lambda m: m.get("type") in ("published", "error"),
+                           "the publishes' answers", TIMEOUT)
+        if m["type"] == "error":
+            fail("publish %s: %r" % (m.get("id"), m))
+    hog.stash.clear()       # the 128 messages of 60 KB
+    for i in range(40):
+        await hog.send({"type": "history", "channel": "big",
+                        "limit": 1000, "id": 1000 + i})
+    hist = limited = 0
+    while hist + limited < 40:
+        m = await hog.wait(lambda m: m.get("type") in ("history", "error"),
+                           "the history answers", TIMEOUT)
+        if m["type"] == "history" and (m["messages"] or not m["complete"]):
+            hist += 1   # cut to fit the bridge's room: complete false
+        elif m["type"] == "error" and m.get("code") == "rate_limited":
+            limited += 1
+        else:
+            fail("answer %s: %s %s" % (m.get("id"), m.get("type"),
+                                      m.get("code")))
+    await calm.send({"type": "publish", "channel": "calm",
+                     "data": {"still": "here"}, "id": "p"})
+    await calm.wait(lambda m: m.get("type") == "message" and
                     m.get("data") == {"still": "here"},
-                    "calm's own message")
-        print("histories %d rate_limited %d; calm served" % (hist, limited),
-              flush=True)
+                    "calm's own message", TIMEOUT)
+    print("histories %d rate_limited %d; calm served" % (hist, limited),
+          flush=True)
+    await hog.ws.close()
+    await calm.ws.close()
     if key:
         codes = api_burst(port, key)
         if any(c not in (200, 429) for c in codes) or 200 not in codes \
@@ -117,5 +103,8 @@ if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         sys.exit(2)
-    asyncio.run(main(int(sys.argv[1]),
-                     sys.argv[2] if len(sys.argv) == 3 else None))
+    try:
+        asyncio.run(main(int(sys.argv[1]),
+                         sys.argv[2] if len(sys.argv) == 3 else None))
+    except Fail as e:
+        fail(str(e))

@@ -22,7 +22,8 @@ import sys
 import time
 import urllib.request
 
-import websockets
+from wsclient import connect
+from wsraw import Fail
 
 TIMEOUT = 15
 
@@ -47,55 +48,36 @@ async def phase(sync, name):
         await asyncio.sleep(0.02)
 
 
-async def until(ws, pred, what):
-    """Read frames until PRED(frame); return it.  Fail after TIMEOUT."""
-    end = time.monotonic() + TIMEOUT
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            raise SystemExit("no %s within %d s" % (what, TIMEOUT))
-        try:
-            f = json.loads(await asyncio.wait_for(ws.recv(), left))
-        except asyncio.TimeoutError:
-            raise SystemExit("no %s within %d s" % (what, TIMEOUT))
-        print("got", json.dumps(f), flush=True)
-        if pred(f):
-            return f
-
-
 async def main():
     port, key, sync = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     first = api_publish(port, key, "fl", {"n": 1})
-    uri = "ws://127.0.0.1:%d/ws?user=rf" % port
-    async with websockets.connect(uri, ping_interval=None,
-                                  open_timeout=TIMEOUT) as ws:
-        await until(ws, lambda f: f.get("type") == "welcome", "welcome")
-        await ws.send(json.dumps({"type": "subscribe", "id": "s1",
-                                  "channel": "fl"}))
-        s = await until(ws, lambda f: f.get("id") == "s1", "subscribed")
-        if s.get("type") != "subscribed" or s.get("offset") != first:
-            raise SystemExit("first subscribe: %r, want offset %s" %
-                             (s, first))
-        await phase(sync, "stopped")
-        await ws.send(json.dumps({"type": "subscribe", "id": "again",
-                                  "channel": "fl"}))
-        # Answered by the worker itself, after it has handled "again".
-        await ws.send(json.dumps({"type": "subscribe", "id": "mark",
-                                  "channel": "private:x"}))
-        await until(ws, lambda f: f.get("id") == "mark", "the forbidden")
-        await phase(sync, "queued")
-        a = await until(ws, lambda f: f.get("id") == "again",
-                        "an answer to the second subscribe")
-        if a.get("type") != "error":
-            raise SystemExit("second subscribe answered %r, want an error" %
-                             (a,))
-        second = api_publish(port, key, "fl", {"n": 2})
-        await until(ws, lambda f: f.get("type") == "message" and
-                    f.get("offset") == second,
-                    "the message published after the failure")
+    c = await connect(port, "rf")
+    s = await c.req({"type": "subscribe", "id": "s1", "channel": "fl"},
+                    "subscribed", TIMEOUT)
+    if s.get("offset") != first:
+        raise Fail("first subscribe: %r, want offset %s" % (s, first))
+    await phase(sync, "stopped")
+    await c.send({"type": "subscribe", "id": "again", "channel": "fl"})
+    # Answered by the worker itself, after it has handled "again".
+    await c.req({"type": "subscribe", "id": "mark", "channel": "private:x"},
+                "error", TIMEOUT)
+    await phase(sync, "queued")
+    a = await c.wait(lambda f: f.get("id") == "again",
+                     "an answer to the second subscribe", TIMEOUT)
+    if a.get("type") != "error":
+        raise Fail("second subscribe answered %r, want an error" % (a,))
+    second = api_publish(port, key, "fl", {"n": 2})
+    await c.wait(lambda f: f.get("type") == "message" and
+                 f.get("offset") == second,
+                 "the message published after the failure", TIMEOUT)
+    await c.ws.close()
     print("the failed subscribe left the subscription: message %s came" %
           second)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except Fail as e:
+        print("FAIL resubfail: %s" % e, flush=True)
+        sys.exit(1)
