@@ -129,6 +129,7 @@ struct bridge {
 	ev_timer		 b_stoptimer;
 	int			 b_stopping;
 	uint64_t		 b_published;
+	uint64_t		 b_pubscripts;	/* publish scripts run */
 	uint64_t		 b_delivered;
 	uint64_t		 b_events;	/* presence and typing */
 	uint64_t		 b_reconnects;
@@ -166,6 +167,12 @@ void		 chan_key(char *, size_t, const char *, size_t, char);
 void		 ctl_request(struct worker *, uint32_t, struct ipc_rd *);
 
 /* What a pending command's reply goes back to (redis.c, script.c). */
+/* One message of a publish script: whose request it answers. */
+struct pubreq {
+	uint64_t	 pr_worker;	/* worker serial */
+	uint32_t	 pr_id;
+};
+
 struct rreq {
 	uint64_t	 rq_worker;	/* worker serial; 0: the bridge */
 	uint32_t	 rq_id;
@@ -173,6 +180,8 @@ struct rreq {
 	int		 rq_kind;
 	int		 rq_sent;	/* on the link (rwin.h) */
 	char		*rq_chan;
+	struct pubreq	*rq_pubs;	/* RQ_PUBLISH: its messages, in order */
+	size_t		 rq_npubs;
 };
 
 enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
@@ -189,6 +198,8 @@ void		 script_init(void);
 void		 script_pump(void);
 void		 script_fail(void);
 void		 script_replied(void);
+void		 script_flush(void);
+void		 script_published(struct rreq *, redisReply *);
 void		 redis_window_counts(size_t *, size_t *);
 int		 redis_publish(struct worker *, uint32_t, const char *, size_t,
 		    const char *, size_t, const char *, size_t, uint64_t);

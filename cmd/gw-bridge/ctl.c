@@ -30,9 +30,10 @@ ctl_stats(void)
 		}
 	redis_window_counts(&awaited, &queued);
 	return json_pack("{s:b, s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:i, s:I, s:I, s:I}}", "ok", 1, "process", "gw-bridge",
+	    " s:I, s:I, s:i, s:I, s:I, s:I}}", "ok", 1, "process", "gw-bridge",
 	    "pid", (int)getpid(), "node", gb->b_conf->bc_node, "counters",
 	    "published", (json_int_t)gb->b_published,
+	    "publish_scripts", (json_int_t)gb->b_pubscripts,
 	    "delivered", (json_int_t)gb->b_delivered,
 	    "events", (json_int_t)gb->b_events,
 	    "redis_reconnects", (json_int_t)gb->b_reconnects,

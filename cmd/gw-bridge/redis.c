@@ -408,6 +408,7 @@ redis_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
+	script_flush();	/* this turn's publishes */
 	script_pump();	/* the replies of this turn made room */
 	redis_flush(gb->b_cmd);
 	redis_flush(gb->b_sub);	/* b_cmd's may have freed itself, not this */
@@ -545,21 +546,7 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 			gb->b_probeunseen = ev_now(gb->b_loop);
 		break;
 	case RQ_PUBLISH:
-		if (w == NULL)
-			break;
-		if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
-			struct ipc_msg *m;
-
-			m = ipc_create(GW_MSG_BRIDGE_PUBLISHED, rq->rq_id);
-			ipc_add_str(m, reply->str, reply->len);
-			bridge_send(w, m);
-			gb->b_published++;
-		} else {
-			if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-				log_warnx("publish: %s", reply->str);
-			bridge_send_fail(w, rq->rq_id, "unavailable",
-			    "the message store did not take the message");
-		}
+		script_published(rq, reply);
 		break;
 	case RQ_SUB:
 		chan_sub_reply(rq->rq_chan, w, rq->rq_worker, rq->rq_id,
@@ -572,5 +559,6 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		break;
 	}
 	free(rq->rq_chan);
+	free(rq->rq_pubs);
 	free(rq);
 }

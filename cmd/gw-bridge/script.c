@@ -12,6 +12,12 @@
  * subscribe skips it too, so that a client's publish never overtakes its
  * own subscribe; one that overtakes its subscribe with since is in the
  * replay.
+ *
+ * Publishes go in batches: those of one loop turn, up to PUB_MAX, run
+ * as one script (one EVALSHA, the clock read once), sent before the loop
+ * sleeps, or sooner if the batch is full or another command is to go
+ * on the link (so the link keeps the order the requests came in).  One
+ * script for ten messages costs Redis about 0.7 of ten scripts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +35,29 @@
 
 #define REDIS_MAXREPLAY	10000	/* messages in one replay */
 #define REDIS_WINDOW	64	/* commands awaited before a replay waits */
+#define PUB_MAX		32	/* messages in one publish script */
+#define PUB_MAXBYTES	(256 * 1024)	/* or fewer, once their bytes pass it */
+
+/* A growing buffer of RESP text. */
+struct rbuf {
+	char	*rb_buf;
+	size_t	 rb_len;
+	size_t	 rb_size;
+};
 
 static unsigned char redis_rand[512];	/* random bytes for epochs */
 static size_t	redis_randused = sizeof(redis_rand);
 static struct rwin redis_win;		/* the command link's window */
 static char	redis_histsize[16];	/* the configuration, as text */
 static char	redis_histttl[16];
+
+/* The publishes not yet sent: one script's keys and arguments. */
+static struct {
+	struct rreq	*pb_rq;		/* NULL: none */
+	struct rbuf	 pb_keys;	/* two a message */
+	struct rbuf	 pb_args;	/* six a message */
+	struct rbuf	 pb_cmd;	/* the whole command, at the flush */
+} pb;
 
 static int	redis_win_put(void *, const char *, size_t, void *);
 static void	redis_win_fail(void *, void *);
@@ -62,6 +85,7 @@ script_pump(void)
 void
 script_fail(void)
 {
+	script_flush();		/* the link is down: they fail */
 	rwin_fail(&redis_win);
 }
 
@@ -141,6 +165,7 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 	char		 skey[256], mkey[256], *cmd;
 	int		 i, n = 0, len, rv, urgent;
 
+	script_flush();		/* the publishes that came before it */
 	if (gb->b_cmd == NULL || !gb->b_cmdup) {
 		free(rq->rq_chan);
 		free(rq);
@@ -160,8 +185,7 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 	if ((len = redisFormatCommandArgv(&cmd, n, argv, argl)) < 0)
 		fatalx("redisFormatCommandArgv: out of memory");
 	/* A subscribe's first argument is since: empty, a plain one. */
-	urgent = rq->rq_kind == RQ_PUBLISH || (rq->rq_kind == RQ_SUB &&
-	    nargs > 0 && lens[0] == 0);
+	urgent = rq->rq_kind == RQ_SUB && nargs > 0 && lens[0] == 0;
 	rv = rwin_send(&redis_win, urgent, cmd, (size_t)len, rq);
 	redisFreeCommand(cmd);
 	if (rv == -1) {
@@ -206,10 +230,52 @@ redis_win_fail(void *arg, void *priv)
 	redis_reply_cb(NULL, NULL, priv);
 }
 
+/* Append "$n\r\n", s and "\r\n" to b. */
+static void
+rbuf_bulk(struct rbuf *b, const char *s, size_t n)
+{
+	size_t	need = b->rb_len + n + 32;
+
+	if (need > b->rb_size) {
+		b->rb_size = need > 2 * b->rb_size ? need : 2 * b->rb_size;
+		b->rb_buf = xrealloc(b->rb_buf, b->rb_size);
+	}
+	b->rb_len += (size_t)snprintf(b->rb_buf + b->rb_len, 24, "$%zu\r\n",
+	    n);
+	memcpy(b->rb_buf + b->rb_len, s, n);
+	b->rb_len += n;
+	b->rb_buf[b->rb_len++] = '\r';
+	b->rb_buf[b->rb_len++] = '\n';
+}
+
+static void
+rbuf_cat(struct rbuf *b, const struct rbuf *from)
+{
+	if (b->rb_len + from->rb_len > b->rb_size) {
+		b->rb_size = b->rb_len + from->rb_len;
+		b->rb_buf = xrealloc(b->rb_buf, b->rb_size);
+	}
+	memcpy(b->rb_buf + b->rb_len, from->rb_buf, from->rb_len);
+	b->rb_len += from->rb_len;
+}
+
+/* Empty b, and give its memory back if a big batch grew it. */
+static void
+rbuf_reset(struct rbuf *b)
+{
+	b->rb_len = 0;
+	if (b->rb_size > 4 * PUB_MAXBYTES) {
+		free(b->rb_buf);
+		b->rb_buf = NULL;
+		b->rb_size = 0;
+	}
+}
+
 /*
  * Publish data (JSON text) from (a user id of at most BRIDGE_MAXFROM
- * bytes, or empty for the server) on channel ch for worker w's request id.  The reply goes back to w.
- * Return value: 0 if sent, -1 if Redis is not reachable.
+ * bytes, or empty for the server) on channel ch for worker w's request
+ * id: it joins this loop turn's batch (see above).  The reply goes back
+ * to w.  Return value: 0 if taken, -1 if Redis is not reachable.
  */
 int
 redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
@@ -217,31 +283,113 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
     uint64_t ts)
 {
 	struct rreq	*rq;
-	const char	*args[8], *fromjson;
-	size_t		 lens[8];
-	char		 tsbuf[24], epoch[17], pub[256];
+	struct pubreq	*p;
+	const char	*fromjson;
+	char		 tsbuf[24], epoch[17], key[256];
 	char		 frombuf[BRIDGE_MAXFROM + 3], *fromdyn;
-	int		 rv;
 
+	if (gb->b_cmd == NULL || !gb->b_cmdup)
+		return -1;
+	if ((rq = pb.pb_rq) == NULL) {
+		rq = pb.pb_rq = xcalloc(1, sizeof(*rq));
+		rq->rq_kind = RQ_PUBLISH;
+		rq->rq_pubs = xcalloc(PUB_MAX, sizeof(*rq->rq_pubs));
+	}
+	p = &rq->rq_pubs[rq->rq_npubs++];
+	p->pr_worker = w->w_serial;
+	p->pr_id = id;
+	chan_key(key, sizeof(key), ch, chlen, 's');
+	rbuf_bulk(&pb.pb_keys, key, strlen(key));
+	chan_key(key, sizeof(key), ch, chlen, 'm');
+	rbuf_bulk(&pb.pb_keys, key, strlen(key));
 	fromjson = redis_from_json(from, fromlen, frombuf, &fromdyn);
 	snprintf(tsbuf, sizeof(tsbuf), "%llu", (unsigned long long)ts);
 	redis_epoch(epoch);
-	chan_key(pub, sizeof(pub), ch, chlen, 'p');
-	args[0] = ch; lens[0] = chlen;
-	args[1] = data; lens[1] = datalen;
-	args[2] = fromjson; lens[2] = strlen(fromjson);
-	args[3] = tsbuf; lens[3] = strlen(tsbuf);
-	args[4] = redis_histsize; lens[4] = strlen(redis_histsize);
-	args[5] = redis_histttl; lens[5] = strlen(redis_histttl);
-	args[6] = epoch; lens[6] = 16;
-	args[7] = pub; lens[7] = strlen(pub);
-	rq = xcalloc(1, sizeof(*rq));
-	rq->rq_kind = RQ_PUBLISH;
-	rq->rq_worker = w->w_serial;
-	rq->rq_id = id;
-	rv = redis_eval(rq, gb->b_shapub, ch, chlen, 8, args, lens);
+	chan_key(key, sizeof(key), ch, chlen, 'p');
+	rbuf_bulk(&pb.pb_args, ch, chlen);
+	rbuf_bulk(&pb.pb_args, data, datalen);
+	rbuf_bulk(&pb.pb_args, fromjson, strlen(fromjson));
+	rbuf_bulk(&pb.pb_args, tsbuf, strlen(tsbuf));
+	rbuf_bulk(&pb.pb_args, epoch, 16);
+	rbuf_bulk(&pb.pb_args, key, strlen(key));
 	free(fromdyn);
-	return rv;
+	if (rq->rq_npubs == PUB_MAX || pb.pb_args.rb_len >= PUB_MAXBYTES)
+		script_flush();
+	return 0;
+}
+
+/*
+ * Send the batch of publishes, if any: one EVALSHA.  If the link is
+ * down, each of them fails back to its worker.
+ */
+void
+script_flush(void)
+{
+	struct rreq	*rq = pb.pb_rq;
+	struct rbuf	*c = &pb.pb_cmd;
+	char		 num[24];
+	int		 n;
+
+	if (rq == NULL)
+		return;
+	pb.pb_rq = NULL;
+	n = snprintf(num, sizeof(num), "*%zu\r\n", 5 + 8 * rq->rq_npubs);
+	c->rb_len = 0;
+	rbuf_bulk(c, "", 0);	/* makes room; overwritten */
+	c->rb_len = 0;
+	rbuf_cat(c, &(struct rbuf){ num, (size_t)n, (size_t)n });
+	rbuf_bulk(c, "EVALSHA", 7);
+	rbuf_bulk(c, gb->b_shapub, 40);
+	n = snprintf(num, sizeof(num), "%zu", 2 * rq->rq_npubs);
+	rbuf_bulk(c, num, (size_t)n);
+	rbuf_cat(c, &pb.pb_keys);
+	rbuf_bulk(c, redis_histsize, strlen(redis_histsize));
+	rbuf_bulk(c, redis_histttl, strlen(redis_histttl));
+	rbuf_cat(c, &pb.pb_args);
+	rbuf_reset(&pb.pb_keys);
+	rbuf_reset(&pb.pb_args);
+	gb->b_pubscripts++;
+	if (gb->b_cmd == NULL || !gb->b_cmdup ||
+	    rwin_send(&redis_win, 1, c->rb_buf, c->rb_len, rq) == -1)
+		redis_reply_cb(NULL, NULL, rq);	/* each one fails */
+	rbuf_reset(c);
+}
+
+/*
+ * A publish script's reply (NULL: the link failed): each message's
+ * offset, or an error, back to its worker.
+ */
+void
+script_published(struct rreq *rq, redisReply *reply)
+{
+	struct pubreq	*p;
+	struct worker	*w;
+	struct ipc_msg	*m;
+	redisReply	*e;
+	size_t		 i;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("publish: %s", reply->str);
+	for (i = 0; i < rq->rq_npubs; i++) {
+		p = &rq->rq_pubs[i];
+		e = NULL;
+		if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+		    i < reply->elements)
+			e = reply->element[i];
+		if (e != NULL && e->type == REDIS_REPLY_STRING)
+			gb->b_published++;
+		else if (e != NULL && e->type == REDIS_REPLY_ERROR)
+			log_warnx("publish: %s", e->str);
+		if ((w = bridge_worker(p->pr_worker)) == NULL)
+			continue;
+		if (e != NULL && e->type == REDIS_REPLY_STRING) {
+			m = ipc_create(GW_MSG_BRIDGE_PUBLISHED, p->pr_id);
+			ipc_add_str(m, e->str, e->len);
+			bridge_send(w, m);
+		} else
+			bridge_send_fail(w, p->pr_id, "unavailable",
+			    "the message store did not take the message");
+	}
 }
 
 /*

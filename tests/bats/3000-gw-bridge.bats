@@ -311,6 +311,16 @@ redis_restart() {
 	[ "${lines[-1]}" = ok ]
 }
 
+@test "the publishes of one read run as a few scripts, in order; one whose channel's keys are broken fails alone; a subscribe with since after them replays them" {
+	start_redis
+	start_bridge
+	rcli SET 'gw:{batch:bad}:s' notastream >/dev/null
+	run -0 timeout 60 "$PY" "$GW_HELPERS/pubbatch.py" \
+	    "$BRIDGE_RUNDIR/bridge.sock" batch:bad
+	echo "$output"
+	[ "${lines[-1]}" = ok ]
+}
+
 @test "40 replays of 3.8 MB for a worker that does not read: answers past half its queue are cut (recovered false), the worker is not dropped" {
 	start_redis
 	start_bridge
