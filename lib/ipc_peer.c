@@ -99,6 +99,7 @@ static void	ipc_peer_destroy(struct ipc_peer *);
 static int	ipc_peer_release(struct ipc_peer *);
 static void	ipc_peer_die(struct ipc_peer *, const char *);
 static void	ipc_peer_read(struct ipc_peer *);
+static int	ipc_peer_dispatch(struct ipc_peer *);
 static void	ipc_peer_flush(struct ipc_peer *);
 static void	ipc_read_cb(struct ev_loop *, ev_io *, int);
 static void	ipc_write_cb(struct ev_loop *, ev_io *, int);
@@ -345,14 +346,40 @@ ipc_peer_die(struct ipc_peer *p, const char *reason)
 }
 
 /*
+ * Hand every complete message in p's input to msgcb.  Return value: 0,
+ * or -1 if p is dead or freed (a bad message kills it).
+ */
+static int
+ipc_peer_dispatch(struct ipc_peer *p)
+{
+	struct gw_msg_hdr	 hdr;
+	struct ipc_rd		 rd;
+	ssize_t			 n;
+
+	for (;;) {
+		n = ipc_decode(p->p_in + p->p_inoff, p->p_inlen - p->p_inoff,
+		    &hdr, &rd);
+		if (n == 0)
+			return 0;
+		if (n == -1) {
+			ipc_peer_die(p, "bad message");
+			return -1;
+		}
+		p->p_inoff += n;
+		if (p->p_msgcb != NULL)
+			p->p_msgcb(p, &hdr, &rd);
+		if (p->p_freed || p->p_dead)
+			return -1;
+	}
+}
+
+/*
  * Read up to IPC_READ_BUDGET bytes and hand every complete message to
  * msgcb.  The caller holds p; return as soon as p is dead or freed.
  */
 static void
 ipc_peer_read(struct ipc_peer *p)
 {
-	struct gw_msg_hdr	 hdr;
-	struct ipc_rd		 rd;
 	size_t			 got = 0, left, want, cap;
 	ssize_t			 n;
 	uint32_t		 mlen;
@@ -407,23 +434,8 @@ ipc_peer_read(struct ipc_peer *p)
 		}
 		p->p_inlen += n;
 		got += n;
-
-		/* Every message this read completed, now. */
-		for (;;) {
-			n = ipc_decode(p->p_in + p->p_inoff,
-			    p->p_inlen - p->p_inoff, &hdr, &rd);
-			if (n == 0)
-				break;
-			if (n == -1) {
-				ipc_peer_die(p, "bad message");
-				return;
-			}
-			p->p_inoff += n;
-			if (p->p_msgcb != NULL)
-				p->p_msgcb(p, &hdr, &rd);
-			if (p->p_freed || p->p_dead)
-				return;
-		}
+		if (ipc_peer_dispatch(p) == -1)
+			return;
 	}
 
 	/* Give back the memory of a big message once it is handled. */
