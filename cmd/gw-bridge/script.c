@@ -230,33 +230,39 @@ redis_win_fail(void *arg, void *priv)
 	redis_reply_cb(NULL, NULL, priv);
 }
 
-/* Append "$n\r\n", s and "\r\n" to b. */
+/* Room for n more bytes in b. */
+static void
+rbuf_room(struct rbuf *b, size_t n)
+{
+	size_t	need = b->rb_len + n;
+
+	if (need <= b->rb_size)
+		return;
+	b->rb_size = need > 2 * b->rb_size ? need : 2 * b->rb_size;
+	b->rb_buf = xrealloc(b->rb_buf, b->rb_size);
+}
+
+/* Append the n bytes at s to b. */
+static void
+rbuf_add(struct rbuf *b, const char *s, size_t n)
+{
+	rbuf_room(b, n);
+	memcpy(b->rb_buf + b->rb_len, s, n);
+	b->rb_len += n;
+}
+
+/* Append "$n\r\n", s and "\r\n" to b: one RESP bulk string. */
 static void
 rbuf_bulk(struct rbuf *b, const char *s, size_t n)
 {
-	size_t	need = b->rb_len + n + 32;
+	char	head[32];
+	int	hl;
 
-	if (need > b->rb_size) {
-		b->rb_size = need > 2 * b->rb_size ? need : 2 * b->rb_size;
-		b->rb_buf = xrealloc(b->rb_buf, b->rb_size);
-	}
-	b->rb_len += (size_t)snprintf(b->rb_buf + b->rb_len, 24, "$%zu\r\n",
-	    n);
-	memcpy(b->rb_buf + b->rb_len, s, n);
-	b->rb_len += n;
-	b->rb_buf[b->rb_len++] = '\r';
-	b->rb_buf[b->rb_len++] = '\n';
-}
-
-static void
-rbuf_cat(struct rbuf *b, const struct rbuf *from)
-{
-	if (b->rb_len + from->rb_len > b->rb_size) {
-		b->rb_size = b->rb_len + from->rb_len;
-		b->rb_buf = xrealloc(b->rb_buf, b->rb_size);
-	}
-	memcpy(b->rb_buf + b->rb_len, from->rb_buf, from->rb_len);
-	b->rb_len += from->rb_len;
+	hl = snprintf(head, sizeof(head), "$%zu\r\n", n);
+	rbuf_room(b, (size_t)hl + n + 2);
+	rbuf_add(b, head, (size_t)hl);
+	rbuf_add(b, s, n);
+	rbuf_add(b, "\r\n", 2);
 }
 
 /* Empty b, and give its memory back if a big batch grew it. */
@@ -333,19 +339,18 @@ script_flush(void)
 	if (rq == NULL)
 		return;
 	pb.pb_rq = NULL;
+	/* EVALSHA sha numkeys keys... size ttl args... */
+	c->rb_len = 0;
 	n = snprintf(num, sizeof(num), "*%zu\r\n", 5 + 8 * rq->rq_npubs);
-	c->rb_len = 0;
-	rbuf_bulk(c, "", 0);	/* makes room; overwritten */
-	c->rb_len = 0;
-	rbuf_cat(c, &(struct rbuf){ num, (size_t)n, (size_t)n });
+	rbuf_add(c, num, (size_t)n);
 	rbuf_bulk(c, "EVALSHA", 7);
 	rbuf_bulk(c, gb->b_shapub, 40);
 	n = snprintf(num, sizeof(num), "%zu", 2 * rq->rq_npubs);
 	rbuf_bulk(c, num, (size_t)n);
-	rbuf_cat(c, &pb.pb_keys);
+	rbuf_add(c, pb.pb_keys.rb_buf, pb.pb_keys.rb_len);
 	rbuf_bulk(c, redis_histsize, strlen(redis_histsize));
 	rbuf_bulk(c, redis_histttl, strlen(redis_histttl));
-	rbuf_cat(c, &pb.pb_args);
+	rbuf_add(c, pb.pb_args.rb_buf, pb.pb_args.rb_len);
 	rbuf_reset(&pb.pb_keys);
 	rbuf_reset(&pb.pb_args);
 	gb->b_pubscripts++;
