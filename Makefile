@@ -127,6 +127,7 @@ bench: deps all
 	@bash share/bench/idle-rss.sh
 	@bash share/bench/presence.sh
 	@bash share/bench/gw-bench.sh
+	@bash share/bench/heartbeats.sh
 
 # make bench-peers: the same gw-bench scenarios against gw, Nchan and
 # Socket.IO in one sitting (installs nginx, libnginx-mod-nchan and

@@ -509,3 +509,14 @@ storm_run() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--jwt-secret"* ]]
 }
+
+@test "heartbeats.sh: idle connections pinged every second: the pings in its window counted, a CPU per heartbeat printed, nothing left running" {
+	run -0 env CONNS=400 WORKERS=2 PING=1 SECONDS_=3 timeout 120 \
+	    bash "$BATS_TEST_DIRNAME/../../share/bench/heartbeats.sh"
+	echo "$output"
+	[[ "${lines[0]}" == "400 connections, 2 workers, ping every 1 s,"* ]]
+	[[ "${lines[1]}" =~ ^\ \ ([0-9]+)\ pings\ in\ .*\ us\ a\ heartbeat ]]
+	# Three seconds of a ping a second each: two rounds at least.
+	[ "${BASH_REMATCH[1]}" -ge 800 ]
+	run ! pgrep -f 'gw-hb\.'
+}
