@@ -3,7 +3,9 @@
 # (notes/bridge-spec.md) and PROTOCOL.md sections 2-3: options; nodes
 # that share one Redis and deliver every message once, in one order;
 # Redis subscriptions only for channels with local subscribers; since
-# and history; and the failures: Redis stopped and restarted empty, the
+# and history; the publishes of a loop turn in one script, each answered
+# on its own (helpers/pubbatch.py, a worker's end of the IPC); and the
+# failures: Redis stopped and restarted empty, the
 # pub/sub connection killed by Redis, a pub/sub link that silently stops
 # delivering (a proxy that wedges), the bridge killed and restarted.
 #
