@@ -31,6 +31,7 @@
 
 #include <ev.h>
 
+#include "buf.h"
 #include "secret.h"
 
 #define BENCH_PERPROC	19000	/* sockets per process (RLIMIT_NOFILE) */
@@ -374,12 +375,6 @@ struct pretry {
 	uint32_t	pr_pad;
 };
 
-/* Frames waiting to go out on one publisher connection. */
-struct pbuf {
-	char		*pb_p;
-	size_t		 pb_len;
-	size_t		 pb_cap;
-};
 
 enum { PUB_READY = 1, PUB_FAILED };
 
@@ -414,7 +409,7 @@ struct papi {
 struct pub {
 	struct bctx	 p_x;
 	struct bconn	*p_conns;
-	struct pbuf	*p_bufs;
+	struct buf	*p_bufs;	/* frames waiting, one a connection */
 	struct papi	*p_api;		/* --pub-api: one per connection */
 	uint32_t	 p_n;
 	uint32_t	 p_ready;

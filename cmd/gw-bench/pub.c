@@ -108,7 +108,7 @@ pub_subscribe(struct bctx *x, struct bconn *c)
 {
 	struct pub	*p = x->x_arg;
 	uint32_t	 j = (uint32_t)(c - p->p_conns), k;
-	struct pbuf	*b = &p->p_bufs[j];
+	struct buf	*b = &p->p_bufs[j];
 	char		 name[256], req[384];
 	size_t		 n;
 
@@ -129,16 +129,13 @@ pub_subscribe(struct bctx *x, struct bconn *c)
 		if ((n = peer_subreq(x->x_conf, name, k, req,
 		    sizeof(req))) == 0)
 			continue;
-		if (b->pb_cap - b->pb_len < n + 14) {
-			b->pb_cap = b->pb_len + n + 14 + 4096;
-			b->pb_p = xrealloc(b->pb_p, b->pb_cap);
-		}
-		b->pb_len += ws_frame(b->pb_p + b->pb_len, b->pb_cap -
-		    b->pb_len, 1, req, n, bench_rand(&x->x_seed));
+		buf_room(b, n + 14);
+		b->b_len += ws_frame(b->b_p + b->b_len, b->b_cap -
+		    b->b_len, 1, req, n, bench_rand(&x->x_seed));
 		c->bc_nsub++;
 	}
-	bconn_send(c, b->pb_p, b->pb_len);
-	b->pb_len = 0;
+	bconn_send(c, b->b_p, b->b_len);
+	b->b_len = 0;
 }
 
 /*
@@ -389,11 +386,11 @@ pub_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			pubapi_send(p, j);
 			continue;
 		}
-		if (p->p_bufs[j].pb_len == 0)
+		if (p->p_bufs[j].b_len == 0)
 			continue;
-		bconn_send(&p->p_conns[j], p->p_bufs[j].pb_p,
-		    p->p_bufs[j].pb_len);
-		p->p_bufs[j].pb_len = 0;
+		bconn_send(&p->p_conns[j], p->p_bufs[j].b_p,
+		    p->p_bufs[j].b_len);
+		p->p_bufs[j].b_len = 0;
 	}
 	if (p->p_sent == p->p_total && (p->p_total > 0 || p->p_ended ||
 	    el >= conf->b_warmup + conf->b_duration) && pub_settled(p, now)) {
@@ -487,22 +484,19 @@ pub_feistel(uint32_t x, uint64_t key, uint32_t half)
 static void
 pub_append(struct pub *p, uint32_t j, uint64_t m, uint32_t tries, size_t n)
 {
-	struct pbuf	*b = &p->p_bufs[j];
+	struct buf	*b = &p->p_bufs[j];
 
 	if (p->p_api != NULL) {
 		pubapi_add(p, j, m, tries, n);
 		return;
 	}
-	if (b->pb_cap - b->pb_len < n + 14) {
-		b->pb_cap = (b->pb_len + n + 14) * 2;
-		b->pb_p = xrealloc(b->pb_p, b->pb_cap);
-	}
+	buf_room(b, n + 14);
 	if (p->p_x.x_http) {
-		memcpy(b->pb_p + b->pb_len, p->p_msg, n);
-		b->pb_len += n;
+		memcpy(b->b_p + b->b_len, p->p_msg, n);
+		b->b_len += n;
 		return;
 	}
-	b->pb_len += ws_frame(b->pb_p + b->pb_len, b->pb_cap - b->pb_len, 1,
+	b->b_len += ws_frame(b->b_p + b->b_len, b->b_cap - b->b_len, 1,
 	    p->p_msg, n, bench_rand(&p->p_x.x_seed));
 }
 
@@ -539,7 +533,7 @@ pub_free(struct pub *p)
 	pub_finish(p);
 	for (j = 0; j < p->p_n; j++) {
 		bconn_free(&p->p_conns[j]);
-		free(p->p_bufs[j].pb_p);
+		buf_free(&p->p_bufs[j]);
 		if (p->p_api != NULL)
 			pubapi_free(&p->p_api[j]);
 	}

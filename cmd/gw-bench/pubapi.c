@@ -38,7 +38,6 @@
 
 static void	fifo_push(struct fifo *, uint64_t);
 static uint64_t	fifo_pop(struct fifo *);
-static void	pubapi_room(struct pbuf *, size_t);
 static void	pubapi_close(struct pub *, uint32_t);
 static uint32_t	pubapi_items(const char *, size_t, uint8_t *, uint32_t);
 static int	pubapi_says_close(const char *, size_t);
@@ -73,16 +72,6 @@ fifo_pop(struct fifo *f)
 	return v;
 }
 
-/* Make room for n more bytes in b. */
-static void
-pubapi_room(struct pbuf *b, size_t n)
-{
-	if (b->pb_cap - b->pb_len >= n)
-		return;
-	b->pb_cap = (b->pb_len + n) * 2;
-	b->pb_p = xrealloc(b->pb_p, b->pb_cap);
-}
-
 /*
  * Send c's first request: a GET that needs the key (of a channel that
  * is never used, so that it costs the node little).
@@ -114,7 +103,7 @@ void
 pubapi_add(struct pub *p, uint32_t j, uint64_t m, uint32_t tries, size_t n)
 {
 	struct papi	*pa = &p->p_api[j];
-	struct pbuf	*b = &p->p_bufs[j];
+	struct buf	*b = &p->p_bufs[j];
 	int		 h;
 
 	if (p->p_conns[j].bc_state == BC_DEAD && !pa->pa_closing) {
@@ -122,29 +111,29 @@ pubapi_add(struct pub *p, uint32_t j, uint64_t m, uint32_t tries, size_t n)
 		return;
 	}
 	/* A batch stays under gw-listen's limit of bytes too. */
-	if (pa->pa_nopen > 0 && b->pb_len - pa->pa_open + n + 2 >
+	if (pa->pa_nopen > 0 && b->b_len - pa->pa_open + n + 2 >
 	    PUBAPI_MAXBODY)
 		pubapi_close(p, j);
 	if (pa->pa_nopen == 0) {
-		pubapi_room(b, BENCH_MAXKEY + 256);
-		h = snprintf(b->pb_p + b->pb_len, b->pb_cap - b->pb_len,
+		buf_room(b, BENCH_MAXKEY + 256);
+		h = snprintf(b->b_p + b->b_len, b->b_cap - b->b_len,
 		    "POST /api/batch HTTP/1.1\r\nHost: %s\r\n"
 		    "Authorization: apikey %s\r\n"
 		    "Content-Type: application/json\r\nContent-Length: ",
 		    p->p_x.x_tgt->t_hostport, p->p_x.x_conf->b_apikey);
 		/* The length is written when the batch is closed. */
-		pa->pa_lenat = b->pb_len + (size_t)h;
-		b->pb_len += (size_t)h;
-		memcpy(b->pb_p + b->pb_len, "          \r\n\r\n[", 15);
-		b->pb_len += 15;
-		pa->pa_open = b->pb_len - 1;
+		pa->pa_lenat = b->b_len + (size_t)h;
+		b->b_len += (size_t)h;
+		memcpy(b->b_p + b->b_len, "          \r\n\r\n[", 15);
+		b->b_len += 15;
+		pa->pa_open = b->b_len - 1;
 	} else {
-		pubapi_room(b, 1);
-		b->pb_p[b->pb_len++] = ',';
+		buf_room(b, 1);
+		b->b_p[b->b_len++] = ',';
 	}
-	pubapi_room(b, n + 1);
-	memcpy(b->pb_p + b->pb_len, p->p_msg, n);
-	b->pb_len += n;
+	buf_room(b, n + 1);
+	memcpy(b->b_p + b->b_len, p->p_msg, n);
+	b->b_len += n;
 	fifo_push(&pa->pa_items, m << 8 | (tries & 0xff));
 	if (++pa->pa_nopen == BENCH_APIBATCH)
 		pubapi_close(p, j);
@@ -159,16 +148,16 @@ static void
 pubapi_close(struct pub *p, uint32_t j)
 {
 	struct papi	*pa = &p->p_api[j];
-	struct pbuf	*b = &p->p_bufs[j];
+	struct buf	*b = &p->p_bufs[j];
 	char		 len[PUBAPI_LENW + 1];
 
 	if (pa->pa_nopen == 0)
 		return;
-	pubapi_room(b, 1);
-	b->pb_p[b->pb_len++] = ']';
-	snprintf(len, sizeof(len), "%*zu", PUBAPI_LENW, b->pb_len -
+	buf_room(b, 1);
+	b->b_p[b->b_len++] = ']';
+	snprintf(len, sizeof(len), "%*zu", PUBAPI_LENW, b->b_len -
 	    pa->pa_open);
-	memcpy(b->pb_p + pa->pa_lenat, len, PUBAPI_LENW);
+	memcpy(b->b_p + pa->pa_lenat, len, PUBAPI_LENW);
 	fifo_push(&pa->pa_reqs, pa->pa_nopen);
 	pa->pa_nopen = 0;
 }
@@ -182,16 +171,16 @@ void
 pubapi_send(struct pub *p, uint32_t j)
 {
 	struct papi	*pa = &p->p_api[j];
-	struct pbuf	*b = &p->p_bufs[j];
+	struct buf	*b = &p->p_bufs[j];
 
 	if (p->p_conns[j].bc_state != BC_READY ||
 	    pa->pa_sent >= PUBAPI_INFLIGHT)
 		return;
 	pubapi_close(p, j);
-	if (b->pb_len == 0)
+	if (b->b_len == 0)
 		return;
-	bconn_send(&p->p_conns[j], b->pb_p, b->pb_len);
-	b->pb_len = 0;
+	bconn_send(&p->p_conns[j], b->b_p, b->b_len);
+	b->b_len = 0;
 	pa->pa_sent = (uint32_t)pa->pa_reqs.f_len;
 }
 
@@ -216,7 +205,7 @@ pubapi_restart(struct pub *p)
 		bconn_free(&p->p_conns[j]);
 		memset(&p->p_conns[j], 0, sizeof(p->p_conns[j]));
 		p->p_conns[j].bc_idx = conf->b_conns + j;
-		p->p_bufs[j].pb_len = 0;
+		p->p_bufs[j].b_len = 0;
 		pa->pa_nopen = 0;
 		pa->pa_reqs.f_len = 0;
 		pa->pa_sent = 0;
@@ -365,7 +354,7 @@ pubapi_lost(struct pub *p, uint32_t j)
 	pa->pa_reqs.f_len = 0;
 	pa->pa_nopen = 0;
 	pa->pa_sent = 0;
-	p->p_bufs[j].pb_len = 0;
+	p->p_bufs[j].b_len = 0;
 }
 
 /* Free what pa holds. */

@@ -29,6 +29,7 @@
 #include <openssl/rand.h>
 
 #include "bridge.h"
+#include "buf.h"
 #include "log.h"
 #include "rwin.h"
 #include "xmalloc.h"
@@ -38,12 +39,6 @@
 #define PUB_MAX		32	/* messages in one publish script */
 #define PUB_MAXBYTES	(256 * 1024)	/* or fewer, once their bytes pass it */
 
-/* A growing buffer of RESP text. */
-struct rbuf {
-	char	*rb_buf;
-	size_t	 rb_len;
-	size_t	 rb_size;
-};
 
 static unsigned char redis_rand[512];	/* random bytes for epochs */
 static size_t	redis_randused = sizeof(redis_rand);
@@ -54,9 +49,9 @@ static char	redis_histttl[16];
 /* The publishes not yet sent: one script's keys and arguments. */
 static struct {
 	struct rreq	*pb_rq;		/* NULL: none */
-	struct rbuf	 pb_keys;	/* two a message */
-	struct rbuf	 pb_args;	/* six a message */
-	struct rbuf	 pb_cmd;	/* the whole command, at the flush */
+	struct buf	 pb_keys;	/* two a message */
+	struct buf	 pb_args;	/* six a message */
+	struct buf	 pb_cmd;	/* the whole command, at the flush */
 } pb;
 
 static int	redis_win_put(void *, const char *, size_t, void *);
@@ -230,51 +225,27 @@ redis_win_fail(void *arg, void *priv)
 	redis_reply_cb(NULL, NULL, priv);
 }
 
-/* Room for n more bytes in b. */
-static void
-rbuf_room(struct rbuf *b, size_t n)
-{
-	size_t	need = b->rb_len + n;
-
-	if (need <= b->rb_size)
-		return;
-	b->rb_size = need > 2 * b->rb_size ? need : 2 * b->rb_size;
-	b->rb_buf = xrealloc(b->rb_buf, b->rb_size);
-}
-
-/* Append the n bytes at s to b. */
-static void
-rbuf_add(struct rbuf *b, const char *s, size_t n)
-{
-	rbuf_room(b, n);
-	memcpy(b->rb_buf + b->rb_len, s, n);
-	b->rb_len += n;
-}
-
 /* Append "$n\r\n", s and "\r\n" to b: one RESP bulk string. */
 static void
-rbuf_bulk(struct rbuf *b, const char *s, size_t n)
+resp_bulk(struct buf *b, const char *s, size_t n)
 {
 	char	head[32];
 	int	hl;
 
 	hl = snprintf(head, sizeof(head), "$%zu\r\n", n);
-	rbuf_room(b, (size_t)hl + n + 2);
-	rbuf_add(b, head, (size_t)hl);
-	rbuf_add(b, s, n);
-	rbuf_add(b, "\r\n", 2);
+	buf_room(b, (size_t)hl + n + 2);
+	buf_add(b, head, (size_t)hl);
+	buf_add(b, s, n);
+	buf_add(b, "\r\n", 2);
 }
 
 /* Empty b, and give its memory back if a big batch grew it. */
 static void
-rbuf_reset(struct rbuf *b)
+pub_reset(struct buf *b)
 {
-	b->rb_len = 0;
-	if (b->rb_size > 4 * PUB_MAXBYTES) {
-		free(b->rb_buf);
-		b->rb_buf = NULL;
-		b->rb_size = 0;
-	}
+	b->b_len = 0;
+	if (b->b_cap > 4 * PUB_MAXBYTES)
+		buf_free(b);
 }
 
 /*
@@ -305,21 +276,21 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 	p->pr_worker = w->w_serial;
 	p->pr_id = id;
 	chan_key(key, sizeof(key), ch, chlen, 's');
-	rbuf_bulk(&pb.pb_keys, key, strlen(key));
+	resp_bulk(&pb.pb_keys, key, strlen(key));
 	chan_key(key, sizeof(key), ch, chlen, 'm');
-	rbuf_bulk(&pb.pb_keys, key, strlen(key));
+	resp_bulk(&pb.pb_keys, key, strlen(key));
 	fromjson = redis_from_json(from, fromlen, frombuf, &fromdyn);
 	snprintf(tsbuf, sizeof(tsbuf), "%llu", (unsigned long long)ts);
 	redis_epoch(epoch);
 	chan_key(key, sizeof(key), ch, chlen, 'p');
-	rbuf_bulk(&pb.pb_args, ch, chlen);
-	rbuf_bulk(&pb.pb_args, data, datalen);
-	rbuf_bulk(&pb.pb_args, fromjson, strlen(fromjson));
-	rbuf_bulk(&pb.pb_args, tsbuf, strlen(tsbuf));
-	rbuf_bulk(&pb.pb_args, epoch, 16);
-	rbuf_bulk(&pb.pb_args, key, strlen(key));
+	resp_bulk(&pb.pb_args, ch, chlen);
+	resp_bulk(&pb.pb_args, data, datalen);
+	resp_bulk(&pb.pb_args, fromjson, strlen(fromjson));
+	resp_bulk(&pb.pb_args, tsbuf, strlen(tsbuf));
+	resp_bulk(&pb.pb_args, epoch, 16);
+	resp_bulk(&pb.pb_args, key, strlen(key));
 	free(fromdyn);
-	if (rq->rq_npubs == PUB_MAX || pb.pb_args.rb_len >= PUB_MAXBYTES)
+	if (rq->rq_npubs == PUB_MAX || pb.pb_args.b_len >= PUB_MAXBYTES)
 		script_flush();
 	return 0;
 }
@@ -332,7 +303,7 @@ void
 script_flush(void)
 {
 	struct rreq	*rq = pb.pb_rq;
-	struct rbuf	*c = &pb.pb_cmd;
+	struct buf	*c = &pb.pb_cmd;
 	char		 num[24];
 	int		 n;
 
@@ -340,24 +311,24 @@ script_flush(void)
 		return;
 	pb.pb_rq = NULL;
 	/* EVALSHA sha numkeys keys... size ttl args... */
-	c->rb_len = 0;
+	c->b_len = 0;
 	n = snprintf(num, sizeof(num), "*%zu\r\n", 5 + 8 * rq->rq_npubs);
-	rbuf_add(c, num, (size_t)n);
-	rbuf_bulk(c, "EVALSHA", 7);
-	rbuf_bulk(c, gb->b_shapub, 40);
+	buf_add(c, num, (size_t)n);
+	resp_bulk(c, "EVALSHA", 7);
+	resp_bulk(c, gb->b_shapub, 40);
 	n = snprintf(num, sizeof(num), "%zu", 2 * rq->rq_npubs);
-	rbuf_bulk(c, num, (size_t)n);
-	rbuf_add(c, pb.pb_keys.rb_buf, pb.pb_keys.rb_len);
-	rbuf_bulk(c, redis_histsize, strlen(redis_histsize));
-	rbuf_bulk(c, redis_histttl, strlen(redis_histttl));
-	rbuf_add(c, pb.pb_args.rb_buf, pb.pb_args.rb_len);
-	rbuf_reset(&pb.pb_keys);
-	rbuf_reset(&pb.pb_args);
+	resp_bulk(c, num, (size_t)n);
+	buf_add(c, pb.pb_keys.b_p, pb.pb_keys.b_len);
+	resp_bulk(c, redis_histsize, strlen(redis_histsize));
+	resp_bulk(c, redis_histttl, strlen(redis_histttl));
+	buf_add(c, pb.pb_args.b_p, pb.pb_args.b_len);
+	pub_reset(&pb.pb_keys);
+	pub_reset(&pb.pb_args);
 	gb->b_pubscripts++;
 	if (gb->b_cmd == NULL || !gb->b_cmdup ||
-	    rwin_send(&redis_win, 1, c->rb_buf, c->rb_len, rq) == -1)
+	    rwin_send(&redis_win, 1, c->b_p, c->b_len, rq) == -1)
 		redis_reply_cb(NULL, NULL, rq);	/* each one fails */
-	rbuf_reset(c);
+	pub_reset(c);
 }
 
 /*
@@ -368,9 +339,10 @@ void
 script_published(struct rreq *rq, redisReply *reply)
 {
 	struct pubreq	*p;
-	struct worker	*w;
+	struct worker	*w = NULL;
 	struct ipc_msg	*m;
 	redisReply	*e;
+	uint64_t	 serial = 0;
 	size_t		 i;
 
 	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
@@ -385,7 +357,12 @@ script_published(struct rreq *rq, redisReply *reply)
 			gb->b_published++;
 		else if (e != NULL && e->type == REDIS_REPLY_ERROR)
 			log_warnx("publish: %s", e->str);
-		if ((w = bridge_worker(p->pr_worker)) == NULL)
+		/* A batch's messages mostly come from one worker: looked up once. */
+		if (p->pr_worker != serial) {
+			serial = p->pr_worker;
+			w = bridge_worker(serial);
+		}
+		if (w == NULL || w->w_dead)
 			continue;
 		if (e != NULL && e->type == REDIS_REPLY_STRING) {
 			m = ipc_create(GW_MSG_BRIDGE_PUBLISHED, p->pr_id);

@@ -27,39 +27,6 @@ struct puser {
 	size_t		 u_infolen;
 };
 
-/* Append n bytes of p to b, growing it as needed. */
-void
-pbuf_add(struct pbuf *b, const void *p, size_t n)
-{
-	size_t	 cap;
-
-	if (b->b_cap - b->b_len <= n) {
-		cap = b->b_cap == 0 ? 256 : b->b_cap;
-		while (cap - b->b_len <= n)
-			cap *= 2;
-		b->b_p = xrealloc(b->b_p, cap);
-		b->b_cap = cap;
-	}
-	memcpy(b->b_p + b->b_len, p, n);
-	b->b_len += n;
-	b->b_p[b->b_len] = '\0';
-}
-
-/* Append the C string s to b. */
-void
-pbuf_addstr(struct pbuf *b, const char *s)
-{
-	pbuf_add(b, s, strlen(s));
-}
-
-/* Free b's memory and empty it. */
-void
-pbuf_free(struct pbuf *b)
-{
-	free(b->b_p);
-	memset(b, 0, sizeof(*b));
-}
-
 /*
  * Append the n bytes of s to b as a JSON string literal, quotes
  * included.  The quote, the backslash and control characters are
@@ -67,45 +34,45 @@ pbuf_free(struct pbuf *b)
  * and channel names, which gw-listen took from valid UTF-8).
  */
 void
-pjson_str(struct pbuf *b, const char *s, size_t n)
+pjson_str(struct buf *b, const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	char			 esc[8];
 	size_t			 i, run;
 
-	pbuf_add(b, "\"", 1);
+	buf_add(b, "\"", 1);
 	for (i = 0; i < n; i = run) {
 		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' &&
 		    p[run] != '\\'; run++)
 			;
 		if (run > i)
-			pbuf_add(b, s + i, run - i);
+			buf_add(b, s + i, run - i);
 		if (run == n)
 			break;
 		switch (p[run]) {
 		case '"':
-			pbuf_add(b, "\\\"", 2);
+			buf_add(b, "\\\"", 2);
 			break;
 		case '\\':
-			pbuf_add(b, "\\\\", 2);
+			buf_add(b, "\\\\", 2);
 			break;
 		case '\n':
-			pbuf_add(b, "\\n", 2);
+			buf_add(b, "\\n", 2);
 			break;
 		case '\r':
-			pbuf_add(b, "\\r", 2);
+			buf_add(b, "\\r", 2);
 			break;
 		case '\t':
-			pbuf_add(b, "\\t", 2);
+			buf_add(b, "\\t", 2);
 			break;
 		default:
 			snprintf(esc, sizeof(esc), "\\u%04x", p[run]);
-			pbuf_add(b, esc, 6);
+			buf_add(b, esc, 6);
 			break;
 		}
 		run++;
 	}
-	pbuf_add(b, "\"", 1);
+	buf_add(b, "\"", 1);
 }
 
 /*
@@ -191,7 +158,7 @@ pjson_reply(long long count, const struct pjson_pair *pairs, size_t npairs,
     size_t max, size_t maxbytes, size_t *len)
 {
 	struct puser	*u;
-	struct pbuf	 b;
+	struct buf	 b;
 	size_t		 i, nu = 0, shown;
 	char		 num[64];
 
@@ -211,23 +178,23 @@ pjson_reply(long long count, const struct pjson_pair *pairs, size_t npairs,
 		count = nu;
 	qsort(u, nu, sizeof(*u), puser_cmp);
 	snprintf(num, sizeof(num), "{\"count\":%lld,\"users\":[", count);
-	pbuf_addstr(&b, num);
+	buf_addstr(&b, num);
 	for (shown = 0; shown < nu && shown < max && b.b_len < maxbytes;
 	    shown++) {
 		if (shown > 0)
-			pbuf_add(&b, ",", 1);
-		pbuf_addstr(&b, "{\"userId\":");
+			buf_add(&b, ",", 1);
+		buf_addstr(&b, "{\"userId\":");
 		pjson_str(&b, u[shown].u_id, u[shown].u_idlen);
 		snprintf(num, sizeof(num), ",\"connectedAt\":%llu,\"info\":",
 		    (unsigned long long)u[shown].u_since);
-		pbuf_addstr(&b, num);
-		pbuf_add(&b, u[shown].u_info, u[shown].u_infolen);
-		pbuf_add(&b, "}", 1);
+		buf_addstr(&b, num);
+		buf_add(&b, u[shown].u_info, u[shown].u_infolen);
+		buf_add(&b, "}", 1);
 	}
-	pbuf_add(&b, "]", 1);
+	buf_add(&b, "]", 1);
 	if ((long long)shown < count)
-		pbuf_addstr(&b, ",\"truncated\":true");
-	pbuf_add(&b, "}", 1);
+		buf_addstr(&b, ",\"truncated\":true");
+	buf_add(&b, "}", 1);
 	free(u);
 	*len = b.b_len;
 	return b.b_p;
@@ -239,19 +206,19 @@ pjson_reply(long long count, const struct pjson_pair *pairs, size_t npairs,
  * frame for user on channel.
  */
 void
-pjson_typing(struct pbuf *b, uint64_t actor, int stop, const char *ch,
+pjson_typing(struct buf *b, uint64_t actor, int stop, const char *ch,
     size_t chlen, const char *user, size_t userlen)
 {
 	char	 head[24];
 
 	snprintf(head, sizeof(head), "!%016llx\n", (unsigned long long)actor);
-	pbuf_addstr(b, head);
-	pbuf_addstr(b, stop ? "{\"type\":\"typing.stop\",\"channel\":" :
+	buf_addstr(b, head);
+	buf_addstr(b, stop ? "{\"type\":\"typing.stop\",\"channel\":" :
 	    "{\"type\":\"typing.start\",\"channel\":");
 	pjson_str(b, ch, chlen);
-	pbuf_addstr(b, ",\"userId\":");
+	buf_addstr(b, ",\"userId\":");
 	pjson_str(b, user, userlen);
-	pbuf_add(b, "}", 1);
+	buf_add(b, "}", 1);
 }
 
 /*

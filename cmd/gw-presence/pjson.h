@@ -11,15 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define PJSON_SIDLEN	32		/* hex digits of a session id */
 #define PJSON_MAXSTATE	(256 * 1024)	/* bytes of a session's state */
-
-/* A growable byte buffer; b_p is NUL-terminated while non-NULL. */
-struct pbuf {
-	char	*b_p;
-	size_t	 b_len;
-	size_t	 b_cap;
-};
 
 /* One field and its value of a script's reply, as Redis gave them. */
 struct pjson_pair {
@@ -29,15 +24,12 @@ struct pjson_pair {
 	size_t		 pp_vallen;
 };
 
-void	 pbuf_add(struct pbuf *, const void *, size_t);
-void	 pbuf_addstr(struct pbuf *, const char *);
-void	 pbuf_free(struct pbuf *);
-void	 pjson_str(struct pbuf *, const char *, size_t);
+void	 pjson_str(struct buf *, const char *, size_t);
 int	 pjson_value(const char *, size_t, uint64_t *, const char **,
 	    size_t *);
 char	*pjson_reply(long long, const struct pjson_pair *, size_t, size_t,
 	    size_t, size_t *);
-void	 pjson_typing(struct pbuf *, uint64_t, int, const char *, size_t,
+void	 pjson_typing(struct buf *, uint64_t, int, const char *, size_t,
 	    const char *, size_t);
 int	 pjson_sid_ok(const char *, size_t);
 int	 pjson_state_ok(const char *, size_t);

@@ -75,14 +75,14 @@ static void
 typing_event(const char *key, size_t klen, size_t chlen, uint64_t actor,
     int stop)
 {
-	struct pbuf	 b;
+	struct buf	 b;
 
 	memset(&b, 0, sizeof(b));
 	pjson_typing(&b, actor, stop, key, chlen, key + chlen + 1,
 	    klen - chlen - 1);
 	if (redis_publish(key, chlen, b.b_p, b.b_len) == -1)
 		log_debug("typing event lost: Redis is down");
-	pbuf_free(&b);
+	buf_free(&b);
 }
 
 static void

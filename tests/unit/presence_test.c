@@ -13,17 +13,17 @@
 static void
 test_str(void)
 {
-	struct pbuf	 b;
+	struct buf	 b;
 
 	memset(&b, 0, sizeof(b));
 	pjson_str(&b, "a\"b\\c\nd\x01\xc3\xa9/", 11);
 	ok(strcmp(b.b_p, "\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9/\"") == 0,
 	    "pjson_str escapes quote, backslash, controls: %s", b.b_p);
-	pbuf_free(&b);
+	buf_free(&b);
 	pjson_str(&b, "", 0);
 	ok(strcmp(b.b_p, "\"\"") == 0, "pjson_str of the empty string");
-	pbuf_free(&b);
-	ok(b.b_p == NULL && b.b_len == 0, "pbuf_free empties");
+	buf_free(&b);
+	ok(b.b_p == NULL && b.b_len == 0, "buf_free empties");
 }
 
 static int
@@ -121,19 +121,19 @@ test_reply(void)
 static void
 test_typing(void)
 {
-	struct pbuf	 b;
+	struct buf	 b;
 
 	memset(&b, 0, sizeof(b));
 	pjson_typing(&b, 0x2a, 0, "room", 4, "bo\"b", 4);
 	ok(strcmp(b.b_p, "!000000000000002a\n{\"type\":\"typing.start\","
 	    "\"channel\":\"room\",\"userId\":\"bo\\\"b\"}") == 0,
 	    "typing.start payload: %s", b.b_p);
-	pbuf_free(&b);
+	buf_free(&b);
 	pjson_typing(&b, UINT64_MAX, 1, "r", 1, "u", 1);
 	ok(strcmp(b.b_p, "!ffffffffffffffff\n{\"type\":\"typing.stop\","
 	    "\"channel\":\"r\",\"userId\":\"u\"}") == 0,
 	    "typing.stop payload: %s", b.b_p);
-	pbuf_free(&b);
+	buf_free(&b);
 }
 
 static void
