@@ -1,0 +1,77 @@
+/*
+ * buf_test.c -- the growable buffer: appends keep every byte and a NUL
+ * after them, room asked for is there without moving what was added,
+ * random appends match a reference, and a freed buffer is empty again.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "tap.h"
+
+static void
+test_add(void)
+{
+	struct buf	b = { 0 };
+
+	buf_addstr(&b, "abc");
+	buf_add(&b, "\0d", 2);
+	ok(b.b_len == 5 && memcmp(b.b_p, "abc\0d", 5) == 0 &&
+	    b.b_p[5] == '\0', "bytes kept, NUL included, and a NUL after");
+	buf_add(&b, "", 0);
+	ok(b.b_len == 5, "an empty append adds nothing");
+	buf_free(&b);
+	ok(b.b_p == NULL && b.b_len == 0 && b.b_cap == 0, "freed: empty");
+}
+
+static void
+test_room(void)
+{
+	struct buf	b = { 0 };
+
+	buf_addstr(&b, "xy");
+	buf_room(&b, 100000);
+	ok(b.b_cap - b.b_len > 100000 && memcmp(b.b_p, "xy", 2) == 0,
+	    "room for 100000 more and a NUL, the content kept");
+	memset(b.b_p + b.b_len, 'z', 100000);
+	b.b_len += 100000;
+	buf_add(&b, "!", 1);
+	ok(b.b_len == 100003 && b.b_p[100002] == '!' &&
+	    b.b_p[100003] == '\0', "written in place, then appended after");
+	buf_free(&b);
+}
+
+static void
+test_random(void)
+{
+	struct buf	 b = { 0 };
+	char		*ref = malloc(500 * 3000), chunk[3000];
+	size_t		 len = 0, n, i;
+	int		 k, bad = 0;
+
+	for (k = 0; k < 500 && ref != NULL; k++) {
+		n = tap_rand() % sizeof(chunk);
+		for (i = 0; i < n; i++)
+			chunk[i] = (char)tap_rand();
+		buf_add(&b, chunk, n);
+		memcpy(ref + len, chunk, n);
+		len += n;
+		if (b.b_len != len || memcmp(b.b_p, ref, len) != 0 ||
+		    b.b_p[len] != '\0')
+			bad++;
+	}
+	ok(ref != NULL && bad == 0, "500 random appends match (%d bad)",
+	    bad);
+	buf_free(&b);
+	free(ref);
+}
+
+int
+main(void)
+{
+	test_add();
+	test_room();
+	test_random();
+	return tap_done();
+}
