@@ -252,8 +252,6 @@ listen_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		conn_accept(fd);
-		if (!gl->l_conf->lc_spill)
-			continue;
 		lim = listen_fdlimit();
 		if (fd >= lim - listen_fdspare(lim)) {
 			listen_full(fd);
@@ -282,25 +280,37 @@ listen_fdlimit(void)
 }
 
 /*
- * With --spill (gw-supervise gives it to the workers of a port):
- * descriptor fd is one of the last listen_fdspare() below the limit of
- * open files: close the listening sockets, so that the kernel hands new
- * connections to the node's other workers (SO_REUSEPORT) instead of
- * queueing them here for descriptors that are not there; listen again
- * once connections have gone (listen_full_cb()).  Connections still in
- * the closed socket's queue are reset, unless net.ipv4.tcp_migrate_req
- * hands them to another worker.
+ * Descriptor fd is one of the last listen_fdspare() below the limit of
+ * open files: clients take no more, so that gwctl and the links to
+ * gw-bridge and gw-presence (which reconnect after a restart) always
+ * have descriptors.  With --spill (gw-supervise gives it to the
+ * workers of a port): close the listening sockets, so that the kernel
+ * hands new connections to the node's other workers (SO_REUSEPORT)
+ * instead of queueing them here; connections still in the closed
+ * socket's queue are reset, unless net.ipv4.tcp_migrate_req hands them
+ * to another worker.  Without: stop accepting, new connections wait in
+ * the queue.  Either until connections have gone (listen_full_cb()).
  */
 static void
 listen_full(int fd)
 {
+	int	i;
+
 	if (gl->l_full || gl->l_stopping)
 		return;
 	gl->l_full = 1;
 	gl->l_fdbase = fd + 1 - (int)gl->l_nconns;
-	log_warnx("%d files open, the limit is %ld: not listening until "
-	    "connections close", fd + 1, listen_fdlimit());
-	listen_unlisten();
+	if (gl->l_conf->lc_spill) {
+		log_warnx("%d files open, the limit is %ld: not listening "
+		    "until connections close", fd + 1, listen_fdlimit());
+		listen_unlisten();
+	} else {
+		log_warnx("%d files open, the limit is %ld: not accepting "
+		    "until connections close", fd + 1, listen_fdlimit());
+		for (i = 0; i < gl->l_naccept; i++)
+			ev_io_stop(gl->l_loop, &gl->l_accept[i]);
+		ev_timer_stop(gl->l_loop, &gl->l_acceptpause);
+	}
 	ev_timer_start(gl->l_loop, &gl->l_fulltimer);
 }
 
@@ -320,17 +330,19 @@ listen_full_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if ((long)gl->l_nconns + gl->l_fdbase >= lim - 2 * listen_fdspare(lim))
 		return;
 	for (i = 0; i < gl->l_naccept; i++) {
-		if (gl->l_accept[i].fd != -1)
-			continue;
-		if ((fd = listen_bind(&gl->l_conf->lc_addrs[i])) == -1)
-			return;		/* the next tick tries again */
-		ev_io_set(&gl->l_accept[i], fd, EV_READ);
+		if (gl->l_accept[i].fd == -1) {
+			/* Closed by --spill; the next tick tries again. */
+			if ((fd = listen_bind(&gl->l_conf->lc_addrs[i])) == -1)
+				return;
+			ev_io_set(&gl->l_accept[i], fd, EV_READ);
+		}
 		ev_io_start(loop, &gl->l_accept[i]);
 	}
 	ev_timer_stop(loop, w);
 	gl->l_full = 0;
-	log_info("%llu connections: listening again",
-	    (unsigned long long)gl->l_nconns);
+	log_info("%llu connections: %s again",
+	    (unsigned long long)gl->l_nconns,
+	    gl->l_conf->lc_spill ? "listening" : "accepting");
 }
 
 static void
@@ -340,8 +352,8 @@ listen_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
-	if (gl->l_stopping)
-		return;
+	if (gl->l_stopping || gl->l_full)
+		return;		/* listen_full_cb() starts them */
 	for (i = 0; i < gl->l_naccept; i++)
 		ev_io_start(loop, &gl->l_accept[i]);
 }

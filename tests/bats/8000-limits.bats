@@ -81,36 +81,64 @@ teardown() {
 	"$PY" "$LC" greedy --port "$GW_PORT" --max 8
 }
 
-@test "abuse: out of descriptors, gw-listen pauses accepting (no spin, one log line) and takes the waiting connections after" {
-	local f0 soft c0 c1 n0 n1 i d=$GW_TMP/emfile
-	command -v prlimit >/dev/null || skip "no prlimit"
-	start_listen --auth none
-	soft=$(prlimit --pid "$GW_PID" --nofile --output SOFT --noheadings)
-	f0=$(ls "/proc/$GW_PID/fd" | wc -l)
-	prlimit --pid "$GW_PID" --nofile=$((f0 + 8)):
-	# 40 TCP connections held open until $d.go exists (at most 30 s).
+# hold_conns N FLAG: N TCP connections to $GW_PORT that send nothing,
+# held until FLAG.go exists (at most 30 s); returns once FLAG.up exists.
+hold_conns() {
 	"$PY" -c '
 import os, socket, sys, time
-port, flag = int(sys.argv[1]), sys.argv[2]
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+port, n, flag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
 open(flag + ".up", "w").close()
 end = time.monotonic() + 30
 while not os.path.exists(flag + ".go") and time.monotonic() < end:
-    time.sleep(0.05)' "$GW_PORT" "$d" </dev/null 3>&- &
+    time.sleep(0.05)' "$GW_PORT" "$1" "$2" </dev/null 3>&- &
 	echo "$!" >>"$GW_TMP/spawned.pids"
 	for ((i = 0; i < 216; i++)); do
-		[ -e "$d.up" ] && break
+		[ -e "$2.up" ] && break
 		nap "$i"
 	done
-	[ -e "$d.up" ]
+	[ -e "$2.up" ]
+}
+
+@test "abuse: out of descriptors altogether, gw-listen pauses accepting (no spin, one log line) and takes the waiting connections after" {
+	local soft c0 c1 n0 n1 i d=$GW_TMP/emfile
+	command -v prlimit >/dev/null || skip "no prlimit"
+	start_listen --auth none
+	soft=$(prlimit --pid "$GW_PID" --nofile --output SOFT --noheadings)
+	# Descriptors 0 to 3 are open: a limit of 4 leaves accept() none.
+	for i in 0 1 2 3; do [ -e "/proc/$GW_PID/fd/$i" ]; done
+	prlimit --pid "$GW_PID" --nofile=4:
+	hold_conns 5 "$d"
 	wait_log 'accept \(paused 0.1 s at a time\): Too many open files' "$GW_LOG"
-	# A second at EMFILE: a spinning loop would burn all of it, and log.
 	n0=$(wc -l <"$GW_LOG")
 	c0=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
 	sleep 1
 	c1=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
 	n1=$(wc -l <"$GW_LOG")
 	echo "$((c1 - c0)) ticks of CPU in 1 s at EMFILE, $((n1 - n0)) log lines"
+	[ $((c1 - c0)) -le 25 ]
+	[ $((n1 - n0)) -le 1 ]
+	prlimit --pid "$GW_PID" --nofile="$soft":
+	[ "$(healthz "$GW_PORT")" = 200 ]
+	: >"$d.go"
+}
+
+@test "abuse: near its open-file limit, gw-listen stops accepting (no spin, one log line) and takes the waiting connections after" {
+	local f0 soft c0 c1 n0 n1 i d=$GW_TMP/emfile
+	command -v prlimit >/dev/null || skip "no prlimit"
+	start_listen --auth none
+	soft=$(prlimit --pid "$GW_PID" --nofile --output SOFT --noheadings)
+	f0=$(ls "/proc/$GW_PID/fd" | wc -l)
+	prlimit --pid "$GW_PID" --nofile=$((f0 + 8)):
+	hold_conns 40 "$d"
+	wait_log 'not accepting until connections close' "$GW_LOG"
+	# A second while full: a spinning loop would burn all of it, and log.
+	n0=$(wc -l <"$GW_LOG")
+	c0=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
+	sleep 1
+	c1=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
+	n1=$(wc -l <"$GW_LOG")
+	echo "$((c1 - c0)) ticks of CPU in 1 s while full, $((n1 - n0)) log lines"
 	[ $((c1 - c0)) -le 25 ]
 	[ $((n1 - n0)) -le 1 ]
 	# Descriptors again: the waiting connections are taken, and served.
@@ -120,6 +148,30 @@ while not os.path.exists(flag + ".go") and time.monotonic() < end:
 		nap "$i"
 	done
 	[ "$(ls "/proc/$GW_PID/fd" | wc -l)" -ge $((f0 + 40)) ]
+	grep -q 'connections: accepting again' "$GW_LOG"
 	[ "$(healthz "$GW_PORT")" = 200 ]
+	: >"$d.go"
+}
+
+@test "abuse: clients never take gw-listen's last descriptors: while it is full, gwctl stats answers and a restarted gw-bridge is linked again" {
+	local f0 n d=$GW_TMP/full
+	command -v prlimit >/dev/null || skip "no prlimit"
+	start_listen --auth none
+	f0=$(ls "/proc/$GW_PID/fd" | wc -l)
+	prlimit --pid "$GW_PID" --nofile=$((f0 + 64)):
+	hold_conns 100 "$d"
+	wait_log 'not accepting until connections close' "$GW_LOG"
+	run gwctl --rundir "$BRIDGE_RUNDIR" --json stats
+	[ "$status" -eq 0 ]
+	n=$(jq -s '[.[] | select(.process == "gw-listen")] | length' <<<"$output")
+	[ "$n" -eq 1 ]
+	kill_bridge
+	start_bridge
+	for ((i = 0; i < 216; i++)); do
+		[ "$(grep -c 'connected to gw-bridge' "$GW_LOG")" -ge 2 ] && break
+		nap "$i"
+	done
+	grep 'connected to gw-bridge' "$GW_LOG"
+	[ "$(grep -c 'connected to gw-bridge' "$GW_LOG")" -ge 2 ]
 	: >"$d.go"
 }
