@@ -128,6 +128,7 @@ bench: deps all
 	@bash share/bench/presence.sh
 	@bash share/bench/gw-bench.sh
 	@bash share/bench/heartbeats.sh
+	@bash share/bench/closes.sh
 
 # make bench-peers: the same gw-bench scenarios against gw, Nchan and
 # Socket.IO in one sitting (installs nginx, libnginx-mod-nchan and

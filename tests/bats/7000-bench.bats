@@ -520,3 +520,15 @@ storm_run() {
 	[ "${BASH_REMATCH[1]}" -ge 800 ]
 	run ! pgrep -f 'gw-hb\.'
 }
+
+@test "closes.sh: subscribed connections killed at once: the node's CPU per close printed for each process, the node done, nothing left running" {
+	run -0 env CONNS=300 WORKERS=2 timeout 120 \
+	    bash "$BATS_TEST_DIRNAME/../../share/bench/closes.sh"
+	echo "$output"
+	[[ "${lines[0]}" =~ ^300\ connections\ on\ 2\ workers\ closed\ at\ once:\ the\ node\ done\ in ]]
+	[[ "${lines[1]}" =~ ^\ \ gw-listen\ +[0-9.]+\ us\ a\ close$ ]]
+	[[ "${lines[2]}" == "  gw-presence "* ]]
+	[[ "${lines[4]}" == "  redis-server "* ]]
+	[[ "${lines[5]}" =~ ^\ \ node\ +[0-9.]+\ us\ a\ close$ ]]
+	run ! pgrep -f 'gw-closes\.'
+}
