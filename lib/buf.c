@@ -1,6 +1,8 @@
 /*
- * buf.c -- a growable byte buffer (buf.h).
+ * buf.c -- a growable byte buffer (buf.h), and JSON string literals
+ * written into one.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,55 @@ void
 buf_addstr(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
+}
+
+/*
+ * Append the n bytes of s to b as a JSON string literal, quotes
+ * included.  The quote, the backslash and control characters are
+ * escaped; every other byte is copied as it is: s must be valid UTF-8
+ * (user ids, channel names and offsets, which gw-listen took from valid
+ * UTF-8 or checked).
+ */
+void
+buf_addjson(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			 esc[8];
+	size_t			 i, run;
+
+	buf_add(b, "\"", 1);
+	for (i = 0; i < n; i = run) {
+		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' &&
+		    p[run] != '\\'; run++)
+			;
+		if (run > i)
+			buf_add(b, s + i, run - i);
+		if (run == n)
+			break;
+		switch (p[run]) {
+		case '"':
+			buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			buf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			buf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			buf_add(b, "\\t", 2);
+			break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", p[run]);
+			buf_add(b, esc, 6);
+			break;
+		}
+		run++;
+	}
+	buf_add(b, "\"", 1);
 }
 
 /* Free b's memory and empty it. */

@@ -1,6 +1,7 @@
 /*
  * buf.h -- a growable byte buffer: the Redis commands gw-bridge builds,
- * the JSON gw-presence writes, the frames gw-bench queues.
+ * the JSON gw-presence writes and gw-listen's session states, the
+ * frames gw-bench queues.
  */
 #ifndef GW_BUF_H
 #define GW_BUF_H
@@ -17,6 +18,7 @@ struct buf {
 void	buf_room(struct buf *, size_t);
 void	buf_add(struct buf *, const void *, size_t);
 void	buf_addstr(struct buf *, const char *);
+void	buf_addjson(struct buf *, const char *, size_t);
 void	buf_free(struct buf *);
 
 #endif

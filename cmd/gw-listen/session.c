@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "htab.h"
 #include "ipc.h"
 #include "listen.h"
@@ -54,29 +55,31 @@ sess_hex(char dst[33], const uint8_t *p)
 /*
  * c's state as JSON text, {"c":[{"n":NAME,"p":BOOL,"o":OFFSET},...]},
  * with the offsets only if offsets is set.  The caller frees it.
+ * Written directly, not through a JSON tree: a save is made on every
+ * close and every change of the channels.
  */
 static char *
 sess_state(struct conn *c, int offsets)
 {
-	json_t		*a, *o;
-	char		*s;
+	struct buf	 b = { 0 };
 	uint32_t	 i;
 
-	a = json_array();
+	buf_addstr(&b, "{\"c\":[");
 	for (i = 0; i < c->c_nsubs; i++) {
 		struct csub *sb = &c->c_subs[i];
 
-		o = json_pack("{s:s, s:b}", "n", sb->s_chan->ch_name, "p",
-		    sb->s_presence);
-		if (offsets && sb->s_last[0] != '\0')
-			json_object_set_new(o, "o", json_string(sb->s_last));
-		json_array_append_new(a, o);
+		buf_addstr(&b, i == 0 ? "{\"n\":" : ",{\"n\":");
+		buf_addjson(&b, sb->s_chan->ch_name,
+		    strlen(sb->s_chan->ch_name));
+		buf_addstr(&b, sb->s_presence ? ",\"p\":true" : ",\"p\":false");
+		if (offsets && sb->s_last[0] != '\0') {
+			buf_addstr(&b, ",\"o\":");
+			buf_addjson(&b, sb->s_last, strlen(sb->s_last));
+		}
+		buf_addstr(&b, "}");
 	}
-	o = json_pack("{s:o}", "c", a);
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
-		fatalx("session: json out of memory");
-	json_decref(o);
-	return s;
+	buf_addstr(&b, "]}");
+	return b.b_p;
 }
 
 static void

@@ -28,54 +28,6 @@ struct puser {
 };
 
 /*
- * Append the n bytes of s to b as a JSON string literal, quotes
- * included.  The quote, the backslash and control characters are
- * escaped; every other byte is copied as it is (the strings are user ids
- * and channel names, which gw-listen took from valid UTF-8).
- */
-void
-pjson_str(struct buf *b, const char *s, size_t n)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	char			 esc[8];
-	size_t			 i, run;
-
-	buf_add(b, "\"", 1);
-	for (i = 0; i < n; i = run) {
-		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' &&
-		    p[run] != '\\'; run++)
-			;
-		if (run > i)
-			buf_add(b, s + i, run - i);
-		if (run == n)
-			break;
-		switch (p[run]) {
-		case '"':
-			buf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			buf_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			buf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			buf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			buf_add(b, "\\t", 2);
-			break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x", p[run]);
-			buf_add(b, esc, 6);
-			break;
-		}
-		run++;
-	}
-	buf_add(b, "\"", 1);
-}
-
-/*
  * Read a user's stored value v (n bytes): *since gets the least of the
  * instances' times (the user's connectedAt), *info and *infolen the INFO
  * text, pointing into v.  Return value: 0, or -1 if v is not of the
@@ -184,7 +136,7 @@ pjson_reply(long long count, const struct pjson_pair *pairs, size_t npairs,
 		if (shown > 0)
 			buf_add(&b, ",", 1);
 		buf_addstr(&b, "{\"userId\":");
-		pjson_str(&b, u[shown].u_id, u[shown].u_idlen);
+		buf_addjson(&b, u[shown].u_id, u[shown].u_idlen);
 		snprintf(num, sizeof(num), ",\"connectedAt\":%llu,\"info\":",
 		    (unsigned long long)u[shown].u_since);
 		buf_addstr(&b, num);
@@ -215,9 +167,9 @@ pjson_typing(struct buf *b, uint64_t actor, int stop, const char *ch,
 	buf_addstr(b, head);
 	buf_addstr(b, stop ? "{\"type\":\"typing.stop\",\"channel\":" :
 	    "{\"type\":\"typing.start\",\"channel\":");
-	pjson_str(b, ch, chlen);
+	buf_addjson(b, ch, chlen);
 	buf_addstr(b, ",\"userId\":");
-	pjson_str(b, user, userlen);
+	buf_addjson(b, user, userlen);
 	buf_add(b, "}", 1);
 }
 

@@ -1,8 +1,8 @@
 /*
- * pjson.h -- the JSON text gw-presence reads and writes, with no I/O: a
- * growable buffer, JSON string literals, the per-user value stored in
- * Redis, the answer to a presence query, the typing event payloads, and
- * the checks of what a session holds.
+ * pjson.h -- the JSON text gw-presence reads and writes, with no I/O:
+ * the per-user value stored in Redis, the answer to a presence query,
+ * the typing event payloads, and the checks of what a session holds
+ * (JSON string literals: buf_addjson() of lib/buf).
  * Kept apart from the daemon so that the unit tests link it alone.
  */
 #ifndef GW_PJSON_H
@@ -24,7 +24,6 @@ struct pjson_pair {
 	size_t		 pp_vallen;
 };
 
-void	 pjson_str(struct buf *, const char *, size_t);
 int	 pjson_value(const char *, size_t, uint64_t *, const char **,
 	    size_t *);
 char	*pjson_reply(long long, const struct pjson_pair *, size_t, size_t,

@@ -1,7 +1,8 @@
 /*
  * buf_test.c -- the growable buffer: appends keep every byte and a NUL
  * after them, room asked for is there without moving what was added,
- * random appends match a reference, and a freed buffer is empty again.
+ * random appends match a reference, a freed buffer is empty again, and
+ * JSON string literals are escaped.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,11 +68,31 @@ test_random(void)
 	free(ref);
 }
 
+static void
+test_json(void)
+{
+	struct buf	 b = { 0 };
+
+	buf_addjson(&b, "a\"b\\c\nd\x01\xc3\xa9/\x1f\t\r", 14);
+	ok(strcmp(b.b_p,
+	    "\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9/\\u001f\\t\\r\"") == 0,
+	    "buf_addjson escapes quote, backslash, controls: %s", b.b_p);
+	buf_free(&b);
+	buf_addjson(&b, "", 0);
+	ok(strcmp(b.b_p, "\"\"") == 0, "buf_addjson of the empty string");
+	buf_free(&b);
+	buf_addjson(&b, "x\0y", 3);
+	ok(b.b_len == 10 && memcmp(b.b_p, "\"x\\u0000y\"", 10) == 0,
+	    "buf_addjson takes a length: a NUL inside is escaped");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	test_add();
 	test_room();
 	test_random();
+	test_json();
 	return tap_done();
 }

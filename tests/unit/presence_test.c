@@ -1,6 +1,6 @@
 /*
  * presence_test.c -- gw-presence's JSON helpers (cmd/gw-presence/pjson.c):
- * string literals, the stored per-user value, the query answer, the
+ * the stored per-user value, the query answer, the
  * typing payloads, and the checks of session ids and states.
  */
 #include <stdint.h>
@@ -9,22 +9,6 @@
 
 #include "tap.h"
 #include "../../cmd/gw-presence/pjson.h"
-
-static void
-test_str(void)
-{
-	struct buf	 b;
-
-	memset(&b, 0, sizeof(b));
-	pjson_str(&b, "a\"b\\c\nd\x01\xc3\xa9/", 11);
-	ok(strcmp(b.b_p, "\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9/\"") == 0,
-	    "pjson_str escapes quote, backslash, controls: %s", b.b_p);
-	buf_free(&b);
-	pjson_str(&b, "", 0);
-	ok(strcmp(b.b_p, "\"\"") == 0, "pjson_str of the empty string");
-	buf_free(&b);
-	ok(b.b_p == NULL && b.b_len == 0, "buf_free empties");
-}
 
 static int
 value(const char *v, uint64_t *since, char *info, size_t infolen)
@@ -200,7 +184,6 @@ test_state(void)
 int
 main(void)
 {
-	test_str();
 	test_value();
 	test_reply();
 	test_typing();
