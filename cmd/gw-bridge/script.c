@@ -31,6 +31,7 @@
 #include "bridge.h"
 #include "buf.h"
 #include "log.h"
+#include "resp.h"
 #include "rwin.h"
 #include "xmalloc.h"
 
@@ -51,11 +52,13 @@ static struct {
 	struct rreq	*pb_rq;		/* NULL: none */
 	struct buf	 pb_keys;	/* two a message */
 	struct buf	 pb_args;	/* six a message */
-	struct buf	 pb_cmd;	/* the whole command, at the flush */
+	struct buf	 pb_cmd;	/* the whole command, at the flush;
+					   redis_eval()'s, between */
 } pb;
 
 static int	redis_win_put(void *, const char *, size_t, void *);
 static void	redis_win_fail(void *, void *);
+static void	pub_reset(struct buf *);
 
 /* Set up the window and the configuration's text (at start). */
 void
@@ -157,8 +160,8 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 {
 	const char	*argv[16];
 	size_t		 argl[16];
-	char		 skey[256], mkey[256], *cmd;
-	int		 i, n = 0, len, rv, urgent;
+	char		 skey[256], mkey[256];
+	int		 i, n = 0, rv, urgent;
 
 	script_flush();		/* the publishes that came before it */
 	if (gb->b_cmd == NULL || !gb->b_cmdup) {
@@ -177,12 +180,12 @@ redis_eval(struct rreq *rq, const char *sha, const char *ch, size_t chlen,
 		argv[n] = args[i];
 		argl[n++] = lens[i];
 	}
-	if ((len = redisFormatCommandArgv(&cmd, n, argv, argl)) < 0)
-		fatalx("redisFormatCommandArgv: out of memory");
+	/* pb_cmd is free: script_flush() above sent the batch it held. */
+	resp_argv(&pb.pb_cmd, n, argv, argl);
 	/* A subscribe's first argument is since: empty, a plain one. */
 	urgent = rq->rq_kind == RQ_SUB && nargs > 0 && lens[0] == 0;
-	rv = rwin_send(&redis_win, urgent, cmd, (size_t)len, rq);
-	redisFreeCommand(cmd);
+	rv = rwin_send(&redis_win, urgent, pb.pb_cmd.b_p, pb.pb_cmd.b_len, rq);
+	pub_reset(&pb.pb_cmd);
 	if (rv == -1) {
 		free(rq->rq_chan);
 		free(rq);
@@ -223,20 +226,6 @@ redis_win_fail(void *arg, void *priv)
 {
 	(void)arg;
 	redis_reply_cb(NULL, NULL, priv);
-}
-
-/* Append "$n\r\n", s and "\r\n" to b: one RESP bulk string. */
-static void
-resp_bulk(struct buf *b, const char *s, size_t n)
-{
-	char	head[32];
-	int	hl;
-
-	hl = snprintf(head, sizeof(head), "$%zu\r\n", n);
-	buf_room(b, (size_t)hl + n + 2);
-	buf_add(b, head, (size_t)hl);
-	buf_add(b, s, n);
-	buf_add(b, "\r\n", 2);
 }
 
 /* Empty b, and give its memory back if a big batch grew it. */
@@ -312,8 +301,7 @@ script_flush(void)
 	pb.pb_rq = NULL;
 	/* EVALSHA sha numkeys keys... size ttl args... */
 	c->b_len = 0;
-	n = snprintf(num, sizeof(num), "*%zu\r\n", 5 + 8 * rq->rq_npubs);
-	buf_add(c, num, (size_t)n);
+	resp_head(c, 5 + 8 * rq->rq_npubs);
 	resp_bulk(c, "EVALSHA", 7);
 	resp_bulk(c, gb->b_shapub, 40);
 	n = snprintf(num, sizeof(num), "%zu", 2 * rq->rq_npubs);

@@ -19,6 +19,7 @@
 #include "htab.h"
 #include "log.h"
 #include "presence.h"
+#include "resp.h"
 #include "rwin.h"
 
 static int	rqueue_put(void *, const char *, size_t, void *);
@@ -73,19 +74,20 @@ int
 redis_send(struct rreq *rq, int argc, const char **argv,
     const size_t *lens)
 {
-	char		*cmd;
-	int		 len, urgent, rv;
+	static struct buf	 cmd;	/* rwin_send() copies it */
+	int			 urgent, rv;
 
 	if (gp->p_redis == NULL || !gp->p_up) {
 		rqueue_drop(rq);
 		return -1;
 	}
-	if ((len = redisFormatCommandArgv(&cmd, argc, argv, lens)) < 0)
-		fatalx("redisFormatCommandArgv: out of memory");
+	cmd.b_len = 0;
+	resp_argv(&cmd, argc, argv, lens);
 	urgent = rq->rq_kind == RQ_LEASE || rq->rq_kind == RQ_CLAIM ||
 	    rq->rq_kind == RQ_SWEEP;
-	rv = rwin_send(&gp->p_win, urgent, cmd, (size_t)len, rq);
-	redisFreeCommand(cmd);
+	rv = rwin_send(&gp->p_win, urgent, cmd.b_p, cmd.b_len, rq);
+	if (cmd.b_cap > 1024 * 1024)
+		buf_free(&cmd);		/* a big state's: not kept */
 	if (rv == -1) {
 		rqueue_drop(rq);
 		return -1;
