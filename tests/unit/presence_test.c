@@ -1,11 +1,14 @@
 /*
  * presence_test.c -- gw-presence's JSON helpers (cmd/gw-presence/pjson.c):
- * the stored per-user value, the query answer, the
- * typing payloads, and the checks of session ids and states.
+ * the stored per-user value, the query answer, the typing payloads, and
+ * the checks of session ids and states (against jansson too).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "tap.h"
 #include "../../cmd/gw-presence/pjson.h"
@@ -151,16 +154,27 @@ test_state(void)
 		" {\"c\":[]} ",
 		"{\"c\":[{\"n\":\"\xc3\xa9\",\"p\":false}]}",
 		"{\"n\":123456789012345678901234567890,\"e\":[],\"f\":1.5}",
+		"{\"a\":[[[{}]],[],{\"b\":null}],\"c\":-0.5e+3,\"d\":0}",
+		"{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}",
+		"\t\r\n{ \"a\" : [ 1 , 2 ] }\n",
 	};
 	const char	*bad[] = {
 		"", "[]", "\"x\"", "1", "null", "{", "{}{}", "{} x",
 		"{\"a\":1,}", "{\"a\":\"\xff\"}", "{\"a\":\"\\u0000\"}",
+		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}",
+		"{\"a\":-}", "{\"a\":+1}", "{\"a\":tru}", "{\"a\":nul}",
+		"{\"a\":[1,]}", "{\"a\":[1 2]}", "{\"a\" 1}", "{1:2}",
+		"{\"a\":1]", "{\"a\":[}", "{\"a\":\"\\x\"}",
+		"{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
+		"{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"\\u12\"}",
+		"{\"a\":\"x\ty\"}", "{\"a\":\"x}",
 	};
 	char		*big;
 	size_t		 i, n;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		ok(pjson_state_ok(good[i], strlen(good[i])), "a state: %s",
+		    strpbrk(good[i], "\r\n") != NULL ? "(CR, LF around)" :
 		    good[i]);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(!pjson_state_ok(bad[i], strlen(bad[i])), "not a state: %s",
@@ -179,6 +193,82 @@ test_state(void)
 	memcpy(big + n - 2, "a\"}", 3);
 	ok(!pjson_state_ok(big, n + 1), "not a state: %zu bytes", n + 1);
 	free(big);
+
+	/* 64 levels of arrays in the object: the 65th is one too many. */
+	big = malloc(200);
+	if (big == NULL)
+		abort();
+	for (n = 63; n <= 64; n++) {
+		memcpy(big, "{\"a\":", 5);
+		memset(big + 5, '[', n);
+		memset(big + 5 + n, ']', n);
+		big[5 + 2 * n] = '}';
+		ok(pjson_state_ok(big, 6 + 2 * n) == (n == 63),
+		    "%zu levels: %s", n + 1, n == 63 ? "a state" : "not");
+	}
+	free(big);
+}
+
+/*
+ * pjson_state_ok() against jansson, the parser gw-listen reads states
+ * with: 20 000 edits (one or two bytes replaced, inserted or deleted) of
+ * states, each judged the same by both.
+ */
+static void
+test_state_jansson(void)
+{
+	static const char	*base[] = {
+		"{\"c\":[{\"n\":\"room:1\",\"p\":true,\"o\":\"5-0:3\"}]}",
+		"{\"c\":[{\"n\":\"a\",\"p\":false},{\"n\":\"b\",\"p\":true}]}",
+		"{\"a\":[1,-2.5,0,null,{\"b\":\"\\u00e9\\n\"}],\"c\":{}}",
+	};
+	/* No e or E: an exponent past a double's range is jansson's error. */
+	static const char	 alpha[] = "{}[]:,\"\\ \n-+.0123456789tfnlrusuab"
+	    "\x01\xc3\xa9\xff";
+	char			 buf[256];
+	size_t			 len, at;
+	int			 i, k, edits, mine, theirs, bad = 0, good = 0;
+	json_t			*j;
+
+	for (i = 0; i < 20000; i++) {
+		const char *b = base[i % 3];
+
+		len = strlen(b);
+		memcpy(buf, b, len);
+		edits = 1 + tap_rand() % 2;
+		for (k = 0; k < edits; k++) {
+			at = (size_t)tap_rand() % (len + 1);
+			switch (tap_rand() % 3) {
+			case 0:
+				if (at < len)
+					buf[at] = alpha[tap_rand() %
+					    (sizeof(alpha) - 1)];
+				break;
+			case 1:
+				memmove(buf + at + 1, buf + at, len - at);
+				buf[at] = alpha[tap_rand() % (sizeof(alpha) - 1)];
+				len++;
+				break;
+			default:
+				if (at < len) {
+					memmove(buf + at, buf + at + 1,
+					    len - at - 1);
+					len--;
+				}
+				break;
+			}
+		}
+		mine = pjson_state_ok(buf, len);
+		j = json_loadb(buf, len, JSON_DECODE_INT_AS_REAL, NULL);
+		theirs = j != NULL && json_is_object(j) && len >= 2;
+		good += theirs;
+		json_decref(j);
+		if (mine != theirs && bad++ < 5)
+			printf("# differ (mine %d): %.*s\n", mine, (int)len,
+			    buf);
+	}
+	ok(bad == 0, "20 000 edited states, %d of them still states: as "
+	    "jansson judges them (%d differ)", good, bad);
 }
 
 int
@@ -189,5 +279,6 @@ main(void)
 	test_typing();
 	test_sid();
 	test_state();
+	test_state_jansson();
 	return tap_done();
 }
