@@ -7,6 +7,7 @@
  * missing.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,11 +24,15 @@
 static int	client_send_json_limit(struct conn *, json_t *, size_t);
 static void	client_dispatch(struct conn *, struct req *);
 static void	client_unsubscribe(struct conn *, struct req *, int);
-static void	client_publish(struct conn *, struct req *);
+static void	client_publish(struct conn *, struct req *, uint32_t);
+static int	client_waits(struct conn *, uint32_t);
+static size_t	client_nwaiting(struct conn *);
+static struct pend *pend_oldest(struct conn *);
+static struct pend *pend_newer(struct conn *, struct pend *);
 static void	client_history(struct conn *, struct req *);
 static struct pend *pend_new(struct conn *, int, json_t *);
 static void	pend_free(struct pend *);
-static void	client_leave(struct conn *, uint32_t);
+static void	client_leave(struct conn *, uint32_t, int);
 static int	client_rate_ok(struct conn *);
 static void	client_presence(struct conn *, struct req *, int);
 static void	client_typing(struct conn *, struct req *, int);
@@ -177,7 +182,7 @@ client_dispatch(struct conn *c, struct req *rq)
 			c->c_subs[i].s_typing = 0;
 			pres_typing(c->c_subs[i].s_chan, c, 1);
 		}
-		client_publish(c, rq);
+		client_publish(c, rq, (uint32_t)i);
 		break;
 	case REQ_PRESENCE:
 		client_presence(c, rq, i);
@@ -243,9 +248,32 @@ pend_free(struct pend *pd)
 	}
 	json_decref(pd->pd_reqid);
 	json_decref(pd->pd_pres);
+	if (pd->pd_msg != NULL)
+		ipc_msg_free(pd->pd_msg);
 	free(pd->pd_channel);
 	free(pd->pd_sincearg);
 	free(pd);
+}
+
+/* c's oldest request (its list is newest first), or NULL. */
+static struct pend *
+pend_oldest(struct conn *c)
+{
+	struct pend	*pd = c->c_pend;
+
+	while (pd != NULL && pd->pd_next != NULL)
+		pd = pd->pd_next;
+	return pd;
+}
+
+/* The request of c made after pd, or NULL: back along pd_prevp. */
+static struct pend *
+pend_newer(struct conn *c, struct pend *pd)
+{
+	if (pd->pd_prevp == &c->c_pend)
+		return NULL;
+	return (struct pend *)(void *)((char *)pd->pd_prevp -
+	    offsetof(struct pend, pd_next));
 }
 
 /* c is being freed: forget its requests, whose answers will be dropped. */
@@ -360,20 +388,32 @@ client_typing(struct conn *c, struct req *rq, int i)
 	pres_typing(s->s_chan, c, 0);
 }
 
-/* Drop c's subscription i and the requests that wait on it. */
+/*
+ * Drop c's subscription i and the requests that wait on it.  With tell
+ * (an unsubscribe, a failed subscribe), each of them is answered first,
+ * in the order they were made: a subscribe not answered yet, and the
+ * publishes that waited for it, get not_subscribed.
+ */
 static void
-client_leave(struct conn *c, uint32_t i)
+client_leave(struct conn *c, uint32_t i, int tell)
 {
 	struct chan	*ch = c->c_subs[i].s_chan;
-	struct pend	*pd, *next;
+	struct pend	*pd, *newer;
 
-	for (pd = c->c_pend; pd != NULL; pd = next) {
-		next = pd->pd_next;
-		if ((pd->pd_kind == PD_SUBSCRIBE ||
-		    pd->pd_kind == PD_SUBPRES) && pd->pd_chan == ch) {
+	for (pd = pend_oldest(c); pd != NULL; pd = newer) {
+		newer = pend_newer(c, pd);
+		if (pd->pd_chan != ch || (pd->pd_kind != PD_SUBSCRIBE &&
+		    pd->pd_kind != PD_SUBPRES && pd->pd_msg == NULL))
+			continue;
+		if (tell)
+			client_error(c, pd->pd_reqid, "not_subscribed",
+			    pd->pd_msg != NULL ? "the subscription ended "
+			    "before its subscribe was answered; not "
+			    "published" : "unsubscribed before the subscribe "
+			    "was answered");
+		if (pd->pd_msg == NULL)
 			link_forget(pd);
-			pend_free(pd);
-		}
+		pend_free(pd);
 	}
 	(void)chan_leave(c, i);
 	sess_changed(c);
@@ -384,7 +424,7 @@ client_unsubscribe(struct conn *c, struct req *rq, int i)
 {
 	json_t	*o;
 
-	client_leave(c, i);
+	client_leave(c, i, 1);
 	o = json_pack("{s:s, s:O?, s:s}", "type", "unsubscribed", "id",
 	    rq->rq_id, "channel", rq->rq_channel);
 	(void)client_send_json(c, o);
@@ -396,7 +436,7 @@ void
 client_leave_all(struct conn *c)
 {
 	while (c->c_nsubs > 0)
-		client_leave(c, c->c_nsubs - 1);
+		client_leave(c, c->c_nsubs - 1, 0);
 }
 
 /* Take one publish token; refill at publish_rate up to publish_burst. */
@@ -420,7 +460,7 @@ client_rate_ok(struct conn *c)
 }
 
 static void
-client_publish(struct conn *c, struct req *rq)
+client_publish(struct conn *c, struct req *rq, uint32_t i)
 {
 	struct timespec	 ts;
 	struct ipc_msg	*m;
@@ -431,6 +471,11 @@ client_publish(struct conn *c, struct req *rq)
 	if (!client_rate_ok(c)) {
 		client_error(c, rq->rq_id, "rate_limited",
 		    "too many publishes; slow down");
+		return;
+	}
+	if (client_waits(c, i) && client_nwaiting(c) >= LISTEN_MAXWAIT) {
+		client_error(c, rq->rq_id, "rate_limited", "too many "
+		    "publishes waiting for their subscribe's answer");
 		return;
 	}
 	if ((data = proto_dump(rq->rq_data, buf, sizeof(buf), &n)) == NULL)
@@ -453,9 +498,65 @@ client_publish(struct conn *c, struct req *rq)
 	if (data != buf)
 		free(data);
 	pd = pend_new(c, PD_PUBLISH, rq->rq_id);
+	if (client_waits(c, i)) {
+		/* After its subscribe's answer, as it came after it. */
+		pd->pd_chan = c->c_subs[i].s_chan;
+		pd->pd_msg = m;
+		return;
+	}
 	if (link_request(m, pd) == -1)
 		client_fail(pd, "unavailable",
 		    "the node cannot reach its message store; not published");
+}
+
+/*
+ * Would a publish on c's subscription i go before its subscribe?  The
+ * subscribe is not answered yet: its stream begins at the latest offset
+ * the bridge reads then, and a publish sent meanwhile could come before
+ * it and never reach its own publisher.  Such publishes wait for the
+ * answer (client_sub_answered()); at most LISTEN_MAXWAIT a connection.
+ * Return value: 1 if a publish must wait, 0 if it may go.
+ */
+static int
+client_waits(struct conn *c, uint32_t i)
+{
+	return c->c_subs[i].s_pending && chan_floor(&c->c_subs[i]) == NULL;
+}
+
+/* How many of c's publishes wait for a subscribe's answer. */
+static size_t
+client_nwaiting(struct conn *c)
+{
+	struct pend	*pd;
+	size_t		 n = 0;
+
+	for (pd = c->c_pend; pd != NULL; pd = pd->pd_next)
+		n += pd->pd_msg != NULL;
+	return n;
+}
+
+/*
+ * c's subscription i was answered: send the publishes that waited for
+ * it, oldest first.
+ */
+void
+client_sub_answered(struct conn *c, uint32_t i)
+{
+	struct chan	*ch = c->c_subs[i].s_chan;
+	struct pend	*pd, *newer;
+	struct ipc_msg	*m;
+
+	for (pd = pend_oldest(c); pd != NULL; pd = newer) {
+		newer = pend_newer(c, pd);
+		if (pd->pd_msg == NULL || pd->pd_chan != ch)
+			continue;
+		m = pd->pd_msg;
+		pd->pd_msg = NULL;
+		pd->pd_chan = NULL;
+		if (link_request(m, pd) == -1)
+			client_fail(pd, "unavailable", "the node cannot "
+			    "reach its message store; not published");
+	}
 }
 
 /*
@@ -534,9 +635,9 @@ client_fail(struct pend *pd, const char *code, const char *msg)
 
 		pend_free(pd);
 		pd = NULL;
-		client_leave(c, i);
 		client_error(c, id, code, msg);
 		json_decref(id);
+		client_leave(c, i, 1);	/* the publishes that waited */
 		return;
 	}
 	client_error(c, pd->pd_reqid, code, msg);

@@ -37,6 +37,8 @@
  */
 #define LISTEN_HIST_CONN	4
 #define LISTEN_HIST_PROC	12
+#define LISTEN_MAXWAIT		16	/* publishes of a connection waiting
+					   for a subscribe's answer */
 #define LISTEN_MAXREPLY		(5 * 1024 * 1024)	/* a replay or history
 						   may pass max_outbound
 						   by this */
@@ -219,6 +221,8 @@ struct pend {
 	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */
 	json_t		*pd_pres;	/* PD_SUBPRES: gw-presence's answer */
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
+	struct ipc_msg	*pd_msg;	/* PD_PUBLISH not sent yet: waits for
+					   its subscribe's answer (pd_chan) */
 };
 
 /* A user of a channel, in this process: the unit of presence events. */
@@ -431,6 +435,7 @@ struct pend	*client_pend(struct conn *, int, json_t *);
 const char	*client_hist_busy(struct conn *);
 json_t		*client_history_entries(struct ipc_rd *, uint32_t, int *);
 void		 client_pend_free(struct pend *);
+void		 client_sub_answered(struct conn *, uint32_t);
 
 /* subscribe.c */
 struct req;

@@ -226,5 +226,6 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	}
 	chan_set_base(c->c_subs[i].s_chan, last, strlen(last));
 	chan_replayed(c, i, last);
+	client_sub_answered(c, (uint32_t)i);
 	return 0;
 }

@@ -1294,3 +1294,15 @@ late_pong() {
 	[ "$(jq -r .recvs <<<"$output")" -eq 0 ]
 	grep -q 'no io_uring' "$GW_LOG"
 }
+
+@test "pipelined requests: a publish sent before its subscribe's answer waits for it (the publisher gets its own message); an unsubscribe before it answers the subscribe not_subscribed; at most 16 wait" {
+	start_listen --auth none --publish-rate 1000000 --publish-burst 1000000
+	local c
+	for c in own unsub all many; do
+		run -0 timeout 30 "$PY" "$GW_HELPERS/pipeline.py" "$c" \
+		    --port "$GW_PORT" --rundir "$BRIDGE_RUNDIR" \
+		    --gwctl "$(command -v "$GWCTL_BIN")"
+		echo "$c: $output"
+		[[ "$output" == ok:* ]]
+	done
+}
