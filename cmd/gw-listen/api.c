@@ -416,10 +416,21 @@ api_publish_text(struct conn *c, const char *ch, size_t chlen,
 	struct timespec	 ts;
 	struct ipc_msg	*m;
 	struct pend	*pd;
+	int		 batch = c->c_head->h_api != NULL;
 
 	if (n + chlen + 160 > gl->l_conf->lc_maxmsg) {
-		api_error(c, 413, "too_large", "message over max_message");
-		return -1;
+		if (!batch) {
+			api_error(c, 413, "too_large",
+			    "message over max_message");
+			return -1;
+		}
+		/* This item's answer; the others go on. */
+		pd = client_pend(c, PD_PUBLISH, NULL);
+		pd->pd_api = 1;
+		pd->pd_apiidx = idx;
+		api_item_json(pd, json_pack("{s:{s:s, s:s}}", "error", "code",
+		    "too_large", "message", "message over max_message"), 413);
+		return 0;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m = ipc_create(GW_MSG_BRIDGE_PUBLISH, 0);
@@ -431,6 +442,11 @@ api_publish_text(struct conn *c, const char *ch, size_t chlen,
 	pd->pd_api = 1;
 	pd->pd_apiidx = idx;
 	if (link_request(m, pd) == -1) {
+		if (batch) {
+			api_fail(pd, "unavailable",
+			    "the node cannot reach its message store");
+			return 0;
+		}
 		client_pend_free(pd);
 		api_error(c, 503, "unavailable",
 		    "the node cannot reach its message store");

@@ -44,7 +44,7 @@ acheck() {
 	acheck errors
 }
 
-@test "api batch: 1000 items answered in their places (offsets of the messages in order, errors where Redis failed), data unchanged" {
+@test "api batch: 1000 items answered in their places (offsets of the messages in order, errors where Redis failed, too_large for one over max_message and the items after it published), data unchanged" {
 	rcli SET 'gw:{broken}:s' not-a-stream
 	acheck bigbatch
 }
