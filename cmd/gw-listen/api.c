@@ -353,11 +353,13 @@ api_body(struct conn *c)
 	case R_SEND:
 		user = json_string_value(json_object_get(o, "user"));
 		d = json_object_get(o, "data");
-		if (user == NULL || d == NULL || (size_t)snprintf(uch,
+		if (user == NULL || d == NULL || *user == '\0' ||
+		    strlen(user) > LISTEN_MAXUSER || (size_t)snprintf(uch,
 		    sizeof(uch), "user:%s", user) >= sizeof(uch) ||
 		    !parse_channel(uch, strlen(uch)))
 			api_error(c, 400, "bad_request",
-			    "want {\"user\": U, \"data\": ANY}");
+			    "want {\"user\": U, \"data\": ANY}, U a user id "
+			    "of 1 to 128 bytes");
 		else
 			(void)api_publish(c, uch, d, 0);
 		break;

@@ -212,8 +212,8 @@ cmd_send(int argc, char *argv[])
 	}
 	if (argc < 2 || argc > 3)
 		cmd_usage("send: user [json]");
-	if (strlen(argv[1]) > GWCTL_MAXUSER)
-		cmd_usage("send: user id longer than 128 bytes");
+	if (argv[1][0] == '\0' || strlen(argv[1]) > GWCTL_MAXUSER)
+		cmd_usage("send: a user id is 1 to 128 bytes");
 	snprintf(chan, sizeof(chan), "user:%s", argv[1]);
 	if (!cmd_channel_ok(chan))
 		cmd_usage("send: bad user id");

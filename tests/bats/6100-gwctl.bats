@@ -153,6 +153,10 @@ token
 token u --info [1]
 token u --channels a,,b
 EOF
+	# An empty user id: nobody could subscribe to user: (nothing sent).
+	run --separate-stderr "$GWCTL" send '' 1
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"a user id is 1 to 128 bytes"* ]]
 	run "$GWCTL" -h
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"gwctl tail channel ..."* ]]

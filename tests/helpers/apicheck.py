@@ -158,6 +158,7 @@ async def errors(a):
          400),
         ("POST", "/api/publish", {"channel": "c"}, None, 400),
         ("POST", "/api/send", {"data": 1}, None, 400),
+        ("POST", "/api/send", {"user": "", "data": 1}, None, 400),
         ("POST", "/api/batch", [], None, 400),
         ("POST", "/api/batch", [{"channel": "c"}], None, 400),
         ("POST", "/api/disconnect", {}, None, 400),
