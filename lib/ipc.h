@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	5
+#define GW_IPC_VERSION	6
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -70,9 +70,16 @@ enum gw_msg_type {
 	/* gw-presence -> gw-listen */
 	GW_MSG_SESSION_STATE,		/* id; u32 found, str state */
 
-	/* gwctl or gw-supervise -> any daemon's socket, and back */
+	/*
+	 * gwctl or gw-supervise -> any daemon's socket, and back; and
+	 * gw-bridge -> each gw-listen, and back, for a gather
+	 */
 	GW_MSG_CTL_REQUEST,		/* id; str request (JSON object) */
 	GW_MSG_CTL_REPLY,		/* id; str reply (JSON object) */
+
+	/* gw-listen -> gw-bridge -> every gw-listen of the node, and back */
+	GW_MSG_BRIDGE_GATHER,		/* id; str request (JSON object) */
+	GW_MSG_BRIDGE_GATHERED,		/* id; u32 n, n * str reply */
 
 	GW_MSG_MAX
 };

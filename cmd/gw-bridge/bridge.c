@@ -90,6 +90,7 @@ bridge_main(struct bridge_conf *conf, const struct redis_addr *addr,
 	    (unsigned long long)b.b_events,
 	    (unsigned long long)b.b_reconnects);
 	redis_stop();
+	gather_stop();
 	while ((w = b.b_workers) != NULL) {
 		b.b_workers = w->w_next;
 		chan_worker_gone(w);
@@ -202,6 +203,7 @@ bridge_reap_cb(struct ev_loop *loop, ev_prepare *pw, int revents)
 		}
 		*pp = w->w_next;
 		chan_worker_gone(w);
+		gather_gone(w);
 		ipc_peer_free(w->w_peer);
 		free(w);
 	}
@@ -327,6 +329,7 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		    ipc_get_str(rd, &name, &namelen) == -1 || ipc_end(rd) == -1)
 			break;
 		ipc_printable(w->w_name, sizeof(w->w_name), name, namelen);
+		w->w_listen = namelen > 10 && memcmp(name, "gw-listen[", 10) == 0;
 		log_info("%s connected", w->w_name);
 		return;
 	case GW_MSG_BRIDGE_SUB:
@@ -361,6 +364,15 @@ bridge_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		    limit) == -1)
 			bridge_send_fail(w, h->id, "unavailable",
 			    "Redis is not reachable");
+		return;
+	case GW_MSG_BRIDGE_GATHER:
+		if (gather_start(w, h->id, rd) == -1)
+			break;
+		return;
+	case GW_MSG_CTL_REPLY:
+		/* A worker's answer to a gather's question. */
+		if (!w->w_listen || gather_reply(w, h->id, rd) == -1)
+			break;
 		return;
 	case GW_MSG_CTL_REQUEST:
 		/* A client that sends requests and reads no reply is cut. */

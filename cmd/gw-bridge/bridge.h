@@ -42,6 +42,8 @@ struct worker {
 	struct worker	*w_next;
 	uint64_t	 w_serial;	/* never reused: replies find it by this */
 	int		 w_dead;	/* freed at the end of the iteration */
+	int		 w_listen;	/* a gw-listen worker (its hello),
+					   not gwctl: asked by gather.c */
 	char		 w_name[64];
 };
 
@@ -165,6 +167,12 @@ void		 chan_key(char *, size_t, const char *, size_t, char);
 
 /* ctl.c */
 void		 ctl_request(struct worker *, uint32_t, struct ipc_rd *);
+
+/* gather.c */
+int		 gather_start(struct worker *, uint32_t, struct ipc_rd *);
+int		 gather_reply(struct worker *, uint32_t, struct ipc_rd *);
+void		 gather_gone(struct worker *);
+void		 gather_stop(void);
 
 /* What a pending command's reply goes back to (redis.c, script.c). */
 /* One message of a publish script: whose request it answers. */

@@ -11,7 +11,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +57,12 @@ static void	api_send(struct conn *, int, const char *, const char *,
 static void	api_item(struct pend *, const char *, size_t, int);
 static void	api_item_json(struct pend *, json_t *, int);
 static void	api_batch_reply(struct conn *, struct api_req *);
-static void	api_error(struct conn *, int, const char *, const char *);
 static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
 static int	api_publish_text(struct conn *, const char *, size_t,
 		    const char *, size_t, uint32_t);
 static int	api_fast(struct conn *);
 static int	api_expect(struct conn *, const struct http_req *, int);
 static size_t	api_length(struct conn *, const struct http_req *);
-static void	api_disconnect(struct conn *, json_t *);
 static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
 static void	api_metrics(struct conn *);
@@ -290,39 +287,6 @@ api_batch_new(struct conn_head *head, size_t n)
 	head->h_api->ar_at = xcalloc(2 * n, sizeof(uint32_t));
 }
 
-/* POST /api/disconnect: close the connections of a user, or one. */
-static void
-api_disconnect(struct conn *c, json_t *o)
-{
-	struct tlist	*tl[] = { &gl->l_live, &gl->l_pinged };
-	struct conn	*k, *next;
-	const char	*user, *id;
-	char		 hex[17];
-	int		 j, n = 0;
-
-	user = json_string_value(json_object_get(o, "user"));
-	id = json_string_value(json_object_get(o, "conn"));
-	if (user == NULL && id == NULL) {
-		api_error(c, 400, "bad_request",
-		    "want {\"user\": U} or {\"conn\": ID}");
-		return;
-	}
-	for (j = 0; j < 2; j++)
-		for (k = tl[j]->tl_head; k != NULL; k = next) {
-			next = k->c_tnext;
-			conn_idhex(hex, k);
-			if ((user != NULL &&
-			    strcmp(k->c_id->id_user, user) != 0) ||
-			    (id != NULL && strcmp(hex, id) != 0))
-				continue;
-			sess_drop(k);
-			ws_close(k, 1008, "kicked");
-			gst.st_kicked++;
-			n++;
-		}
-	api_reply(c, 200, json_pack("{s:i}", "closed", n));
-}
-
 /* The body of c's request is in: parse it and act. */
 void
 api_body(struct conn *c)
@@ -385,7 +349,7 @@ api_body(struct conn *c)
 				break;	/* c was answered */
 		break;
 	case R_DISCONNECT:
-		api_disconnect(c, o);
+		apinode_disconnect(c, o);
 		break;
 	}
 	json_decref(o);
@@ -469,22 +433,9 @@ api_get(struct conn *c, int route, const struct http_req *req)
 	long		 lim = 100;
 
 	if (route == R_CHANNELS) {
-		struct htab_iter it;
-		const char *name;
-		size_t len;
-		void *v;
-		json_t *a = json_array();
-
 		n = http_query_get(req->r_query, req->r_querylen, "pattern",
 		    ch, sizeof(ch));
-		htab_iter_init(gl->l_chans, &it);
-		while (htab_iter_next(&it, &name, &len, &v))
-			if (n < 0 || fnmatch(ch, name, 0) == 0)
-				json_array_append_new(a, json_pack(
-				    "{s:s, s:I}", "channel", name,
-				    "subscribers", (json_int_t)
-				    ((struct chan *)v)->ch_nmem));
-		api_reply(c, 200, a);
+		apinode_channels(c, n < 0 ? NULL : ch);
 		return;
 	}
 	n = http_query_get(req->r_query, req->r_querylen, "channel", ch,
@@ -662,8 +613,19 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		api_item_json(pd, json_pack("{s:o, s:b}", "messages", a,
 		    "complete", complete != 0 && !cut), 200);
 		return 0;
+	case GW_MSG_BRIDGE_GATHERED:
+		if (pd->pd_kind != PD_GATHER)
+			return -1;
+		return apinode_gathered(pd, rd);
 	}
 	return -1;
+}
+
+/* api_item_json() for apinode.c. */
+void
+api_answer_json(struct pend *pd, json_t *o, int status)
+{
+	api_item_json(pd, o, status);
 }
 
 /* An API request failed at the bridge or gw-presence. */
@@ -732,7 +694,7 @@ api_reply(struct conn *c, int status, json_t *o)
 	free(s);
 }
 
-static void
+void
 api_error(struct conn *c, int status, const char *code, const char *msg)
 {
 	if (status != 401)

@@ -133,6 +133,29 @@ ctl_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	json_decref(req);
 }
 
+/*
+ * gw-bridge's GW_MSG_CTL_REQUEST id, a gather's question to every worker
+ * of the node (gw-listen's apinode.c asked it): a kick or the channels,
+ * as gwctl would ask; nothing else is taken from there.  Return value:
+ * the GW_MSG_CTL_REPLY.
+ */
+struct ipc_msg *
+ctl_gather(uint32_t id, struct ipc_rd *rd)
+{
+	json_t		*req = ctl_read(rd), *r;
+	const char	*cmd;
+
+	cmd = req != NULL ? json_string_value(json_object_get(req, "cmd")) :
+	    NULL;
+	if (cmd != NULL && (strcmp(cmd, "kick") == 0 ||
+	    strcmp(cmd, "channels") == 0))
+		r = ctl_run(req);
+	else
+		r = ctl_error("a gather asks kick or channels");
+	json_decref(req);
+	return ctl_reply(id, r);
+}
+
 /* The counters, as a flat JSON object. */
 static json_t *
 ctl_counters(void)

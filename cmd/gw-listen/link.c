@@ -311,6 +311,11 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	uint64_t	 actor;
 
 	(void)p;
+	if (h->type == GW_MSG_CTL_REQUEST) {
+		/* A gather's question, asked of every worker: answered. */
+		link_send(ctl_gather(h->id, rd));
+		return;
+	}
 	if (h->id != 0 && (pd = htab_del(bridge_link.lk_pends,
 	    (char *)&h->id, sizeof(h->id))) == NULL &&
 	    h->type != GW_MSG_BRIDGE_DELIVER)
@@ -360,6 +365,7 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	case GW_MSG_BRIDGE_PUBLISHED:
 	case GW_MSG_BRIDGE_SUBSCRIBED:
 	case GW_MSG_BRIDGE_HISTORY_REPLY:
+	case GW_MSG_BRIDGE_GATHERED:
 		if (pd == NULL)
 			break;
 		if (client_answer(pd, h->type, rd) == -1)

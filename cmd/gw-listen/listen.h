@@ -200,7 +200,8 @@ enum pend_kind {
 	PD_PRESENCE,		/* gw-presence: a presence query */
 	PD_SUBPRES,		/* gw-presence: the presence of a subscribe,
 				   which then goes to the bridge */
-	PD_SESSION		/* gw-presence: load a session to resume */
+	PD_SESSION,		/* gw-presence: load a session to resume */
+	PD_GATHER		/* gw-bridge: asked of every worker */
 };
 
 struct pend {
@@ -217,7 +218,8 @@ struct pend {
 	struct pend	*pd_next;	/* pd_conn's list */
 	struct pend	**pd_prevp;	/* ... what points at pd: O(1) unlink */
 	struct chan	*pd_chan;	/* subscribe, restore */
-	char		*pd_channel;	/* history, presence */
+	char		*pd_channel;	/* history, presence; PD_GATHER: what
+					   was asked, "kick" or "channels" */
 	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */
 	json_t		*pd_pres;	/* PD_SUBPRES: gw-presence's answer */
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
@@ -504,9 +506,16 @@ int		 api_route(struct conn *, const struct http_req *);
 void		 api_body(struct conn *);
 void		 api_free_req(struct conn_head *);
 int		 api_answer(struct pend *, uint32_t, struct ipc_rd *);
+void		 api_answer_json(struct pend *, json_t *, int);
+void		 api_error(struct conn *, int, const char *, const char *);
 void		 api_fail(struct pend *, const char *, const char *);
 void		 api_presence(struct pend *, json_t *, const char *,
 		    const char *);
+
+/* apinode.c */
+void		 apinode_disconnect(struct conn *, json_t *);
+void		 apinode_channels(struct conn *, const char *);
+int		 apinode_gathered(struct pend *, struct ipc_rd *);
 
 /* limit.c */
 int		 limit_take(struct conn *);
@@ -519,6 +528,7 @@ void		 ctl_stop(void);
 void		 ctl_count_close(int);
 void		 conn_idhex(char [17], const struct conn *);
 char		*ctl_metrics(void);
+struct ipc_msg	*ctl_gather(uint32_t, struct ipc_rd *);
 
 /* presence.c */
 void		 pres_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,

@@ -40,6 +40,12 @@ acheck() {
 	acheck routes
 }
 
+@test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
+	start_node c 2 --api-key-file "$GW_TMP/keys"
+	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
+	    --key "$KEY" --key2 "$KEY2"
+}
+
 @test "api: no key or a bad one 401, bad JSON or fields 400, 404, 405, 413: JSON errors; no key file, no API" {
 	acheck errors
 }

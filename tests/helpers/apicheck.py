@@ -263,6 +263,45 @@ async def bigbatch(a):
     log("bigbatch: 1000 items, 979 offsets in order, 11 errors in place")
 
 
+async def nodewide(a):
+    """/api/channels and /api/disconnect are about the whole node, not
+    the worker that took the request: here the ports are two workers of
+    one node (on a port each, so that the test knows which holds what),
+    the API asked on the first.  40 connections of one user, half on
+    each, are all counted on their channel and all closed with 1008
+    "kicked" by one disconnect; then one on the second worker by its
+    connection id.  user and conn together are a 400."""
+    pa, pb = a.ports
+    victims = [await peer(pa if k % 2 else pb, "victim") for k in range(40)]
+    for v in victims:
+        await v.subscribe("vch")
+    other = await peer(pb, "other")
+    await other.subscribe("vch")
+    for _ in range(5):      # answered from every worker, five times
+        r = await asyncio.to_thread(call, a, "GET",
+                                    "/api/channels?pattern=v*")
+        want(r == [{"channel": "vch", "subscribers": 41}],
+             "channels %r, want vch with 41", r)
+    r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
+                                {"user": "victim"})
+    want(r == {"closed": 40}, "disconnect %r, want 40 closed", r)
+    for v in victims:
+        await v.until(lambda: v.closed is not None, "the kick")
+        want(v.ws.close_code == 1008 and v.ws.close_reason == "kicked",
+             "victim closed %r %r", v.ws.close_code, v.ws.close_reason)
+    r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
+                                {"conn": other.welcome["connId"]})
+    want(r == {"closed": 1}, "disconnect by conn %r", r)
+    await other.until(lambda: other.closed is not None, "the kick by id")
+    r = await asyncio.to_thread(call, a, "GET", "/api/channels")
+    want(r == [], "channels after %r", r)
+    st, r = http(pa, "POST", "/api/disconnect", {"user": "u", "conn": "1"},
+                 a.key)
+    want(st == 400 and r["error"]["code"] == "bad_request",
+         "user and conn: %d %r, want 400", st, r)
+    log("nodewide: 41 subscribers counted, 40 + 1 closed, over 2 workers")
+
+
 async def fastpath(a):
     """Publish bodies in plain JSON (no \\u escape, short numbers) are
     published as written, only their whitespace taken out: 1.50 stays
@@ -321,7 +360,8 @@ async def fastpath(a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["routes", "errors", "metrics",
-                                         "bigbatch", "fastpath"])
+                                         "bigbatch", "fastpath",
+                                         "nodewide"])
     ap.add_argument("--ports", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--key2", required=True)

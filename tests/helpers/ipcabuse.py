@@ -45,7 +45,7 @@ import sys
 import time
 
 TIMEOUT = 10
-VERSION = 5
+VERSION = 6
 MAXMSG = 8 * 1024 * 1024
 PROBE_ID = 0x7ead
 
@@ -55,7 +55,7 @@ BRIDGE_SUBSCRIBED BRIDGE_PUBLISHED BRIDGE_HISTORY_REPLY BRIDGE_FAIL
 BRIDGE_DELIVER BRIDGE_GAP BRIDGE_HEALTH BRIDGE_EVENT PRESENCE_JOIN
 PRESENCE_LEAVE PRESENCE_TYPING PRESENCE_QUERY PRESENCE_REPLY PRESENCE_FAIL
 SESSION_SAVE SESSION_DROP SESSION_LOAD SESSION_STATE CTL_REQUEST CTL_REPLY
-MAX""".split()
+BRIDGE_GATHER BRIDGE_GATHERED MAX""".split()
 T = {n: i for i, n in enumerate(NAMES)}
 
 SID = "0123456789abcdef0123456789abcdef"
@@ -95,6 +95,8 @@ GOOD = {
     "SESSION_STATE": [("u", 0), ("s", "")],
     "CTL_REQUEST": [("s", '{"cmd":"stats"}')],
     "CTL_REPLY": [("s", '{"ok":true}')],
+    "BRIDGE_GATHER": [("s", '{"cmd":"channels"}')],
+    "BRIDGE_GATHERED": [("u", 0)],
 }
 
 # What each daemon's socket serves (any other type ends the link), and
@@ -104,6 +106,7 @@ SERVES = {
                "BRIDGE_UNSUB": None, "BRIDGE_NOEVENTS": None,
                "BRIDGE_PUBLISH": "BRIDGE_PUBLISHED",
                "BRIDGE_HISTORY": "BRIDGE_HISTORY_REPLY",
+               "BRIDGE_GATHER": "BRIDGE_GATHERED",
                "CTL_REQUEST": "CTL_REPLY:true"},
     "presence": {"HELLO": None, "PRESENCE_JOIN": None,
                  "PRESENCE_LEAVE": None, "PRESENCE_TYPING": None,

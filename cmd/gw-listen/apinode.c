@@ -1,0 +1,152 @@
+/*
+ * apinode.c -- the HTTP API's requests about the whole node, POST
+ * /api/disconnect and GET /api/channels.  A worker holds only its own
+ * connections, and the kernel gives a request to any worker of the
+ * port: the request goes to every worker of the node through gw-bridge
+ * (GW_MSG_BRIDGE_GATHER; gw-bridge's gather.c), as the control request
+ * that gwctl sends to each worker's socket, and their answers are added
+ * up here.  The worker's side of it is ctl_gather().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "listen.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Send request req (a reference this takes) to every worker, for c. */
+static void
+apinode_ask(struct conn *c, json_t *req, const char *what)
+{
+	struct ipc_msg	*m;
+	struct pend	*pd;
+	char		*s;
+
+	if (!link_up()) {
+		json_decref(req);
+		api_error(c, 503, "unavailable",
+		    "the node's bridge is not reachable");
+		return;
+	}
+	if ((s = json_dumps(req, JSON_COMPACT)) == NULL)
+		fatalx("api: json out of memory");
+	json_decref(req);
+	pd = client_pend(c, PD_GATHER, NULL);
+	pd->pd_api = 1;
+	pd->pd_channel = xstrdup(what);
+	m = ipc_create(GW_MSG_BRIDGE_GATHER, 0);
+	ipc_add_cstr(m, s);
+	free(s);
+	c->c_flags |= CONN_F_WAIT;	/* the next request waits for this */
+	if (link_request(m, pd) == -1)
+		api_fail(pd, "unavailable", "the node's bridge is not reachable");
+}
+
+/* POST /api/disconnect: close the connections of a user, or one. */
+void
+apinode_disconnect(struct conn *c, json_t *o)
+{
+	const char	*user, *id;
+
+	user = json_string_value(json_object_get(o, "user"));
+	id = json_string_value(json_object_get(o, "conn"));
+	if ((user == NULL) == (id == NULL)) {
+		api_error(c, 400, "bad_request",
+		    "want {\"user\": U} or {\"conn\": ID}, not both");
+		return;
+	}
+	apinode_ask(c, user != NULL ? json_pack("{s:s, s:s}", "cmd", "kick",
+	    "user", user) : json_pack("{s:s, s:s}", "cmd", "kick", "conn", id),
+	    "kick");
+}
+
+/* GET /api/channels: the node's channels matching pattern (NULL: all). */
+void
+apinode_channels(struct conn *c, const char *pattern)
+{
+	json_t	*req = json_pack("{s:s}", "cmd", "channels");
+
+	if (pattern != NULL)
+		json_object_set_new(req, "pattern", json_string(pattern));
+	apinode_ask(c, req, "channels");
+}
+
+static int
+apinode_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The workers' channels (acc: name -> count) as the API's array. */
+static json_t *
+apinode_channel_list(json_t *acc)
+{
+	const char	**names, *k;
+	json_t		 *a = json_array(), *v;
+	size_t		  i = 0, n = json_object_size(acc);
+
+	names = xcalloc(n + 1, sizeof(*names));
+	json_object_foreach(acc, k, v)
+		names[i++] = k;
+	qsort(names, n, sizeof(*names), apinode_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:O}", "channel",
+		    names[i], "subscribers", json_object_get(acc, names[i])));
+	free(names);
+	return a;
+}
+
+/*
+ * gw-bridge's GW_MSG_BRIDGE_GATHERED for pd (rd: u32 n, n * str reply):
+ * the sum of the workers' answers.  Return value: 0, or -1 if malformed.
+ */
+int
+apinode_gathered(struct pend *pd, struct ipc_rd *rd)
+{
+	const char	*s;
+	size_t		 len;
+	uint32_t	 n, i;
+	json_t		*r, *acc, *e, *cur;
+	json_int_t	 closed = 0;
+	int		 kick = strcmp(pd->pd_channel, "kick") == 0;
+	size_t		 j;
+
+	if (ipc_get_u32(rd, &n) == -1)
+		return -1;
+	acc = json_object();
+	for (i = 0; i < n; i++) {
+		if (ipc_get_str(rd, &s, &len) == -1) {
+			json_decref(acc);
+			return -1;
+		}
+		if ((r = json_loadb(s, len, 0, NULL)) == NULL)
+			continue;
+		if (kick)
+			closed += json_integer_value(json_object_get(r,
+			    "closed"));
+		else
+			json_array_foreach(json_object_get(r, "channels"), j,
+			    e) {
+				const char *ch = json_string_value(
+				    json_object_get(e, "channel"));
+
+				if (ch == NULL)
+					continue;
+				cur = json_object_get(acc, ch);
+				json_object_set_new(acc, ch, json_integer(
+				    json_integer_value(cur) +
+				    json_integer_value(json_object_get(e,
+				    "subscribers"))));
+			}
+		json_decref(r);
+	}
+	if (ipc_end(rd) == -1) {
+		json_decref(acc);
+		return -1;
+	}
+	api_answer_json(pd, kick ? json_pack("{s:I}", "closed", closed) :
+	    apinode_channel_list(acc), 200);
+	json_decref(acc);
+	return 0;
+}
