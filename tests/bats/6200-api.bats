@@ -46,6 +46,22 @@ acheck() {
 	    --key "$KEY" --key2 "$KEY2"
 }
 
+@test "api: a node-wide request waits 2 s at most for a worker that does not answer (logged), and not at all for one that died" {
+	local j pid_b
+	start_node c 2 --api-key-file "$GW_TMP/keys"
+	pid_b=${NODE_PIDS[1]}
+	"$PY" "$AC" nodestuck --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
+	    --pids "${NODE_PIDS[0]},$pid_b" --key "$KEY" --key2 "$KEY2"
+	# The killed worker: reaped, and forgotten by the teardown.
+	wait "$pid_b" 2>/dev/null || true
+	for j in "${!GW_PIDS[@]}"; do
+		[ "${GW_PIDS[$j]}" = "$pid_b" ] && unset "GW_PIDS[$j]"
+	done
+	# The stopped worker's 2 s are logged, once (the killed one's not).
+	[ "$(grep -c 'a node-wide request: 1 workers did not answer' \
+	    "$BRIDGE_LOG")" -eq 1 ]
+}
+
 @test "api: no key or a bad one 401, bad JSON or fields 400, 404, 405, 413: JSON errors; no key file, no API" {
 	acheck errors
 }

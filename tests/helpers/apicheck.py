@@ -302,6 +302,49 @@ async def nodewide(a):
     log("nodewide: 41 subscribers counted, 40 + 1 closed, over 2 workers")
 
 
+async def nodestuck(a):
+    """A worker that does not answer is not waited for past 2 s: with
+    the second worker stopped (SIGSTOP), /api/channels on the first
+    answers with the first's channels only, and gw-bridge logs it (bats
+    checks the log).  Then, the second stopped again and killed while a
+    question is on its way, or before: answered without it, and without
+    waiting."""
+    import signal
+    import time
+    pa, pb = a.ports
+    pid_b = a.pids[1]
+    mine = await peer(pa, "ga")
+    await mine.subscribe("gch-a")
+    theirs = await peer(pb, "gb")
+    await theirs.subscribe("gch-b")
+    r = await asyncio.to_thread(call, a, "GET", "/api/channels?pattern=gch*")
+    want(r == [{"channel": "gch-a", "subscribers": 1},
+               {"channel": "gch-b", "subscribers": 1}], "both: %r", r)
+    os.kill(pid_b, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = await asyncio.to_thread(call, a, "GET",
+                                    "/api/channels?pattern=gch*")
+        took = time.monotonic() - t0
+        want(r == [{"channel": "gch-a", "subscribers": 1}],
+             "with the second stopped: %r", r)
+        want(took >= 1.9, "answered after %.2f s, before the 2 s wait", took)
+        gone = asyncio.create_task(asyncio.to_thread(
+            call, a, "GET", "/api/channels?pattern=gch*"))
+        os.kill(pid_b, signal.SIGKILL)
+        r = await gone
+        want(r == [{"channel": "gch-a", "subscribers": 1}],
+             "with the second killed: %r", r)
+    finally:
+        try:
+            os.kill(pid_b, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    theirs.closed = theirs.closed or "killed"
+    log("nodestuck: a stopped worker not waited for past 2 s, a killed "
+        "one not at all")
+
+
 async def fastpath(a):
     """Publish bodies in plain JSON (no \\u escape, short numbers) are
     published as written, only their whitespace taken out: 1.50 stays
@@ -361,12 +404,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["routes", "errors", "metrics",
                                          "bigbatch", "fastpath",
-                                         "nodewide"])
+                                         "nodewide", "nodestuck"])
+    ap.add_argument("--pids", default="",
+                    help="the workers' pids, for nodestuck")
     ap.add_argument("--ports", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--key2", required=True)
     a = ap.parse_args()
     a.ports = [int(p) for p in a.ports.split(",")]
+    a.pids = [int(p) for p in a.pids.split(",") if p]
     fn = globals()[a.scenario]
 
     async def go():
