@@ -28,6 +28,8 @@
 
 #define API_MAXBODY	(1024 * 1024)	/* bytes of a request body */
 #define API_MAXBATCH	1000		/* publishes in one batch */
+#define API_BADCHAN	"a channel is 1 to 200 bytes of A-Z a-z 0-9 and " \
+			"_ - : . @ / = #"
 
 enum api_route {
 	R_PUBLISH = 1, R_SEND, R_BATCH, R_PRESENCE, R_HISTORY, R_CHANNELS,
@@ -307,7 +309,10 @@ api_body(struct conn *c)
 	}
 	switch (head->h_route) {
 	case R_PUBLISH:
-		if ((ch = api_channel(o)) == NULL ||
+		if (json_is_string(json_object_get(o, "channel")) &&
+		    api_channel(o) == NULL)
+			api_error(c, 400, "bad_channel", API_BADCHAN);
+		else if ((ch = api_channel(o)) == NULL ||
 		    (d = json_object_get(o, "data")) == NULL)
 			api_error(c, 400, "bad_request",
 			    "want {\"channel\": C, \"data\": ANY}");
@@ -337,8 +342,13 @@ api_body(struct conn *c)
 		json_array_foreach(o, i, e)
 			if (api_channel(e) == NULL ||
 			    json_object_get(e, "data") == NULL) {
-				api_error(c, 400, "bad_request", "item "
-				    "without a good channel or data");
+				if (json_is_string(json_object_get(e,
+				    "channel")) && api_channel(e) == NULL)
+					api_error(c, 400, "bad_channel",
+					    API_BADCHAN);
+				else
+					api_error(c, 400, "bad_request", "item "
+					    "without a channel or data");
 				json_decref(o);
 				return;
 			}
@@ -440,7 +450,11 @@ api_get(struct conn *c, int route, const struct http_req *req)
 	}
 	n = http_query_get(req->r_query, req->r_querylen, "channel", ch,
 	    sizeof(ch));
-	if (n <= 0 || !parse_channel(ch, n)) {
+	if (n > 0 && !parse_channel(ch, n)) {
+		api_error(c, 400, "bad_channel", API_BADCHAN);
+		return;
+	}
+	if (n <= 0) {
 		api_error(c, 400, "bad_request", "want channel=NAME");
 		return;
 	}
@@ -671,7 +685,7 @@ api_send(struct conn *c, int status, const char *ctype, const char *body,
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\nConnection: %s\r\n\r\n", status,
-	    status == 200 ? "OK" : "Error", ctype, len,
+	    handshake_reason(status), ctype, len,
 	    keep ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		fatalx("api: header too long");

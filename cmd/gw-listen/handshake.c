@@ -28,7 +28,6 @@ static void	handshake_route(struct conn *, size_t);
 static void	handshake_upgrade(struct conn *, const struct http_req *);
 static void	handshake_fail(struct conn *, int, const char *, const char *);
 static void	handshake_file(struct conn *, const struct static_file *);
-static const char *status_text(int);
 
 /*
  * Read what the client sent of its head; the buffer is allocated on the
@@ -479,8 +478,9 @@ handshake_finish(struct conn *c, const char *accept, size_t headlen)
 	conn_touch(c);
 }
 
-static const char *
-status_text(int status)
+/* The reason phrase of an HTTP status (RFC 9110), for a status line. */
+const char *
+handshake_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
@@ -490,8 +490,13 @@ status_text(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
 	case 426: return "Upgrade Required";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
@@ -529,7 +534,7 @@ handshake_fail(struct conn *c, int status, const char *line, const char *extra)
 
 	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n%s\r\n%s\n", status, status_text(status),
+	    "Connection: close\r\n%s\r\n%s\n", status, handshake_reason(status),
 	    strlen(line) + 1, extra != NULL ? extra : "", line);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		fatalx("handshake_fail: response too long");

@@ -393,6 +393,7 @@ void		 handshake_free(struct conn *);
 void		 handshake_expire(struct conn *);
 void		 handshake_finish(struct conn *, const char *, size_t);
 void		 handshake_answered(struct conn *, int);
+const char	*handshake_reason(int);
 
 /* auth.c */
 int		 auth_check(const struct listen_conf *, const struct http_req *,

@@ -169,6 +169,18 @@ async def errors(a):
         ("GET", "/api/nope", None, None, 404),
         ("POST", "/api/publish", None, b"x" * (1024 * 1024 + 1), 413),
     ]
+    # A channel name that breaks the rules says so.
+    for method, path, body in [
+            ("POST", "/api/publish", {"channel": "bad chan", "data": 1}),
+            ("POST", "/api/publish", {"channel": "c" * 201, "data": 1}),
+            ("POST", "/api/batch", [{"channel": "ok", "data": 1},
+                                    {"channel": "no*", "data": 1}]),
+            ("GET", "/api/history?channel=a%20b", None),
+            ("GET", "/api/presence?channel=" + "c" * 201, None)]:
+        st, r = http(pa, method, path, body, a.key)
+        want(st == 400 and r["error"]["code"] == "bad_channel" and
+             "200 bytes" in r["error"]["message"],
+             "%s %s: %d %r, want 400 bad_channel", method, path, st, r)
     for method, path, body, raw, status in cases:
         st, r = http(pa, method, path, body, a.key, raw=raw)
         want(st == status and isinstance(r, dict) and "error" in r and

@@ -75,6 +75,9 @@ class Raw:
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
+        self.reason = lines[0].split(" ", 2)[2] if \
+            lines[0].count(" ") >= 2 else ""
+        self.line = lines[0]
         hdrs = {}
         for line in lines[1:]:
             k, _, v = line.partition(":")
@@ -139,6 +142,11 @@ def reuse(a):
     want(after(offs[1], offs[0]), "offsets %r do not increase", offs)
     c.close()
     log("reuse: 2 publishes on one connection, %s then %s" % tuple(offs))
+
+
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized",
+           404: "Not Found", 405: "Method Not Allowed",
+           411: "Length Required", 413: "Content Too Large"}
 
 
 def pipeline(a):
@@ -236,6 +244,8 @@ def closes(a):
         s, h, body = r.answer()
         want(s == st and h.get("connection") == "keep-alive",
              "want %d kept: %d %r %r", st, s, h, body)
+        want(r.reason == REASONS[st], "status line %r, want %r", r.line,
+             REASONS[st])
         if b"/api/batch" in req:
             items = json.loads(body)
             want(len(items) == 2 and "offset" in items[0] and
@@ -257,10 +267,12 @@ def closes(a):
         s, h, body = r.answer()
         want(s == st and h.get("connection") == "close",
              "want %d and close: %d %r %r", st, s, h, body)
+        want(r.reason == REASONS[st], "status line %r, want %r", r.line,
+             REASONS[st])
         r.eof()
         r.close()
     log("closes: Connection: close, HTTP/1.0, 413 and 411 close; "
-        "401, 405, 400 and 404 keep")
+        "401, 405, 400 and 404 keep; each with its reason phrase")
 
 
 def idle(a):
