@@ -289,7 +289,10 @@ cmd_history(int argc, char *argv[])
 		json_decref(v);
 	}
 	out_end(o);
-	if (!complete)
+	if (!complete && since[0] != '\0' && n == 0)
+		warnx("history of %s: it does not reach back to %s: messages "
+		    "may have been lost", argv[optind], since);
+	else if (!complete)
 		warnx("history of %s: more messages than shown %s", argv[optind],
 		    since[0] != '\0' ? "(go on with --since the last offset)" :
 		    "(older ones left out; see --limit)");

@@ -323,7 +323,7 @@ EOF
 	[ "$output" = "presence.join room carol" ]
 }
 
-@test "gwctl history: the last messages, --limit, --since, --table" {
+@test "gwctl history: the last messages, --limit, --since, --table; a since out of reach said so" {
 	node
 	for v in 1 2 3; do
 		"$GWCTL" publish hist "{\"v\":$v}" >/dev/null
@@ -347,6 +347,12 @@ EOF
 	run "$GWCTL" history nothing.here
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+	# A since the history does not reach back to (not one of its
+	# offsets at all, here): a gap, not more messages.
+	run --separate-stderr "$GWCTL" history hist --since garbage
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"does not reach back to garbage: messages may have been lost"* ]]
 }
 
 # ---------------------------------------------------------------------
