@@ -471,7 +471,7 @@ api_get(struct conn *c, int route, const struct http_req *req)
 	} else {
 		n = http_query_get(req->r_query, req->r_querylen, "since",
 		    since, sizeof(since));
-		if (n == -2 || n > PROTO_MAXOFFSET) {
+		if (n == -2 || n == 0 || n > PROTO_MAXOFFSET) {
 			api_error(c, 400, "bad_request", "bad since");
 			return;
 		}

@@ -167,7 +167,7 @@ main(int argc, char *argv[])
 	const struct cmd	*c;
 	const char		*flagdir, *conffile = NULL;
 	char			 rundir[64];
-	int			 ch;
+	int			 ch, forced = 0;
 
 	/* A closed pipe is seen as EPIPE on write, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
@@ -184,10 +184,11 @@ main(int argc, char *argv[])
 			flagdir = optarg;
 			break;
 		case OPT_JSON:
-			gc.g_json = 1;
-			break;
 		case OPT_TABLE:
-			gc.g_json = 0;
+			if (forced != 0 && forced != ch)
+				cmd_usage("--json or --table, not both");
+			forced = ch;
+			gc.g_json = ch == OPT_JSON;
 			break;
 		case 'h':
 			print_usage(stdout);

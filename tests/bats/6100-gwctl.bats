@@ -153,6 +153,12 @@ token
 token u --info [1]
 token u --channels a,,b
 EOF
+	# Both output forms asked for: which one would be a guess.
+	run --separate-stderr "$GWCTL" --json --table stats
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--json or --table, not both"* ]]
+	run --separate-stderr "$GWCTL" --json --json --help
+	[ "$status" -eq 0 ]
 	# An empty user id: nobody could subscribe to user: (nothing sent).
 	run --separate-stderr "$GWCTL" send '' 1
 	[ "$status" -eq 2 ]

@@ -166,6 +166,7 @@ async def errors(a):
         ("POST", "/api/history?channel=c", {}, None, 405),
         ("GET", "/api/history", None, None, 400),
         ("GET", "/api/history?channel=c&limit=0", None, None, 400),
+        ("GET", "/api/history?channel=c&since=", None, None, 400),
         ("GET", "/api/nope", None, None, 404),
         ("POST", "/api/publish", None, b"x" * (1024 * 1024 + 1), 413),
     ]
