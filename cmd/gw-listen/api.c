@@ -294,6 +294,7 @@ void
 api_body(struct conn *c)
 {
 	struct conn_head	*head = c->c_head;
+	json_error_t		 jerr;
 	json_t			*o, *e, *d;
 	const char		*ch, *user;
 	char			 uch[PROTO_MAXCHAN + 1];
@@ -303,8 +304,14 @@ api_body(struct conn *c)
 	if ((head->h_route == R_PUBLISH || head->h_route == R_BATCH) &&
 	    api_fast(c))
 		return;
-	if ((o = json_loadb(head->h_body, head->h_bodylen, 0, NULL)) == NULL) {
-		api_error(c, 400, "bad_request", "the body is not JSON");
+	if ((o = json_loadb(head->h_body, head->h_bodylen, 0, &jerr)) ==
+	    NULL) {
+		char	msg[sizeof(jerr.text) + 32];
+
+		/* jansson's reason: a number too big for 64 bits, say. */
+		snprintf(msg, sizeof(msg), "the body is not JSON: %s",
+		    jerr.text);
+		api_error(c, 400, "bad_request", msg);
 		return;
 	}
 	switch (head->h_route) {

@@ -170,6 +170,21 @@ async def errors(a):
         ("GET", "/api/nope", None, None, 404),
         ("POST", "/api/publish", None, b"x" * (1024 * 1024 + 1), 413),
     ]
+    # An integer beyond 64 bits: refused, and said why (gw-protocol(7),
+    # DIFFERENCES), by the API and over WebSocket alike.
+    st, r = http(pa, "POST", "/api/publish", None, a.key,
+                 raw=b'{"channel":"c","data":18446744073709551616}')
+    want(st == 400 and "too big integer" in r["error"]["message"],
+         "a 65-bit integer: %d %r, want 400 saying too big", st, r)
+    big = await peer(pa, "bigint")
+    await big.subscribe("c")
+    await big.ws.send('{"type":"publish","id":"bi","channel":"c",'
+                      '"data":18446744073709551616}')
+    await big.until(lambda: any(f.get("type") == "error"
+                                for f in big.frames), "the error")
+    e = [f for f in big.frames if f.get("type") == "error"][0]
+    want(e["code"] == "bad_request" and "too big integer" in e["message"],
+         "WebSocket publish of a 65-bit integer: %r", e)
     # A channel name that breaks the rules says so.
     for method, path, body in [
             ("POST", "/api/publish", {"channel": "bad chan", "data": 1}),
