@@ -369,6 +369,10 @@ ctl_reload(json_t *req)
 	    ctl_setting(req, "publish_burst", 1, 1000000, &burst, err,
 	    sizeof(err)) == -1)
 		return json_pack("{s:b, s:s}", "ok", 0, "error", err);
+	if (out < msg)
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "max_outbound "
+		    "under max_message: a message that size would close its "
+		    "subscribers");
 	if ((level = json_string_value(json_object_get(req, "log_level")))
 	    != NULL) {
 		if (strcmp(level, "info") == 0 || strcmp(level, "quiet") == 0)

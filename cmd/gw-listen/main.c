@@ -298,6 +298,12 @@ conf_finish(struct listen_conf *conf, struct options *o, char *rundir,
 		if (auth_read_secret(o->o_secret, conf) == -1)
 			exit(2);
 	}
+	if (conf->lc_maxout < conf->lc_maxmsg) {
+		log_warnx("--max-outbound %zu under --max-message %zu: a "
+		    "message that size would close its subscribers (1013)",
+		    conf->lc_maxout, conf->lc_maxmsg);
+		exit(2);
+	}
 	if (conf->lc_naddrs == 0 && parse_addr("127.0.0.1:8080",
 	    &conf->lc_addrs[conf->lc_naddrs++]) == -1)
 		fatalx("default address");

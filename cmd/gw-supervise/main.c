@@ -201,6 +201,14 @@ sup_needs(const struct conf *c, char err[CONF_ERRLEN])
 		    "base64 > secret", where);
 		return -1;
 	}
+	if (strtoull(conf_get(c, "max_outbound"), NULL, 10) <
+	    strtoull(conf_get(c, "max_message"), NULL, 10)) {
+		sup_where(c, "max_outbound", where, sizeof(where));
+		snprintf(err, CONF_ERRLEN, "%.100s: max_outbound %.12s under "
+		    "max_message %.12s: it would close subscribers", where,
+		    conf_get(c, "max_outbound"), conf_get(c, "max_message"));
+		return -1;
+	}
 	if ((f = conf_get(c, "socket_group")) != NULL &&
 	    ipc_group_id(f, &gid) == -1) {
 		sup_where(c, "socket_group", where, sizeof(where));

@@ -142,6 +142,10 @@ listen_jwt() {
 	done
 	expect_n 2 --auth none --max-subscriptions 1.5
 	expect_n 2 --auth none --max-message 1e3
+	# A queue smaller than a message; equal is fine.
+	expect_n 2 --auth none --max-message 8192 --max-outbound 4096
+	expect_n 2 --auth none --max-outbound 4096
+	expect_n 0 --auth none --max-message 4096 --max-outbound 4096
 	expect_n_check
 }
 
@@ -1305,4 +1309,18 @@ late_pong() {
 		echo "$c: $output"
 		[[ "$output" == ok:* ]]
 	done
+}
+
+@test "reload: max_outbound under max_message is refused and the settings kept; equal ones are taken" {
+	listen_none
+	local sock=$GW_TMP/run/listen-$GW_PID.sock
+	run -0 "$PY" "$GW_HELPERS/ipcabuse.py" ctl "$sock" \
+	    '{"cmd":"reload","max_message":8192,"max_outbound":4096}'
+	[ "$(jq -r .ok <<<"$output")" = false ]
+	[[ "$(jq -r .error <<<"$output")" == "max_outbound under max_message"* ]]
+	run -0 "$PY" "$GW_HELPERS/ipcabuse.py" ctl "$sock" \
+	    '{"cmd":"reload","max_message":4096,"max_outbound":4096}'
+	[ "$(jq -r .ok <<<"$output")" = true ]
+	grep -q 'max message 4096, max outbound 4096' "$GW_LOG"
+	run ! grep -q 'max message 8192' "$GW_LOG"
 }

@@ -277,6 +277,13 @@ wait_restarted() {
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"auth = jwt needs secret_file"* ]]
 
+	# A queue smaller than a message: each would close its subscribers.
+	printf 'auth = none\nmax_message = 8192\nmax_outbound = 4096\n' \
+	    >"$SUP_CONF"
+	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF" --check
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"$SUP_CONF:3: max_outbound 4096 under max_message 8192"* ]]
+
 	printf 'auth = none\n' >"$SUP_CONF"
 	GW_MAX_OUTBOUND=lots run --separate-stderr "$GW_SUPERVISE_BIN" \
 	    -c "$SUP_CONF" --check
@@ -338,7 +345,12 @@ wait_restarted() {
 	# The workers are the same processes.
 	[ "$(child restarts "gw-listen[0]")" -eq 0 ]
 	[ "$(child restarts "gw-listen[1]")" -eq 0 ]
-	# A bad configuration on SIGHUP keeps the one in effect.
+	# A bad configuration on SIGHUP keeps the one in effect: a queue
+	# smaller than a message (max_message is 4096 now), an unknown key.
+	printf 'max_outbound = 2048\n' >>"$SUP_CONF"
+	kill -HUP "$SUP_PID"
+	wait_log 'max_outbound 2048 under max_message 4096: it would close subscribers: the configuration in effect is kept' \
+	    "$SUP_LOG"
 	printf 'bogus = 1\n' >>"$SUP_CONF"
 	kill -HUP "$SUP_PID"
 	wait_log 'gw.conf:[0-9]+: unknown key bogus: the configuration in effect is kept' \
