@@ -24,46 +24,15 @@ bin=$top/build
 conns=${CONNS:-20000}
 workers=${WORKERS:-2}
 
-run=$(mktemp -d /tmp/gw-closes.XXXXXX)
-sup=
-bp=
-cleanup() {
-	local p
-	for p in $bp $sup; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$run"
-}
-trap cleanup EXIT
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin/gw-supervise" --rundir "$run/n" --node n --auth none \
-    --listen "127.0.0.1:$port" --workers "$workers" \
-    --max-connections $((conns * 2)) --presence-grace 1 \
-    --drain-time 1 --log-level quiet </dev/null 2>>"$run/node.log" &
-sup=$!
-stats() { "$bin/gwctl" --rundir "$run/n" --json stats 2>/dev/null || true; }
-for ((i = 0; i < 200; i++)); do
-	[ "$(stats | jq -s '[.[] | select(.process=="gw-listen")] | length')" \
-	    -ge "$workers" ] && break
-	sleep 0.1
-done
+# shellcheck source=share/bench/node.sh
+. "$top/share/bench/node.sh"
+node_start closes "$workers" --max-connections $((conns * 2)) \
+    --presence-grace 1
 "$bin/gw-bench" --url "ws://127.0.0.1:$port/ws" --conns "$conns" \
     --procs "$workers" --channels 100 --rate 0 --warmup 0 --duration 600 \
     --json >"$run/bench.json" 2>"$run/bench.err" &
 bp=$!
-joins=0
-for ((i = 0; i < 240; i++)); do
-	joins=$(stats | jq -s '[.[] | select(.process=="gw-presence") |
-	    .counters.joins][0] // 0')
-	[ "$joins" -ge "$conns" ] && break
-	sleep 0.5
-done
-if [ "$joins" -lt "$conns" ]; then
-	echo "closes.sh: $joins of $conns joined within 120 s" >&2
-	exit 1
-fi
+node_joined "$conns"
 # The sum of utime + stime of the node's processes named $1.
 cpu() {
 	local p t=0
@@ -76,13 +45,13 @@ procs="gw-listen gw-presence gw-bridge redis-server"
 # The node is done: no connection, no presence entry, no Redis command
 # of gw-presence's waiting or queued.
 done_() {
-	stats | jq -s -e '([.[] | select(.process=="gw-listen") |
+	node_stats | jq -s -e '([.[] | select(.process=="gw-listen") |
 	    .counters.connections] | add) == 0 and
 	    ([.[] | select(.process=="gw-presence") | .counters |
 	    .entries + .redis_awaited + .redis_queued] | add) == 0' \
 	    >/dev/null
 }
-turns() { stats | jq -s '[.[] | select(.process=="gw-listen") |
+turns() { node_stats | jq -s '[.[] | select(.process=="gw-listen") |
     .counters.loop_turns_100ms] | add'; }
 sleep 1
 declare -A c0

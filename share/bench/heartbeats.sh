@@ -25,49 +25,17 @@ ping=${PING:-2.5}
 secs=${SECONDS_:-30}
 nice=${NICE:-0}
 
-run=$(mktemp -d /tmp/gw-hb.XXXXXX)
-sup=
-bp=
-cleanup() {
-	local p
-	for p in $bp $sup; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$run"
-}
-trap cleanup EXIT
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin/gw-supervise" --rundir "$run/n" --node n --auth none \
-    --listen "127.0.0.1:$port" --workers "$workers" \
-    --max-connections $((conns * 2)) --publish-rate 1000000 \
-    --publish-burst 1000000 --drain-time 1 --log-level quiet \
-    --ping-interval "$ping" </dev/null 2>>"$run/node.log" &
-sup=$!
-stats() { "$bin/gwctl" --rundir "$run/n" --json stats 2>/dev/null || true; }
-for ((i = 0; i < 200; i++)); do
-	[ "$(stats | jq -s '[.[] | select(.process=="gw-listen")] | length')" \
-	    -ge "$workers" ] && break
-	sleep 0.1
-done
+# shellcheck source=share/bench/node.sh
+. "$top/share/bench/node.sh"
+node_start hb "$workers" --max-connections $((conns * 2)) \
+    --publish-rate 1000000 --publish-burst 1000000 --ping-interval "$ping"
 # Long enough for the connections, the wait for the joins and the window.
 "$bin/gw-bench" --url "ws://127.0.0.1:$port/ws" --conns "$conns" \
     --procs "$workers" --channels 100 --rate 0 --warmup 0 \
     --duration $((secs + 120)) --receiver-nice "$nice" --json \
     >"$run/bench.json" 2>"$run/bench.err" &
 bp=$!
-joins=0
-for ((i = 0; i < 240; i++)); do
-	joins=$(stats | jq -s '[.[] | select(.process=="gw-presence") |
-	    .counters.joins][0] // 0')
-	[ "$joins" -ge "$conns" ] && break
-	sleep 0.5
-done
-if [ "$joins" -lt "$conns" ]; then
-	echo "heartbeats.sh: $joins of $conns joined within 120 s" >&2
-	exit 1
-fi
+node_joined "$conns"
 cpu() {
 	local p t=0
 	for p in $(pgrep -P "$sup" -x gw-listen); do
@@ -75,7 +43,7 @@ cpu() {
 	done
 	echo "$t"
 }
-out() { stats | jq -s '[.[] | select(.process=="gw-listen") |
+out() { node_stats | jq -s '[.[] | select(.process=="gw-listen") |
     .counters.messages_out] | add'; }
 c0=$(cpu); m0=$(out); t0=$(date +%s.%N)
 sleep "$secs"

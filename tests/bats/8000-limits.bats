@@ -100,8 +100,23 @@ while not os.path.exists(flag + ".go") and time.monotonic() < end:
 	[ -e "$2.up" ]
 }
 
+# quiet_second WHEN: a second of gw-listen ($GW_PID) WHEN (it cannot
+# accept): a loop that spun on its listener would burn all of it, and
+# log; at most 25 ticks of CPU and one log line.
+quiet_second() {
+	local c0 c1 n0 n1
+	n0=$(wc -l <"$GW_LOG")
+	c0=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
+	sleep 1
+	c1=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
+	n1=$(wc -l <"$GW_LOG")
+	echo "$((c1 - c0)) ticks of CPU in 1 s $1, $((n1 - n0)) log lines"
+	[ $((c1 - c0)) -le 25 ]
+	[ $((n1 - n0)) -le 1 ]
+}
+
 @test "abuse: out of descriptors altogether, gw-listen pauses accepting (no spin, one log line) and takes the waiting connections after" {
-	local soft c0 c1 n0 n1 i d=$GW_TMP/emfile
+	local soft i d=$GW_TMP/emfile
 	command -v prlimit >/dev/null || skip "no prlimit"
 	start_listen --auth none
 	soft=$(prlimit --pid "$GW_PID" --nofile --output SOFT --noheadings)
@@ -110,21 +125,14 @@ while not os.path.exists(flag + ".go") and time.monotonic() < end:
 	prlimit --pid "$GW_PID" --nofile=4:
 	hold_conns 5 "$d"
 	wait_log 'accept \(paused 0.1 s at a time\): Too many open files' "$GW_LOG"
-	n0=$(wc -l <"$GW_LOG")
-	c0=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
-	sleep 1
-	c1=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
-	n1=$(wc -l <"$GW_LOG")
-	echo "$((c1 - c0)) ticks of CPU in 1 s at EMFILE, $((n1 - n0)) log lines"
-	[ $((c1 - c0)) -le 25 ]
-	[ $((n1 - n0)) -le 1 ]
+	quiet_second "at EMFILE"
 	prlimit --pid "$GW_PID" --nofile="$soft":
 	[ "$(healthz "$GW_PORT")" = 200 ]
 	: >"$d.go"
 }
 
 @test "abuse: near its open-file limit, gw-listen stops accepting (no spin, one log line) and takes the waiting connections after" {
-	local f0 soft c0 c1 n0 n1 i d=$GW_TMP/emfile
+	local f0 soft i d=$GW_TMP/emfile
 	command -v prlimit >/dev/null || skip "no prlimit"
 	start_listen --auth none
 	soft=$(prlimit --pid "$GW_PID" --nofile --output SOFT --noheadings)
@@ -132,15 +140,7 @@ while not os.path.exists(flag + ".go") and time.monotonic() < end:
 	prlimit --pid "$GW_PID" --nofile=$((f0 + 8)):
 	hold_conns 40 "$d"
 	wait_log 'not accepting until connections close' "$GW_LOG"
-	# A second while full: a spinning loop would burn all of it, and log.
-	n0=$(wc -l <"$GW_LOG")
-	c0=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
-	sleep 1
-	c1=$(awk '{ print $14 + $15 }' "/proc/$GW_PID/stat")
-	n1=$(wc -l <"$GW_LOG")
-	echo "$((c1 - c0)) ticks of CPU in 1 s while full, $((n1 - n0)) log lines"
-	[ $((c1 - c0)) -le 25 ]
-	[ $((n1 - n0)) -le 1 ]
+	quiet_second "while full"
 	# Descriptors again: the waiting connections are taken, and served.
 	prlimit --pid "$GW_PID" --nofile="$soft":
 	for ((i = 0; i < 216; i++)); do

@@ -123,11 +123,19 @@ static const struct sample samples[] = {
 	    { S("{\"cmd\":\"stats\"}") } },
 	{ GW_MSG_CTL_REPLY, 21, "GW_MSG_CTL_REPLY",
 	    { S("{\"ok\":true}") } },
+	{ GW_MSG_BRIDGE_GATHER, 22, "GW_MSG_BRIDGE_GATHER",
+	    { S("{\"cmd\":\"kick\",\"user\":\"bob\"}") } },
+	{ GW_MSG_BRIDGE_GATHERED, 22, "GW_MSG_BRIDGE_GATHERED",
+	    { U(2), S("{\"ok\":true,\"closed\":1}"),
+	    S("{\"ok\":true,\"closed\":0}") } },
+	{ GW_MSG_BRIDGE_GATHERED, 23, "GW_MSG_BRIDGE_GATHERED",
+	    { U(0) } },
 };
 
 /*
  * The payload layout of each type: 'u' u32, 'q' u64, 's' string, 'n' a
- * u32 count followed by that many (string, string) pairs.
+ * u32 count followed by that many (string, string) pairs, 'm' a u32
+ * count followed by that many strings.
  */
 static const char *
 layout(uint32_t type)
@@ -159,6 +167,8 @@ layout(uint32_t type)
 	case GW_MSG_SESSION_STATE:		return "us";
 	case GW_MSG_CTL_REQUEST:		return "s";
 	case GW_MSG_CTL_REPLY:			return "s";
+	case GW_MSG_BRIDGE_GATHER:		return "s";
+	case GW_MSG_BRIDGE_GATHERED:		return "m";
 	default:				return NULL;
 	}
 }
@@ -189,11 +199,12 @@ parse_layout(uint32_t type, struct ipc_rd *rd)
 				return -1;
 			break;
 		case 'n':
+		case 'm':
 			if (ipc_get_u32(rd, &cnt) == -1)
 				return -1;
 			for (i = 0; i < cnt; i++)
 				if (ipc_get_str(rd, &s, &n) == -1 ||
-				    ipc_get_str(rd, &s, &n) == -1)
+				    (*l == 'n' && ipc_get_str(rd, &s, &n) == -1))
 					return -1;
 			break;
 		}
