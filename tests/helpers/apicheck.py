@@ -13,6 +13,7 @@ else 1 with what was expected and what came.  Every wait is bounded.
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import sys
@@ -334,7 +335,7 @@ async def nodestuck(a):
     """A worker that does not answer is not waited for past 2 s: with
     the second worker stopped (SIGSTOP), /api/channels on the first
     answers with the first's channels only, and gw-bridge logs it (bats
-    checks the log).  Then, the second stopped again and killed while a
+    checks the log); 70 at once: 64 wait so, 6 get 503.  Then, the second stopped again and killed while a
     question is on its way, or before: answered without it, and without
     waiting."""
     import signal
@@ -357,6 +358,21 @@ async def nodestuck(a):
         want(r == [{"channel": "gch-a", "subscribers": 1}],
              "with the second stopped: %r", r)
         want(took >= 1.9, "answered after %.2f s, before the 2 s wait", took)
+        # Meanwhile at most 64 such requests wait in the bridge; more
+        # are answered 503 at once.
+        loop = asyncio.get_running_loop()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=70) as ex:
+            many = await asyncio.gather(*[loop.run_in_executor(
+                ex, http, pa, "GET", "/api/channels?pattern=gch*", None,
+                a.key) for _ in range(70)])
+        ok = [r for st, r in many if st == 200]
+        busy = [r for st, r in many if st == 503]
+        want(len(ok) == 64 and len(busy) == 6 and
+             all(r == [{"channel": "gch-a", "subscribers": 1}] for r in ok)
+             and all(r["error"]["code"] == "unavailable" and "too many" in
+                     r["error"]["message"] for r in busy),
+             "70 at once: %d answered, %d busy: %r", len(ok), len(busy),
+             [st for st, _ in many])
         gone = asyncio.create_task(asyncio.to_thread(
             call, a, "GET", "/api/channels?pattern=gch*"))
         os.kill(pid_b, signal.SIGKILL)
