@@ -452,6 +452,29 @@ http_form_keyeq(const char *k, size_t klen, const char *key)
 }
 
 /*
+ * How many pairs of the query q[0..qlen) have the key key (compared as
+ * http_query_get() does): more than one makes a request ambiguous where
+ * the first would otherwise win silently.  q may be NULL when qlen is 0.
+ */
+size_t
+http_query_count(const char *q, size_t qlen, const char *key)
+{
+	size_t	 s, e, eq, n = 0;
+
+	if (q == NULL || key == NULL)
+		return 0;
+	for (s = 0; s < qlen; s = e + 1) {
+		for (e = s; e < qlen && q[e] != '&'; e++)
+			;
+		for (eq = s; eq < e && q[eq] != '='; eq++)
+			;
+		if (e > s && http_form_keyeq(q + s, eq - s, key))
+			n++;
+	}
+	return n;
+}
+
+/*
  * Look key up in the application/x-www-form-urlencoded query q[0..qlen)
  * (pairs separated by '&'; a pair without '=' has an empty value; keys are
  * percent-decoded, then compared exactly).  The value of the first pair

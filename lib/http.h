@@ -39,5 +39,6 @@ int	 http_hdr_count(const struct http_req *, const char *);
 int	 http_hdr_has_token(const struct http_req *, const char *,
 	    const char *);
 ssize_t	 http_query_get(const char *, size_t, const char *, char *, size_t);
+size_t	 http_query_count(const char *, size_t, const char *);
 
 #endif

@@ -448,10 +448,27 @@ api_get(struct conn *c, int route, const struct http_req *req)
 	struct pend	*pd;
 	ssize_t		 n;
 	long		 lim = 100;
+	static const char *const keys[] = { "channel", "since", "limit",
+	    "pattern" };
+	char		 twice[32];
+	size_t		 k;
 
+	/* Given twice, which one?  The first would win silently. */
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (http_query_count(req->r_query, req->r_querylen,
+		    keys[k]) > 1) {
+			snprintf(twice, sizeof(twice), "%s given twice",
+			    keys[k]);
+			api_error(c, 400, "bad_request", twice);
+			return;
+		}
 	if (route == R_CHANNELS) {
 		n = http_query_get(req->r_query, req->r_querylen, "pattern",
 		    ch, sizeof(ch));
+		if (n == -2) {
+			api_error(c, 400, "bad_request", "bad pattern");
+			return;
+		}
 		apinode_channels(c, n < 0 ? NULL : ch);
 		return;
 	}
@@ -485,7 +502,7 @@ api_get(struct conn *c, int route, const struct http_req *req)
 		if (n < 0)
 			since[0] = '\0';
 		if (http_query_get(req->r_query, req->r_querylen, "limit",
-		    limit, sizeof(limit)) >= 0) {
+		    limit, sizeof(limit)) != -1) {
 			lim = strtol(limit, &end, 10);
 			if (limit[0] == '\0' || *end != '\0' || lim < 1 ||
 			    lim > PROTO_MAXHISTORY) {

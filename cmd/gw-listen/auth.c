@@ -87,6 +87,13 @@ auth_check(const struct listen_conf *conf, const struct http_req *req,
 	size_t			 i;
 
 	*idp = NULL;
+	/* Given twice, which one?  The first would win silently. */
+	if (http_query_count(req->r_query, req->r_querylen,
+	    conf->lc_authnone ? "user" : "token") > 1) {
+		snprintf(why, whylen, "%s given twice",
+		    conf->lc_authnone ? "user" : "token");
+		return conf->lc_authnone ? 400 : 401;
+	}
 	if (conf->lc_authnone) {
 		n = -1;
 		if (req->r_query != NULL)

@@ -415,6 +415,10 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 		handshake_fail(c, 403, "origin not allowed", NULL);
 		return;
 	}
+	if (http_query_count(req->r_query, req->r_querylen, "session") > 1) {
+		handshake_fail(c, 400, "session given twice", NULL);
+		return;
+	}
 	if ((status = auth_check(gl->l_conf, req, &id, why,
 	    sizeof(why))) != 0) {
 		handshake_fail(c, status, why,

@@ -483,6 +483,17 @@ lint_man() {
 	done
 }
 
+@test "query: user, session or token given twice -> 400 / 401 'given twice', not the first silently" {
+	listen_none
+	scenario upgrade --path '/ws?user=a&user=b' --expect 400 \
+	    --expect-body 'user given twice'
+	scenario upgrade --path '/ws?user=a&session=1&session=2' --expect 400 \
+	    --expect-body 'session given twice'
+	listen_jwt
+	scenario upgrade --path '/ws?token=x&token=y' --expect 401 \
+	    --expect-body 'token given twice'
+}
+
 @test "auth none: user ids of 128 bytes and of every allowed character -> 101" {
 	local long
 	long=$(printf 'u%.0s' {1..128})

@@ -168,6 +168,10 @@ async def errors(a):
         ("GET", "/api/history", None, None, 400),
         ("GET", "/api/history?channel=c&limit=0", None, None, 400),
         ("GET", "/api/history?channel=c&since=", None, None, 400),
+        ("GET", "/api/history?channel=c&channel=d", None, None, 400),
+        ("GET", "/api/history?channel=c&limit=%zz", None, None, 400),
+        ("GET", "/api/channels?pattern=%zz", None, None, 400),
+        ("GET", "/api/channels?pattern=a&pattern=b", None, None, 400),
         ("GET", "/api/nope", None, None, 404),
         ("POST", "/api/publish", None, b"x" * (1024 * 1024 + 1), 413),
     ]

@@ -657,6 +657,13 @@ test_query(void)
 	query_case("abc=x", 0, "abc", -2, NULL);
 	query_case("abc=x", 0, "nope", -1, NULL);
 
+	ok(http_query_count("a=1&b=2&a=3", 11, "a") == 2 &&
+	    http_query_count("a=1&b=2&a=3", 11, "b") == 1 &&
+	    http_query_count("a=1&b=2&a=3", 11, "c") == 0 &&
+	    http_query_count("a&%61=1&&a=", 11, "a") == 3 &&
+	    http_query_count("a=1&b=2&a=3", 8, "a") == 1 &&
+	    http_query_count(NULL, 0, "a") == 0,
+	    "query_count: pairs of a key, decoded keys, up to qlen");
 	ok(http_query_get("a=1&b=2", 3, "b", out, sizeof(out)) == -1,
 	    "query_get stops at qlen");
 	ok(http_query_get("a=123", 4, "a", out, sizeof(out)) == 2 &&
