@@ -98,6 +98,8 @@ check_query(const char *q, size_t qlen, const char *key)
 	memset(outbuf, 'X', sizeof(outbuf));
 	n = http_query_get(q, qlen, key, outbuf, sizeof(outbuf));
 	CHECK(n >= -2);
+	/* Absent exactly when no pair has the key. */
+	CHECK((n == -1) == (http_query_count(q, qlen, key) == 0));
 	if (n == -1) {
 		CHECK(http_query_get(q, qlen, key, outbuf, 4) == -1);
 		return;
