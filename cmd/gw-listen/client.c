@@ -104,8 +104,9 @@ client_error(struct conn *c, json_t *id, const char *code, const char *msg)
 void
 client_welcome(struct conn *c, int resumed, json_t *channels)
 {
-	char	 connid[17], session[33];
-	json_t	*o, *ping;
+	char		 connid[17], session[33];
+	struct timespec	 now;
+	json_t		*o, *ping;
 
 	auth_random(&c->c_connid, sizeof(c->c_connid));
 	if (!resumed)
@@ -126,7 +127,8 @@ client_welcome(struct conn *c, int resumed, json_t *channels)
 		fatalx("welcome: json_pack");
 	c->c_tokens = gl->l_conf->lc_pubburst;
 	c->c_tlast = ev_now(gl->l_loop);
-	c->c_born = (uint32_t)time(NULL);
+	clock_gettime(CLOCK_REALTIME, &now);
+	c->c_born = (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	(void)client_send_json(c, o);
 	json_decref(o);
 }

@@ -275,7 +275,7 @@ ctl_conn_json(struct conn *c, void *arg)
 	conn_idhex(id, c);
 	json_array_append_new(arg, json_pack("{s:s, s:s, s:o, s:I, s:s}",
 	    "connId", id, "userId", c->c_id->id_user, "channels", chans,
-	    "connectedAt", (json_int_t)c->c_born * 1000, "node",
+	    "connectedAt", (json_int_t)c->c_born, "node",
 	    gl->l_conf->lc_node));
 }
 

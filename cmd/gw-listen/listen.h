@@ -284,7 +284,7 @@ struct conn {
 	ev_tstamp		 c_tlast;	/* publish token bucket */
 	float			 c_tokens;
 	uint64_t		 c_connid;
-	uint32_t		 c_born;	/* seconds since the epoch */
+	uint64_t		 c_born;	/* ms since the epoch: connectedAt */
 	char			*c_ipkey;	/* --max-conns-per-ip: its address */
 	uint8_t			 c_session[16];
 };

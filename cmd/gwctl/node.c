@@ -310,6 +310,9 @@ cmd_kick(int argc, char *argv[])
 	}
 	if ((user == NULL) == (optind == argc) || optind < argc - 1)
 		cmd_usage("kick: connid | --user user");
+	if (user == NULL && (strlen(argv[optind]) != 16 ||
+	    strspn(argv[optind], "0123456789abcdef") != 16))
+		cmd_usage("kick: a connid is 16 hex digits (gwctl conns)");
 	if (user != NULL)
 		req = json_pack("{s:s, s:s}", "cmd", "kick", "user", user);
 	else

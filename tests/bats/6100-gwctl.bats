@@ -187,7 +187,7 @@ send u 1
 presence c
 channels
 conns
-kick c1
+kick 0123456789abcdef
 kick --user u
 tail c
 history c
@@ -385,9 +385,12 @@ EOF
 }
 
 @test "gwctl channels, conns, kick: merged over the workers" {
+	local t0 t1 at
 	node 2
+	t0=$(date +%s%3N)
 	ws alice --port "${NODE_PORTS[0]}" --user alice --channel c1 \
 	    --channel c2 --until-close
+	t1=$(date +%s%3N)
 	apid=$WS_PID
 	ws bob --port "${NODE_PORTS[1]}" --user bob --channel c1 --until-close
 	bpid=$WS_PID
@@ -407,6 +410,10 @@ EOF
 	[ "${#lines[@]}" -eq 2 ]
 	run "$GWCTL" conns --channel c2
 	[ "$(jq -r .userId <<<"$output")" = alice ]
+	# connectedAt in milliseconds, as presence has it, not whole seconds.
+	at=$(jq -r .connectedAt <<<"$output")
+	echo "connectedAt $at, connected between $t0 and $t1"
+	[ "$at" -ge "$t0" ] && [ "$at" -le "$t1" ]
 	run "$GWCTL" conns --user bob
 	[ "$(jq -c .channels <<<"$output")" = '["c1"]' ]
 	bobconn=$(jq -r .connId <<<"$output")
@@ -422,6 +429,10 @@ EOF
 	run --separate-stderr "$GWCTL" kick "$bobconn"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"no connection $bobconn"* ]]
+	# Not a connection id at all: bad usage.
+	run --separate-stderr "$GWCTL" kick zzz
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"a connid is 16 hex digits"* ]]
 	run "$GWCTL" --table kick --user alice
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = CLOSED ]
