@@ -64,9 +64,12 @@ if [ -n "${PERF:-}" ]; then
 	sleep 0.5
 fi
 t0=$(date +%s.%N)
-pkill -KILL -P "$bp" || true
-kill -KILL "$bp"
-wait "$bp" 2>/dev/null || true
+# (stderr: no "Killed" notice from job control when bash reaps it.)
+{
+	pkill -KILL -P "$bp" || true
+	kill -KILL "$bp" || true
+	wait "$bp" || true
+} 2>/dev/null
 bp=
 for ((i = 0; i < 600; i++)); do
 	done_ && break

@@ -511,7 +511,8 @@ storm_run() {
 }
 
 @test "heartbeats.sh: idle connections pinged every second: the pings in its window counted, a CPU per heartbeat printed, nothing left running" {
-	run -0 env CONNS=400 WORKERS=2 PING=1 SECONDS_=3 timeout 120 \
+	run -0 --separate-stderr env CONNS=400 WORKERS=2 PING=1 SECONDS_=3 \
+	    timeout 120 \
 	    bash "$BATS_TEST_DIRNAME/../../share/bench/heartbeats.sh"
 	echo "$output"
 	[[ "${lines[0]}" == "400 connections, 2 workers, ping every 1 s,"* ]]
@@ -522,7 +523,7 @@ storm_run() {
 }
 
 @test "closes.sh: subscribed connections killed at once: the node's CPU per close printed for each process, the node done, nothing left running" {
-	run -0 env CONNS=300 WORKERS=2 timeout 120 \
+	run -0 --separate-stderr env CONNS=300 WORKERS=2 timeout 120 \
 	    bash "$BATS_TEST_DIRNAME/../../share/bench/closes.sh"
 	echo "$output"
 	[[ "${lines[0]}" =~ ^300\ connections\ on\ 2\ workers\ closed\ at\ once:\ the\ node\ done\ in ]]
