@@ -307,29 +307,50 @@ sup_check_children(void)
 	static const char	*progs[] = { "gw-bridge", "gw-presence",
 	    "gw-listen" };
 	struct child		 ch;
-	char			**argv;
+	char			**argv, out[4096], drop[512];
 	pid_t			 pid;
-	size_t			 i;
-	int			 st, bad = 0;
+	size_t			 i, len;
+	ssize_t			 n;
+	int			 st, bad = 0, fds[2], room;
 
 	for (i = 0; i < 3; i++) {
 		memset(&ch, 0, sizeof(ch));
 		ch.ch_kind = kinds[i];
 		ch.ch_prog = progs[i];
 		child_argv(&ch, 1, &argv);
+		/* Its standard error is shown only if it refuses. */
+		if (pipe(fds) == -1)
+			fatal("pipe");
 		if ((pid = fork()) == -1)
 			fatal("fork");
 		if (pid == 0) {
+			close(fds[0]);
 			dup2(open("/dev/null", O_WRONLY), 1);
+			dup2(fds[1], 2);
 			execv(argv[0], argv);
 			fprintf(stderr, "gw-supervise: cannot run %s: %s\n",
 			    argv[0], strerror(errno));
 			_exit(127);
 		}
+		close(fds[1]);
+		/* Until EOF; what does not fit in out is read and dropped. */
+		len = 0;
+		for (;;) {
+			room = len < sizeof(out) - 1;
+			n = read(fds[0], room ? out + len : drop, room ?
+			    sizeof(out) - 1 - len : sizeof(drop));
+			if (n > 0 && room)
+				len += (size_t)n;
+			else if (n == 0 || (n == -1 && errno != EINTR))
+				break;
+		}
+		close(fds[0]);
+		out[len] = '\0';
 		while (waitpid(pid, &st, 0) == -1)
 			if (errno != EINTR)
 				fatal("waitpid");
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fputs(out, stderr);
 			log_warnx("%s -n refused the configuration (see above)",
 			    argv[0]);
 			bad = 1;

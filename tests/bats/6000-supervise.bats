@@ -307,7 +307,8 @@ wait_restarted() {
 @test "supervise: --check validates, with the daemons' own checks" {
 	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF" --check
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"configuration OK"* ]]
+	# Once: the daemons' own answers are shown only when they refuse.
+	[ "$stderr" = "configuration OK" ]
 	[ ! -e "$GW_RUNDIR/supervise.sock" ]
 
 	make_secret
