@@ -53,9 +53,11 @@ struct api_req {
 	size_t		 ar_cap;
 };
 
-static void	api_reply(struct conn *, int, json_t *);
+static void	api_reply_hdr(struct conn *, int, json_t *, const char *);
 static void	api_send(struct conn *, int, const char *, const char *,
-		    size_t);
+		    size_t, const char *);
+static void	api_error_hdr(struct conn *, int, const char *, const char *,
+		    const char *);
 static void	api_item(struct pend *, const char *, size_t, int);
 static void	api_item_json(struct pend *, json_t *, int);
 static void	api_batch_reply(struct conn *, struct api_req *);
@@ -123,7 +125,8 @@ api_route(struct conn *c, const struct http_req *req)
 			api_error(c, 403, "forbidden", "not from this address");
 		else if (req->r_methodlen != 3 ||
 		    memcmp(req->r_method, "GET", 3) != 0)
-			api_error(c, 405, "bad_request", "use GET");
+			api_error_hdr(c, 405, "method_not_allowed",
+			    "use GET", "Allow: GET\r\n");
 		else
 			api_metrics(c);
 		return 1;
@@ -136,14 +139,17 @@ api_route(struct conn *c, const struct http_req *req)
 		return 1;
 	}
 	if (!api_authorized(req)) {
-		api_error(c, 401, "unauthorized",
-		    "want Authorization: apikey KEY");
+		api_error_hdr(c, 401, "unauthorized",
+		    "want Authorization: apikey KEY",
+		    "WWW-Authenticate: apikey\r\n");
 		return 1;
 	}
 	if (req->r_methodlen != strlen(method) ||
 	    memcmp(req->r_method, method, req->r_methodlen) != 0) {
-		api_error(c, 405, "bad_request", strcmp(method, "GET") == 0 ?
-		    "use GET" : "use POST");
+		api_error_hdr(c, 405, "method_not_allowed",
+		    strcmp(method, "GET") == 0 ? "use GET" : "use POST",
+		    strcmp(method, "GET") == 0 ? "Allow: GET\r\n" :
+		    "Allow: POST\r\n");
 		return 1;
 	}
 	head->h_route = route;	/* an API request: see handshake_read() */
@@ -544,7 +550,7 @@ api_item(struct pend *pd, const char *t, size_t n, int status)
 	if (c->c_state != CONN_ST_HEAD || c->c_head == NULL)
 		return;
 	if ((ar = c->c_head->h_api) == NULL) {
-		api_send(c, status, "application/json", t, n);
+		api_send(c, status, "application/json", t, n, NULL);
 		return;
 	}
 	if (i >= ar->ar_n || ar->ar_at[ar->ar_n + i] != 0) {
@@ -581,7 +587,7 @@ api_batch_reply(struct conn *c, struct api_req *ar)
 		p += ar->ar_at[ar->ar_n + i];
 	}
 	*p++ = ']';
-	api_send(c, 200, "application/json", s, p - s);
+	api_send(c, 200, "application/json", s, p - s, NULL);
 	free(s);
 }
 
@@ -701,15 +707,15 @@ api_free_req(struct conn_head *head)
 
 static void
 api_send(struct conn *c, int status, const char *ctype, const char *body,
-    size_t len)
+    size_t len, const char *extra)
 {
-	char	hdr[256];
+	char	hdr[320];
 	int	n, keep = c->c_head != NULL && c->c_head->h_keep;
 
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
 	    "Cache-Control: no-store\r\nConnection: %s\r\n\r\n", status,
-	    handshake_reason(status), ctype, len,
+	    handshake_reason(status), ctype, len, extra != NULL ? extra : "",
 	    keep ? "keep-alive" : "close");
 	if (n < 0 || (size_t)n >= sizeof(hdr))
 		fatalx("api: header too long");
@@ -718,9 +724,12 @@ api_send(struct conn *c, int status, const char *ctype, const char *body,
 	handshake_answered(c, keep);
 }
 
-/* Answer c with status and o (a reference the call takes). */
+/*
+ * Answer c with status and o (a reference the call takes), and extra
+ * header lines (each ending in CRLF), or NULL.
+ */
 static void
-api_reply(struct conn *c, int status, json_t *o)
+api_reply_hdr(struct conn *c, int status, json_t *o, const char *extra)
 {
 	char	*s;
 
@@ -728,17 +737,25 @@ api_reply(struct conn *c, int status, json_t *o)
 	    JSON_ENCODE_ANY)) == NULL)
 		fatalx("api: json out of memory");
 	json_decref(o);
-	api_send(c, status, "application/json", s, strlen(s));
+	api_send(c, status, "application/json", s, strlen(s), extra);
 	free(s);
 }
 
 void
 api_error(struct conn *c, int status, const char *code, const char *msg)
 {
+	api_error_hdr(c, status, code, msg, NULL);
+}
+
+/* api_error() with extra header lines (Allow, WWW-Authenticate). */
+static void
+api_error_hdr(struct conn *c, int status, const char *code, const char *msg,
+    const char *extra)
+{
 	if (status != 401)
 		log_verbose("api %d %s: %s", status, code, msg);
-	api_reply(c, status, json_pack("{s:{s:s, s:s}}", "error", "code",
-	    code, "message", msg));
+	api_reply_hdr(c, status, json_pack("{s:{s:s, s:s}}", "error", "code",
+	    code, "message", msg), extra);
 }
 
 static void
@@ -747,6 +764,6 @@ api_metrics(struct conn *c)
 	char	*s = ctl_metrics();
 
 	api_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", s,
-	    strlen(s));
+	    strlen(s), NULL);
 	free(s);
 }

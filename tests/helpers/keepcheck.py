@@ -246,6 +246,12 @@ def closes(a):
              "want %d kept: %d %r %r", st, s, h, body)
         want(r.reason == REASONS[st], "status line %r, want %r", r.line,
              REASONS[st])
+        # RFC 9110: a 405 says what is allowed, a 401 how to authenticate.
+        if st == 405:
+            want(h.get("allow") == "POST" and json.loads(body)["error"]
+                 ["code"] == "method_not_allowed", "405: %r %r", h, body)
+        if st == 401:
+            want(h.get("www-authenticate") == "apikey", "401: %r", h)
         if b"/api/batch" in req:
             items = json.loads(body)
             want(len(items) == 2 and "offset" in items[0] and
