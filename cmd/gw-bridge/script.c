@@ -40,7 +40,6 @@
 #define PUB_MAX		32	/* messages in one publish script */
 #define PUB_MAXBYTES	(256 * 1024)	/* or fewer, once their bytes pass it */
 
-
 static unsigned char redis_rand[512];	/* random bytes for epochs */
 static size_t	redis_randused = sizeof(redis_rand);
 static struct rwin redis_win;		/* the command link's window */

@@ -59,7 +59,6 @@ static void	api_send(struct conn *, int, const char *, const char *,
 static void	api_error_hdr(struct conn *, int, const char *, const char *,
 		    const char *);
 static void	api_item(struct pend *, const char *, size_t, int);
-static void	api_item_json(struct pend *, json_t *, int);
 static void	api_batch_reply(struct conn *, struct api_req *);
 static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
 static int	api_publish_text(struct conn *, const char *, size_t,
@@ -592,7 +591,7 @@ api_batch_reply(struct conn *c, struct api_req *ar)
 }
 
 /* api_item() with the answer o (a reference the call takes). */
-static void
+void
 api_item_json(struct pend *pd, json_t *o, int status)
 {
 	char	 buf[PROTO_DUMPBUF], *s;
@@ -658,18 +657,11 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		    "complete", complete != 0 && !cut), 200);
 		return 0;
 	case GW_MSG_BRIDGE_GATHERED:
-		if (pd->pd_kind != PD_GATHER)
+		if (pd->pd_kind != PD_KICK && pd->pd_kind != PD_CHANNELS)
 			return -1;
 		return apinode_gathered(pd, rd);
 	}
 	return -1;
-}
-
-/* api_item_json() for apinode.c. */
-void
-api_answer_json(struct pend *pd, json_t *o, int status)
-{
-	api_item_json(pd, o, status);
 }
 
 /* An API request failed at the bridge or gw-presence. */

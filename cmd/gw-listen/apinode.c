@@ -17,7 +17,7 @@
 
 /* Send request req (a reference this takes) to every worker, for c. */
 static void
-apinode_ask(struct conn *c, json_t *req, const char *what)
+apinode_ask(struct conn *c, json_t *req, int kind)
 {
 	struct ipc_msg	*m;
 	struct pend	*pd;
@@ -32,9 +32,8 @@ apinode_ask(struct conn *c, json_t *req, const char *what)
 	if ((s = json_dumps(req, JSON_COMPACT)) == NULL)
 		fatalx("api: json out of memory");
 	json_decref(req);
-	pd = client_pend(c, PD_GATHER, NULL);
+	pd = client_pend(c, kind, NULL);
 	pd->pd_api = 1;
-	pd->pd_channel = xstrdup(what);
 	m = ipc_create(GW_MSG_BRIDGE_GATHER, 0);
 	ipc_add_cstr(m, s);
 	free(s);
@@ -58,7 +57,7 @@ apinode_disconnect(struct conn *c, json_t *o)
 	}
 	apinode_ask(c, user != NULL ? json_pack("{s:s, s:s}", "cmd", "kick",
 	    "user", user) : json_pack("{s:s, s:s}", "cmd", "kick", "conn", id),
-	    "kick");
+	    PD_KICK);
 }
 
 /* GET /api/channels: the node's channels matching pattern (NULL: all). */
@@ -69,7 +68,7 @@ apinode_channels(struct conn *c, const char *pattern)
 
 	if (pattern != NULL)
 		json_object_set_new(req, "pattern", json_string(pattern));
-	apinode_ask(c, req, "channels");
+	apinode_ask(c, req, PD_CHANNELS);
 }
 
 static int
@@ -109,7 +108,7 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 	uint32_t	 n, i;
 	json_t		*r, *acc, *e, *cur;
 	json_int_t	 closed = 0;
-	int		 kick = strcmp(pd->pd_channel, "kick") == 0;
+	int		 kick = pd->pd_kind == PD_KICK;
 	size_t		 j;
 
 	if (ipc_get_u32(rd, &n) == -1)
@@ -145,7 +144,7 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 		json_decref(acc);
 		return -1;
 	}
-	api_answer_json(pd, kick ? json_pack("{s:I}", "closed", closed) :
+	api_item_json(pd, kick ? json_pack("{s:I}", "closed", closed) :
 	    apinode_channel_list(acc), 200);
 	json_decref(acc);
 	return 0;

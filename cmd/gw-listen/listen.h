@@ -201,7 +201,8 @@ enum pend_kind {
 	PD_SUBPRES,		/* gw-presence: the presence of a subscribe,
 				   which then goes to the bridge */
 	PD_SESSION,		/* gw-presence: load a session to resume */
-	PD_GATHER		/* gw-bridge: asked of every worker */
+	PD_KICK,		/* gw-bridge: a kick asked of every worker */
+	PD_CHANNELS		/* ... their channels */
 };
 
 struct pend {
@@ -218,8 +219,7 @@ struct pend {
 	struct pend	*pd_next;	/* pd_conn's list */
 	struct pend	**pd_prevp;	/* ... what points at pd: O(1) unlink */
 	struct chan	*pd_chan;	/* subscribe, restore */
-	char		*pd_channel;	/* history, presence; PD_GATHER: what
-					   was asked, "kick" or "channels" */
+	char		*pd_channel;	/* history, presence */
 	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */
 	json_t		*pd_pres;	/* PD_SUBPRES: gw-presence's answer */
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
@@ -507,7 +507,7 @@ int		 api_route(struct conn *, const struct http_req *);
 void		 api_body(struct conn *);
 void		 api_free_req(struct conn_head *);
 int		 api_answer(struct pend *, uint32_t, struct ipc_rd *);
-void		 api_answer_json(struct pend *, json_t *, int);
+void		 api_item_json(struct pend *, json_t *, int);
 void		 api_error(struct conn *, int, const char *, const char *);
 void		 api_fail(struct pend *, const char *, const char *);
 void		 api_presence(struct pend *, json_t *, const char *,

@@ -168,7 +168,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	char		 gap[LISTEN_OFFLEN + 1];
 	struct obuf	*ob;
 	json_t		*o;
-	int		 i, refill;
+	int		 i, refill, first;
 
 	if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 	    ipc_get_str(rd, &latest, &latestlen) == -1 ||
@@ -201,6 +201,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	 * up to latest then holds back the live stream's copies of it (a
 	 * floor, chan_replayed()).
 	 */
+	first = pd->pd_new;
 	refill = pd->pd_since && c->c_subs[i].s_gap != NULL;
 	if (refill) {
 		snprintf(gap, sizeof(gap), "%s", c->c_subs[i].s_gap);
@@ -226,6 +227,8 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	}
 	chan_set_base(c->c_subs[i].s_chan, last, strlen(last));
 	chan_replayed(c, i, last);
-	client_sub_answered(c, (uint32_t)i);
+	/* Publishes wait only on a subscription never answered before. */
+	if (first)
+		client_sub_answered(c, (uint32_t)i);
 	return 0;
 }
