@@ -68,6 +68,9 @@ static int	api_expect(struct conn *, const struct http_req *, int);
 static size_t	api_length(struct conn *, const struct http_req *);
 static void	api_batch_new(struct conn_head *, size_t);
 static void	api_get(struct conn *, int, const struct http_req *);
+static int	api_twice(struct conn *, const struct http_req *);
+static struct ipc_msg *api_history_msg(struct conn *, const struct http_req *,
+		    const char *);
 static void	api_metrics(struct conn *);
 
 static int
@@ -396,6 +399,70 @@ api_publish(struct conn *c, const char *ch, json_t *data, uint32_t idx)
 	return r;
 }
 
+/*
+ * A query parameter that matters given twice: which one?  The first
+ * would win silently.  Answers 400 and returns 1 if one is.
+ */
+static int
+api_twice(struct conn *c, const struct http_req *req)
+{
+	static const char *const keys[] = { "channel", "since", "limit",
+	    "pattern" };
+	char		 twice[32];
+	size_t		 k;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (http_query_count(req->r_query, req->r_querylen,
+		    keys[k]) > 1) {
+			snprintf(twice, sizeof(twice), "%s given twice",
+			    keys[k]);
+			api_error(c, 400, "bad_request", twice);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * GET /api/history's request to gw-bridge for channel ch, from since and
+ * limit; NULL, the error answered, if they are bad or c asks too often.
+ */
+static struct ipc_msg *
+api_history_msg(struct conn *c, const struct http_req *req, const char *ch)
+{
+	char		 since[PROTO_MAXOFFSET + 2], limit[16], *end;
+	const char	*busy;
+	struct ipc_msg	*m;
+	ssize_t		 n;
+	long		 lim = 100;
+
+	n = http_query_get(req->r_query, req->r_querylen, "since", since,
+	    sizeof(since));
+	if (n == -2 || n == 0 || n > PROTO_MAXOFFSET) {
+		api_error(c, 400, "bad_request", "bad since");
+		return NULL;
+	}
+	if (n < 0)
+		since[0] = '\0';
+	if (http_query_get(req->r_query, req->r_querylen, "limit", limit,
+	    sizeof(limit)) != -1) {
+		lim = strtol(limit, &end, 10);
+		if (limit[0] == '\0' || *end != '\0' || lim < 1 ||
+		    lim > PROTO_MAXHISTORY) {
+			api_error(c, 400, "bad_request", "limit: 1 to 1000");
+			return NULL;
+		}
+	}
+	if ((busy = client_hist_busy(c)) != NULL) {
+		api_error(c, 429, "rate_limited", busy);
+		return NULL;
+	}
+	m = ipc_create(GW_MSG_BRIDGE_HISTORY, 0);
+	ipc_add_cstr(m, ch);
+	ipc_add_cstr(m, since);
+	ipc_add_u32(m, lim);
+	return m;
+}
+
 /* api_publish() of data's JSON text s (n bytes) on channel ch (chlen). */
 static int
 api_publish_text(struct conn *c, const char *ch, size_t chlen,
@@ -446,27 +513,13 @@ api_publish_text(struct conn *c, const char *ch, size_t chlen,
 static void
 api_get(struct conn *c, int route, const struct http_req *req)
 {
-	char		 ch[PROTO_MAXCHAN + 2], since[PROTO_MAXOFFSET + 2];
-	char		 limit[16], *end;
-	const char	*busy;
+	char		 ch[PROTO_MAXCHAN + 2];
 	struct ipc_msg	*m;
 	struct pend	*pd;
 	ssize_t		 n;
-	long		 lim = 100;
-	static const char *const keys[] = { "channel", "since", "limit",
-	    "pattern" };
-	char		 twice[32];
-	size_t		 k;
 
-	/* Given twice, which one?  The first would win silently. */
-	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		if (http_query_count(req->r_query, req->r_querylen,
-		    keys[k]) > 1) {
-			snprintf(twice, sizeof(twice), "%s given twice",
-			    keys[k]);
-			api_error(c, 400, "bad_request", twice);
-			return;
-		}
+	if (api_twice(c, req))
+		return;
 	if (route == R_CHANNELS) {
 		n = http_query_get(req->r_query, req->r_querylen, "pattern",
 		    ch, sizeof(ch));
@@ -498,34 +551,10 @@ api_get(struct conn *c, int route, const struct http_req *req)
 		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
 		ipc_add_cstr(m, ch);
 	} else {
-		n = http_query_get(req->r_query, req->r_querylen, "since",
-		    since, sizeof(since));
-		if (n == -2 || n == 0 || n > PROTO_MAXOFFSET) {
-			api_error(c, 400, "bad_request", "bad since");
+		if ((m = api_history_msg(c, req, ch)) == NULL)
 			return;
-		}
-		if (n < 0)
-			since[0] = '\0';
-		if (http_query_get(req->r_query, req->r_querylen, "limit",
-		    limit, sizeof(limit)) != -1) {
-			lim = strtol(limit, &end, 10);
-			if (limit[0] == '\0' || *end != '\0' || lim < 1 ||
-			    lim > PROTO_MAXHISTORY) {
-				api_error(c, 400, "bad_request",
-				    "limit: 1 to 1000");
-				return;
-			}
-		}
-		if ((busy = client_hist_busy(c)) != NULL) {
-			api_error(c, 429, "rate_limited", busy);
-			return;
-		}
 		pd = client_pend(c, PD_HISTORY, NULL);
 		pd->pd_api = 1;
-		m = ipc_create(GW_MSG_BRIDGE_HISTORY, 0);
-		ipc_add_cstr(m, ch);
-		ipc_add_cstr(m, since);
-		ipc_add_u32(m, lim);
 	}
 	c->c_flags |= CONN_F_WAIT;
 	if (link_request(m, pd) == -1) {

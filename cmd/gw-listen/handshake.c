@@ -26,6 +26,8 @@ static void	handshake_consume(struct conn_head *);
 static int	handshake_keep(const struct conn *, const struct http_req *);
 static void	handshake_route(struct conn *, size_t);
 static void	handshake_upgrade(struct conn *, const struct http_req *);
+static const struct http_hdr *handshake_valid(struct conn *,
+		    const struct http_req *);
 static void	handshake_fail(struct conn *, int, const char *, const char *);
 static void	handshake_file(struct conn *, const struct static_file *);
 
@@ -363,62 +365,77 @@ origin_allowed(const char *list, const struct http_hdr *h)
 	}
 }
 
-static void
-handshake_upgrade(struct conn *c, const struct http_req *req)
+/*
+ * The checks of an upgrade request's head (RFC 6455 section 4.2.1, the
+ * origins allowed, a session given once): its Sec-WebSocket-Key, or
+ * NULL with c answered.
+ */
+static const struct http_hdr *
+handshake_valid(struct conn *c, const struct http_req *req)
 {
 	const struct http_hdr	*h, *key;
-	struct ident		*id = NULL;
-	char			 accept[WSKEY_ACCEPTLEN + 1];
-	char			 why[160], sid[40];
-	ssize_t			 n;
-	int			 status;
 
 	if (req->r_minor != 1) {
 		handshake_fail(c, 400, "HTTP/1.1 required", NULL);
-		return;
+		return NULL;
 	}
 	if (http_hdr_count(req, "Host") != 1) {
 		handshake_fail(c, 400, "missing or repeated Host", NULL);
-		return;
+		return NULL;
 	}
 	if (!http_hdr_has_token(req, "Upgrade", "websocket")) {
 		handshake_fail(c, 400, "missing Upgrade: websocket", NULL);
-		return;
+		return NULL;
 	}
 	if (!http_hdr_has_token(req, "Connection", "upgrade")) {
 		handshake_fail(c, 400, "missing Connection: upgrade", NULL);
-		return;
+		return NULL;
 	}
 	if (http_hdr_count(req, "Sec-WebSocket-Version") != 1 ||
 	    (h = http_hdr_get(req, "Sec-WebSocket-Version")) == NULL ||
 	    h->h_valuelen != 2 || memcmp(h->h_value, "13", 2) != 0) {
 		handshake_fail(c, 426, "WebSocket version 13 required",
 		    "Sec-WebSocket-Version: 13\r\n");
-		return;
+		return NULL;
 	}
 	if (http_hdr_count(req, "Sec-WebSocket-Key") != 1 ||
 	    (key = http_hdr_get(req, "Sec-WebSocket-Key")) == NULL ||
 	    !wskey_valid(key->h_value, key->h_valuelen)) {
 		handshake_fail(c, 400, "missing or invalid Sec-WebSocket-Key",
 		    NULL);
-		return;
+		return NULL;
 	}
 	if (((h = http_hdr_get(req, "Content-Length")) != NULL &&
 	    !(h->h_valuelen == 1 && h->h_value[0] == '0')) ||
 	    http_hdr_get(req, "Transfer-Encoding") != NULL) {
 		handshake_fail(c, 400, "upgrade request with a body", NULL);
-		return;
+		return NULL;
 	}
 	if (gl->l_conf->lc_origins != NULL &&
 	    (h = http_hdr_get(req, "Origin")) != NULL &&
 	    !origin_allowed(gl->l_conf->lc_origins, h)) {
 		handshake_fail(c, 403, "origin not allowed", NULL);
-		return;
+		return NULL;
 	}
 	if (http_query_count(req->r_query, req->r_querylen, "session") > 1) {
 		handshake_fail(c, 400, "session given twice", NULL);
-		return;
+		return NULL;
 	}
+	return key;
+}
+
+static void
+handshake_upgrade(struct conn *c, const struct http_req *req)
+{
+	const struct http_hdr	*key;
+	struct ident		*id = NULL;
+	char			 accept[WSKEY_ACCEPTLEN + 1];
+	char			 why[160], sid[40];
+	ssize_t			 n;
+	int			 status;
+
+	if ((key = handshake_valid(c, req)) == NULL)
+		return;
 	if ((status = auth_check(gl->l_conf, req, &id, why,
 	    sizeof(why))) != 0) {
 		handshake_fail(c, status, why,

@@ -189,6 +189,14 @@ bench() {
 				    >"$GW_BENCH_JSON/$name.$(basename "$d").stats" \
 				    2>&1 || true
 			done
+			# Redis's own counts: which commands and scripts
+			# its CPU went to.
+			for d in "$run"/*/; do
+				[ -S "$d/redis.sock" ] || continue
+				redis-cli -s "$d/redis.sock" info commandstats \
+				    >"$GW_BENCH_JSON/$name.$(basename "$d").redis" \
+				    2>&1 || true
+			done
 			cp "$run/node.log" "$GW_BENCH_JSON/$name.log" ||
 			    true
 		fi
