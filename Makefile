@@ -83,7 +83,7 @@ UNIT_EXTRA_oq_test := $(B)/cmd/gw-listen/oq.o
 UNIT_EXTRA_jscan_test := $(B)/cmd/gw-listen/jscan.o
 UNIT_EXTRA_rqueue_test := $(B)/cmd/gw-presence/rqueue.o
 .SECONDEXPANSION:
-$(B)/unit/%: tests/unit/%.c tests/unit/tap.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
+$(B)/unit/%: tests/unit/%.c tests/unit/tap.h tests/unit/ipc_layout.h $$(UNIT_EXTRA_$$*) $(B)/libgw.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -Icmd/gw-listen $(LDFLAGS) -o $@ $< \
 	    $(UNIT_EXTRA_$*) $(B)/libgw.a $(PKG_LIBS)
