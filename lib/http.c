@@ -145,9 +145,10 @@ http_parse_reqline(const char *buf, size_t eol, struct http_req *req,
 		*reason = "bad request line";
 		return 400;
 	}
+	/* '#' has no place in a request-target (RFC 9112 section 3.2). */
 	for (; i < eol && buf[i] != ' '; i++) {
 		if ((unsigned char)buf[i] < 0x21 ||
-		    (unsigned char)buf[i] > 0x7e) {
+		    (unsigned char)buf[i] > 0x7e || buf[i] == '#') {
 			*reason = "bad request target";
 			return 400;
 		}

@@ -113,8 +113,7 @@ handshake_next(struct conn *c)
 		if ((h = c->c_head) == NULL || c->c_state != CONN_ST_HEAD ||
 		    (c->c_flags & (CONN_F_DEAD | CONN_F_WAIT)))
 			return;
-		if (c->c_nreq > 0)
-			handshake_skip_blank(h);
+		handshake_skip_blank(h);
 		end = http_head_end(h->h_buf, h->h_len, h->h_scanned);
 		h->h_scanned = h->h_len;
 		if (end == 0) {
@@ -395,7 +394,7 @@ handshake_valid(struct conn *c, const struct http_req *req)
 	    (h = http_hdr_get(req, "Sec-WebSocket-Version")) == NULL ||
 	    h->h_valuelen != 2 || memcmp(h->h_value, "13", 2) != 0) {
 		handshake_fail(c, 426, "WebSocket version 13 required",
-		    "Sec-WebSocket-Version: 13\r\n");
+		    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
 		return NULL;
 	}
 	if (http_hdr_count(req, "Sec-WebSocket-Key") != 1 ||

@@ -299,9 +299,18 @@ lint_man() {
 	listen_none
 	for r in 'GARBAGE' 'GET /healthz' 'GET  /healthz HTTP/1.1' \
 	    'GET /healthz HTTP/1.1 x' 'GET /healthz HTTP/1.x' \
-	    'GET /healthz FTP/1.1' ' GET /healthz HTTP/1.1'; do
+	    'GET /healthz FTP/1.1' ' GET /healthz HTTP/1.1' \
+	    'GET /healthz#top HTTP/1.1' 'GET /ws?user=a#x HTTP/1.1'; do
 		scenario http --expect 400 --request "$r\\r\\nHost: x\\r\\n\\r\\n"
 	done
+}
+
+@test "http: blank lines before the request line are ignored (RFC 9112 2.2)" {
+	listen_none
+	scenario http --request '\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    --expect 200
+	scenario http --request '\r\n\r\n\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' \
+	    --expect 200
 }
 
 @test "http: bare LF line ends -> 400" {
@@ -414,16 +423,18 @@ lint_man() {
 	scenario upgrade --set 'Connection: keep-alive' --expect 400
 }
 
-@test "upgrade: Sec-WebSocket-Version 8 -> 426 with Sec-WebSocket-Version: 13" {
+@test "upgrade: Sec-WebSocket-Version 8 -> 426 with Sec-WebSocket-Version: 13 and Upgrade" {
 	listen_none
 	scenario upgrade --set 'Sec-WebSocket-Version: 8' --expect 426 \
-	    --expect-header 'Sec-WebSocket-Version: 13'
+	    --expect-header 'Sec-WebSocket-Version: 13' \
+	    --expect-header 'Upgrade: websocket'
 }
 
-@test "upgrade: no Sec-WebSocket-Version -> 426 with Sec-WebSocket-Version: 13" {
+@test "upgrade: no Sec-WebSocket-Version -> 426 with Sec-WebSocket-Version: 13 and Upgrade" {
 	listen_none
 	scenario upgrade --drop Sec-WebSocket-Version --expect 426 \
-	    --expect-header 'Sec-WebSocket-Version: 13'
+	    --expect-header 'Sec-WebSocket-Version: 13' \
+	    --expect-header 'Upgrade: websocket'
 }
 
 @test "upgrade: a missing or bad Sec-WebSocket-Key -> 400" {
