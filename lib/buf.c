@@ -90,6 +90,25 @@ buf_addjson(struct buf *b, const char *s, size_t n)
 	buf_add(b, "\"", 1);
 }
 
+/* The bytes buf_addjson() appends for the n bytes of s, quotes included. */
+size_t
+buf_jsonlen(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i, len = 2;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\' || p[i] == '\n' ||
+		    p[i] == '\r' || p[i] == '\t')
+			len += 2;
+		else if (p[i] < 0x20)
+			len += 6;
+		else
+			len++;
+	}
+	return len;
+}
+
 /* Free b's memory and empty it. */
 void
 buf_free(struct buf *b)

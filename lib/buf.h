@@ -19,6 +19,7 @@ void	buf_room(struct buf *, size_t);
 void	buf_add(struct buf *, const void *, size_t);
 void	buf_addstr(struct buf *, const char *);
 void	buf_addjson(struct buf *, const char *, size_t);
+size_t	buf_jsonlen(const char *, size_t);
 void	buf_free(struct buf *);
 
 #endif

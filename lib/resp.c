@@ -44,6 +44,15 @@ resp_bulk(struct buf *b, const char *s, size_t n)
 	buf_add(b, "\r\n", 2);
 }
 
+/* Append the n bytes at s to b as one bulk string: s as a JSON string. */
+void
+resp_bulkjson(struct buf *b, const char *s, size_t n)
+{
+	resp_num(b, '$', buf_jsonlen(s, n));
+	buf_addjson(b, s, n);
+	buf_add(b, "\r\n", 2);
+}
+
 /*
  * Append the command of argc arguments, argv[i] of lens[i] bytes (lens
  * NULL: NUL-terminated strings), to b.

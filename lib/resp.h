@@ -12,6 +12,7 @@
 
 void	resp_head(struct buf *, size_t);
 void	resp_bulk(struct buf *, const char *, size_t);
+void	resp_bulkjson(struct buf *, const char *, size_t);
 void	resp_argv(struct buf *, int, const char **, const size_t *);
 
 #endif

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <openssl/rand.h>
@@ -118,39 +117,6 @@ redis_epoch(char e[17])
 		e[2 * i + 1] = hex[r[i] & 0xf];
 	}
 	e[16] = '\0';
-}
-
-/*
- * The publisher's user id as JSON: null if empty; quoted as it is if it
- * needs no escape (printable ASCII without quote or backslash, the ids
- * clients have), into buf of len + 3 bytes at least; else escaped by
- * jansson into *dyn, which the caller frees.  Returns the text.
- */
-static const char *
-redis_from_json(const char *from, size_t len, char *buf, char **dyn)
-{
-	json_t	*s;
-	size_t	 i;
-
-	*dyn = NULL;
-	if (len == 0)
-		return "null";
-	for (i = 0; i < len; i++)
-		if (from[i] < 0x20 || from[i] > 0x7e || from[i] == '"' ||
-		    from[i] == '\\')
-			break;
-	if (i == len) {
-		buf[0] = '"';
-		memcpy(buf + 1, from, len);
-		buf[len + 1] = '"';
-		buf[len + 2] = '\0';
-		return buf;
-	}
-	if ((s = json_stringn(from, len)) == NULL ||
-	    (*dyn = json_dumps(s, JSON_ENCODE_ANY)) == NULL)
-		fatalx("redis_publish: json");
-	json_decref(s);
-	return *dyn;
 }
 
 static int
@@ -249,9 +215,7 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 {
 	struct rreq	*rq;
 	struct pubreq	*p;
-	const char	*fromjson;
 	char		 tsbuf[24], epoch[17], key[256];
-	char		 frombuf[BRIDGE_MAXFROM + 3], *fromdyn;
 
 	if (gb->b_cmd == NULL || !gb->b_cmdup)
 		return -1;
@@ -267,17 +231,19 @@ redis_publish(struct worker *w, uint32_t id, const char *ch, size_t chlen,
 	resp_bulk(&pb.pb_keys, key, strlen(key));
 	chan_key(key, sizeof(key), ch, chlen, 'm');
 	resp_bulk(&pb.pb_keys, key, strlen(key));
-	fromjson = redis_from_json(from, fromlen, frombuf, &fromdyn);
 	snprintf(tsbuf, sizeof(tsbuf), "%llu", (unsigned long long)ts);
 	redis_epoch(epoch);
 	chan_key(key, sizeof(key), ch, chlen, 'p');
 	resp_bulk(&pb.pb_args, ch, chlen);
 	resp_bulk(&pb.pb_args, data, datalen);
-	resp_bulk(&pb.pb_args, fromjson, strlen(fromjson));
+	/* gw-listen counted its bytes against max_message: same escapes. */
+	if (fromlen == 0)
+		resp_bulk(&pb.pb_args, "null", 4);
+	else
+		resp_bulkjson(&pb.pb_args, from, fromlen);
 	resp_bulk(&pb.pb_args, tsbuf, strlen(tsbuf));
 	resp_bulk(&pb.pb_args, epoch, 16);
 	resp_bulk(&pb.pb_args, key, strlen(key));
-	free(fromdyn);
 	if (rq->rq_npubs == PUB_MAX || pb.pb_args.b_len >= PUB_MAXBYTES)
 		script_flush();
 	return 0;

@@ -471,9 +471,12 @@ api_publish_text(struct conn *c, const char *ch, size_t chlen,
 	struct timespec	 ts;
 	struct ipc_msg	*m;
 	struct pend	*pd;
+	uint64_t	 ms;
 	int		 batch = c->c_head->h_api != NULL;
 
-	if (n + chlen + 160 > gl->l_conf->lc_maxmsg) {
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (proto_message_len(chlen, n, "", ms) > gl->l_conf->lc_maxmsg) {
 		if (!batch) {
 			api_error(c, 413, "too_large",
 			    "message over max_message");
@@ -487,12 +490,11 @@ api_publish_text(struct conn *c, const char *ch, size_t chlen,
 		    "too_large", "message", "message over max_message"), 413);
 		return 0;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
 	m = ipc_create(GW_MSG_BRIDGE_PUBLISH, 0);
 	ipc_add_str(m, ch, chlen);
 	ipc_add_str(m, s, n);
 	ipc_add_cstr(m, "");		/* from: the server, null */
-	ipc_add_u64(m, (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	ipc_add_u64(m, ms);
 	pd = client_pend(c, PD_PUBLISH, NULL);
 	pd->pd_api = 1;
 	pd->pd_apiidx = idx;

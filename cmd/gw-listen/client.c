@@ -469,6 +469,7 @@ client_publish(struct conn *c, struct req *rq, uint32_t i)
 	struct pend	*pd;
 	char		 buf[PROTO_DUMPBUF], *data;
 	size_t		 n;
+	uint64_t	 ms;
 
 	if (!client_rate_ok(c)) {
 		client_error(c, rq->rq_id, "rate_limited",
@@ -482,21 +483,22 @@ client_publish(struct conn *c, struct req *rq, uint32_t i)
 	}
 	if ((data = proto_dump(rq->rq_data, buf, sizeof(buf), &n)) == NULL)
 		fatalx("publish: json out of memory");
-	/* The message frame adds the envelope: keep it under max_message. */
-	if (n + strlen(rq->rq_channel) + strlen(c->c_id->id_user) * 2 + 160 >
-	    gl->l_conf->lc_maxmsg) {
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	/* Every subscriber must be able to take the message frame. */
+	if (proto_message_len(strlen(rq->rq_channel), n, c->c_id->id_user,
+	    ms) > gl->l_conf->lc_maxmsg) {
 		if (data != buf)
 			free(data);
 		client_error(c, rq->rq_id, "too_large",
 		    "message over max_message");
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
 	m = ipc_create(GW_MSG_BRIDGE_PUBLISH, 0);
 	ipc_add_cstr(m, rq->rq_channel);
 	ipc_add_str(m, data, n);
 	ipc_add_cstr(m, c->c_id->id_user);
-	ipc_add_u64(m, (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	ipc_add_u64(m, ms);
 	if (data != buf)
 		free(data);
 	pd = pend_new(c, PD_PUBLISH, rq->rq_id);

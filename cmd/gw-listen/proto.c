@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "proto.h"
 
 static int	proto_fail(struct proto_err *, const char *, const char *, ...)
@@ -207,4 +208,27 @@ proto_dump(const json_t *o, char *buf, size_t size, size_t *lenp)
 		return NULL;
 	}
 	return s;
+}
+
+/*
+ * The bytes of the message frame that publishing datalen bytes of data on
+ * a channel of chlen bytes from user from ("" for the server) at ts makes,
+ * as gw-bridge's publish script writes it: {"type":"message","channel":
+ * ,"data":,"offset":"","from":,"ts":} (65 bytes), an offset of
+ * PROTO_OFFSETLEN, from as a JSON string (null for the server), the
+ * timestamp's digits.  A publish is refused (too_large) when this is over
+ * max_message, so that every frame a subscriber gets fits it.
+ */
+size_t
+proto_message_len(size_t chlen, size_t datalen, const char *from,
+    uint64_t ts)
+{
+	size_t	n = 65 + PROTO_OFFSETLEN + chlen + datalen;
+
+	n += from[0] == '\0' ? 4 : buf_jsonlen(from, strlen(from));
+	do {
+		n++;
+		ts /= 10;
+	} while (ts > 0);
+	return n;
 }

@@ -7,6 +7,7 @@
 #define GW_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -14,6 +15,7 @@
 
 #define PROTO_MAXCHAN		PARSE_MAXCHAN
 #define PROTO_MAXOFFSET		64
+#define PROTO_OFFSETLEN		38	/* EPOCH(16):MS(12)-SEQ(8) */
 #define PROTO_MAXHISTORY	1000
 #define PROTO_DUMPBUF		4096	/* proto_dump()'s buffer on the stack */
 
@@ -48,5 +50,6 @@ int	 proto_parse(const char *, size_t, struct req *, struct proto_err *);
 void	 proto_req_free(struct req *);
 char	*proto_error_json(json_t *, const char *, const char *, size_t *);
 char	*proto_dump(const json_t *, char *, size_t, size_t *);
+size_t	 proto_message_len(size_t, size_t, const char *, uint64_t);
 
 #endif

@@ -40,6 +40,18 @@ acheck() {
 	acheck routes
 }
 
+@test "max_message counts the message frame: a publish whose frame is exactly --max-message reaches a subscriber, one byte more is too_large (WebSocket, a JWT id with escapes, the API)" {
+	local tok user='ann "the" \ é'
+	start_node m 1 --max-message 1000 --api-key-file "$GW_TMP/keys"
+	"$PY" "$GW_HELPERS/maxmsg.py" --port "$GW_PORT" --max 1000 --key "$KEY"
+	make_secret
+	start_node t 1 --max-message 1000 --auth jwt --secret-file "$GW_SECRET"
+	tok=$("$GWCTL_BIN" token "$user" --secret-file "$GW_SECRET" |
+	    jq -r .token)
+	"$PY" "$GW_HELPERS/maxmsg.py" --port "$GW_PORT" --max 1000 \
+	    --token "$tok" --user "$user"
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \

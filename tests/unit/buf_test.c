@@ -87,6 +87,30 @@ test_json(void)
 	buf_free(&b);
 }
 
+/* buf_jsonlen() is what buf_addjson() appends, for every byte value. */
+static void
+test_jsonlen(void)
+{
+	struct buf	 b = { 0 };
+	char		 s[64];
+	int		 i, j, bad = 0;
+	size_t		 n;
+
+	for (i = 0; i < 2000; i++) {
+		n = tap_rand() % sizeof(s);
+		for (j = 0; j < (int)n; j++)
+			s[j] = (char)(i < 256 ? (uint32_t)(i + j) : tap_rand());
+		b.b_len = 0;
+		buf_addjson(&b, s, n);
+		if (buf_jsonlen(s, n) != b.b_len)
+			bad++;
+	}
+	ok(bad == 0, "buf_jsonlen equals buf_addjson's length (%d of 2000 "
+	    "differ)", bad);
+	ok(buf_jsonlen("", 0) == 2, "buf_jsonlen of the empty string");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -94,5 +118,6 @@ main(void)
 	test_room();
 	test_random();
 	test_json();
+	test_jsonlen();
 	return tap_done();
 }

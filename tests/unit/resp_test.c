@@ -48,6 +48,10 @@ test_fixed(void)
 	b.b_len = 0;
 	resp_head(&b, 0);
 	ok(strcmp(b.b_p, "*0\r\n") == 0, "a head of 0 arguments");
+	b.b_len = 0;
+	resp_bulkjson(&b, "a\"b\n\x01", 5);
+	ok(strcmp(b.b_p, "$14\r\n\"a\\\"b\\n\\u0001\"\r\n") == 0,
+	    "a JSON string as one bulk string: %s", b.b_p);
 	buf_free(&b);
 }
 
