@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	6
+#define GW_IPC_VERSION	7
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -55,7 +55,7 @@ enum gw_msg_type {
 	GW_MSG_PRESENCE_LEAVE,		/* str channel, str user, u64 actor */
 	GW_MSG_PRESENCE_TYPING,		/* str channel, str user, u64 actor,
 					   u32 stop */
-	GW_MSG_PRESENCE_QUERY,		/* id; str channel */
+	GW_MSG_PRESENCE_QUERY,		/* id; str channel, str sync */
 
 	/* gw-presence -> gw-listen */
 	GW_MSG_PRESENCE_REPLY,		/* id; str answer (JSON object) */

@@ -552,6 +552,7 @@ api_get(struct conn *c, int route, const struct http_req *req)
 		pd->pd_api = 1;
 		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
 		ipc_add_cstr(m, ch);
+		ipc_add_cstr(m, "");	/* no sync mark */
 	} else {
 		if ((m = api_history_msg(c, req, ch)) == NULL)
 			return;

@@ -250,11 +250,30 @@ pend_free(struct pend *pd)
 	}
 	json_decref(pd->pd_reqid);
 	json_decref(pd->pd_pres);
+	ev_timer_stop(gl->l_loop, &pd->pd_synctimer);
+	client_sub_unsync(pd);
+	free(pd->pd_stash);
+	while (pd->pd_nhev > 0)
+		obuf_unref(pd->pd_hev[--pd->pd_nhev]);
+	free(pd->pd_hev);
 	if (pd->pd_msg != NULL)
 		ipc_msg_free(pd->pd_msg);
 	free(pd->pd_channel);
 	free(pd->pd_sincearg);
 	free(pd);
+}
+
+/* c's subscribe to ch whose presence gw-presence is reading, or NULL. */
+struct pend *
+client_sub_waiting(struct conn *c, struct chan *ch)
+{
+	struct pend	*pd;
+
+	for (pd = c->c_pend; pd != NULL; pd = pd->pd_next)
+		if (pd->pd_kind == PD_SUBPRES && pd->pd_chan == ch &&
+		    pd->pd_stash != NULL)
+			return pd;
+	return NULL;
 }
 
 /* c's oldest request (its list is newest first), or NULL. */
@@ -312,7 +331,7 @@ client_presence_answer(struct pend *pd, json_t *answer, const char *code,
 	}
 	if (pd->pd_kind == PD_SUBPRES) {
 		pd->pd_pres = answer != NULL ? json_incref(answer) : NULL;
-		client_sub_send(pd, pd->pd_sincearg);
+		client_sub_presence(pd, answer != NULL);
 		return;
 	}
 	if (pd->pd_kind == PD_SESSION) {
@@ -344,6 +363,7 @@ client_presence(struct conn *c, struct req *rq, int i)
 		pd->pd_channel = xstrdup(rq->rq_channel);
 		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
 		ipc_add_cstr(m, rq->rq_channel);
+		ipc_add_cstr(m, "");	/* no sync mark */
 		if (link_request(m, pd) == -1)
 			client_fail(pd, "unavailable",
 			    "the node's presence service is not reachable");

@@ -22,6 +22,11 @@
 #define LISTEN_FULL_CHECK	0.5	/* s between checks while full */
 #define LISTEN_WRITE_BUDGET	(64 * 1024)	/* bytes written per turn */
 #define LISTEN_CLOSE_TIMEOUT	2.0	/* seconds to wait for the peer's close */
+#define LISTEN_MAXHEV		1024	/* events held for a subscribe while
+					   its presence is read */
+#define LISTEN_SYNC_WAIT	2.0	/* seconds a presence answer waits for
+					   its sync mark */
+#define LISTEN_ACTOR_SYNC	UINT64_MAX	/* an event's actor: a mark */
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
 #define LISTEN_EPOCHLEN		16	/* its epoch */
@@ -198,8 +203,8 @@ enum pend_kind {
 	PD_HISTORY,
 	PD_RESTORE,
 	PD_PRESENCE,		/* gw-presence: a presence query */
-	PD_SUBPRES,		/* gw-presence: the presence of a subscribe,
-				   which then goes to the bridge */
+	PD_SUBPRES,		/* gw-presence: the presence of a subscribe
+				   that the bridge answered */
 	PD_SESSION,		/* gw-presence: load a session to resume */
 	PD_KICK,		/* gw-bridge: a kick asked of every worker */
 	PD_CHANNELS		/* ... their channels */
@@ -212,6 +217,12 @@ struct pend {
 	uint8_t		 pd_presence;
 	uint8_t		 pd_new;	/* the subscribe created the membership */
 	uint8_t		 pd_resume;	/* a subscribe made by a resume */
+	uint8_t		 pd_hevlost;	/* PD_SUBPRES: events past pd_hev's
+					   room were dropped */
+	uint8_t		 pd_presdone;	/* PD_SUBPRES: gw-presence answered */
+	uint8_t		 pd_synced;	/* ... and its sync mark came */
+	uint64_t	 pd_syncseq;	/* PD_SUBPRES: the mark's number */
+	ev_timer	 pd_synctimer;	/* ... waited for 2 s at most */
 	uint32_t	 pd_headlen;	/* PD_SESSION: the request head's size */
 	uint8_t		 pd_api;	/* asked by the HTTP API (api.c) */
 	uint32_t	 pd_apiidx;	/* ... item of a batch */
@@ -222,6 +233,12 @@ struct pend {
 	char		*pd_channel;	/* history, presence */
 	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */
 	json_t		*pd_pres;	/* PD_SUBPRES: gw-presence's answer */
+	uint8_t		*pd_stash;	/* PD_SUBPRES: the bridge's answer,
+					   kept until the presence comes */
+	size_t		 pd_stashlen;
+	struct obuf	**pd_hev;	/* PD_SUBPRES: the channel's events
+					   meanwhile, in order */
+	uint32_t	 pd_nhev;
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
 	struct ipc_msg	*pd_msg;	/* PD_PUBLISH not sent yet: waits for
 					   its subscribe's answer (pd_chan) */
@@ -327,6 +344,10 @@ struct listen {
 	uint32_t		 l_chserial;
 	uint64_t		 l_nsubs;	/* subscriptions now */
 	uint32_t		 l_nhist;	/* history reads awaited */
+	uint64_t		 l_synctok;	/* random: this process's sync
+						   marks (subscribe.c) */
+	uint64_t		 l_syncseq;	/* ... the last one's number */
+	struct htab		*l_syncpends;	/* ... by number: the pends */
 };
 
 /*
@@ -447,6 +468,11 @@ int		 client_resubscribe(struct conn *, const char *, int,
 		    const char *);
 void		 client_sub_send(struct pend *, const char *);
 int		 client_subscribed(struct pend *, struct ipc_rd *);
+void		 client_sub_presence(struct pend *, int);
+void		 client_sub_hold(struct pend *, struct obuf *);
+struct pend	*client_sub_waiting(struct conn *, struct chan *);
+void		 client_sub_mark_came(const char *, size_t);
+void		 client_sub_unsync(struct pend *);
 
 /* chan.c */
 struct chan	*chan_find(const char *, size_t);

@@ -135,20 +135,32 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 	struct obuf	*ob = NULL;
 	struct conn	*m;
 	struct csub	*s;
+	struct pend	*pd;
 	uint32_t	 i;
 
+	if (actor == LISTEN_ACTOR_SYNC) {
+		client_sub_mark_came(frame, framelen);	/* not for clients */
+		return;
+	}
 	/* Only the members that asked: not a scan of all (chan.c). */
 	if ((ch = chan_find(name, namelen)) == NULL || ch->ch_npres == 0)
 		return;
 	for (i = 0; i < ch->ch_npres; i++) {
 		m = ch->ch_pres[i].m_conn;
 		s = &m->c_subs[ch->ch_pres[i].m_sidx];
-		/* Not before the subscribed answer (a floor: answered). */
-		if ((s->s_pending && chan_floor(s) == NULL) ||
-		    m->c_connid == actor)
+		if (m->c_connid == actor)
 			continue;
 		if (ob == NULL)
 			ob = ws_frame(0x1, frame, framelen);
+		/*
+		 * Not before the subscribed answer (a floor: answered); held
+		 * for it while gw-presence reads the presence it gives.
+		 */
+		if (s->s_pending && chan_floor(s) == NULL) {
+			if ((pd = client_sub_waiting(m, ch)) != NULL)
+				client_sub_hold(pd, ob);
+			continue;
+		}
 		(void)conn_send(m, ob);
 	}
 	obuf_unref(ob);

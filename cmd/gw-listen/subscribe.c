@@ -9,14 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "htab.h"
 #include "ipc.h"
 #include "listen.h"
+#include "log.h"
 #include "proto.h"
 #include "xmalloc.h"
 
 static void	client_subscribe_as(struct conn *, struct req *, int);
 static void	client_sub_mark(const struct pend *, struct conn *, uint32_t,
 		    uint32_t, const char *);
+static int	client_sub_ask_presence(struct pend *, const struct ipc_rd *);
+static void	client_sub_sync_late(struct ev_loop *, ev_timer *, int);
+static void	client_sub_finish(struct pend *);
+static json_t	*client_frame_json(const struct obuf *);
+static void	client_sub_events(struct conn *, json_t *, struct pend *);
 
 void
 client_subscribe(struct conn *c, struct req *rq)
@@ -51,7 +58,6 @@ client_resubscribe(struct conn *c, const char *name, int presence,
 static void
 client_subscribe_as(struct conn *c, struct req *rq, int resume)
 {
-	struct ipc_msg	*m;
 	struct pend	*pd;
 	int		 i, joined = 0, changed = 1;
 
@@ -98,18 +104,7 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 	 */
 	if (changed && !resume)
 		sess_changed(c);
-	if (rq->rq_presence && plink_up()) {
-		/*
-		 * The presence first (it counts c: the join went before on
-		 * the same link), then the bridge.
-		 */
-		pd->pd_kind = PD_SUBPRES;
-		m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
-		ipc_add_cstr(m, rq->rq_channel);
-		if (link_request(m, pd) == 0)
-			return;
-		pd->pd_kind = PD_SUBSCRIBE;
-	}
+	/* The bridge first; with presence, gw-presence then (see below). */
 	client_sub_send(pd, rq->rq_since);
 }
 
@@ -128,6 +123,224 @@ client_sub_send(struct pend *pd, const char *since)
 	if (link_request(m, pd) == -1)
 		client_fail(pd, "unavailable",
 		    "the node cannot reach its message store");
+}
+
+/*
+ * The bridge answered subscribe pd, which asked for presence: keep the
+ * answer (rd, unread) and ask gw-presence for the channel's presence;
+ * client_sub_presence() goes on when it answers.  In that order, the
+ * presence is read after the bridge began to bring the channel's events
+ * here: what changes after it comes as events, which are held for pd
+ * meanwhile (pres_event()).  The other way round, a user who joined
+ * between the presence and the bridge's subscription was never seen.
+ * The join went to gw-presence before, on the same link: c is counted.
+ * Return value: 1 if asked, 0 if gw-presence is not there (the caller
+ * answers with this process's view).
+ */
+static int
+client_sub_ask_presence(struct pend *pd, const struct ipc_rd *rd)
+{
+	struct ipc_msg	*m;
+	char		 sync[40];
+
+	if (!plink_up())
+		return 0;
+	if (gl->l_synctok == 0)
+		auth_random(&gl->l_synctok, sizeof(gl->l_synctok));
+	if (gl->l_syncpends == NULL)
+		gl->l_syncpends = htab_new();
+	pd->pd_kind = PD_SUBPRES;
+	pd->pd_syncseq = ++gl->l_syncseq;
+	snprintf(sync, sizeof(sync), "%016llx:%llu",
+	    (unsigned long long)gl->l_synctok,
+	    (unsigned long long)pd->pd_syncseq);
+	m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
+	ipc_add_cstr(m, pd->pd_chan->ch_name);
+	ipc_add_cstr(m, sync);
+	if (link_request(m, pd) == -1) {
+		pd->pd_kind = PD_SUBSCRIBE;
+		return 0;
+	}
+	htab_put(gl->l_syncpends, (char *)&pd->pd_syncseq,
+	    sizeof(pd->pd_syncseq), pd);
+	pd->pd_stash = xmalloc(rd->r_left > 0 ? rd->r_left : 1);
+	memcpy(pd->pd_stash, rd->r_p, rd->r_left);
+	pd->pd_stashlen = rd->r_left;
+	return 1;
+}
+
+/*
+ * gw-presence answered subscribe pd (pd_pres; ok 0 if it failed): answer
+ * the client once the query's sync mark has come too, so that every
+ * event published before the presence was read is held (and weighed
+ * against it) rather than sent after the answer; 2 s at most.
+ */
+void
+client_sub_presence(struct pend *pd, int ok)
+{
+	pd->pd_presdone = 1;
+	if (ok && !pd->pd_synced) {
+		ev_timer_init(&pd->pd_synctimer, client_sub_sync_late,
+		    LISTEN_SYNC_WAIT, 0.);
+		pd->pd_synctimer.data = pd;
+		ev_timer_start(gl->l_loop, &pd->pd_synctimer);
+		return;
+	}
+	client_sub_finish(pd);
+}
+
+static void
+client_sub_sync_late(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pend	*pd = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_verbose("channel %s: no sync mark %llu in %.0f s: answered "
+	    "without it", pd->pd_chan->ch_name,
+	    (unsigned long long)pd->pd_syncseq, LISTEN_SYNC_WAIT);
+	client_sub_finish(pd);
+}
+
+/* Answer subscribe pd with the bridge's answer kept and the presence. */
+static void
+client_sub_finish(struct pend *pd)
+{
+	struct ipc_rd	rd = { pd->pd_stash, pd->pd_stashlen, 0 };
+
+	ev_timer_stop(gl->l_loop, &pd->pd_synctimer);
+	client_sub_unsync(pd);
+	if (client_subscribed(pd, &rd) == -1)
+		log_warnx("gw-bridge: a malformed subscribe answer");
+}
+
+/* Forget pd's sync mark (answered, or freed). */
+void
+client_sub_unsync(struct pend *pd)
+{
+	if (pd->pd_syncseq != 0 && gl->l_syncpends != NULL)
+		htab_del(gl->l_syncpends, (char *)&pd->pd_syncseq,
+		    sizeof(pd->pd_syncseq));
+	pd->pd_syncseq = 0;
+}
+
+/*
+ * A sync mark came on a channel (the frame of an event whose actor is
+ * LISTEN_ACTOR_SYNC): if it is one of this process's, its subscribe has
+ * every event published before its presence was read.
+ */
+void
+client_sub_mark_came(const char *frame, size_t len)
+{
+	char			 buf[40], *end;
+	unsigned long long	 tok, seq;
+	struct pend		*pd;
+	uint64_t		 key;
+
+	if (len < 18 || len >= sizeof(buf) || gl->l_syncpends == NULL)
+		return;
+	memcpy(buf, frame, len);
+	buf[len] = '\0';
+	tok = strtoull(buf, &end, 16);
+	if (end != buf + 16 || *end != ':' || tok != gl->l_synctok)
+		return;		/* another process's */
+	seq = strtoull(end + 1, &end, 10);
+	key = seq;
+	if (*end != '\0' || (pd = htab_get(gl->l_syncpends, (char *)&key,
+	    sizeof(key))) == NULL)
+		return;		/* answered already (late) */
+	pd->pd_synced = 1;
+	if (pd->pd_presdone)
+		client_sub_finish(pd);
+}
+
+/*
+ * Hold an event (ob) of subscribe pd's channel until its answer; at most
+ * LISTEN_MAXHEV, the rest are dropped (the presence answer is then
+ * behind).
+ */
+void
+client_sub_hold(struct pend *pd, struct obuf *ob)
+{
+	if (pd->pd_nhev >= LISTEN_MAXHEV) {
+		if (!pd->pd_hevlost)
+			log_warnx("conn %016llx: over %d events while its "
+			    "presence was read; the rest dropped",
+			    (unsigned long long)pd->pd_conn->c_connid,
+			    LISTEN_MAXHEV);
+		pd->pd_hevlost = 1;
+		return;
+	}
+	if ((pd->pd_nhev & (pd->pd_nhev - 1)) == 0)
+		pd->pd_hev = xrealloc(pd->pd_hev, (pd->pd_nhev == 0 ? 1 :
+		    pd->pd_nhev * 2) * sizeof(*pd->pd_hev));
+	ob->ob_ref++;
+	pd->pd_hev[pd->pd_nhev++] = ob;
+}
+
+/* The JSON of text frame ob (a server frame: no mask), or NULL. */
+static json_t *
+client_frame_json(const struct obuf *ob)
+{
+	size_t	hl = 2;
+
+	if ((ob->ob_data[1] & 0x7f) == 126)
+		hl = 4;
+	else if ((ob->ob_data[1] & 0x7f) == 127)
+		hl = 10;
+	if (ob->ob_len < hl)
+		return NULL;
+	return json_loadb((const char *)ob->ob_data + hl, ob->ob_len - hl, 0,
+	    NULL);
+}
+
+/*
+ * Send c the events held for pd, as they apply to pres, the presence that
+ * the subscribed answer gave: some came before gw-presence read it (it
+ * counts them already), some after.  Played in order on the answer's
+ * user set, a join of a user in it or a leave of one not in it changes
+ * nothing and is dropped; the others are sent, and the client's view
+ * ends as the channel is.  Typing events are sent as they are.
+ */
+static void
+client_sub_events(struct conn *c, json_t *pres, struct pend *pd)
+{
+	struct htab	*set;
+	json_t		*users, *u, *ev;
+	const char	*type, *id;
+	size_t		 k;
+	uint32_t	 j;
+	int		 join, in;
+
+	set = htab_new();
+	users = json_object_get(pres, "users");
+	json_array_foreach(users, k, u)
+		if ((id = json_string_value(json_object_get(u, "userId"))) !=
+		    NULL)
+			htab_put(set, id, strlen(id), set);
+	for (j = 0; j < pd->pd_nhev; j++) {
+		struct obuf *ob = pd->pd_hev[j];
+
+		ev = client_frame_json(ob);
+		type = json_string_value(json_object_get(ev, "type"));
+		id = json_string_value(json_object_get(ev, "userId"));
+		join = type != NULL && strcmp(type, "presence.join") == 0;
+		if (id != NULL && (join ||
+		    (type != NULL && strcmp(type, "presence.leave") == 0))) {
+			in = htab_get(set, id, strlen(id)) != NULL;
+			if (join == in) {
+				json_decref(ev);
+				continue;	/* no change */
+			}
+			if (join)
+				htab_put(set, id, strlen(id), set);
+			else
+				htab_del(set, id, strlen(id));
+		}
+		json_decref(ev);
+		(void)conn_send(c, ob);
+	}
+	htab_free(set);
 }
 
 /*
@@ -169,6 +382,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	struct obuf	*ob;
 	json_t		*o;
 	int		 i, refill, first;
+	struct ipc_rd	 rd0 = *rd;
 
 	if (ipc_get_str(rd, &ch, &chlen) == -1 ||
 	    ipc_get_str(rd, &latest, &latestlen) == -1 ||
@@ -184,6 +398,9 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 		client_pend_free(pd);
 		return 0;
 	}
+	if (pd->pd_presence && pd->pd_kind == PD_SUBSCRIBE &&
+	    client_sub_ask_presence(pd, &rd0))
+		return 0;
 	o = json_pack("{s:s, s:O?, s:s, s:s%}", "type", "subscribed", "id",
 	    pd->pd_reqid, "channel", pd->pd_chan->ch_name, "offset", latest,
 	    latestlen);
@@ -209,8 +426,11 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 		c->c_subs[i].s_pending = 1;
 	}
 	client_sub_mark(pd, c, (uint32_t)i, rec, last);
-	client_pend_free(pd);
 	(void)client_send_json(c, o);
+	/* The events held while gw-presence answered, after the answer. */
+	if (pd->pd_nhev > 0)
+		client_sub_events(c, json_object_get(o, "presence"), pd);
+	client_pend_free(pd);
 	json_decref(o);
 	/* The replay, then what arrived live meanwhile and is newer. */
 	for (k = 0; k < n; k++) {

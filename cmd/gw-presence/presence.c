@@ -407,13 +407,17 @@ presence_do_typing(struct ipc_rd *rd)
 static int
 presence_do_query(struct peer *p, uint32_t id, struct ipc_rd *rd)
 {
-	const char	*ch;
-	size_t		 chlen;
+	const char	*ch, *sync;
+	size_t		 chlen, synclen, i;
 
-	if (ipc_get_str(rd, &ch, &chlen) == -1 || ipc_end(rd) == -1 ||
-	    !parse_channel(ch, chlen))
+	if (ipc_get_str(rd, &ch, &chlen) == -1 ||
+	    ipc_get_str(rd, &sync, &synclen) == -1 || ipc_end(rd) == -1 ||
+	    !parse_channel(ch, chlen) || synclen > PRESENCE_MAXSYNC)
 		return -1;
-	if (redis_query(p, id, ch, chlen) == -1)
+	for (i = 0; i < synclen; i++)
+		if (sync[i] <= ' ' || sync[i] > '~')
+			return -1;
+	if (redis_query(p, id, ch, chlen, sync, synclen) == -1)
 		presence_send_fail(p, id, "unavailable",
 		    "presence is not reachable: Redis is down");
 	return 0;

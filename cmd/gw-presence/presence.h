@@ -32,6 +32,7 @@
 #define PRESENCE_MAXINFO	(64 * 1024)	/* bytes of a user's info */
 #define PRESENCE_MAXSINCE	(1ULL << 53)	/* exact in a Lua number */
 #define PRESENCE_MAXREPLY	(4 * 1024 * 1024)	/* bytes of an answer */
+#define PRESENCE_MAXSYNC	64	/* bytes of a query's sync mark */
 #define PRESENCE_NODELEN	64
 #define PRESENCE_INSTLEN	(PRESENCE_NODELEN + 10)	/* NODE/8 hex */
 
@@ -254,7 +255,8 @@ void		 redis_start(void);
 void		 redis_stop(void);
 int		 redis_join(const struct entry *, uint64_t, int);
 int		 redis_leave(const struct entry *, uint64_t);
-int		 redis_query(struct peer *, uint32_t, const char *, size_t);
+int		 redis_query(struct peer *, uint32_t, const char *, size_t,
+		    const char *, size_t);
 int		 redis_publish(const char *, size_t, const char *, size_t);
 int		 redis_sess_save(const char *, const char *, size_t,
 		    const char *, size_t, int);

@@ -17,6 +17,7 @@
 #include "presence.h"
 #include "xmalloc.h"
 
+static void	redis_query_mark(const char *, size_t, const char *, size_t);
 static long long redis_qcount;		/* the last HLEN of a query */
 static uint64_t	redis_qgen;		/* ... and the query's serial */
 
@@ -131,7 +132,8 @@ redis_leave(const struct entry *e, uint64_t actor)
  * Return value: 0 if sent, -1 if Redis is not up.
  */
 int
-redis_query(struct peer *p, uint32_t id, const char *ch, size_t chlen)
+redis_query(struct peer *p, uint32_t id, const char *ch, size_t chlen,
+    const char *sync, size_t synclen)
 {
 	static uint64_t	 serial;
 	const char	*argv[4];
@@ -158,7 +160,30 @@ redis_query(struct peer *p, uint32_t id, const char *ch, size_t chlen)
 	argv[0] = "HRANDFIELD"; lens[0] = 10;
 	argv[2] = max; lens[2] = strlen(max);
 	argv[3] = "WITHVALUES"; lens[3] = 10;
-	return redis_send(rq, 4, argv, lens);
+	if (redis_send(rq, 4, argv, lens) == -1)
+		return -1;
+	if (synclen > 0)
+		redis_query_mark(ch, chlen, sync, synclen);
+	return 0;
+}
+
+/*
+ * A subscribe's query (sync not empty): right behind it on the link, its
+ * mark on the channel, "!ffffffffffffffff\nSYNC".  Redis delivers it to
+ * every subscriber after the events published before the query read
+ * the presence: the asking worker knows then that it has them all
+ * (gw-ipc(7), GW_MSG_PRESENCE_QUERY).  If it is lost, the worker waits
+ * 2 s at most.
+ */
+static void
+redis_query_mark(const char *ch, size_t chlen, const char *sync,
+    size_t synclen)
+{
+	char	buf[18 + PRESENCE_MAXSYNC];
+
+	memcpy(buf, "!ffffffffffffffff\n", 18);
+	memcpy(buf + 18, sync, synclen);
+	(void)redis_publish(ch, chlen, buf, 18 + synclen);
 }
 
 /*

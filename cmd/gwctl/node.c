@@ -149,6 +149,7 @@ cmd_presence(int argc, char *argv[])
 		return EX_FAIL;
 	m = ipc_create(GW_MSG_PRESENCE_QUERY, id = sock_next_id(&s));
 	ipc_add_cstr(m, argv[1]);
+	ipc_add_cstr(m, "");		/* no sync mark */
 	if (sock_send(&s, m) == -1 || sock_reply(&s, id, &h, &rd) == -1)
 		return EX_FAIL;
 	if (h.type == GW_MSG_PRESENCE_FAIL && ipc_get_str(&rd, &str,

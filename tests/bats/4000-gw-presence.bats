@@ -117,6 +117,11 @@ expect_n() {
 	pcheck dedupe --ports "$PORTS" --secret "$GW_SECRET"
 }
 
+@test "race: four users subscribing with presence at the same moment on two nodes each come to see all four, no join twice (ten rounds, new and live channels)" {
+	nodes 2
+	pcheck race --ports "$PORTS"
+}
+
 @test "grace: a leave only after presence_grace; back within it (same node or another): neither leave nor join" {
 	nodes 2
 	pcheck grace --ports "$PORTS"

@@ -232,6 +232,9 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 			return -1;
 		break;
 	case GW_MSG_PRESENCE_QUERY:
+		if (get_str(c, &s, &n) == -1 || get_str(c, &s, &n) == -1)
+			return -1;
+		break;
 	case GW_MSG_PRESENCE_REPLY:
 		if (get_str(c, &s, &n) == -1)
 			return -1;

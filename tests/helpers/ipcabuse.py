@@ -45,7 +45,7 @@ import sys
 import time
 
 TIMEOUT = 10
-VERSION = 6
+VERSION = 7
 MAXMSG = 8 * 1024 * 1024
 PROBE_ID = 0x7ead
 
@@ -85,7 +85,7 @@ GOOD = {
     "PRESENCE_LEAVE": [("s", "abuse:p"), ("s", "abuser"), ("q", 7)],
     "PRESENCE_TYPING": [("s", "abuse:p"), ("s", "abuser"), ("q", 7),
                         ("u", 0)],
-    "PRESENCE_QUERY": [("s", "abuse:p")],
+    "PRESENCE_QUERY": [("s", "abuse:p"), ("s", "")],
     "PRESENCE_REPLY": [("s", '{"count":0,"users":[]}')],
     "PRESENCE_FAIL": [("s", "unavailable"), ("s", "no")],
     "SESSION_SAVE": [("s", SID), ("s", "abuser"), ("s", '{"c":[]}'),
@@ -451,7 +451,8 @@ def battery_cases(kind):
                 encode([("s", ch), ("s", "abuser"), ("s", "{}"), ("q", 1),
                         ("q", 7)])), "closed", "GW_MSG_PRESENCE_JOIN ")
             add("chan-%s-QUERY" % label, hello() +
-                frame(T["PRESENCE_QUERY"], encode([("s", ch)]), 5), "closed",
+                frame(T["PRESENCE_QUERY"], encode([("s", ch), ("s", "")]), 5),
+                "closed",
                 "GW_MSG_PRESENCE_QUERY ")
         for label, user in (("utf8", b"\xff\xfe"), ("empty", b""),
                             ("129", b"u" * 129)):

@@ -22,7 +22,7 @@ import sys
 import time
 
 TIMEOUT = 10
-IPC_VERSION = 6
+IPC_VERSION = 7
 MSG_HELLO = 1
 MSG_CTL_REQUEST = 25
 MSG_CTL_REPLY = 26

@@ -38,7 +38,7 @@ layout(uint32_t type)
 	case GW_MSG_PRESENCE_JOIN:		return "sssqq";
 	case GW_MSG_PRESENCE_LEAVE:		return "ssq";
 	case GW_MSG_PRESENCE_TYPING:		return "ssqu";
-	case GW_MSG_PRESENCE_QUERY:		return "s";
+	case GW_MSG_PRESENCE_QUERY:		return "ss";
 	case GW_MSG_PRESENCE_REPLY:		return "s";
 	case GW_MSG_PRESENCE_FAIL:		return "ss";
 	case GW_MSG_SESSION_SAVE:		return "sssu";

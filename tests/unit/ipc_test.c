@@ -99,7 +99,7 @@ static const struct sample samples[] = {
 	{ GW_MSG_PRESENCE_TYPING, 0, "GW_MSG_PRESENCE_TYPING",
 	    { S("room:1"), S("bob"), Q(42), U(1) } },
 	{ GW_MSG_PRESENCE_QUERY, 18, "GW_MSG_PRESENCE_QUERY",
-	    { S("room:1") } },
+	    { S("room:1"), S("0123456789abcdef:42") } },
 	{ GW_MSG_PRESENCE_REPLY, 18, "GW_MSG_PRESENCE_REPLY",
 	    { S("{\"count\":0,\"users\":[]}") } },
 	{ GW_MSG_PRESENCE_FAIL, 19, "GW_MSG_PRESENCE_FAIL",
