@@ -321,9 +321,14 @@ script_published(struct rreq *rq, redisReply *reply)
 			m = ipc_create(GW_MSG_BRIDGE_PUBLISHED, p->pr_id);
 			ipc_add_str(m, e->str, e->len);
 			bridge_send(w, m);
-		} else
+		} else if (e != NULL)
 			bridge_send_fail(w, p->pr_id, "unavailable",
-			    "the message store did not take the message");
+			    "the message store refused the message");
+		else
+			/* The link went with the batch: sent, or not. */
+			bridge_send_fail(w, p->pr_id, "unavailable",
+			    "the message store did not answer: the message "
+			    "may have been published");
 	}
 }
 
