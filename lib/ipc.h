@@ -22,6 +22,13 @@
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
 
+/* GW_MSG_PRESENCE_TYPING's stop. */
+#define GW_TYPING_START		0	/* typing: typing.start, or the
+					   TTL pushed back */
+#define GW_TYPING_STOP		1	/* stopped: typing.stop */
+#define GW_TYPING_DECLARE	2	/* was typing when gw-presence came
+					   back: the TTL starts, no event */
+
 enum gw_msg_type {
 	GW_MSG_NONE,			/* 0 is never sent */
 	GW_MSG_HELLO,			/* any -> any: u32 pid, str name */
@@ -54,7 +61,7 @@ enum gw_msg_type {
 					   u64 since (ms), u64 actor */
 	GW_MSG_PRESENCE_LEAVE,		/* str channel, str user, u64 actor */
 	GW_MSG_PRESENCE_TYPING,		/* str channel, str user, u64 actor,
-					   u32 stop */
+					   u32 stop (GW_TYPING_*) */
 	GW_MSG_PRESENCE_QUERY,		/* id; str channel, str sync */
 
 	/* gw-presence -> gw-listen */

@@ -195,8 +195,8 @@ chan_leave(struct conn *c, uint32_t i)
 	size_t		 ulen = strlen(c->c_id->id_user);
 	int		 rv = 0;
 
-	if (s->s_typing)
-		pres_typing(ch, c, 1);	/* leaving stops typing */
+	if (s->s_typing)	/* leaving stops typing */
+		pres_typing(ch, c, GW_TYPING_STOP);
 	if (s->s_presence)
 		chan_pres_del(ch, c, i, 1);
 	held_free(s->s_held);

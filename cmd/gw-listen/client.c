@@ -182,7 +182,7 @@ client_dispatch(struct conn *c, struct req *rq)
 		if (c->c_subs[i].s_typing) {
 			/* A user's publish ends their typing. */
 			c->c_subs[i].s_typing = 0;
-			pres_typing(c->c_subs[i].s_chan, c, 1);
+			pres_typing(c->c_subs[i].s_chan, c, GW_TYPING_STOP);
 		}
 		client_publish(c, rq, (uint32_t)i);
 		break;
@@ -397,7 +397,7 @@ client_typing(struct conn *c, struct req *rq, int i)
 	}
 	if (rq->rq_stop) {
 		if (s->s_typing)
-			pres_typing(s->s_chan, c, 1);
+			pres_typing(s->s_chan, c, GW_TYPING_STOP);
 		s->s_typing = 0;
 		return;
 	}
@@ -407,7 +407,7 @@ client_typing(struct conn *c, struct req *rq, int i)
 		return;
 	}
 	s->s_typing = 1;
-	pres_typing(s->s_chan, c, 0);
+	pres_typing(s->s_chan, c, GW_TYPING_START);
 }
 
 /*

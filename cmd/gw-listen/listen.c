@@ -218,6 +218,9 @@ listen_close(struct listen *l)
 	log_info("stopped after %llu connections",
 	    (unsigned long long)l->l_served);
 	htab_free(l->l_chans);
+	if (l->l_syncpends != NULL)
+		htab_free(l->l_syncpends);
+	sess_free_kept();
 }
 
 static void

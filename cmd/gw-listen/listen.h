@@ -26,6 +26,9 @@
 					   its presence is read */
 #define LISTEN_SYNC_WAIT	2.0	/* seconds a presence answer waits for
 					   its sync mark */
+#define LISTEN_SESSQ_MAX	100000	/* session saves kept while
+					   gw-presence is away */
+#define LISTEN_SESSQ_AGE	10.0	/* ... sent if at most this old (s) */
 #define LISTEN_ACTOR_SYNC	UINT64_MAX	/* an event's actor: a mark */
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
@@ -244,6 +247,13 @@ struct pend {
 					   its subscribe's answer (pd_chan) */
 };
 
+/* A session's save or drop kept for gw-presence (session.c). */
+struct sessq {
+	struct sessq	*sq_next;
+	struct ipc_msg	*sq_msg;
+	ev_tstamp	 sq_time;
+};
+
 /* A user of a channel, in this process: the unit of presence events. */
 struct puser {
 	uint32_t	 pu_count;	/* this user's subscribed connections */
@@ -348,6 +358,11 @@ struct listen {
 						   marks (subscribe.c) */
 	uint64_t		 l_syncseq;	/* ... the last one's number */
 	struct htab		*l_syncpends;	/* ... by number: the pends */
+	struct sessq		*l_sessq;	/* closing saves and drops kept
+						   while gw-presence is away */
+	struct sessq		*l_sessq_tail;
+	uint32_t		 l_nsessq;
+	unsigned long		 l_sessq_lost;	/* ... past LISTEN_SESSQ_MAX */
 };
 
 /*
@@ -517,6 +532,7 @@ void		 sess_changed(struct conn *);
 void		 sess_flush(struct conn *);
 void		 sess_closed(struct conn *);
 void		 sess_redeclare(void);
+void		 sess_free_kept(void);
 void		 sess_sent(struct conn *, const struct obuf *, uint32_t);
 void		 sess_drop(struct conn *);
 

@@ -74,7 +74,10 @@ pres_left(struct chan *ch, struct conn *c)
 		chan_presence_event(ch, c, "presence.leave");
 }
 
-/* c types in ch (stop 0), or stopped (1). */
+/*
+ * c types in ch (stop GW_TYPING_START), or stopped (GW_TYPING_STOP), or
+ * was typing when gw-presence came back (GW_TYPING_DECLARE).
+ */
 void
 pres_typing(struct chan *ch, struct conn *c, int stop)
 {
@@ -84,7 +87,7 @@ pres_typing(struct chan *ch, struct conn *c, int stop)
 	ipc_add_cstr(m, ch->ch_name);
 	ipc_add_cstr(m, c->c_id->id_user);
 	ipc_add_u64(m, c->c_connid);
-	ipc_add_u32(m, stop != 0);
+	ipc_add_u32(m, (uint32_t)stop);
 	plink_send(m);
 }
 
@@ -101,11 +104,25 @@ pres_redeclare(void)
 	htab_iter_init(gl->l_chans, &it);
 	while (htab_iter_next(&it, &name, &len, &v)) {
 		struct chan *ch = v;
+		uint32_t i;
 
 		htab_iter_init(ch->ch_users, &ut);
 		while (htab_iter_next(&ut, &user, &ulen, &pv)) {
 			pres_join_msg(ch, user, ulen, pv, 0);
 			n++;
+		}
+		/*
+		 * Who typed here: a new gw-presence does not know, and the
+		 * typing.start already sent would never be followed by a
+		 * typing.stop.  Declared, its TTL starts again (a stop for
+		 * one whose typing had lapsed meanwhile is harmless).
+		 */
+		for (i = 0; i < ch->ch_nmem; i++) {
+			struct member *mb = &ch->ch_mem[i];
+
+			if (mb->m_conn->c_subs[mb->m_sidx].s_typing)
+				pres_typing(ch, mb->m_conn,
+				    GW_TYPING_DECLARE);
 		}
 	}
 	if (n > 0)

@@ -82,8 +82,9 @@ sess_state(struct conn *c, int offsets)
 	return b.b_p;
 }
 
-static void
-sess_save(struct conn *c, int live)
+/* The GW_MSG_SESSION_SAVE of c's state (live: open, no offsets). */
+static struct ipc_msg *
+sess_save_msg(struct conn *c, int live)
 {
 	struct ipc_msg	*m;
 	char		 sid[33], *st;
@@ -95,10 +96,91 @@ sess_save(struct conn *c, int live)
 	ipc_add_cstr(m, c->c_id->id_user);
 	ipc_add_cstr(m, st);
 	ipc_add_u32(m, live);
-	plink_send(m);
 	free(st);
+	return m;
+}
+
+static void
+sess_save(struct conn *c, int live)
+{
+	plink_send(sess_save_msg(c, live));
 	if (live)
 		c->c_sflags |= CONN_S_STORED;
+}
+
+/*
+ * gw-presence is away (restarted by gw-supervise, usually within a
+ * second): keep a closing save or a drop, the only copy of what it says,
+ * until it is back (sess_redeclare()).  At most LISTEN_SESSQ_MAX, sent
+ * if at most LISTEN_SESSQ_AGE old: an older one could overwrite the
+ * state of a session resumed elsewhere meanwhile.
+ */
+static void
+sess_keep(struct ipc_msg *m)
+{
+	struct sessq	*q;
+
+	if (gl->l_nsessq >= LISTEN_SESSQ_MAX) {
+		gl->l_sessq_lost++;
+		ipc_msg_free(m);
+		return;
+	}
+	q = xmalloc(sizeof(*q));
+	q->sq_msg = m;
+	q->sq_time = ev_now(gl->l_loop);
+	q->sq_next = NULL;
+	if (gl->l_sessq_tail != NULL)
+		gl->l_sessq_tail->sq_next = q;
+	else
+		gl->l_sessq = q;
+	gl->l_sessq_tail = q;
+	gl->l_nsessq++;
+}
+
+/* At exit: free what sess_keep() kept (gw-presence never came back). */
+void
+sess_free_kept(void)
+{
+	struct sessq	*q;
+
+	if (gl->l_nsessq > 0)
+		log_warnx("%u session saves never reached gw-presence",
+		    gl->l_nsessq);
+	while ((q = gl->l_sessq) != NULL) {
+		gl->l_sessq = q->sq_next;
+		ipc_msg_free(q->sq_msg);
+		free(q);
+	}
+	gl->l_sessq_tail = NULL;
+	gl->l_nsessq = 0;
+}
+
+/* gw-presence is back: send what sess_keep() kept, in order. */
+static void
+sess_send_kept(void)
+{
+	struct sessq	*q;
+	ev_tstamp	 now = ev_now(gl->l_loop);
+	unsigned long	 sent = 0, old = 0;
+
+	while ((q = gl->l_sessq) != NULL) {
+		gl->l_sessq = q->sq_next;
+		if (now - q->sq_time <= LISTEN_SESSQ_AGE) {
+			plink_send(q->sq_msg);
+			sent++;
+		} else {
+			ipc_msg_free(q->sq_msg);
+			old++;
+		}
+		free(q);
+	}
+	gl->l_sessq_tail = NULL;
+	gl->l_nsessq = 0;
+	if (sent + old + gl->l_sessq_lost > 0)
+		log_info("sessions closed while gw-presence was away: %lu "
+		    "saved now, %lu too old and %lu past %d dropped", sent,
+		    old, gl->l_sessq_lost, LISTEN_SESSQ_MAX);
+	gl->l_sessq_lost = 0;
 }
 
 /*
@@ -140,9 +222,12 @@ sess_closed(struct conn *c)
 		return;
 	c->c_sflags |= CONN_S_CLOSED;
 	/* A pending live save (DIRTY) is not sent now: this one replaces it. */
-	if ((c->c_nsubs > 0 ||
-	    (c->c_sflags & (CONN_S_STORED | CONN_S_DIRTY))) && plink_up())
+	if (c->c_nsubs == 0 && !(c->c_sflags & (CONN_S_STORED | CONN_S_DIRTY)))
+		return;
+	if (plink_up())
 		sess_save(c, 0);
+	else if (plink_ever())
+		sess_keep(sess_save_msg(c, 0));
 }
 
 /* c is kicked: its session is forgotten, not saved. */
@@ -156,7 +241,12 @@ sess_drop(struct conn *c)
 	sess_hex(sid, c->c_session);
 	m = ipc_create(GW_MSG_SESSION_DROP, 0);
 	ipc_add_cstr(m, sid);
-	plink_send(m);
+	if (plink_up())
+		plink_send(m);
+	else if (plink_ever())
+		sess_keep(m);
+	else
+		ipc_msg_free(m);
 }
 
 /* gw-presence is back (maybe a new one): it must know the open sessions. */
@@ -167,6 +257,7 @@ sess_redeclare(void)
 	struct conn	*c;
 	int		 i;
 
+	sess_send_kept();
 	for (i = 0; i < 2; i++)
 		for (c = tl[i]->tl_head; c != NULL; c = c->c_tnext)
 			if (c->c_nsubs > 0 || (c->c_sflags & CONN_S_STORED))

@@ -181,6 +181,9 @@
  * other owner, whose set loses it).  Closed: it is kept for the resume
  * window with no owner, unless another instance that is alive holds it
  * now (its connection resumed it there first): then it is left alone.
+ * An earlier instance of this node is not alive, whatever its lease
+ * says: this one replaced it (a worker's closing save kept while
+ * gw-presence was restarted names the old one as the owner).
  * Returns 1 if saved, 0 if left alone.
  */
 #define LUA_SSAVE \
@@ -194,7 +197,9 @@
 "  return 1\n" \
 "end\n" \
 "redis.call('SREM', KEYS[2], ARGV[1])\n" \
-"if other and redis.call('EXISTS', 'gw:lease:' .. o) == 1 then\n" \
+"local function node(i) return string.match(i, '^(.*)/[^/]*$') end\n" \
+"if other and node(o) ~= node(ARGV[4]) and\n" \
+"    redis.call('EXISTS', 'gw:lease:' .. o) == 1 then\n" \
 "  return 0\n" \
 "end\n" \
 "redis.call('HSET', KEYS[1], 'u', ARGV[2], 's', ARGV[3], 'o', '')\n" \

@@ -398,7 +398,7 @@ presence_do_typing(struct ipc_rd *rd)
 
 	if (presence_get_cu(rd, &ch, &chlen, &user, &userlen) == -1 ||
 	    ipc_get_u64(rd, &actor) == -1 || ipc_get_u32(rd, &stop) == -1 ||
-	    ipc_end(rd) == -1 || stop > 1)
+	    ipc_end(rd) == -1 || stop > GW_TYPING_DECLARE)
 		return -1;
 	typing_update(ch, chlen, user, userlen, actor, stop);
 	return 0;

@@ -111,9 +111,12 @@ typing_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * User in channel ch types (stop 0) or stopped (stop 1), by connection
- * actor.  typing.start is published at the start of a burst only, and
- * typing.stop when one was started.
+ * User in channel ch types (stop GW_TYPING_START) or stopped
+ * (GW_TYPING_STOP), by connection actor.  typing.start is published at
+ * the start of a burst only, and typing.stop when one was started.
+ * GW_TYPING_DECLARE: a worker says the user was typing when this process
+ * started (the one before died): the entry is made, so that typing.stop
+ * follows in typing_ttl, but typing.start went out already.
  */
 void
 typing_update(const char *ch, size_t chlen, const char *user,
@@ -127,7 +130,7 @@ typing_update(const char *ch, size_t chlen, const char *user,
 	key[chlen] = '\n';
 	memcpy(key + chlen + 1, user, userlen);
 	t = htab_get(gp->p_typing, key, klen);
-	if (stop) {
+	if (stop == GW_TYPING_STOP) {
 		if (t == NULL)
 			return;
 		typing_event(key, klen, chlen, actor, 1);
@@ -151,7 +154,8 @@ typing_update(const char *ch, size_t chlen, const char *user,
 	htab_put(gp->p_typing, key, klen, t);
 	typing_append(t);
 	typing_arm();
-	typing_event(key, klen, chlen, actor, 0);
+	if (stop != GW_TYPING_DECLARE)
+		typing_event(key, klen, chlen, actor, 0);
 }
 
 /*

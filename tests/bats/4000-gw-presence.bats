@@ -188,6 +188,21 @@ expect_n() {
 	bg_finish
 }
 
+@test "gw-presence killed while a user types and another closes: typing.stop still comes (the worker declares the typing to the new one), and the closing save made meanwhile is kept and sent: the resume elsewhere recovers every message" {
+	nodes 2
+	local pa=${PRESENCE_PIDS[0]}
+	bg_start outage "$PY" "$PC" outage --ports "$PORTS" \
+	    --sync "$GW_TMP/sync" --redis-sock "$REDIS_SOCK" "${TIMERS[@]}"
+	phase_wait kill
+	kill_presence KILL "$pa"
+	phase_go kill
+	phase_wait start
+	GW_NODE_RUNDIR=$GW_TMP/a start_presence --node a \
+	    "${NODE_PRESENCE_ARGS[@]}"
+	phase_go start
+	bg_finish
+}
+
 # ---------------------------------------------------------------------
 # Cost
 # ---------------------------------------------------------------------

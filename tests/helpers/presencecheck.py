@@ -137,9 +137,10 @@ class Ctx:
                 self.key = f.read().rstrip(b"\n")
         self.nsent = 0
 
-    async def conn(self, port, user, info=None, name=None):
+    async def conn(self, port, user, info=None, name=None, session=None):
         """A connection of USER to PORT: with --secret, by a JWT (with
-        an info claim INFO if given); else by ?user= (auth none)."""
+        an info claim INFO if given); else by ?user= (auth none); with
+        SESSION, a resume of it."""
         if self.key is not None:
             claims = {"sub": user, "exp": int(time.time()) + 600}
             if info is not None:
@@ -148,6 +149,8 @@ class Ctx:
         else:
             want(info is None, "an info claim needs --secret")
             q = "user=" + user
+        if session is not None:
+            q += "&session=" + session
         uri = "ws://127.0.0.1:%d/ws?%s" % (port, q)
         name = name or "%s@%d" % (user, port)
         try:
@@ -709,6 +712,76 @@ async def restart(x):
              now[0].split("/")[0] == old[0].split("/")[0], "%s in Redis "
              "under %r after the restart, want one new instance of the "
              "node (the old was %s)", u, now, old[0])
+    log("ok")
+
+
+@scenario
+async def outage(x):
+    """--ports A,B --sync DIR --redis-sock S: node A's gw-presence is
+    killed (phase "kill": bats sends SIGKILL) and started again (phase
+    "start").  The typist (on A) had typed: the observer (on B) gets its
+    typing.stop within typing_ttl of the restart and a few seconds, and
+    no second typing.start (A's worker declared the typing to the new
+    gw-presence; the old one's timer died with it).  The reader (on A)
+    closed cleanly while gw-presence was away, messages going on: its
+    closing save, kept by the worker, reaches Redis once gw-presence is
+    back, and the reader resumes on B with recovered: true and the five
+    messages it missed, once, in order."""
+    a = x.a
+    A, B = a.ports[0], a.ports[1]
+    sync = Sync(a.sync)
+    ch, mc = "out", "outm"
+    ob = await x.conn(B, "obs")
+    await ob.subscribe(ch, presence=True)
+    ty = await x.conn(A, "typist")
+    await ty.subscribe(ch)
+    await ob.wait_ev("presence.join", ch, "typist")
+    rd = await x.conn(A, "reader")
+    await rd.subscribe(mc)
+    pub = await x.conn(B, "pub")
+    await pub.subscribe(mc)
+    sid = rd.welcome["session"]
+
+    async def publish(n0):
+        offs = []
+        for k in range(n0, n0 + 5):
+            r = await pub.req({"type": "publish", "id": "p%d" % k,
+                               "channel": mc, "data": k}, "published")
+            offs.append(r["offset"])
+        return offs
+
+    await publish(0)
+    await rd.until(lambda: len(rd.messages(mc)) == 5, "the first five")
+    await x.typing(ty, ch)
+    await ob.wait_ev("typing.start", ch, "typist")
+    mark = len(ob.frames)
+    await sync.phase("kill")
+    await rd.ws.close()
+    missed = await publish(5)
+    await sync.phase("start")
+    t0 = time.monotonic()
+    await ob.wait_ev("typing.stop", ch, "typist",
+                     timeout=a.typing_ttl + 5, after=mark)
+    log("typing.stop %.2f s after gw-presence was back" %
+        (time.monotonic() - t0))
+    want(not ob.evs("typing.start", ch, "typist", mark),
+         "a second typing.start: %s", ob.shown())
+    deadline = time.monotonic() + 10
+    while '"o":' not in redis_cli(a, "HGET", "gw:sess:" + sid, "s"):
+        want(time.monotonic() < deadline, "the reader's closing save "
+             "(with its offsets) not in Redis 10 s after gw-presence was "
+             "back: %r", redis_cli(a, "HGETALL", "gw:sess:" + sid))
+        await asyncio.sleep(0.05)
+    r2 = await x.conn(B, "reader", name="reader-again", session=sid)
+    want(r2.welcome.get("resumed") is True, "resume: %r", r2.welcome)
+    await r2.until(lambda: any(f.get("type") == "subscribed" and
+                               f.get("channel") == mc for f in r2.frames),
+                   "the restored subscription")
+    sub = [f for f in r2.frames if f.get("type") == "subscribed"][0]
+    want(sub.get("recovered") is True, "restored with %r", sub)
+    await r2.until(lambda: len(r2.messages(mc)) >= 5, "the five missed")
+    got = [m["offset"] for m in r2.messages(mc)]
+    want(got == missed, "replayed %s, want %s", got, missed)
     log("ok")
 
 
