@@ -467,9 +467,9 @@ def battery_cases(kind):
             encode([("s", "abuse:p"), ("s", "abuser"), ("s", "{}"),
                     ("q", 0xffffffffffffffff), ("q", 7)])), "closed",
             "GW_MSG_PRESENCE_JOIN ")
-        add("typing-stop-2", hello() + frame(T["PRESENCE_TYPING"],
+        add("typing-stop-3", hello() + frame(T["PRESENCE_TYPING"],
             encode([("s", "abuse:p"), ("s", "abuser"), ("q", 7),
-                    ("u", 2)])), "closed", "GW_MSG_PRESENCE_TYPING ")
+                    ("u", 3)])), "closed", "GW_MSG_PRESENCE_TYPING ")
         add("session-sid-upper", hello() + frame(T["SESSION_DROP"],
             encode([("s", SID.upper())])), "closed", "GW_MSG_SESSION_DROP ")
         add("session-state-nul", hello() + frame(T["SESSION_SAVE"],
