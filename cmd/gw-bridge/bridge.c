@@ -266,6 +266,19 @@ bridge_send_health(struct worker *w)
 	bridge_send(w, m);
 }
 
+/* Tell every worker the health as it is (a sign of life, redis.c). */
+void
+bridge_health_beat(void)
+{
+	struct worker	*w, *next;
+
+	for (w = gb->b_workers; w != NULL; w = next) {
+		next = w->w_next;
+		if (w->w_listen && !w->w_dead)
+			bridge_send_health(w);
+	}
+}
+
 /* Recompute health; tell every worker when it changed. */
 void
 bridge_health_update(void)

@@ -24,6 +24,8 @@
 						   queue, for answers */
 #define BRIDGE_MAXDATA	(4 * 1024 * 1024)	/* bytes of a published value */
 #define BRIDGE_MAXFROM	1024		/* bytes of a publisher's user id */
+#define BRIDGE_BEAT	1.0		/* s: GW_MSG_BRIDGE_HEALTH to every
+					   worker, whatever changed */
 
 struct bridge_conf {
 	char		*bc_rundir;
@@ -107,6 +109,7 @@ struct bridge {
 	ev_timer		 b_cmdtimer;
 	ev_timer		 b_subtimer;
 	ev_timer		 b_probetimer;
+	ev_timer		 b_beattimer;	/* BRIDGE_BEAT */
 	ev_prepare		 b_rflush;	/* commands out, each turn */
 	uint64_t		 b_probeseq;
 	ev_tstamp		 b_cmdstart;	/* when the link was opened */
@@ -143,6 +146,7 @@ extern struct bridge	*gb;
 int		 bridge_main(struct bridge_conf *, const struct redis_addr *,
 		    const struct redis_addr *);
 void		 bridge_health_update(void);
+void		 bridge_health_beat(void);
 struct worker	*bridge_worker(uint64_t);
 void		 bridge_send(struct worker *, struct ipc_msg *);
 void		 bridge_send_fail(struct worker *, uint32_t, const char *,

@@ -43,6 +43,7 @@ static void	redis_sub_connected(const redisAsyncContext *, int);
 static void	redis_sub_disconnected(const redisAsyncContext *, int);
 static void	redis_retry_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_probe_cb(struct ev_loop *, ev_timer *, int);
+static void	redis_beat_cb(struct ev_loop *, ev_timer *, int);
 static void	redis_flush_cb(struct ev_loop *, ev_prepare *, int);
 static void	redis_flush(redisAsyncContext *);
 static void	redis_push_cb(redisAsyncContext *, void *, void *);
@@ -64,6 +65,11 @@ redis_start(void)
 	ev_timer_init(&gb->b_probetimer, redis_probe_cb, gb->b_conf->bc_probe,
 	    gb->b_conf->bc_probe);
 	ev_timer_start(gb->b_loop, &gb->b_probetimer);
+	/* The workers take a bridge silent for long for a stuck one. */
+	ev_timer_init(&gb->b_beattimer, redis_beat_cb, BRIDGE_BEAT,
+	    BRIDGE_BEAT);
+	ev_timer_start(gb->b_loop, &gb->b_beattimer);
+	ev_unref(gb->b_loop);	/* it keeps nothing alive */
 	ev_prepare_init(&gb->b_rflush, redis_flush_cb);
 	ev_prepare_start(gb->b_loop, &gb->b_rflush);
 	ev_unref(gb->b_loop);	/* it keeps nothing alive */
@@ -79,6 +85,7 @@ redis_stop(void)
 	gb->b_cmdup = gb->b_subup = 0;	/* no "link lost" on the way out */
 	ev_timer_stop(gb->b_loop, &gb->b_probetimer);
 	ev_ref(gb->b_loop);
+	ev_timer_stop(gb->b_loop, &gb->b_beattimer);
 	ev_prepare_stop(gb->b_loop, &gb->b_rflush);
 	ev_timer_stop(gb->b_loop, &gb->b_cmdtimer);
 	ev_timer_stop(gb->b_loop, &gb->b_subtimer);
@@ -335,6 +342,16 @@ redis_overdue(ev_tstamp now, double limit)
 	    limit) || redis_setup_late(gb->b_sub, gb->b_subup, gb->b_substart,
 	    now, limit) || redis_cmd_stuck(now, limit) ||
 	    redis_sub_stuck(now, limit);
+}
+
+/* Every BRIDGE_BEAT: the health to every worker, as a sign of life. */
+static void
+redis_beat_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	bridge_health_beat();
 }
 
 static void

@@ -318,8 +318,9 @@ handshake_route(struct conn *c, size_t end)
 		else if (gl->l_stopping)
 			handshake_fail(c, 503, "draining", NULL);
 		else if (!link_up())
-			handshake_fail(c, 503, "cannot reach Redis both ways",
-			    NULL);
+			handshake_fail(c, 503, link_silent_now() ?
+			    "gw-bridge does not answer" :
+			    "cannot reach Redis both ways", NULL);
 		else
 			handshake_fail(c, 200, "ok", NULL);
 	} else if (api_route(c, req)) {

@@ -21,6 +21,7 @@
 
 #define LINK_WAIT_MIN	0.1
 #define LINK_WAIT_MAX	5.0
+#define LINK_SILENT	5.0	/* s: a bridge that says nothing is stuck */
 
 /* A link to one of the node's daemons, reconnected with backoff. */
 struct link {
@@ -39,6 +40,8 @@ struct link {
 };
 
 static int		 link_healthy;	/* the bridge reaches Redis */
+static ev_tstamp	 link_beat;	/* the bridge's last health */
+static int		 link_silent;	/* ... too long ago (logged) */
 
 static void	link_connect(struct link *);
 static void	link_retry_cb(struct ev_loop *, ev_timer *, int);
@@ -129,11 +132,31 @@ link_stop(void)
 	link_fini(&presence_link);
 }
 
-/* Is the node able to serve: bridge connected and Redis reachable? */
+/*
+ * Is the node able to serve: bridge connected, Redis reachable, and the
+ * bridge alive?  It tells its health every second (BRIDGE_BEAT): one
+ * silent for LINK_SILENT (stopped, stuck) would take requests and never
+ * answer them.
+ */
 int
 link_up(void)
 {
-	return bridge_link.lk_peer != NULL && link_healthy;
+	if (bridge_link.lk_peer == NULL || !link_healthy)
+		return 0;
+	if (ev_now(gl->l_loop) - link_beat <= LINK_SILENT)
+		return 1;
+	if (!link_silent)
+		log_warnx("gw-bridge silent for %.0f s: unavailable until it "
+		    "answers", ev_now(gl->l_loop) - link_beat);
+	link_silent = 1;
+	return 0;
+}
+
+/* Did link_up() find the bridge connected but silent? */
+int
+link_silent_now(void)
+{
+	return link_silent;
 }
 
 /* Is gw-presence connected? */
@@ -174,6 +197,8 @@ link_connect(struct link *lk)
 	}
 	lk->lk_wait = LINK_WAIT_MIN;
 	lk->lk_ever = 1;
+	if (lk == &bridge_link)
+		link_beat = ev_now(gl->l_loop);
 	lk->lk_peer = ipc_peer_new(gl->l_loop, fd, lk->lk_dispatch,
 	    link_closed, lk);
 	log_info("connected to %s at %s", lk->lk_what, lk->lk_path);
@@ -343,6 +368,10 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 			log_info("node %s", up ? "healthy" :
 			    "unhealthy: Redis not reachable both ways");
 		link_healthy = up != 0;
+		link_beat = ev_now(gl->l_loop);
+		if (link_silent)
+			log_info("gw-bridge answers again");
+		link_silent = 0;
 		return;
 	case GW_MSG_BRIDGE_GAP:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||

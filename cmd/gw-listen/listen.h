@@ -521,6 +521,7 @@ void		 link_forget(struct pend *);
 void		 link_send(struct ipc_msg *);
 int		 plink_up(void);
 int		 plink_ever(void);
+int		 link_silent_now(void);
 struct pend	*plink_take(uint32_t);
 void		 plink_send(struct ipc_msg *);
 

@@ -442,6 +442,22 @@ wedge() {
 	grep -q 'the last worker has gone: shutting down' "$BRIDGE_LOG"
 }
 
+@test "gw-bridge stuck (SIGSTOP): its worker, which gets its health every second, answers 503 \"gw-bridge does not answer\" after 5 s of silence, and 200 again once it answers" {
+	local body
+	start_node a 1 "${FAST[@]}"
+	wait_health "$GW_PORT" 200 10
+	kill -STOP "$BRIDGE_PID"
+	wait_health "$GW_PORT" 503 12
+	body=$(curl -s "http://127.0.0.1:$GW_PORT/healthz")
+	kill -CONT "$BRIDGE_PID"
+	echo "$body"
+	[[ "$body" == *"gw-bridge does not answer"* ]]
+	wait_health "$GW_PORT" 200 5
+	scenario ws-pubsub
+	wait_log 'gw-bridge silent for' "$GW_LOG"
+	wait_log 'gw-bridge answers again' "$GW_LOG"
+}
+
 @test "gw-bridge stopped (SIGSTOP) past three probe intervals: on SIGCONT it reads what Redis sent meanwhile before judging its links: no reconnect" {
 	NODE_BRIDGE_ARGS=(--probe-interval 0.3)
 	start_node a 1 "${FAST[@]}"
