@@ -7,6 +7,8 @@
  * the answers back to the connections that asked.  The bridge's messages
  * are read here; gw-presence's in presence.c.
  */
+#include <sys/ioctl.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ struct link {
 	const char	*lk_what;	/* "gw-bridge" */
 	const char	*lk_sock;	/* its socket in the run directory */
 	struct ipc_peer	*lk_peer;
+	int		 lk_fd;		/* lk_peer's socket */
 	ev_timer	 lk_timer;
 	double		 lk_wait;
 	uint32_t	 lk_lastid;
@@ -141,9 +144,18 @@ link_stop(void)
 int
 link_up(void)
 {
+	int	n = 0;
+
 	if (bridge_link.lk_peer == NULL || !link_healthy)
 		return 0;
 	if (ev_now(gl->l_loop) - link_beat <= LINK_SILENT)
+		return 1;
+	/*
+	 * Not heard of for long, but perhaps because this process was: a
+	 * turn of its loop that took long (a million connections) leaves
+	 * the health messages in the socket, to be read.
+	 */
+	if (ioctl(bridge_link.lk_fd, FIONREAD, &n) == 0 && n > 0)
 		return 1;
 	if (!link_silent)
 		log_warnx("gw-bridge silent for %.0f s: unavailable until it "
@@ -197,6 +209,7 @@ link_connect(struct link *lk)
 	}
 	lk->lk_wait = LINK_WAIT_MIN;
 	lk->lk_ever = 1;
+	lk->lk_fd = fd;
 	if (lk == &bridge_link)
 		link_beat = ev_now(gl->l_loop);
 	lk->lk_peer = ipc_peer_new(gl->l_loop, fd, lk->lk_dispatch,
