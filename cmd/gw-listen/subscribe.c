@@ -206,12 +206,16 @@ client_sub_sync_late(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 client_sub_finish(struct pend *pd)
 {
-	struct ipc_rd	rd = { pd->pd_stash, pd->pd_stashlen, 0 };
+	uint8_t		*stash = pd->pd_stash;
+	struct ipc_rd	 rd = { stash, pd->pd_stashlen, 0 };
 
+	/* Ours: client_subscribed() frees pd before it reads the replay. */
+	pd->pd_stash = NULL;
 	ev_timer_stop(gl->l_loop, &pd->pd_synctimer);
 	client_sub_unsync(pd);
 	if (client_subscribed(pd, &rd) == -1)
 		log_warnx("gw-bridge: a malformed subscribe answer");
+	free(stash);
 }
 
 /* Forget pd's sync mark (answered, or freed). */
