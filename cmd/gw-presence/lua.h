@@ -98,10 +98,16 @@
 /*
  * Lease.  KEYS: gw:lease:INST, gw:nodes.  ARGV: instance, ttl (ms).
  * Sets the lease and the instance's expiry in gw:nodes (Redis time +
- * ttl).  Returns 1 if the lease was still there, 0 if it had lapsed.
+ * ttl).  Returns 1 if the lease was still there, 0 if it had lapsed and
+ * another node swept the instance (its users left: gw:swept:INST, set by
+ * the sweep), 2 if it had lapsed with nobody sweeping it (Redis lost its
+ * data: a restart, a FLUSHALL; nobody saw its users leave).
  */
 #define LUA_LEASE \
 "local had = redis.call('EXISTS', KEYS[1])\n" \
+"if had == 0 and redis.call('EXISTS', 'gw:swept:' .. ARGV[1]) == 0 then\n" \
+"  had = 2\n" \
+"end\n" \
 "redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])\n" \
 "local t = redis.call('TIME')\n" \
 "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
@@ -152,6 +158,9 @@
 "    gone = gone + leave('gw:{' .. ch .. '}:u', u, ARGV[1],\n" \
 "      'gw:{' .. ch .. '}:p', '0000000000000000', ch, '0')\n" \
 "  end\n" \
+"end\n" \
+"if gone > 0 then\n" \
+"  redis.call('SET', 'gw:swept:' .. ARGV[1], '1', 'PX', 600000)\n" \
 "end\n" \
 "local left = tonumber(ARGV[2]) - #m\n" \
 "local closed = 0\n" \

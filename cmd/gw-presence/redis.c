@@ -568,10 +568,15 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		if (redis_failed(reply, "lease") ||
 		    reply->type != REDIS_REPLY_INTEGER)
 			break;
-		if (reply->integer == 0 && !rq->rq_id) {
-			log_warnx("the lease of %s had lapsed; declaring "
-			    "its entries again", gp->p_inst);
-			entry_redeclare(0);
+		if (reply->integer != 1 && !rq->rq_id) {
+			/*
+			 * Swept: its users left, they join again (events).
+			 * Lost by Redis: nobody saw them go, so quietly.
+			 */
+			log_warnx("the lease of %s had lapsed (%s); declaring "
+			    "its entries again", gp->p_inst,
+			    reply->integer == 0 ? "swept" : "Redis lost it");
+			entry_redeclare(reply->integer == 2);
 			session_reown();
 		}
 		break;

@@ -188,6 +188,11 @@ expect_n() {
 	bg_finish
 }
 
+@test "FLUSHALL: each gw-presence finds its lease gone and declares its users again quietly (nobody swept them, nobody saw them leave): no join reaches the observers, their own neither" {
+	nodes 2
+	pcheck flush --ports "$PORTS" --redis-sock "$REDIS_SOCK"
+}
+
 @test "gw-presence killed while a user types and another closes: typing.stop still comes (the worker declares the typing to the new one), and the closing save made meanwhile is kept and sent: the resume elsewhere recovers every message" {
 	nodes 2
 	local pa=${PRESENCE_PIDS[0]}

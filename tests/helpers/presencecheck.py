@@ -785,6 +785,48 @@ async def outage(x):
     log("ok")
 
 
+@scenario
+async def flush(x):
+    """--ports A,B --redis-sock S: Redis loses its data (FLUSHALL) under
+    two nodes with observers and users on a channel.  Each gw-presence
+    finds its lease gone at its next renewal and declares its users
+    again; nobody swept them (no presence.leave went out), so it does so
+    quietly: once Redis holds all four again, and a sentinel's join has
+    reached the observers, they got no presence event but that join (on
+    the tree before: a join for every user, their own included)."""
+    a = x.a
+    A, B = a.ports[0], a.ports[1]
+    ch = "fl"
+    oa = await x.conn(A, "obs-a")
+    await oa.subscribe(ch, presence=True)
+    ob = await x.conn(B, "obs-b")
+    await ob.subscribe(ch, presence=True)
+    await oa.wait_ev("presence.join", ch, "obs-b")
+    for port, u in ((A, "u1"), (B, "u2")):
+        p = await x.conn(port, u)
+        await p.subscribe(ch)
+        for o in (oa, ob):
+            await o.wait_ev("presence.join", ch, u)
+    mark = [len(o.frames) for o in (oa, ob)]
+    want(redis_cli(a, "FLUSHALL").strip() == "OK", "FLUSHALL failed")
+    deadline = time.monotonic() + 10
+    while redis_cli(a, "HLEN", "gw:{%s}:u" % ch).strip() != "4":
+        want(time.monotonic() < deadline, "the users not declared again "
+             "within 10 s: %r", redis_cli(a, "HKEYS", "gw:{%s}:u" % ch))
+        await asyncio.sleep(0.05)
+    await x.sentinel(A, ch, "s-fl", [oa, ob])
+    for o, m in zip((oa, ob), mark):
+        got = [o.frames[i] for i in o.evs(PRESENCE_TYPES, ch, None, m)]
+        want([(f["type"], f["userId"]) for f in got] ==
+             [("presence.join", "s-fl")], "%s: presence events after "
+             "the FLUSHALL: %r", o.name, got)
+    for o in (oa, ob):
+        r = await x.query(o, ch)
+        want(ids(r) == ["obs-a", "obs-b", "s-fl", "u1", "u2"],
+             "%s: presence after: %r", o.name, r)
+    log("ok")
+
+
 def raw_members(port, ch, n, deadline):
     """Open N raw WebSocket connections (users big0..), each sending
     the upgrade and a subscribe to CH at once; return the sockets once
