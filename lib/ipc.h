@@ -22,6 +22,12 @@
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
 
+/*
+ * GW_MSG_BRIDGE_EVENT's actor of a sync mark (GW_MSG_PRESENCE_QUERY):
+ * for the gw-listen worker that asked, never for clients or gwctl.
+ */
+#define GW_ACTOR_SYNC		UINT64_MAX
+
 /* GW_MSG_PRESENCE_TYPING's stop. */
 #define GW_TYPING_START		0	/* typing: typing.start, or the
 					   TTL pushed back */

@@ -314,6 +314,9 @@ chan_event(struct bchan *c, const char *actor, size_t actorlen,
 		return;
 	}
 	for (i = 0; i < c->ch_nevw; i++) {
+		/* A sync mark (gw-ipc(7)) is for the workers only. */
+		if (id == GW_ACTOR_SYNC && !c->ch_evw[i]->w_listen)
+			continue;
 		m = ipc_create(GW_MSG_BRIDGE_EVENT, 0);
 		ipc_add_cstr(m, c->ch_name);
 		ipc_add_u64(m, id);

@@ -29,7 +29,6 @@
 #define LISTEN_SESSQ_MAX	100000	/* session saves kept while
 					   gw-presence is away */
 #define LISTEN_SESSQ_AGE	10.0	/* ... sent if at most this old (s) */
-#define LISTEN_ACTOR_SYNC	UINT64_MAX	/* an event's actor: a mark */
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
 #define LISTEN_EPOCHLEN		16	/* its epoch */

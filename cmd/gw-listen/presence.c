@@ -155,7 +155,7 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 	struct pend	*pd;
 	uint32_t	 i;
 
-	if (actor == LISTEN_ACTOR_SYNC) {
+	if (actor == GW_ACTOR_SYNC) {
 		client_sub_mark_came(frame, framelen);	/* not for clients */
 		return;
 	}

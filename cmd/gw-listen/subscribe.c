@@ -230,7 +230,7 @@ client_sub_unsync(struct pend *pd)
 
 /*
  * A sync mark came on a channel (the frame of an event whose actor is
- * LISTEN_ACTOR_SYNC): if it is one of this process's, its subscribe has
+ * GW_ACTOR_SYNC): if it is one of this process's, its subscribe has
  * every event published before its presence was read.
  */
 void

@@ -329,6 +329,27 @@ EOF
 	[ "$output" = "presence.join room carol" ]
 }
 
+@test "gwctl tail --presence | jq -c . (README's tour): every line is JSON while clients subscribe with presence: true (their sync marks are the workers', not printed)" {
+	node
+	bg_start tail bash -c "timeout 10 '$GWCTL' tail room2 --presence |
+	    jq -c . | head -n 2"
+	tpid=$BG_PID
+	tout=$BG_OUT
+	wait_bridge_channels 1
+	ws sub1 --port "$GW_PORT" --user dave --channel room2 --presence \
+	    --until-close
+	ws sub2 --port "$GW_PORT" --user erin --channel room2 --presence \
+	    --until-close
+	BG_PID=$tpid
+	BG_OUT=$tout
+	bg_finish 10
+	cat "$GW_TMP/tail.out"
+	run jq -r '[.type, .userId] | join(" ")' "$GW_TMP/tail.out"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "presence.join dave" ]
+	[ "${lines[1]}" = "presence.join erin" ]
+}
+
 @test "gwctl history: the last messages, --limit, --since, --table; a since out of reach said so" {
 	node
 	for v in 1 2 3; do
