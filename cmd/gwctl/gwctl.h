@@ -54,6 +54,7 @@ struct col {
 #define COL_RIGHT	0x2	/* numbers: aligned right */
 #define COL_PAIRS	0x4	/* an object shown as key=value,... */
 #define COL_SECS	0x8	/* seconds since the epoch */
+#define COL_WHOLE	0x10	/* never cut (a token to copy) */
 
 /* A connection to one of the node's sockets. */
 struct sock {

@@ -169,7 +169,7 @@ cell_text(json_t *v, int flags)
 	    NULL)
 		s = xstrdup("?");
 	cell_clean(s);
-	if (strlen(s) > OUT_MAXCELL)
+	if (!(flags & COL_WHOLE) && strlen(s) > OUT_MAXCELL)
 		strcpy(s + OUT_MAXCELL - 3, "...");
 	return s;
 }

@@ -21,7 +21,7 @@
 static const struct col token_cols[] = {
 	{ "user",	"USER",		0 },
 	{ "exp",	"EXPIRES",	COL_SECS },
-	{ "token",	"TOKEN",	0 },
+	{ "token",	"TOKEN",	COL_WHOLE },
 	{ NULL,		NULL,		0 }
 };
 
