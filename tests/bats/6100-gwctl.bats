@@ -528,6 +528,24 @@ EOF
 # token
 # ---------------------------------------------------------------------
 
+@test "gwctl token --table: the whole token, not cut like other cells (a terminal's copy must work)" {
+	local t tok
+	make_secret
+	t=$("$GWCTL" --table token alice --ttl 0 --info '{"name":"Alice Liddell","team":"wonderland"}' --secret-file "$GW_SECRET")
+	echo "$t"
+	tok=$(sed -n 2p <<<"$t" | awk '{ print $NF }')
+	[ "${#tok}" -gt 120 ]
+	# Its signature checks with the secret: nothing was cut.
+	"$PY" - "$tok" "$GW_SECRET" <<'PYEOF'
+import base64, hashlib, hmac, sys
+tok, key = sys.argv[1], open(sys.argv[2], "rb").read().rstrip(b"\n")
+h, p, s = tok.split(".")
+mac = base64.urlsafe_b64encode(hmac.new(key, (h + "." + p).encode(),
+                                        hashlib.sha256).digest())
+assert mac.rstrip(b"=").decode() == s, "bad signature"
+PYEOF
+}
+
 @test "gwctl token: gw-listen --auth jwt accepts it, with info and channels" {
 	make_secret
 	secret=$GW_SECRET
