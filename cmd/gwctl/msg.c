@@ -191,7 +191,9 @@ cmd_publish(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "--") == 0) {
 		argc--;
 		argv++;
-	}
+	} else if (argc > 1 && argv[1][0] == '-')
+		cmd_usage("publish: no such option (-- before a channel "
+		    "that begins with -)");
 	if (argc < 2 || argc > 3)
 		cmd_usage("publish: channel [json]");
 	if (!cmd_channel_ok(argv[1]))
@@ -209,7 +211,9 @@ cmd_send(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "--") == 0) {
 		argc--;
 		argv++;
-	}
+	} else if (argc > 1 && argv[1][0] == '-')
+		cmd_usage("send: no such option (-- before a user id that "
+		    "begins with -)");
 	if (argc < 2 || argc > 3)
 		cmd_usage("send: user [json]");
 	if (argv[1][0] == '\0' || strlen(argv[1]) > GWCTL_MAXUSER)

@@ -133,7 +133,10 @@ publish
 publish bad"channel {}
 publish c {bad
 publish c 1 2
+publish --help
+publish --json {}
 send
+send --help
 presence
 presence a b
 channels a b
@@ -222,6 +225,18 @@ EOF
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "CHANNEL  OFFSET"* ]]
 	[[ "${lines[1]}" == "chat     "* ]]
+}
+
+@test "gwctl publish: a value of 1 MiB is published, one byte more refused (exit 1, said), as gwctl(8) says" {
+	node
+	# On stdin: an argument is limited to 128 KiB by the kernel.
+	run bash -c "printf '\"%s\"\\n' \"\$(head -c $((1024 * 1024 - 2)) /dev/zero | tr '\\0' x)\" | '$GWCTL' publish big"
+	[ "$status" -eq 0 ]
+	run bash -c "printf '\"%s\"\\n' \"\$(head -c $((1024 * 1024 - 1)) /dev/zero | tr '\\0' x)\" | '$GWCTL' publish big"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"value longer than 1048576 bytes: not published"* ]]
+	grep -q 'up to 1 MiB' "$GW_ROOT/man/gwctl.8"
 }
 
 @test "gwctl publish: stdin lines; a bad one reported with its number, exit 1" {
