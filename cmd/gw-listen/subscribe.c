@@ -414,8 +414,17 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	if (pd->pd_since || pd->pd_resume)
 		json_object_set_new(o, "recovered",
 		    json_boolean(pd->pd_since && rec == GW_REC_TRUE));
-	if (pd->pd_resume)
+	if (pd->pd_resume) {
 		json_object_del(o, "id");	/* no request asked */
+		/*
+		 * Where the restore replayed from: the offset last written
+		 * to the old connection.  A client that got less (what was
+		 * in flight when it broke) asks again from its own.
+		 */
+		if (pd->pd_sincearg != NULL)
+			json_object_set_new(o, "since",
+			    json_string(pd->pd_sincearg));
+	}
 	/*
 	 * A subscription already live whose stream began after a gap: what
 	 * it was given since (up to hi) is not replayed again.  The replay

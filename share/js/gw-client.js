@@ -30,6 +30,12 @@ const DEFAULTS = Object.freeze({
 const WS_OPEN = 1;
 
 /**
+ * How long a gap's replay may pause before it is taken as complete (the
+ * server writes it right behind its answer), in milliseconds.
+ */
+const FILL_WAIT = 200;
+
+/**
  * The error every rejected promise of the library carries.
  *
  * `code` is the server's error code (`forbidden`, `not_subscribed`, ...)
@@ -365,7 +371,8 @@ export class GwClient {
 		checkChannel(channel);
 		let ch = this.#channels.get(channel);
 		if (ch === undefined) {
-			ch = { presence: false, offset: null, waiters: [] };
+			ch = { presence: false, offset: null, waiters: [],
+			    fill: null };
 			this.#channels.set(channel, ch);
 		}
 		ch.presence = opts.presence === true;
@@ -571,6 +578,7 @@ export class GwClient {
 		const wasOpen = this.#live;
 		this.#live = false;
 		this.#typingAt.clear();
+		this.#dropFills();
 		this.#rejectPending(new GwError("disconnected",
 		    "the connection ended", { closeCode: code, reason }));
 		if (isFatalClose(code, reason)) {
@@ -796,9 +804,23 @@ export class GwClient {
 		if (known == null && typeof f.offset === "string")
 			ch.offset = f.offset;
 		// A channel the server restored without the messages missed
-		// since our last offset: ask for them.
-		if (f.id == null && f.recovered === false && known != null)
+		// since our last offset (recovered false), or from an offset
+		// after it (what was in flight when the old socket broke was
+		// written, not received): ask for them, from ours.  Meanwhile
+		// and until the answer's replay is in, its messages are held
+		// and then given in offset order: the server sends the gap
+		// after the live messages that came first.
+		if (f.id == null && known != null && (f.recovered === false ||
+		    (typeof f.since === "string" &&
+		    !isDuplicateOffset(f.since, known)))) {
+			this.#startFill(ch);
 			this.#resubscribe(f.channel, ch);
+		} else if (f.id != null && ch.fill != null &&
+		    ch.fill.upTo === null) {
+			ch.fill.upTo = typeof f.offset === "string" ?
+			    f.offset : known;
+			this.#armFill(f.channel, ch);
+		}
 		this.#emit("subscribed", f);
 		const waiters = ch.waiters;
 		ch.waiters = [];
@@ -810,9 +832,76 @@ export class GwClient {
 		const ch = this.#channels.get(f.channel);
 		if (ch === undefined || isDuplicateOffset(f.offset, ch.offset))
 			return;
+		const m = { channel: f.channel, data: f.data, offset: f.offset,
+		    from: f.from ?? null, ts: f.ts };
+		if (ch.fill != null && typeof f.offset === "string") {
+			// Up to the answer's latest offset: the gap's replay
+			// or what came live before it; held.  After it: the
+			// replay is over.
+			if (ch.fill.upTo === null ||
+			    isDuplicateOffset(f.offset, ch.fill.upTo)) {
+				ch.fill.held.set(f.offset, m);
+				if (ch.fill.upTo !== null)
+					this.#armFill(f.channel, ch);
+				return;
+			}
+			this.#endFill(ch);
+			if (isDuplicateOffset(f.offset, ch.offset))
+				return;
+		}
 		if (typeof f.offset === "string")
 			ch.offset = f.offset;
-		this.#emit("message", { channel: f.channel, data: f.data,
-		    offset: f.offset, from: f.from ?? null, ts: f.ts });
+		this.#emit("message", m);
+	}
+
+	/* Filling a gap after a resume (#onSubscribed). */
+
+	#startFill(ch) {
+		if (ch.fill == null)
+			ch.fill = { held: new Map(), upTo: null, timer: null };
+	}
+
+	/**
+	 * The replay comes right behind its answer; a channel that goes
+	 * quiet after it gives no newer message to say it is over.
+	 */
+	#armFill(name, ch) {
+		if (ch.fill.timer !== null)
+			this.#clearTimeout(ch.fill.timer);
+		ch.fill.timer = this.#setTimeout(() => {
+			if (this.#channels.get(name) === ch && ch.fill != null)
+				this.#endFill(ch);
+		}, FILL_WAIT);
+	}
+
+	/** Gives what was held, in offset order, each once. */
+	#endFill(ch) {
+		const fill = ch.fill;
+		ch.fill = null;
+		if (fill.timer !== null)
+			this.#clearTimeout(fill.timer);
+		const held = [...fill.held.values()].sort((a, b) =>
+		    a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0);
+		for (const m of held) {
+			if (isDuplicateOffset(m.offset, ch.offset))
+				continue;
+			ch.offset = m.offset;
+			this.#emit("message", m);
+		}
+	}
+
+	/**
+	 * The socket ended while gaps were being filled: what was held is
+	 * dropped, not given, and the last offset stays before the gap, so
+	 * that the next connection asks for all of it again.
+	 */
+	#dropFills() {
+		for (const ch of this.#channels.values()) {
+			if (ch.fill == null)
+				continue;
+			if (ch.fill.timer !== null)
+				this.#clearTimeout(ch.fill.timer);
+			ch.fill = null;
+		}
 	}
 }

@@ -147,6 +147,11 @@ async def other_node(a):
          "r1 subscribed %r, want recovered true", subs["r1"])
     want(subs["r2"].get("recovered") is True and "presence" in subs["r2"],
          "r2 subscribed %r, want recovered true and presence", subs["r2"])
+    # Where the restore replayed from: the last offset written to the
+    # old socket (a client that got less asks again from its own).
+    want(subs["r1"].get("since") == before[-1], "r1 restored with since "
+         "%r, want the last offset written before the drop, %s",
+         subs["r1"].get("since"), before[-1])
     await r.until(lambda: len(r.messages("r1")) >= 3, "the 3 missed")
     live = await publish(pub, "r1", 2, "live")
     await r.until(lambda: len(r.messages("r1")) >= 5, "2 live ones")

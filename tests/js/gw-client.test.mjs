@@ -317,6 +317,125 @@ test("resumed:true with recovered:false and a known offset: since",
 	assert.equal(ws.sentOf("subscribe").length, 2);
 });
 
+/** A message frame of doc:1 with offset n. */
+function msg(ws, n) {
+	ws.receive({ type: "message", channel: "doc:1", data: n,
+	    offset: off(n), from: "bob", ts: n });
+}
+
+test("a gap asked for after a resume comes after newer live messages: " +
+    "held, then given in offset order, each once", async () => {
+	const env = setup();
+	let ws = await connected(env);
+	await subscribed(env, ws, "doc:1");
+	msg(ws, 47);
+	ws = reconnect(env);
+	ws.open();
+	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(50),
+	    recovered: false });
+	const req = ws.sentOf("subscribe").at(-1);
+	assert.equal(req.since, off(47));
+	// Live messages before the answer to our since (a slow link).
+	for (let n = 51; n <= 57; n++)
+		msg(ws, n);
+	assert.deepEqual(env.of("message").map((m) => m.data), [47],
+	    "held until the gap is in");
+	// The answer, its replay of the gap, then live again.
+	ws.receive({ type: "subscribed", id: req.id, channel: "doc:1",
+	    offset: off(57), recovered: true });
+	for (const n of [48, 49, 50])
+		msg(ws, n);
+	msg(ws, 58);
+	assert.deepEqual(env.of("message").map((m) => m.data),
+	    [47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58]);
+	assert.equal(env.gw.lastOffset("doc:1"), off(58));
+});
+
+test("a gap's replay on a channel that then goes quiet is given " +
+    "after FILL_WAIT", async () => {
+	const env = setup();
+	let ws = await connected(env);
+	await subscribed(env, ws, "doc:1");
+	msg(ws, 10);
+	ws = reconnect(env);
+	ws.open();
+	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(12),
+	    recovered: false });
+	const req = ws.sentOf("subscribe").at(-1);
+	ws.receive({ type: "subscribed", id: req.id, channel: "doc:1",
+	    offset: off(12), recovered: true });
+	msg(ws, 11);
+	msg(ws, 12);
+	assert.deepEqual(env.of("message").map((m) => m.data), [10]);
+	env.clock.advance(200);
+	assert.deepEqual(env.of("message").map((m) => m.data), [10, 11, 12]);
+});
+
+test("a restore from after our last offset (messages in flight when the " +
+    "socket broke): asked again from ours", async () => {
+	const env = setup();
+	let ws = await connected(env);
+	await subscribed(env, ws, "doc:1");
+	msg(ws, 47);
+	ws = reconnect(env);
+	ws.open();
+	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	// The server wrote up to 75 on the old socket; we got 47.
+	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(80),
+	    recovered: true, since: off(75) });
+	for (let n = 76; n <= 80; n++)
+		msg(ws, n);
+	const req = ws.sentOf("subscribe").at(-1);
+	assert.ok(req, "asked again");
+	assert.equal(req.since, off(47));
+	ws.receive({ type: "subscribed", id: req.id, channel: "doc:1",
+	    offset: off(80), recovered: true });
+	for (let n = 48; n <= 75; n++)
+		msg(ws, n);
+	msg(ws, 81);
+	const got = env.of("message").map((m) => m.data);
+	assert.deepEqual(got, Array.from({ length: 35 }, (_, i) => 47 + i));
+});
+
+test("a restore from our own last offset asks nothing more", async () => {
+	const env = setup();
+	let ws = await connected(env);
+	await subscribed(env, ws, "doc:1");
+	msg(ws, 5);
+	ws = reconnect(env);
+	ws.open();
+	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(7),
+	    recovered: true, since: off(5) });
+	msg(ws, 6);
+	msg(ws, 7);
+	assert.deepEqual(ws.sent, []);
+	assert.deepEqual(env.of("message").map((m) => m.data), [5, 6, 7]);
+});
+
+test("a drop while a gap is filled: what was held is not given, and the " +
+    "next connection asks from before the gap", async () => {
+	const env = setup();
+	let ws = await connected(env);
+	await subscribed(env, ws, "doc:1");
+	msg(ws, 20);
+	ws = reconnect(env);
+	ws.open();
+	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(22),
+	    recovered: false });
+	msg(ws, 23);
+	ws = reconnect(env);
+	ws.open();
+	welcome(ws, { resumed: false });
+	const req = ws.sentOf("subscribe").at(-1);
+	assert.equal(req.since, off(20));
+	assert.deepEqual(env.of("message").map((m) => m.data), [20]);
+	assert.equal(env.gw.lastOffset("doc:1"), off(20));
+});
+
 test("resume: channels the server lacks are subscribed, extra ones left",
     async () => {
 	const env = setup();
