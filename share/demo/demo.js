@@ -10,7 +10,13 @@ const params = new URLSearchParams(location.search);
 const doc = params.get("doc") || "doc:1";
 const COUNTER = "counter";
 const MAX_CHAT = 200;		// chat lines kept on the page
-const TYPING_FALLBACK = 8000;	// ms: forget a typist whose stop we missed
+/*
+ * ms: forget a typist whose stop never came.  Long: while someone types
+ * on, the server pushes the stop back and sends no new typing.start, and
+ * it sends the stop even across a restart of its presence service; a
+ * disconnect of this page clears the typists by itself.
+ */
+const TYPING_FALLBACK = 120000;
 
 function defaultUrl() {
 	const scheme = location.protocol === "https:" ? "wss" : "ws";

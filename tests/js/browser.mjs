@@ -257,6 +257,18 @@ async function main() {
 		    { delay: 20 });
 		await until("bob", typingShows, ["alice"]);
 	});
+	await check("typing that goes on for 10 s stays shown (no new " +
+	    "typing.start comes while it does)", async () => {
+		for (let i = 0; i < 20; i++) {
+			await pages.alice.page.type("#chat-input", "l");
+			await sleep(500);
+			if (!await pages.bob.page.evaluate(typingShows,
+			    ["alice"]))
+				throw new Error(`bob's #typing lost alice ` +
+				    `after ${(i + 1) * 0.5} s of typing`);
+		}
+		await pages.alice.page.fill("#chat-input", "hel");
+	});
 	const m1 = `hello from alice ${nonce}`;
 	await check("chat: alice's message reaches bob", async () => {
 		await pages.alice.page.type("#chat-input", "lo", { delay: 5 });
