@@ -177,7 +177,8 @@ function checkChannel(channel) {
  *   sends unasked), with `recovered` when there was a `since`
  * - "error": error frames that answer no pending request, and failures
  *   of the subscriptions the library makes itself (with `channel`)
- * - "close": each time a socket ends: {code, reason, reconnect, delay}
+ * - "close": each time a socket ends, but by close() (the state says
+ *   that one): {code, reason, reconnect, delay}
  *   (delay: ms until the next attempt, when reconnect is true)
  */
 export class GwClient {
@@ -621,6 +622,7 @@ export class GwClient {
 		}
 		this.#live = false;
 		this.#typingAt.clear();
+		this.#dropFills();
 		const err = new GwError(local ? "disconnected" : "closed",
 		    local ? "the client was closed" : `closed by the server: ${
 		    code} ${reason || ""}`.trim(), { closeCode: code, reason });
