@@ -361,6 +361,32 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: SIGHUP with a new key in secret_file: tokens of the old key are refused from then on, of the new one taken, by the same workers" {
+	local old new
+	make_secret
+	sed -i 's/^auth = none$/auth = jwt/' "$SUP_CONF"
+	printf 'secret_file = %s\n' "$GW_SECRET" >>"$SUP_CONF"
+	sup_start
+	old=$("$GWCTL_BIN" token alice --secret-file "$GW_SECRET" | jq -r .token)
+	GW_PORT=$SUP_PORT scenario upgrade --path "/ws?token=$old" \
+	    --expect 101 --user alice
+	make_secret "$GW_SECRET"
+	kill -HUP "$SUP_PID"
+	wait_log 'gw-listen\[0\] \(pid [0-9]+\): reload' "$SUP_LOG"
+	wait_log 'gw-listen\[1\] \(pid [0-9]+\): reload' "$SUP_LOG"
+	new=$("$GWCTL_BIN" token alice --secret-file "$GW_SECRET" | jq -r .token)
+	# Twice each: the kernel gives a connection to either worker.
+	for _ in 1 2 3 4; do
+		GW_PORT=$SUP_PORT scenario upgrade --path "/ws?token=$old" \
+		    --expect 401
+		GW_PORT=$SUP_PORT scenario upgrade --path "/ws?token=$new" \
+		    --expect 101 --user alice
+	done
+	[ "$(child restarts "gw-listen[0]")" -eq 0 ]
+	[ "$(child restarts "gw-listen[1]")" -eq 0 ]
+	grep -q 'and again by a' "$GW_ROOT/man/gw-listen.8"
+}
+
 @test "supervise: the private Redis is started (streams' nodes of 1024 bytes), and stopped with the node" {
 	local rpid pids
 	sup_start
