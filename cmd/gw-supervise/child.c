@@ -526,6 +526,14 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 		    (int)ch->ch_pid, WEXITSTATUS(st), uptime);
 	else
 		log_info("%s: pid %d exited 0", ch->ch_name, (int)ch->ch_pid);
+	if (ch->ch_kind == CHILD_LISTEN && WIFSIGNALED(st)) {
+		char	path[PATH_MAX + 32];
+
+		/* Killed: its control socket is left; nobody answers it. */
+		snprintf(path, sizeof(path), "%s/listen-%d.sock",
+		    gs->s_rundir, (int)ch->ch_pid);
+		(void)unlink(path);
+	}
 	ch->ch_pid = 0;
 	if (ch->ch_readyfd != -1) {
 		/* Its ready pipe is at EOF too: child_ready_cb() says so. */

@@ -219,6 +219,8 @@ wait_restarted() {
 		wait_restarted "$name" "$pid"
 		[ "$(child restarts "$name")" -eq 1 ]
 		grep -qF "$name: pid $pid killed by signal 9" "$SUP_LOG"
+		# A killed worker's control socket is not left behind.
+		[ ! -e "$GW_RUNDIR/listen-$pid.sock" ]
 		wait_health "$SUP_PORT" 200 20
 		# Both workers serve again (one port: try a few times, each
 		# with new connections).
