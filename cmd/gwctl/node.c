@@ -254,12 +254,17 @@ cmd_conns(int argc, char *argv[])
 
 	req = json_pack("{s:s}", "cmd", "conns");
 	while ((ch = getopt_long(argc, argv, "", conns_opts, NULL)) != -1) {
-		if (ch == 'u')
+		if (ch == 'u') {
+			if (optarg[0] == '\0' ||
+			    strlen(optarg) > GWCTL_MAXUSER)
+				cmd_usage("conns: a user id is 1 to 128 bytes");
 			json_object_set_new(req, "user", json_string(optarg));
-		else if (ch == 'c')
+		} else if (ch == 'c') {
+			if (!cmd_channel_ok(optarg))
+				cmd_usage("conns: bad channel name");
 			json_object_set_new(req, "channel",
 			    json_string(optarg));
-		else
+		} else
 			cmd_usage(NULL);
 	}
 	if (optind != argc)

@@ -142,6 +142,8 @@ presence a b
 channels a b
 conns extra
 conns --bogus
+conns --channel bad"ch
+conns --user
 kick
 kick c1 --user u
 tail
@@ -164,6 +166,9 @@ EOF
 	[ "$status" -eq 0 ]
 	# An empty user id: nobody could subscribe to user: (nothing sent).
 	run --separate-stderr "$GWCTL" send '' 1
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"a user id is 1 to 128 bytes"* ]]
+	run --separate-stderr "$GWCTL" conns --user ''
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"a user id is 1 to 128 bytes"* ]]
 	run "$GWCTL" -h
