@@ -100,6 +100,9 @@ cmd_complete(int argc, char *argv[])
 		if (c == NULL && strcmp(argv[i], "--rundir") == 0 &&
 		    i + 1 < argc - 1)
 			gc.g_rundir = argv[++i];
+		else if (c == NULL && strcmp(argv[i], "-c") == 0 &&
+		    i + 1 < argc - 1)
+			i++;		/* its file */
 		else if (c == NULL && argv[i][0] != '-') {
 			for (c = cmds; c->c_name != NULL; c++)
 				if (strcmp(c->c_name, argv[i]) == 0)
@@ -113,10 +116,10 @@ cmd_complete(int argc, char *argv[])
 			npos++;
 	}
 	if (c == NULL) {
-		if (strcmp(prev, "--rundir") == 0)
-			return 0;
+		if (strcmp(prev, "--rundir") == 0 || strcmp(prev, "-c") == 0)
+			return 0;	/* the shell's: a directory, a file */
 		if (cur[0] == '-')
-			printf("--rundir\n--json\n--table\n--help\n");
+			printf("-c\n--rundir\n--json\n--table\n--help\n");
 		else
 			for (c = cmds; c->c_name != NULL; c++)
 				printf("%s\n", c->c_name);

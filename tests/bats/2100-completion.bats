@@ -36,6 +36,15 @@ setup() {
 	[ "${lines[1]}" = "redis:// unix://" ]
 }
 
+@test "bash completion: gw-supervise's on/off flags (--demo, --io-uring)" {
+	run bash -c "source '$TOP/completions/bash/gw-supervise'
+		COMP_WORDS=(gw-supervise --io-uring ''); COMP_CWORD=2
+		_gw_supervise
+		echo \"\${COMPREPLY[*]}\""
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "on off" ]
+}
+
 @test "zsh completion: offers the options and --auth values" {
 	run zsh -fc "compadd() { print -r -- \"\$*\" }
 		words=(gw-listen --max); CURRENT=2; service=gw-listen

@@ -640,6 +640,13 @@ PYEOF
 	[ "$output" = alice ]
 	run "$GWCTL" __complete history chat:lobby ''
 	[ -z "$output" ]
+	# -c FILE before the command: offered, its file left to the shell.
+	run "$GWCTL" __complete -
+	[ "$(echo $output)" = "-c --rundir --json --table --help" ]
+	run "$GWCTL" __complete -c ''
+	[ -z "$output" ]
+	run "$GWCTL" __complete -c "$GW_TMP/x.conf" pub
+	[[ "$output" == *publish* ]]
 	run bash -c "source '$GW_ROOT/completions/bash/gwctl'
 		COMP_WORDS=(gwctl pub); COMP_CWORD=1; _gwctl
 		echo \"\${COMPREPLY[*]}\"
