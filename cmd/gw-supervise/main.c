@@ -59,7 +59,8 @@ usage(void)
 	for (i = 0, col = 0; i < n; i++) {
 		snprintf(opt, sizeof(opt), "[--%s %s]", k[i].k_name,
 		    strcmp(k[i].k_name, "rundir") == 0 ? "dir" :
-		    k[i].k_type == CONF_T_NUM ? "n" :
+		    k[i].k_type == CONF_T_NUM ? (strstr(k[i].k_name, "_ttl") !=
+		    NULL ? "seconds" : "n") :
 		    k[i].k_type == CONF_T_SECS ? "seconds" :
 		    k[i].k_type == CONF_T_PATH ? "file" :
 		    k[i].k_type == CONF_T_ENUM ? k[i].k_words :
