@@ -254,7 +254,7 @@ pend_free(struct pend *pd)
 	client_sub_unsync(pd);
 	free(pd->pd_stash);
 	while (pd->pd_nhev > 0)
-		obuf_unref(pd->pd_hev[--pd->pd_nhev]);
+		client_hev_unref(pd->pd_hev[--pd->pd_nhev]);
 	free(pd->pd_hev);
 	if (pd->pd_msg != NULL)
 		ipc_msg_free(pd->pd_msg);

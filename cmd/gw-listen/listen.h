@@ -238,13 +238,27 @@ struct pend {
 	uint8_t		*pd_stash;	/* PD_SUBPRES: the bridge's answer,
 					   kept until the presence comes */
 	size_t		 pd_stashlen;
-	struct obuf	**pd_hev;	/* PD_SUBPRES: the channel's events
+	struct hev	**pd_hev;	/* PD_SUBPRES: the channel's events
 					   meanwhile, in order */
 	uint32_t	 pd_nhev;
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
 	struct ipc_msg	*pd_msg;	/* PD_PUBLISH not sent yet: waits for
 					   its subscribe's answer (pd_chan) */
 };
+
+/*
+ * An event held for subscribes waiting for their presence (subscribe.c):
+ * read once, however many hold it.
+ */
+struct hev {
+	uint32_t	 hv_ref;
+	int		 hv_kind;	/* HEV_JOIN, HEV_LEAVE, HEV_OTHER */
+	struct obuf	*hv_buf;
+	char		*hv_user;	/* join, leave: its userId */
+};
+#define HEV_JOIN	1
+#define HEV_LEAVE	2
+#define HEV_OTHER	3
 
 /* A session's save or drop kept for gw-presence (session.c). */
 struct sessq {
@@ -483,7 +497,9 @@ int		 client_resubscribe(struct conn *, const char *, int,
 void		 client_sub_send(struct pend *, const char *);
 int		 client_subscribed(struct pend *, struct ipc_rd *);
 void		 client_sub_presence(struct pend *, int);
-void		 client_sub_hold(struct pend *, struct obuf *);
+void		 client_sub_hold(struct pend *, struct hev *);
+struct hev	*client_hev_new(struct obuf *);
+void		 client_hev_unref(struct hev *);
 struct pend	*client_sub_waiting(struct conn *, struct chan *);
 void		 client_sub_mark_came(const char *, size_t);
 void		 client_sub_unsync(struct pend *);

@@ -150,6 +150,7 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 {
 	struct chan	*ch;
 	struct obuf	*ob = NULL;
+	struct hev	*hv = NULL;
 	struct conn	*m;
 	struct csub	*s;
 	struct pend	*pd;
@@ -174,12 +175,16 @@ pres_event(const char *name, size_t namelen, uint64_t actor,
 		 * for it while gw-presence reads the presence it gives.
 		 */
 		if (s->s_pending && chan_floor(s) == NULL) {
-			if ((pd = client_sub_waiting(m, ch)) != NULL)
-				client_sub_hold(pd, ob);
+			if ((pd = client_sub_waiting(m, ch)) != NULL) {
+				if (hv == NULL)
+					hv = client_hev_new(ob);
+				client_sub_hold(pd, hv);
+			}
 			continue;
 		}
 		(void)conn_send(m, ob);
 	}
+	client_hev_unref(hv);
 	obuf_unref(ob);
 }
 

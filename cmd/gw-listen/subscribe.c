@@ -264,7 +264,7 @@ client_sub_mark_came(const char *frame, size_t len)
  * behind).
  */
 void
-client_sub_hold(struct pend *pd, struct obuf *ob)
+client_sub_hold(struct pend *pd, struct hev *hv)
 {
 	if (pd->pd_nhev >= LISTEN_MAXHEV) {
 		if (!pd->pd_hevlost)
@@ -278,8 +278,49 @@ client_sub_hold(struct pend *pd, struct obuf *ob)
 	if ((pd->pd_nhev & (pd->pd_nhev - 1)) == 0)
 		pd->pd_hev = xrealloc(pd->pd_hev, (pd->pd_nhev == 0 ? 1 :
 		    pd->pd_nhev * 2) * sizeof(*pd->pd_hev));
+	hv->hv_ref++;
+	pd->pd_hev[pd->pd_nhev++] = hv;
+}
+
+/*
+ * The record of event frame ob for the subscribes that hold it: its
+ * kind and user, read once.  One reference, the caller's.
+ */
+struct hev *
+client_hev_new(struct obuf *ob)
+{
+	struct hev	*hv = xcalloc(1, sizeof(*hv));
+	json_t		*ev;
+	const char	*type, *id;
+
+	hv->hv_ref = 1;
+	hv->hv_buf = ob;
 	ob->ob_ref++;
-	pd->pd_hev[pd->pd_nhev++] = ob;
+	hv->hv_kind = HEV_OTHER;
+	ev = client_frame_json(ob);
+	type = json_string_value(json_object_get(ev, "type"));
+	id = json_string_value(json_object_get(ev, "userId"));
+	if (type != NULL && id != NULL) {
+		if (strcmp(type, "presence.join") == 0)
+			hv->hv_kind = HEV_JOIN;
+		else if (strcmp(type, "presence.leave") == 0)
+			hv->hv_kind = HEV_LEAVE;
+		if (hv->hv_kind != HEV_OTHER)
+			hv->hv_user = xstrdup(id);
+	}
+	json_decref(ev);
+	return hv;
+}
+
+/* Drop a reference to hv (NULL: none). */
+void
+client_hev_unref(struct hev *hv)
+{
+	if (hv == NULL || --hv->hv_ref > 0)
+		return;
+	obuf_unref(hv->hv_buf);
+	free(hv->hv_user);
+	free(hv);
 }
 
 /* The JSON of text frame ob (a server frame: no mask), or NULL. */
@@ -310,11 +351,11 @@ static void
 client_sub_events(struct conn *c, json_t *pres, struct pend *pd)
 {
 	struct htab	*set;
-	json_t		*users, *u, *ev;
-	const char	*type, *id;
+	json_t		*users, *u;
+	const char	*id;
 	size_t		 k;
 	uint32_t	 j;
-	int		 join, in;
+	int		 in;
 
 	set = htab_new();
 	users = json_object_get(pres, "users");
@@ -323,26 +364,19 @@ client_sub_events(struct conn *c, json_t *pres, struct pend *pd)
 		    NULL)
 			htab_put(set, id, strlen(id), set);
 	for (j = 0; j < pd->pd_nhev; j++) {
-		struct obuf *ob = pd->pd_hev[j];
+		struct hev *hv = pd->pd_hev[j];
 
-		ev = client_frame_json(ob);
-		type = json_string_value(json_object_get(ev, "type"));
-		id = json_string_value(json_object_get(ev, "userId"));
-		join = type != NULL && strcmp(type, "presence.join") == 0;
-		if (id != NULL && (join ||
-		    (type != NULL && strcmp(type, "presence.leave") == 0))) {
+		if (hv->hv_kind != HEV_OTHER) {
+			id = hv->hv_user;
 			in = htab_get(set, id, strlen(id)) != NULL;
-			if (join == in) {
-				json_decref(ev);
+			if ((hv->hv_kind == HEV_JOIN) == in)
 				continue;	/* no change */
-			}
-			if (join)
+			if (hv->hv_kind == HEV_JOIN)
 				htab_put(set, id, strlen(id), set);
 			else
 				htab_del(set, id, strlen(id));
 		}
-		json_decref(ev);
-		(void)conn_send(c, ob);
+		(void)conn_send(c, hv->hv_buf);
 	}
 	htab_free(set);
 }
