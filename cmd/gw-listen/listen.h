@@ -28,6 +28,7 @@
 					   its sync mark */
 #define LISTEN_SESSQ_MAX	100000	/* session saves kept while
 					   gw-presence is away */
+#define LISTEN_SESSQ_BYTES	(64 * 1024 * 1024)	/* ... their bytes */
 #define LISTEN_SESSQ_AGE	10.0	/* ... sent if at most this old (s) */
 #define LISTEN_MAXUSER		128
 #define LISTEN_OFFLEN		38	/* epoch:ms-seq, see gw-bridge */
@@ -375,6 +376,7 @@ struct listen {
 						   while gw-presence is away */
 	struct sessq		*l_sessq_tail;
 	uint32_t		 l_nsessq;
+	size_t			 l_sessq_bytes;
 	unsigned long		 l_sessq_lost;	/* ... past LISTEN_SESSQ_MAX */
 };
 

@@ -111,16 +111,18 @@ sess_save(struct conn *c, int live)
 /*
  * gw-presence is away (restarted by gw-supervise, usually within a
  * second): keep a closing save or a drop, the only copy of what it says,
- * until it is back (sess_redeclare()).  At most LISTEN_SESSQ_MAX, sent
- * if at most LISTEN_SESSQ_AGE old: an older one could overwrite the
- * state of a session resumed elsewhere meanwhile.
+ * until it is back (sess_redeclare()).  At most LISTEN_SESSQ_MAX of them
+ * and LISTEN_SESSQ_BYTES, sent if at most LISTEN_SESSQ_AGE old: an
+ * older one could overwrite the state of a session resumed elsewhere
+ * meanwhile.
  */
 static void
 sess_keep(struct ipc_msg *m)
 {
 	struct sessq	*q;
 
-	if (gl->l_nsessq >= LISTEN_SESSQ_MAX) {
+	if (gl->l_nsessq >= LISTEN_SESSQ_MAX ||
+	    gl->l_sessq_bytes + m->m_len > LISTEN_SESSQ_BYTES) {
 		gl->l_sessq_lost++;
 		ipc_msg_free(m);
 		return;
@@ -135,6 +137,7 @@ sess_keep(struct ipc_msg *m)
 		gl->l_sessq = q;
 	gl->l_sessq_tail = q;
 	gl->l_nsessq++;
+	gl->l_sessq_bytes += m->m_len;
 }
 
 /* At exit: free what sess_keep() kept (gw-presence never came back). */
@@ -153,6 +156,7 @@ sess_free_kept(void)
 	}
 	gl->l_sessq_tail = NULL;
 	gl->l_nsessq = 0;
+	gl->l_sessq_bytes = 0;
 }
 
 /* gw-presence is back: send what sess_keep() kept, in order. */
@@ -176,10 +180,11 @@ sess_send_kept(void)
 	}
 	gl->l_sessq_tail = NULL;
 	gl->l_nsessq = 0;
+	gl->l_sessq_bytes = 0;
 	if (sent + old + gl->l_sessq_lost > 0)
 		log_info("sessions closed while gw-presence was away: %lu "
-		    "saved now, %lu too old and %lu past %d dropped", sent,
-		    old, gl->l_sessq_lost, LISTEN_SESSQ_MAX);
+		    "saved now, %lu too old and %lu past the room dropped",
+		    sent, old, gl->l_sessq_lost);
 	gl->l_sessq_lost = 0;
 }
 
