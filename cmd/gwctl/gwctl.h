@@ -55,6 +55,7 @@ struct col {
 #define COL_PAIRS	0x4	/* an object shown as key=value,... */
 #define COL_SECS	0x8	/* seconds since the epoch */
 #define COL_WHOLE	0x10	/* never cut (a token to copy) */
+#define COL_LIST	0x20	/* an array of names shown as a,b,... */
 
 /* A connection to one of the node's sockets. */
 struct sock {

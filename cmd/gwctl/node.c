@@ -36,7 +36,7 @@ static const struct col channels_cols[] = {
 static const struct col conns_cols[] = {
 	{ "connId",	 "CONNID",	0 },
 	{ "userId",	 "USER",	0 },
-	{ "channels",	 "CHANNELS",	0 },
+	{ "channels",	 "CHANNELS",	COL_LIST },
 	{ "connectedAt", "CONNECTED",	COL_TIME },
 	{ "worker",	 "WORKER",	COL_RIGHT },
 	{ NULL,		 NULL,		0 }

@@ -147,7 +147,7 @@ cell_text(json_t *v, int flags)
 			snprintf(buf, sizeof(buf), "%lld",
 			    (long long)json_integer_value(v));
 		s = xstrdup(buf);
-	} else if (json_is_array(v)) {
+	} else if (json_is_array(v) && (flags & COL_LIST)) {
 		s = xstrdup("");
 		json_array_foreach(v, i, x) {
 			e = json_is_string(x) ? xstrdup(json_string_value(x)) :

@@ -391,6 +391,12 @@ EOF
 	run "$GWCTL" --table history hist
 	[[ "${lines[0]}" == "OFFSET "*"TIME "*"FROM  DATA" ]]
 	[[ "${lines[3]}" == *' -     {"v":3}' ]]
+	# Arrays in data as JSON: brackets kept, [] not shown as null.
+	"$GWCTL" publish arr '[1,[2,3]]' >/dev/null
+	"$GWCTL" publish arr '[]' >/dev/null
+	run "$GWCTL" --table history arr
+	[[ "${lines[1]}" == *' -     [1,[2,3]]' ]]
+	[[ "${lines[2]}" == *' -     []' ]]
 	run "$GWCTL" history nothing.here
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
