@@ -94,6 +94,25 @@ gw.on("error", (e) => {
 	notice(`error ${e.code}: ${e.message}`);
 });
 
+// Why the connection ended, when the page can tell.  A browser sees an
+// upgrade the server refused (401: a token expired before the page
+// connected) as 1006 before any welcome, like a server that is down.
+let opened = false;	// the socket that ends had been welcomed
+gw.on("state", (s) => {
+	if (s === "open")
+		opened = true;
+});
+gw.on("close", (e) => {
+	if (!e.reconnect)
+		notice(`closed by the server: ${e.reason || e.code}` +
+		    (e.code === 1008 ? " (a new token and a reload needed)" :
+		    ""));
+	else if (!opened)
+		notice(`cannot connect (code ${e.code}): retrying; the server ` +
+		    "may be down, or refuse the token (expired?)");
+	opened = false;
+});
+
 // ---- who is viewing (presence of the doc channel)
 
 const viewers = new Map();	// userId -> info

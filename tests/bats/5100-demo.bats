@@ -75,6 +75,9 @@ print(r.status, r.getheader("Content-Type", "-"))' "$@"
 	phase_wait killme 60
 	kill_node b
 	phase_go killme
+	phase_wait kickme 60
+	gwctl --rundir "$GW_TMP/a" kick --user alice
+	phase_go kickme
 	bg_finish 100
 }
 

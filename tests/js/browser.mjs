@@ -11,7 +11,9 @@
 //
 // With --sync, once the first checks pass the script creates DIR/killme
 // and waits (at most 60 s) for DIR/killme.go: the caller kills node B in
-// between.  Without it, the kill phase is skipped.
+// between; at the end, DIR/kickme and DIR/kickme.go: the caller kicks
+// alice (gwctl kick --user alice on node A).  Without it, these phases
+// are skipped.
 //
 // Every wait is bounded.  On failure: screenshots of both pages go to
 // $GW_SCREENSHOTS (default /tmp), their paths and the pages' console logs
@@ -140,6 +142,8 @@ const typingShows = ([who]) =>
 	document.getElementById("typing").textContent.includes(who);
 const typingQuiet = ([who]) =>
 	!document.getElementById("typing").textContent.includes(who);
+const noticeHas = ([text]) =>
+	document.getElementById("notice").textContent.includes(text);
 const chatHas = ([text]) =>
 	[...document.querySelectorAll("#chat li")]
 	    .some((li) => li.textContent.includes(text));
@@ -333,6 +337,17 @@ async function main() {
 		await wsPublish(wsA, "counter", { value: Number(n2) });
 		await until("alice", counterIs, [n2]);
 		await until("bob", counterIs, [n2]);
+	});
+	// A page whose node is not there (as a browser sees a refused
+	// upgrade, a 401: 1006 before any welcome) says so.
+	await check("a page that cannot connect says so", async () => {
+		await openPage("carol", ["ws://127.0.0.1:1/ws"]);
+		await until("carol", noticeHas, ["cannot connect"]);
+	});
+	await check("alice kicked by the caller: her page says why", async () => {
+		fs.writeFileSync(path.join(args.sync, "kickme"), "");
+		await waitFile(path.join(args.sync, "kickme.go"), KILL_TIMEOUT);
+		await until("alice", noticeHas, ["closed by the server: kicked"]);
 	});
 }
 
