@@ -661,11 +661,16 @@ PYEOF
 		COMP_WORDS=(gwctl kick ''); COMP_CWORD=2; _gwctl
 		echo \"\${COMPREPLY[*]}\"
 		COMP_WORDS=(gwctl history --l); COMP_CWORD=2; _gwctl
+		echo \"\${COMPREPLY[*]}\"
+		# As bash calls it: COMP_WORDS split at ':' as well.
+		COMP_LINE='gwctl tail chat:lo'; COMP_POINT=\${#COMP_LINE}
+		COMP_WORDS=(gwctl tail chat : lo); COMP_CWORD=4; _gwctl
 		echo \"\${COMPREPLY[*]}\""
 	[ "${lines[0]}" = publish ]
 	[ "${lines[1]}" = chat:lobby ]
 	[ "${lines[2]}" = "$conn" ]
 	[ "${lines[3]}" = --limit ]
+	[ "${lines[4]}" = lobby ]
 	command -v zsh >/dev/null || skip "no zsh"
 	run zsh -fc "compadd() { print -r -- \"\${@[-1]}\" }
 		_describe() { print -r -- \"\$3\" }
