@@ -471,11 +471,14 @@ fail:
 /*
  * Set c's keys from the GW_<KEY> variables of env (a NULL-terminated
  * array like environ): GW_MAX_OUTBOUND=2097152 sets max_outbound.
- * Other GW_ variables are not ours to judge and are left alone.  Return
- * value: 0, or -1 with "GW_KEY: reason" in err.
+ * Other GW_ variables are not ours to judge and are left alone, and so
+ * are the keys that over (NULL: none) sets: a flag wins, and a bad
+ * variable under it is no error.  Return value: 0, or -1 with "GW_KEY:
+ * reason" in err.
  */
 int
-conf_env(struct conf *c, char *const *env, char err[CONF_ERRLEN])
+conf_env(struct conf *c, char *const *env, const struct conf *over,
+    char err[CONF_ERRLEN])
 {
 	char		 name[64], why[CONF_ERRLEN];
 	const char	*eq;
@@ -489,7 +492,8 @@ conf_env(struct conf *c, char *const *env, char err[CONF_ERRLEN])
 			continue;
 		for (i = 0; i < n; i++)
 			name[i] = tolower((unsigned char)(*env)[3 + i]);
-		if ((k = conf_find(name, n)) == -1)
+		if ((k = conf_find(name, n)) == -1 ||
+		    (over != NULL && over->c_vals[k].v_val != NULL))
 			continue;
 		if (conf_set(c, k, eq + 1, CONF_SRC_ENV, 0, why) == -1) {
 			snprintf(err, CONF_ERRLEN, "%.*s: %.180s", (int)(n + 3),

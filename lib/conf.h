@@ -72,7 +72,8 @@ int		 conf_check(int, const char *, char *, size_t,
 int		 conf_parse(struct conf *, const char *, const char *, size_t,
 		    char [CONF_ERRLEN]);
 int		 conf_load(struct conf *, const char *, char [CONF_ERRLEN]);
-int		 conf_env(struct conf *, char *const *, char [CONF_ERRLEN]);
+int		 conf_env(struct conf *, char *const *, const struct conf *,
+		    char [CONF_ERRLEN]);
 void		 conf_merge(struct conf *, const struct conf *);
 const char	*conf_get(const struct conf *, const char *);
 const char	*conf_raw(const struct conf *, const char *);

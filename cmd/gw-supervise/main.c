@@ -246,7 +246,7 @@ sup_config(struct conf *c, const char *file, const struct conf *flags,
 	if (file != NULL && conf_load(c, file, err) == -1)
 		return -1;
 	conf_init(&env);
-	rv = conf_env(&env, environ, err);
+	rv = conf_env(&env, environ, flags, err);
 	if (rv == 0) {
 		conf_merge(c, &env);
 		conf_merge(c, flags);

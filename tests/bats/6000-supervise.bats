@@ -291,6 +291,10 @@ wait_restarted() {
 	    -c "$SUP_CONF" --check
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"GW_MAX_OUTBOUND: max_outbound: bad number lots"* ]]
+	# A flag wins over the variable, a bad one too.
+	GW_MAX_OUTBOUND=lots run --separate-stderr "$GW_SUPERVISE_BIN" \
+	    -c "$SUP_CONF" --check --max-outbound 2097152
+	[ "$status" -eq 0 ]
 
 	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF" --check \
 	    --publish-rate 0

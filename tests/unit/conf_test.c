@@ -154,16 +154,34 @@ test_env_merge(void)
 	conf_init(&flags);
 	ok(parse(&file, "max_outbound = 2048\nauth = jwt\nworkers = 3\n",
 	    err) == 0, "file parses");
-	ok(conf_env(&env, good, err) == 0, "GW_ variables that are not keys "
-	    "are left alone (%s)", err);
+	ok(conf_env(&env, good, NULL, err) == 0, "GW_ variables that are not "
+	    "keys are left alone (%s)", err);
 	ok(strcmp(conf_get(&env, "max_outbound"), "4096") == 0 &&
 	    conf_val(&env, "max_outbound")->v_src == CONF_SRC_ENV,
 	    "GW_MAX_OUTBOUND sets max_outbound");
-	ok(conf_env(&env, bad, err) == -1 &&
+	ok(conf_env(&env, bad, NULL, err) == -1 &&
 	    strncmp(err, "GW_WORKERS: workers: bad number lots", 36) == 0,
 	    "a bad GW_ value names the variable (%s)", err);
 	ok(conf_set(&flags, conf_find("auth", 4), "jwt", CONF_SRC_FLAG, 0,
 	    err) == 0, "a flag sets auth");
+	{
+		struct conf	 over, env2;
+		char		*bad2[] = { "GW_WORKERS=lots", "GW_AUTH=x",
+		    NULL };
+
+		conf_init(&over);
+		conf_init(&env2);
+		ok(conf_set(&over, conf_find("workers", 7), "2",
+		    CONF_SRC_FLAG, 0, err) == 0 &&
+		    conf_set(&over, conf_find("auth", 4), "none",
+		    CONF_SRC_FLAG, 0, err) == 0, "flags set workers, auth");
+		ok(conf_env(&env2, bad2, &over, err) == 0 &&
+		    conf_raw(&env2, "workers") == NULL &&
+		    conf_raw(&env2, "auth") == NULL,
+		    "a bad GW_ value under a flag is left alone");
+		conf_free(&over);
+		conf_free(&env2);
+	}
 	conf_merge(&file, &env);
 	conf_merge(&file, &flags);
 	ok(strcmp(conf_get(&file, "max_outbound"), "4096") == 0,
