@@ -39,14 +39,16 @@ static int	api_net_has(const struct api_net *, int, const uint8_t *);
 
 /*
  * Read the API keys of path, one per line (blank lines and lines that
- * start with '#' ignored), at least 16 bytes each.  Return value: 0, or
- * -1 with the reason in err.
+ * start with '#' ignored), at least 16 bytes each.  A line's leading and
+ * trailing blanks are not part of its key: a header's value loses them
+ * (RFC 9110), so such a key could never match.  Return value: 0, or -1
+ * with the reason in err.
  */
 int
 api_load_keys(const char *path, char *err, size_t errlen)
 {
 	FILE	*f;
-	char	 line[1024];
+	char	 line[1024], *k;
 	size_t	 n, lineno = 0;
 
 	if ((f = fopen(path, "re")) == NULL) {
@@ -58,7 +60,11 @@ api_load_keys(const char *path, char *err, size_t errlen)
 		lineno++;
 		n = strcspn(line, "\r\n");
 		line[n] = '\0';
-		if (n == 0 || line[0] == '#')
+		while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = '\0';
+		k = line + strspn(line, " \t");
+		n -= (size_t)(k - line);
+		if (n == 0 || k[0] == '#')
 			continue;
 		if (n < 16 || api_nkeys == API_MAXKEYS) {
 			snprintf(err, errlen, "%s:%zu: %s", path, lineno,
@@ -69,7 +75,7 @@ api_load_keys(const char *path, char *err, size_t errlen)
 			return -1;
 		}
 		api_keylens[api_nkeys] = n;
-		api_keys[api_nkeys++] = xstrdup(line);
+		api_keys[api_nkeys++] = xstrdup(k);
 	}
 	fclose(f);
 	if (api_nkeys == 0) {

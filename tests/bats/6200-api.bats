@@ -52,6 +52,18 @@ acheck() {
 	    --token "$tok" --user "$user"
 }
 
+@test "api: a key file's blanks around a key are not part of it; a line of blanks, or a comment after blanks, is skipped" {
+	local k3=key-cccccccccccccccccccc st
+	printf '   \n\t# indented comment\n  %s \t\n' "$k3" >"$GW_TMP/keys3"
+	start_node k 1 --api-key-file "$GW_TMP/keys3"
+	st=$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: apikey $k3" "http://127.0.0.1:$GW_PORT/api/channels")
+	[ "$st" = 200 ]
+	st=$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: apikey ${k3}x" "http://127.0.0.1:$GW_PORT/api/channels")
+	[ "$st" = 401 ]
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
