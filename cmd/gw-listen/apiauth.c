@@ -207,6 +207,7 @@ api_authorized(const struct http_req *req)
 	int			 ok = 0;
 
 	if ((h = http_hdr_get(req, "Authorization")) == NULL ||
+	    http_hdr_count(req, "Authorization") > 1 ||
 	    h->h_valuelen < 7 || strncasecmp(h->h_value, "apikey ", 7) != 0)
 		return 0;
 	k = h->h_value + 7;

@@ -127,6 +127,12 @@ auth_check(const struct listen_conf *conf, const struct http_req *req,
 		return 401;
 	}
 	if (n == -1 && (h = http_hdr_get(req, "Authorization")) != NULL) {
+		/* Which one?  The first would win silently. */
+		if (http_hdr_count(req, "Authorization") > 1) {
+			snprintf(why, whylen, "invalid token: Authorization "
+			    "given twice");
+			return 401;
+		}
 		if (h->h_valuelen < 7 || strncasecmp(h->h_value, "Bearer ", 7)) {
 			snprintf(why, whylen, "invalid token: Authorization "
 			    "is not Bearer");

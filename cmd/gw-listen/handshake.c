@@ -412,6 +412,11 @@ handshake_valid(struct conn *c, const struct http_req *req)
 		return NULL;
 	}
 	if (gl->l_conf->lc_origins != NULL &&
+	    http_hdr_count(req, "Origin") > 1) {
+		handshake_fail(c, 403, "Origin given twice", NULL);
+		return NULL;
+	}
+	if (gl->l_conf->lc_origins != NULL &&
 	    (h = http_hdr_get(req, "Origin")) != NULL &&
 	    !origin_allowed(gl->l_conf->lc_origins, h)) {
 		handshake_fail(c, 403, "origin not allowed", NULL);

@@ -525,6 +525,14 @@ lint_man() {
 	scenario upgrade --add 'Origin: https://app.example.evil' --expect 403
 }
 
+@test "origin: Origin given twice -> 403, whichever comes first" {
+	listen_none --allow-origin https://app.example
+	scenario upgrade --add 'Origin: https://app.example' \
+	    --add 'Origin: http://evil.example' --expect 403
+	scenario upgrade --add 'Origin: http://evil.example' \
+	    --add 'Origin: https://app.example' --expect 403
+}
+
 @test "origin: a listed Origin, or none -> 101" {
 	listen_none --allow-origin http://localhost:3000,https://app.example
 	scenario upgrade --add 'Origin: https://app.example' --expect 101
@@ -624,6 +632,12 @@ lint_man() {
 	listen_jwt
 	scenario auth --secret-file "$GW_SECRET" --token valid --via bearer \
 	    --expect 101
+}
+
+@test "jwt: Authorization given twice -> 401, whichever comes first" {
+	listen_jwt
+	scenario auth --secret-file "$GW_SECRET" --token valid \
+	    --via bearer-twice --expect 401
 }
 
 @test "jwt: a sub of 128 bytes -> 101" {

@@ -62,6 +62,11 @@ acheck() {
 	st=$(curl -s -o /dev/null -w '%{http_code}' \
 	    -H "Authorization: apikey ${k3}x" "http://127.0.0.1:$GW_PORT/api/channels")
 	[ "$st" = 401 ]
+	# Given twice: which one?  Neither.
+	st=$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: apikey $k3" -H "Authorization: apikey ${k3}x" \
+	    "http://127.0.0.1:$GW_PORT/api/channels")
+	[ "$st" = 401 ]
 }
 
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {

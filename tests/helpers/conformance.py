@@ -354,6 +354,9 @@ def sc_auth(a):
     if tok is not None:
         if a.via == "bearer":
             add.append("Authorization: Bearer " + tok)
+        elif a.via == "bearer-twice":   # the good one first
+            add.append("Authorization: Bearer " + tok)
+            add.append("Authorization: Bearer not.a.token")
         else:
             path = "/ws?token=" + tok
     c = Conn(a.port)
@@ -1218,7 +1221,8 @@ def main():
     ap.add_argument("--expect-header", action="append")
     ap.add_argument("--expect-body")
     ap.add_argument("--token")
-    ap.add_argument("--via", choices=["query", "bearer"], default="query")
+    ap.add_argument("--via", choices=["query", "bearer", "bearer-twice"],
+                    default="query")
     ap.add_argument("--publish", action="store_true")
     ap.add_argument("--case")
     ap.add_argument("--code", type=int)
