@@ -31,12 +31,14 @@
 #include "ipc.h"
 #include "listen.h"
 #include "log.h"
+#include "parse.h"
 #include "xmalloc.h"
 
 #define SESS_MAXSTATE	(256 * 1024)	/* bytes of a saved state */
 
 static char	*sess_state(struct conn *, int);
 static void	 sess_save(struct conn *, int);
+static int	 sess_may(struct conn *, const char *);
 static void	 sess_hex(char [33], const uint8_t *);
 
 static void
@@ -358,6 +360,14 @@ sess_load(struct conn *c, const char *sid, size_t n, const char *accept,
 	return 0;
 }
 
+/* May c's identity have the saved channel name now? */
+static int
+sess_may(struct conn *c, const char *name)
+{
+	return parse_channel(name, strlen(name)) &&
+	    ident_may_subscribe(c->c_id, name);
+}
+
 /*
  * The answer to a PD_SESSION (found 0 also when gw-presence failed): finish
  * the upgrade, welcome the client, and restore the session's channels.
@@ -387,12 +397,18 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 		client_welcome(c, 0, NULL);
 		return;
 	}
+	/*
+	 * The channels restored: those this token may still have (a new
+	 * token may lack the claims of the old one).  The others are left
+	 * out of the welcome, so that a client asking for them again gets
+	 * its answer, forbidden, with its request's id.
+	 */
 	names = json_array();
 	json_array_foreach(a, i, e) {
 		if (i >= gl->l_conf->lc_maxsubs)
 			break;
 		if ((name = json_string_value(json_object_get(e, "n"))) !=
-		    NULL)
+		    NULL && sess_may(c, name))
 			json_array_append_new(names, json_string(name));
 	}
 	client_welcome(c, 1, names);
@@ -402,7 +418,7 @@ sess_loaded(struct pend *pd, uint32_t found, const char *st, size_t len)
 		if (i >= gl->l_conf->lc_maxsubs)
 			break;
 		if ((name = json_string_value(json_object_get(e, "n"))) ==
-		    NULL)
+		    NULL || !sess_may(c, name))
 			continue;
 		p = json_object_get(e, "p");
 		off = json_object_get(e, "o");

@@ -188,6 +188,12 @@ expect_n() {
 	bg_finish
 }
 
+@test "resume with a token that lost a channels claim: the channel is left out of the welcome and not restored; asked again, forbidden with its id" {
+	make_secret
+	nodes 2 --auth jwt --secret-file "$GW_SECRET"
+	pcheck resume-claims --ports "$PORTS" --secret "$GW_SECRET"
+}
+
 @test "FLUSHALL: each gw-presence finds its lease gone and declares its users again quietly (nobody swept them, nobody saw them leave): no join reaches the observers, their own neither" {
 	nodes 2
 	pcheck flush --ports "$PORTS" --redis-sock "$REDIS_SOCK"

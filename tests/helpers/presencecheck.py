@@ -827,6 +827,57 @@ async def flush(x):
     log("ok")
 
 
+@scenario
+async def resume_claims(x):
+    """--ports A,B --secret FILE: dave subscribes to private:team-1 (his
+    token's channels claim allows it) and to a public channel on A,
+    closes, and resumes the session on B with a token without the claim:
+    the welcome lists the public channel only, it is restored, and no
+    error without an id comes; his own subscribe to private:team-1 is
+    answered forbidden, with its id."""
+    a = x.a
+    A, B = a.ports[0], a.ports[1]
+    exp = int(time.time()) + 600
+
+    async def conn(port, claims, session=None):
+        q = "token=" + mint(x.key, claims)
+        if session:
+            q += "&session=" + session
+        ws = await websockets.connect("ws://127.0.0.1:%d/ws?%s" % (port, q),
+                                      ping_interval=None, close_timeout=3)
+        w = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        p = TPeer("dave@%d" % port, ws, w)
+        bridgecheck.PEERS.append(p)
+        return p
+
+    d = await conn(A, {"sub": "dave", "exp": exp,
+                       "channels": ["private:team-*"]})
+    await d.subscribe("private:team-1")
+    await d.subscribe("open1")
+    sid = d.welcome["session"]
+    await d.ws.close()
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        d2 = await conn(B, {"sub": "dave", "exp": exp}, session=sid)
+        if d2.welcome.get("resumed") is True:
+            break
+        await d2.ws.close()
+        want(time.monotonic() < deadline, "no resume: %r", d2.welcome)
+        await asyncio.sleep(0.1)
+    want(d2.welcome.get("channels") == ["open1"], "welcome.channels %r, "
+         "want only the channel the new token allows", d2.welcome)
+    await d2.until(lambda: any(f.get("type") == "subscribed" and
+                               f.get("channel") == "open1"
+                               for f in d2.frames), "open1 restored")
+    r = await d2.req({"type": "subscribe", "id": "again",
+                      "channel": "private:team-1"}, "error")
+    want(r.get("code") == "forbidden", "subscribe again: %r", r)
+    stray = [f for f in d2.frames if f.get("type") == "error" and
+             "id" not in f]
+    want(not stray, "errors without an id: %r", stray)
+    log("ok")
+
+
 def raw_members(port, ch, n, deadline):
     """Open N raw WebSocket connections (users big0..), each sending
     the upgrade and a subscribe to CH at once; return the sockets once
