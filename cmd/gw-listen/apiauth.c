@@ -188,6 +188,12 @@ api_metrics_ok(struct conn *c)
 		a = (const uint8_t *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
 	else
 		return 0;
+	/* An IPv4 peer of a [::] listener: ::ffff:a.b.c.d, judged as IPv4. */
+	if (af == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+		af = AF_INET;
+		a += 12;
+	}
 	if ((af == AF_INET && a[0] == 127) ||
 	    (af == AF_INET6 && IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a)))
 		return 1;

@@ -105,6 +105,14 @@ acheck() {
 	acheck fastpath
 }
 
+@test "metrics: on a [::] listener an IPv4 loopback peer (::ffff:127.0.0.1) is loopback: 200, not 403" {
+	local p6 st
+	p6=$(free_port)
+	start_node v 1 -l "[::]:$p6"
+	st=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p6/metrics")
+	[ "$st" = 200 ]
+}
+
 @test "metrics: GET /metrics from loopback is Prometheus text with the counters" {
 	acheck metrics
 }
