@@ -32,6 +32,11 @@ limit_addr(struct conn *c, uint8_t out[16])
 	}
 	if (ss.ss_family == AF_INET6) {
 		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		/* An IPv4 peer of a [::] listener counts as that IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)out)) {
+			memmove(out, out + 12, 4);
+			return 4;
+		}
 		return 16;
 	}
 	return 0;

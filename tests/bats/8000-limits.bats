@@ -45,6 +45,28 @@ teardown() {
 	"$PY" "$LC" per-ip --port "$GW_PORT" --max 3
 }
 
+@test "limits: --max-conns-per-ip counts an IPv4 peer of a [::] listener (::ffff:127.0.0.1) as 127.0.0.1" {
+	local p6
+	p6=$(free_port)
+	start_listen --auth none --max-conns-per-ip 2 -l "[::]:$p6"
+	"$PY" - "$GW_PORT" "$p6" <<'PYEOF'
+import asyncio, sys, websockets
+async def main():
+    p4, p6 = int(sys.argv[1]), int(sys.argv[2])
+    a = await websockets.connect("ws://127.0.0.1:%d/ws" % p4)
+    b = await websockets.connect("ws://127.0.0.1:%d/ws" % p6)
+    try:
+        await websockets.connect("ws://127.0.0.1:%d/ws" % p6)
+    except websockets.InvalidStatusCode as e:
+        assert e.status_code == 503, e
+    else:
+        raise SystemExit("a third connection from 127.0.0.1 was taken")
+    await a.close()
+    await b.close()
+asyncio.run(main())
+PYEOF
+}
+
 @test "limits: gw-supervise gives each of its workers its share of max_connections, and max_conns_per_ip" {
 	local rd=$GW_TMP/sup port pid args n=0 i
 	port=$(free_port)
