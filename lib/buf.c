@@ -42,50 +42,65 @@ buf_addstr(struct buf *b, const char *s)
 }
 
 /*
+ * The escape of byte c in a JSON string, written in esc (8 bytes): its
+ * length, or 0 if c stands as it is.  The quote, the backslash and the
+ * control characters are escaped.
+ */
+static size_t
+json_esc(unsigned char c, char esc[8])
+{
+	const char	*two;
+
+	switch (c) {
+	case '"':
+		two = "\\\"";
+		break;
+	case '\\':
+		two = "\\\\";
+		break;
+	case '\n':
+		two = "\\n";
+		break;
+	case '\r':
+		two = "\\r";
+		break;
+	case '\t':
+		two = "\\t";
+		break;
+	default:
+		if (c >= 0x20)
+			return 0;
+		snprintf(esc, 8, "\\u%04x", c);
+		return 6;
+	}
+	memcpy(esc, two, 2);
+	return 2;
+}
+
+/*
  * Append the n bytes of s to b as a JSON string literal, quotes
- * included.  The quote, the backslash and control characters are
- * escaped; every other byte is copied as it is: s must be valid UTF-8
- * (user ids, channel names and offsets, which gw-listen took from valid
- * UTF-8 or checked).
+ * included, escaped by json_esc(); every other byte is copied as it is:
+ * s must be valid UTF-8 (user ids, channel names and offsets, which
+ * gw-listen took from valid UTF-8 or checked).
  */
 void
 buf_addjson(struct buf *b, const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;
 	char			 esc[8];
-	size_t			 i, run;
+	size_t			 i, run, e;
 
 	buf_add(b, "\"", 1);
-	for (i = 0; i < n; i = run) {
-		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' &&
-		    p[run] != '\\'; run++)
+	for (i = 0; i < n; i = run + 1) {
+		e = 0;
+		for (run = i; run < n && (e = json_esc(p[run], esc)) == 0;
+		    run++)
 			;
 		if (run > i)
 			buf_add(b, s + i, run - i);
 		if (run == n)
 			break;
-		switch (p[run]) {
-		case '"':
-			buf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			buf_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			buf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			buf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			buf_add(b, "\\t", 2);
-			break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x", p[run]);
-			buf_add(b, esc, 6);
-			break;
-		}
-		run++;
+		buf_add(b, esc, e);
 	}
 	buf_add(b, "\"", 1);
 }
@@ -95,17 +110,11 @@ size_t
 buf_jsonlen(const char *s, size_t n)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i, len = 2;
+	char			 esc[8];
+	size_t			 i, e, len = 2;
 
-	for (i = 0; i < n; i++) {
-		if (p[i] == '"' || p[i] == '\\' || p[i] == '\n' ||
-		    p[i] == '\r' || p[i] == '\t')
-			len += 2;
-		else if (p[i] < 0x20)
-			len += 6;
-		else
-			len++;
-	}
+	for (i = 0; i < n; i++)
+		len += (e = json_esc(p[i], esc)) != 0 ? e : 1;
 	return len;
 }
 

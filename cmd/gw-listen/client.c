@@ -250,12 +250,7 @@ pend_free(struct pend *pd)
 	}
 	json_decref(pd->pd_reqid);
 	json_decref(pd->pd_pres);
-	ev_timer_stop(gl->l_loop, &pd->pd_synctimer);
-	client_sub_unsync(pd);
-	free(pd->pd_stash);
-	while (pd->pd_nhev > 0)
-		client_hev_unref(pd->pd_hev[--pd->pd_nhev]);
-	free(pd->pd_hev);
+	client_sub_unwait(pd);
 	if (pd->pd_msg != NULL)
 		ipc_msg_free(pd->pd_msg);
 	free(pd->pd_channel);
@@ -271,7 +266,7 @@ client_sub_waiting(struct conn *c, struct chan *ch)
 
 	for (pd = c->c_pend; pd != NULL; pd = pd->pd_next)
 		if (pd->pd_kind == PD_SUBPRES && pd->pd_chan == ch &&
-		    pd->pd_stash != NULL)
+		    pd->pd_wait != NULL && pd->pd_wait->sw_stash != NULL)
 			return pd;
 	return NULL;
 }

@@ -220,12 +220,6 @@ struct pend {
 	uint8_t		 pd_presence;
 	uint8_t		 pd_new;	/* the subscribe created the membership */
 	uint8_t		 pd_resume;	/* a subscribe made by a resume */
-	uint8_t		 pd_hevlost;	/* PD_SUBPRES: events past pd_hev's
-					   room were dropped */
-	uint8_t		 pd_presdone;	/* PD_SUBPRES: gw-presence answered */
-	uint8_t		 pd_synced;	/* ... and its sync mark came */
-	uint64_t	 pd_syncseq;	/* PD_SUBPRES: the mark's number */
-	ev_timer	 pd_synctimer;	/* ... waited for 2 s at most */
 	uint32_t	 pd_headlen;	/* PD_SESSION: the request head's size */
 	uint8_t		 pd_api;	/* asked by the HTTP API (api.c) */
 	uint32_t	 pd_apiidx;	/* ... item of a batch */
@@ -236,15 +230,27 @@ struct pend {
 	char		*pd_channel;	/* history, presence */
 	char		*pd_sincearg;	/* PD_SUBPRES: the subscribe's since */
 	json_t		*pd_pres;	/* PD_SUBPRES: gw-presence's answer */
-	uint8_t		*pd_stash;	/* PD_SUBPRES: the bridge's answer,
-					   kept until the presence comes */
-	size_t		 pd_stashlen;
-	struct hev	**pd_hev;	/* PD_SUBPRES: the channel's events
-					   meanwhile, in order */
-	uint32_t	 pd_nhev;
+	struct subwait	*pd_wait;	/* PD_SUBPRES: what waits with it */
 	json_t		*pd_reqid;	/* the client's request id, or NULL */
 	struct ipc_msg	*pd_msg;	/* PD_PUBLISH not sent yet: waits for
 					   its subscribe's answer (pd_chan) */
+};
+
+/*
+ * A subscribe with presence whose bridge answered, waiting for
+ * gw-presence's answer and its sync mark (subscribe.c).  Only such a
+ * pend has one: a publish's does not carry this.
+ */
+struct subwait {
+	uint8_t		*sw_stash;	/* the bridge's answer, kept */
+	size_t		 sw_stashlen;
+	struct hev	**sw_hev;	/* the channel's events meanwhile */
+	uint32_t	 sw_nhev;
+	uint8_t		 sw_hevlost;	/* events past sw_hev's room dropped */
+	uint8_t		 sw_presdone;	/* gw-presence answered */
+	uint8_t		 sw_synced;	/* ... and the sync mark came */
+	uint64_t	 sw_seq;	/* the mark's number (l_syncpends) */
+	ev_timer	 sw_timer;	/* the mark waited for 2 s at most */
 };
 
 /*
@@ -504,7 +510,7 @@ struct hev	*client_hev_new(struct obuf *);
 void		 client_hev_unref(struct hev *);
 struct pend	*client_sub_waiting(struct conn *, struct chan *);
 void		 client_sub_mark_came(const char *, size_t);
-void		 client_sub_unsync(struct pend *);
+void		 client_sub_unwait(struct pend *);
 
 /* chan.c */
 struct chan	*chan_find(const char *, size_t);

@@ -141,6 +141,7 @@ static int
 client_sub_ask_presence(struct pend *pd, const struct ipc_rd *rd)
 {
 	struct ipc_msg	*m;
+	struct subwait	*sw;
 	char		 sync[40];
 
 	if (!plink_up())
@@ -150,10 +151,9 @@ client_sub_ask_presence(struct pend *pd, const struct ipc_rd *rd)
 	if (gl->l_syncpends == NULL)
 		gl->l_syncpends = htab_new();
 	pd->pd_kind = PD_SUBPRES;
-	pd->pd_syncseq = ++gl->l_syncseq;
 	snprintf(sync, sizeof(sync), "%016llx:%llu",
 	    (unsigned long long)gl->l_synctok,
-	    (unsigned long long)pd->pd_syncseq);
+	    (unsigned long long)(gl->l_syncseq + 1));
 	m = ipc_create(GW_MSG_PRESENCE_QUERY, 0);
 	ipc_add_cstr(m, pd->pd_chan->ch_name);
 	ipc_add_cstr(m, sync);
@@ -161,11 +161,16 @@ client_sub_ask_presence(struct pend *pd, const struct ipc_rd *rd)
 		pd->pd_kind = PD_SUBSCRIBE;
 		return 0;
 	}
-	htab_put(gl->l_syncpends, (char *)&pd->pd_syncseq,
-	    sizeof(pd->pd_syncseq), pd);
-	pd->pd_stash = xmalloc(rd->r_left > 0 ? rd->r_left : 1);
-	memcpy(pd->pd_stash, rd->r_p, rd->r_left);
-	pd->pd_stashlen = rd->r_left;
+	sw = pd->pd_wait = xcalloc(1, sizeof(*sw));
+	sw->sw_seq = ++gl->l_syncseq;
+	htab_put(gl->l_syncpends, (char *)&sw->sw_seq, sizeof(sw->sw_seq),
+	    pd);
+	sw->sw_stash = xmalloc(rd->r_left > 0 ? rd->r_left : 1);
+	memcpy(sw->sw_stash, rd->r_p, rd->r_left);
+	sw->sw_stashlen = rd->r_left;
+	ev_timer_init(&sw->sw_timer, client_sub_sync_late, LISTEN_SYNC_WAIT,
+	    0.);
+	sw->sw_timer.data = pd;
 	return 1;
 }
 
@@ -178,12 +183,11 @@ client_sub_ask_presence(struct pend *pd, const struct ipc_rd *rd)
 void
 client_sub_presence(struct pend *pd, int ok)
 {
-	pd->pd_presdone = 1;
-	if (ok && !pd->pd_synced) {
-		ev_timer_init(&pd->pd_synctimer, client_sub_sync_late,
-		    LISTEN_SYNC_WAIT, 0.);
-		pd->pd_synctimer.data = pd;
-		ev_timer_start(gl->l_loop, &pd->pd_synctimer);
+	struct subwait	*sw = pd->pd_wait;
+
+	sw->sw_presdone = 1;
+	if (ok && !sw->sw_synced) {
+		ev_timer_start(gl->l_loop, &sw->sw_timer);
 		return;
 	}
 	client_sub_finish(pd);
@@ -198,7 +202,7 @@ client_sub_sync_late(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	log_verbose("channel %s: no sync mark %llu in %.0f s: answered "
 	    "without it", pd->pd_chan->ch_name,
-	    (unsigned long long)pd->pd_syncseq, LISTEN_SYNC_WAIT);
+	    (unsigned long long)pd->pd_wait->sw_seq, LISTEN_SYNC_WAIT);
 	client_sub_finish(pd);
 }
 
@@ -206,26 +210,38 @@ client_sub_sync_late(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 client_sub_finish(struct pend *pd)
 {
-	uint8_t		*stash = pd->pd_stash;
-	struct ipc_rd	 rd = { stash, pd->pd_stashlen, 0 };
+	struct subwait	*sw = pd->pd_wait;
+	uint8_t		*stash = sw->sw_stash;
+	struct ipc_rd	 rd = { stash, sw->sw_stashlen, 0 };
 
 	/* Ours: client_subscribed() frees pd before it reads the replay. */
-	pd->pd_stash = NULL;
-	ev_timer_stop(gl->l_loop, &pd->pd_synctimer);
-	client_sub_unsync(pd);
+	sw->sw_stash = NULL;
+	ev_timer_stop(gl->l_loop, &sw->sw_timer);
+	htab_del(gl->l_syncpends, (char *)&sw->sw_seq, sizeof(sw->sw_seq));
+	sw->sw_seq = 0;
 	if (client_subscribed(pd, &rd) == -1)
 		log_warnx("gw-bridge: a malformed subscribe answer");
 	free(stash);
 }
 
-/* Forget pd's sync mark (answered, or freed). */
+/* Free what waits with pd, if anything (pd answered, or freed). */
 void
-client_sub_unsync(struct pend *pd)
+client_sub_unwait(struct pend *pd)
 {
-	if (pd->pd_syncseq != 0 && gl->l_syncpends != NULL)
-		htab_del(gl->l_syncpends, (char *)&pd->pd_syncseq,
-		    sizeof(pd->pd_syncseq));
-	pd->pd_syncseq = 0;
+	struct subwait	*sw;
+
+	if ((sw = pd->pd_wait) == NULL)
+		return;
+	pd->pd_wait = NULL;
+	ev_timer_stop(gl->l_loop, &sw->sw_timer);
+	if (sw->sw_seq != 0)
+		htab_del(gl->l_syncpends, (char *)&sw->sw_seq,
+		    sizeof(sw->sw_seq));
+	while (sw->sw_nhev > 0)
+		client_hev_unref(sw->sw_hev[--sw->sw_nhev]);
+	free(sw->sw_hev);
+	free(sw->sw_stash);
+	free(sw);
 }
 
 /*
@@ -253,33 +269,35 @@ client_sub_mark_came(const char *frame, size_t len)
 	if (*end != '\0' || (pd = htab_get(gl->l_syncpends, (char *)&key,
 	    sizeof(key))) == NULL)
 		return;		/* answered already (late) */
-	pd->pd_synced = 1;
-	if (pd->pd_presdone)
+	pd->pd_wait->sw_synced = 1;
+	if (pd->pd_wait->sw_presdone)
 		client_sub_finish(pd);
 }
 
 /*
- * Hold an event (ob) of subscribe pd's channel until its answer; at most
+ * Hold an event (hv) of subscribe pd's channel until its answer; at most
  * LISTEN_MAXHEV, the rest are dropped (the presence answer is then
  * behind).
  */
 void
 client_sub_hold(struct pend *pd, struct hev *hv)
 {
-	if (pd->pd_nhev >= LISTEN_MAXHEV) {
-		if (!pd->pd_hevlost)
+	struct subwait	*sw = pd->pd_wait;
+
+	if (sw->sw_nhev >= LISTEN_MAXHEV) {
+		if (!sw->sw_hevlost)
 			log_warnx("conn %016llx: over %d events while its "
 			    "presence was read; the rest dropped",
 			    (unsigned long long)pd->pd_conn->c_connid,
 			    LISTEN_MAXHEV);
-		pd->pd_hevlost = 1;
+		sw->sw_hevlost = 1;
 		return;
 	}
-	if ((pd->pd_nhev & (pd->pd_nhev - 1)) == 0)
-		pd->pd_hev = xrealloc(pd->pd_hev, (pd->pd_nhev == 0 ? 1 :
-		    pd->pd_nhev * 2) * sizeof(*pd->pd_hev));
+	if ((sw->sw_nhev & (sw->sw_nhev - 1)) == 0)
+		sw->sw_hev = xrealloc(sw->sw_hev, (sw->sw_nhev == 0 ? 1 :
+		    sw->sw_nhev * 2) * sizeof(*sw->sw_hev));
 	hv->hv_ref++;
-	pd->pd_hev[pd->pd_nhev++] = hv;
+	sw->sw_hev[sw->sw_nhev++] = hv;
 }
 
 /*
@@ -363,8 +381,8 @@ client_sub_events(struct conn *c, json_t *pres, struct pend *pd)
 		if ((id = json_string_value(json_object_get(u, "userId"))) !=
 		    NULL)
 			htab_put(set, id, strlen(id), set);
-	for (j = 0; j < pd->pd_nhev; j++) {
-		struct hev *hv = pd->pd_hev[j];
+	for (j = 0; j < pd->pd_wait->sw_nhev; j++) {
+		struct hev *hv = pd->pd_wait->sw_hev[j];
 
 		if (hv->hv_kind != HEV_OTHER) {
 			id = hv->hv_user;
@@ -475,7 +493,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	client_sub_mark(pd, c, (uint32_t)i, rec, last);
 	(void)client_send_json(c, o);
 	/* The events held while gw-presence answered, after the answer. */
-	if (pd->pd_nhev > 0)
+	if (pd->pd_wait != NULL && pd->pd_wait->sw_nhev > 0)
 		client_sub_events(c, json_object_get(o, "presence"), pd);
 	client_pend_free(pd);
 	json_decref(o);

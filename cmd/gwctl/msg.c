@@ -363,8 +363,7 @@ tail_msg(struct sock *s, const struct gw_msg_hdr *h, struct ipc_rd *rd,
 		    ipc_get_u64(rd, &actor) == -1 ||
 		    ipc_get_str(rd, &msg, &msglen) == -1)
 			break;
-		/* A sync mark is a worker's, not an event (gw-ipc(7)). */
-		if (presence && actor != GW_ACTOR_SYNC)
+		if (presence)	/* no sync mark: the bridge keeps them */
 			print_raw(msg, msglen);
 		return 0;
 	case GW_MSG_BRIDGE_GAP:

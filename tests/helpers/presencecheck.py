@@ -171,6 +171,17 @@ class Ctx:
         bridgecheck.PEERS.append(p)
         return p
 
+    async def observers(self, ch):
+        """obs-a on the first port and obs-b on the second, subscribed
+        to CH with presence: true; once obs-a saw obs-b's join."""
+        A, B = self.a.ports[0], self.a.ports[1]
+        oa = await self.conn(A, "obs-a")
+        await oa.subscribe(ch, presence=True)
+        ob = await self.conn(B, "obs-b")
+        await ob.subscribe(ch, presence=True)
+        await oa.wait_ev("presence.join", ch, "obs-b")
+        return oa, ob
+
     async def query(self, peer, ch):
         """A presence request; checks the shape of the answer."""
         self.nsent += 1
@@ -281,11 +292,7 @@ async def dedupe(x):
     a = x.a
     A, B = a.ports[0], a.ports[1]
     ch = "dd"
-    oa = await x.conn(A, "obs-a")
-    await oa.subscribe(ch, presence=True)
-    ob = await x.conn(B, "obs-b")
-    await ob.subscribe(ch, presence=True)
-    await oa.wait_ev("presence.join", ch, "obs-b")
+    oa, ob = await x.observers(ch)
     t0 = now_ms()
     tab1 = await x.conn(A, "alice", info=INFO, name="alice-tab1")
     await tab1.subscribe(ch)
@@ -665,11 +672,7 @@ async def restart(x):
     A, B = a.ports[0], a.ports[1]
     sync = Sync(a.sync)
     ch = "rs"
-    oa = await x.conn(A, "obs-a")
-    await oa.subscribe(ch, presence=True)
-    ob = await x.conn(B, "obs-b")
-    await ob.subscribe(ch, presence=True)
-    await oa.wait_ev("presence.join", ch, "obs-b")
+    oa, ob = await x.observers(ch)
     for port, u in ((A, "u1"), (A, "u2"), (B, "u3")):
         p = await x.conn(port, u)
         await p.subscribe(ch)
@@ -797,11 +800,7 @@ async def flush(x):
     a = x.a
     A, B = a.ports[0], a.ports[1]
     ch = "fl"
-    oa = await x.conn(A, "obs-a")
-    await oa.subscribe(ch, presence=True)
-    ob = await x.conn(B, "obs-b")
-    await ob.subscribe(ch, presence=True)
-    await oa.wait_ev("presence.join", ch, "obs-b")
+    oa, ob = await x.observers(ch)
     for port, u in ((A, "u1"), (B, "u2")):
         p = await x.conn(port, u)
         await p.subscribe(ch)

@@ -323,15 +323,24 @@ function msg(ws, n) {
 	    offset: off(n), from: "bob", ts: n });
 }
 
-test("a gap asked for after a resume comes after newer live messages: " +
-    "held, then given in offset order, each once", async () => {
-	const env = setup();
+/**
+ * doc:1 subscribed and message n received, the socket dropped, and the
+ * session resumed on a new one (welcome with doc:1); the new socket.
+ */
+async function resumedAfter(env, n) {
 	let ws = await connected(env);
 	await subscribed(env, ws, "doc:1");
-	msg(ws, 47);
+	msg(ws, n);
 	ws = reconnect(env);
 	ws.open();
 	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	return ws;
+}
+
+test("a gap asked for after a resume comes after newer live messages: " +
+    "held, then given in offset order, each once", async () => {
+	const env = setup();
+	const ws = await resumedAfter(env, 47);
 	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(50),
 	    recovered: false });
 	const req = ws.sentOf("subscribe").at(-1);
@@ -355,12 +364,7 @@ test("a gap asked for after a resume comes after newer live messages: " +
 test("a gap's replay on a channel that then goes quiet is given " +
     "after FILL_WAIT", async () => {
 	const env = setup();
-	let ws = await connected(env);
-	await subscribed(env, ws, "doc:1");
-	msg(ws, 10);
-	ws = reconnect(env);
-	ws.open();
-	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	const ws = await resumedAfter(env, 10);
 	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(12),
 	    recovered: false });
 	const req = ws.sentOf("subscribe").at(-1);
@@ -376,12 +380,7 @@ test("a gap's replay on a channel that then goes quiet is given " +
 test("a restore from after our last offset (messages in flight when the " +
     "socket broke): asked again from ours", async () => {
 	const env = setup();
-	let ws = await connected(env);
-	await subscribed(env, ws, "doc:1");
-	msg(ws, 47);
-	ws = reconnect(env);
-	ws.open();
-	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	const ws = await resumedAfter(env, 47);
 	// The server wrote up to 75 on the old socket; we got 47.
 	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(80),
 	    recovered: true, since: off(75) });
@@ -401,12 +400,7 @@ test("a restore from after our last offset (messages in flight when the " +
 
 test("a restore from our own last offset asks nothing more", async () => {
 	const env = setup();
-	let ws = await connected(env);
-	await subscribed(env, ws, "doc:1");
-	msg(ws, 5);
-	ws = reconnect(env);
-	ws.open();
-	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	const ws = await resumedAfter(env, 5);
 	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(7),
 	    recovered: true, since: off(5) });
 	msg(ws, 6);
@@ -418,12 +412,7 @@ test("a restore from our own last offset asks nothing more", async () => {
 test("a drop while a gap is filled: what was held is not given, and the " +
     "next connection asks from before the gap", async () => {
 	const env = setup();
-	let ws = await connected(env);
-	await subscribed(env, ws, "doc:1");
-	msg(ws, 20);
-	ws = reconnect(env);
-	ws.open();
-	welcome(ws, { resumed: true, channels: ["doc:1"] });
+	let ws = await resumedAfter(env, 20);
 	ws.receive({ type: "subscribed", channel: "doc:1", offset: off(22),
 	    recovered: false });
 	msg(ws, 23);
