@@ -535,6 +535,18 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 		(void)unlink(path);
 	}
 	ch->ch_pid = 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2 && !gs->s_booted &&
+	    !(ch->ch_stop || gs->s_drain)) {
+		/*
+		 * Its configuration is the node's: the others would fail
+		 * alike, and a node up without them would say it is up.
+		 */
+		log_warnx("%s: bad usage or configuration (exit 2) before the "
+		    "node was up: stopping the node; see its message above",
+		    ch->ch_name);
+		gs->s_status = 2;
+		sup_stop(SIGINT);
+	}
 	if (ch->ch_readyfd != -1) {
 		/* Its ready pipe is at EOF too: child_ready_cb() says so. */
 		child_ready_cb(loop, &ch->ch_readyio, 0);

@@ -369,6 +369,7 @@ main(int argc, char *argv[])
 	char			 err[CONF_ERRLEN], name[32];
 	const char		*v;
 	gid_t			 gid;
+	int			 status;
 
 	memset(&o, 0, sizeof(o));
 	snprintf(name, sizeof(name), "gw-supervise[%d]", (int)getpid());
@@ -412,9 +413,9 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	log_init(0, child_verbosity(&s.s_conf));
-	if (supervise_main(&s) == -1)
+	if ((status = supervise_main(&s)) == -1)
 		exit(1);
 	conf_free(&s.s_conf);
 	conf_free(&s.s_flags);
-	return 0;
+	return status;
 }

@@ -131,7 +131,7 @@ supervise_main(struct supervise *s)
 	}
 	free(s->s_child);
 	log_info("stopped");
-	return 0;
+	return s->s_status;
 }
 
 /* Start the next child of the boot order, or say the node is up. */
@@ -219,9 +219,23 @@ sup_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		}
 		return;
 	}
-	gs->s_drain = w->signum;
 	log_info("%s: %s the node", strsignal(w->signum),
 	    w->signum == SIGTERM ? "draining" : "stopping");
+	sup_stop(w->signum);
+}
+
+/*
+ * Stop the node: SIGTERM drains the workers first (drain_time), SIGINT
+ * stops them at once; then gw-bridge and gw-presence, then Redis.
+ */
+void
+sup_stop(int how)
+{
+	size_t	i;
+
+	if (gs->s_drain != 0)
+		return;
+	gs->s_drain = how;
 	ev_timer_stop(gs->s_loop, &gs->s_boottimer);
 	for (i = 0; i < gs->s_nchild; i++)
 		child_cancel(&gs->s_child[i]);

@@ -79,6 +79,7 @@ struct supervise {
 	size_t		 s_boot;	/* the child the start waits for */
 	int		 s_booted;
 	int		 s_drain;	/* 0, or SIGTERM or SIGINT */
+	int		 s_status;	/* gw-supervise's exit status */
 	int		 s_phase;	/* of the drain: 1 workers, 2, 3 Redis */
 	ev_timer	 s_boottimer;
 	ev_timer	 s_draintimer;
@@ -98,6 +99,7 @@ int		 sup_config(struct conf *, const char *, const struct conf *,
 /* supervise.c */
 int		 supervise_main(struct supervise *);
 void		 sup_child_ready(struct child *, int);
+void		 sup_stop(int);
 void		 sup_child_gone(struct child *);
 size_t		 sup_nworkers(const struct conf *);
 

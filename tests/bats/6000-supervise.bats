@@ -257,6 +257,23 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: a worker's configuration error at the start stops the node, exit 2" {
+	# Only gw-listen reads the key file: the supervisor's own check of
+	# the configuration passes, and the workers exit 2 as they start.
+	printf 'short\n' >"$GW_TMP/keys"
+	printf 'api_key_file = %s\n' "$GW_TMP/keys" >>"$SUP_CONF"
+	run --separate-stderr timeout 30 "$GW_SUPERVISE_BIN" -c "$SUP_CONF" \
+	    --rundir "$GW_TMP/run"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"keys:1: a key needs at least 16 bytes"* ]]
+	[[ "$stderr" == *"gw-listen[0]: bad usage or configuration (exit 2) before the node was up: stopping the node"* ]]
+	[[ "$stderr" != *" up: "*" processes"* ]]
+	[[ "$stderr" == *"gw-supervise["*"]: info: stopped"* ]]
+	# Nothing of it is left running.
+	run pgrep -f -- "--rundir $GW_TMP/run"
+	[ "$status" -eq 1 ]
+}
+
 @test "supervise: configuration errors name the file and line, exit 2" {
 	printf 'auth = none\n\nfoo = 1\n' >"$SUP_CONF"
 	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF" --check
