@@ -17,7 +17,7 @@
 
 #include <ev.h>
 
-#define GW_IPC_VERSION	7
+#define GW_IPC_VERSION	8
 #define GW_IPC_MAXMSG	(8 * 1024 * 1024)	/* header included */
 #define GW_IPC_HDRLEN	16
 #define GW_IPC_MAXQUEUE	(64 * 1024 * 1024)	/* bytes queued per peer */
@@ -90,9 +90,14 @@ enum gw_msg_type {
 	GW_MSG_CTL_REQUEST,		/* id; str request (JSON object) */
 	GW_MSG_CTL_REPLY,		/* id; str reply (JSON object) */
 
-	/* gw-listen -> gw-bridge -> every gw-listen of the node, and back */
-	GW_MSG_BRIDGE_GATHER,		/* id; str request (JSON object) */
-	GW_MSG_BRIDGE_GATHERED,		/* id; u32 n, n * str reply */
+	/*
+	 * gw-listen -> gw-bridge -> every gw-listen of the node (with
+	 * GW_GATHER_CLUSTER, of every node, through Redis), and back
+	 */
+	GW_MSG_BRIDGE_GATHER,		/* id; str request (JSON object),
+					   u32 flags */
+	GW_MSG_BRIDGE_GATHERED,		/* id; u32 n, n * str reply, u32
+					   nodes, u32 unanswered */
 
 	GW_MSG_MAX
 };
@@ -102,6 +107,12 @@ enum gw_msg_type {
 				   to a client, catch up from since */
 #define GW_SUB_EVENTS	0x2	/* the worker has presence subscribers on
 				   the channel: send it the events */
+
+/* GW_MSG_BRIDGE_GATHER flags */
+#define GW_GATHER_CLUSTER	0x1	/* every node's workers, not only
+					   this node's */
+/* GW_MSG_BRIDGE_GATHERED unanswered: the other nodes were not asked */
+#define GW_GATHER_UNASKED	UINT32_MAX
 
 /* GW_MSG_BRIDGE_SUBSCRIBED recovered */
 #define GW_REC_NONE	0	/* no since was given */

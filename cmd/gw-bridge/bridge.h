@@ -125,6 +125,8 @@ struct bridge {
 	ev_tstamp		 b_sublast;
 	int			 b_healthy;
 	char			 b_probech[128];
+	char			 b_gatherch[128];	/* answers to our
+						   cluster gathers */
 	char			 b_shapub[41];
 	char			 b_shasub[41];
 	char			 b_shahist[41];
@@ -173,9 +175,13 @@ void		 chan_key(char *, size_t, const char *, size_t, char);
 void		 ctl_request(struct worker *, uint32_t, struct ipc_rd *);
 
 /* gather.c */
+#define GATHER_CH	"gw:cluster"	/* every bridge's questions */
 int		 gather_start(struct worker *, uint32_t, struct ipc_rd *);
 int		 gather_reply(struct worker *, uint32_t, struct ipc_rd *);
 void		 gather_gone(struct worker *);
+void		 gather_published(uint32_t, long long);
+void		 gather_cluster_request(const char *, size_t);
+void		 gather_cluster_reply(const char *, size_t);
 void		 gather_stop(void);
 
 /* What a pending command's reply goes back to (redis.c, script.c). */
@@ -196,7 +202,7 @@ struct rreq {
 	size_t		 rq_npubs;
 };
 
-enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD };
+enum { RQ_PUBLISH, RQ_SUB, RQ_HISTORY, RQ_PROBE, RQ_LOAD, RQ_GATHER };
 
 /* redis.c */
 void		 redis_start(void);
@@ -204,6 +210,8 @@ void		 redis_stop(void);
 int		 redis_subscribe(const char *);
 int		 redis_unsubscribe(const char *);
 void		 redis_reply_cb(redisAsyncContext *, void *, void *);
+int		 redis_gather_publish(const char *, const char *, size_t,
+		    uint32_t);
 
 /* script.c */
 void		 script_init(void);

@@ -22,6 +22,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
 #include <hiredis/sds.h>
+#include <openssl/rand.h>
 
 #include "bridge.h"
 #include "htab.h"
@@ -54,8 +55,15 @@ static void	redis_drop_cb(struct ev_loop *, ev_timer *, int);
 void
 redis_start(void)
 {
+	unsigned char	r[8];
+
 	snprintf(gb->b_probech, sizeof(gb->b_probech), "gw:probe:%s:%d",
 	    gb->b_conf->bc_node, (int)getpid());
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		fatalx("RAND_bytes");
+	snprintf(gb->b_gatherch, sizeof(gb->b_gatherch),
+	    "%s:%s:%02x%02x%02x%02x%02x%02x%02x%02x", GATHER_CH,
+	    gb->b_conf->bc_node, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 	script_init();
 	gb->b_cmdwait = gb->b_subwait = REDIS_WAIT_MIN;
 	ev_init(&gb->b_cmdtimer, redis_retry_cb);
@@ -178,8 +186,12 @@ redis_connect_sub(void)
 	gb->b_substart = ev_now(gb->b_loop);
 	redisAsyncSetConnectCallback(gb->b_sub, redis_sub_connected);
 	redisAsyncSetDisconnectCallback(gb->b_sub, redis_sub_disconnected);
-	redisAsyncCommand(gb->b_sub, redis_push_cb, NULL, "SUBSCRIBE %s",
-	    gb->b_probech);
+	/*
+	 * One command: Redis has taken all three when the probe's is
+	 * confirmed, and b_subup says the gathers' are in place too.
+	 */
+	redisAsyncCommand(gb->b_sub, redis_push_cb, NULL, "SUBSCRIBE %s %s %s",
+	    gb->b_probech, GATHER_CH, gb->b_gatherch);
 }
 
 static void
@@ -465,7 +477,12 @@ redis_push_cb(redisAsyncContext *ac, void *r, void *priv)
 			gb->b_probeunseen = 0;
 			return;
 		}
-		chan_message(ch->str, ch->len, msg->str, msg->len);
+		if (strcmp(ch->str, GATHER_CH) == 0)
+			gather_cluster_request(msg->str, msg->len);
+		else if (strcmp(ch->str, gb->b_gatherch) == 0)
+			gather_cluster_reply(msg->str, msg->len);
+		else
+			chan_message(ch->str, ch->len, msg->str, msg->len);
 	} else if (strcmp(kind, "subscribe") == 0) {
 		redisReply *ch = reply->element[1];
 
@@ -480,7 +497,9 @@ redis_push_cb(redisAsyncContext *ac, void *r, void *priv)
 			bridge_health_update();
 			return;
 		}
-		chan_confirmed(ch->str, ch->len);
+		if (strcmp(ch->str, GATHER_CH) != 0 &&
+		    strcmp(ch->str, gb->b_gatherch) != 0)
+			chan_confirmed(ch->str, ch->len);
 	}
 }
 
@@ -496,6 +515,27 @@ redis_subscribe(const char *pubsub)
 		return -1;
 	redisAsyncCommand(gb->b_sub, redis_push_cb, NULL, "SUBSCRIBE %s",
 	    pubsub);
+	return 0;
+}
+
+/*
+ * PUBLISH msg (len bytes) on pub/sub channel ch, for gather.c: the answer
+ * (how many got it) goes to gather_published() for gather id, unless id
+ * is 0.  Return value: 0 if sent, -1 if the link is down.
+ */
+int
+redis_gather_publish(const char *ch, const char *msg, size_t len,
+    uint32_t id)
+{
+	struct rreq	*rq;
+
+	if (gb->b_cmd == NULL || !gb->b_cmdup)
+		return -1;
+	rq = xcalloc(1, sizeof(*rq));
+	rq->rq_kind = RQ_GATHER;
+	rq->rq_id = id;
+	redisAsyncCommand(gb->b_cmd, redis_reply_cb, rq, "PUBLISH %s %b", ch,
+	    msg, len);
 	return 0;
 }
 
@@ -564,6 +604,12 @@ redis_reply_cb(redisAsyncContext *ac, void *r, void *priv)
 		break;
 	case RQ_PUBLISH:
 		script_published(rq, reply);
+		break;
+	case RQ_GATHER:
+		if (rq->rq_id != 0)
+			gather_published(rq->rq_id, reply != NULL &&
+			    reply->type == REDIS_REPLY_INTEGER ?
+			    reply->integer : -1);
 		break;
 	case RQ_SUB:
 		chan_sub_reply(rq->rq_chan, w, rq->rq_worker, rq->rq_id,

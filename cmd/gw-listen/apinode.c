@@ -1,11 +1,12 @@
 /*
- * apinode.c -- the HTTP API's requests about the whole node, POST
- * /api/disconnect and GET /api/channels.  A worker holds only its own
- * connections, and the kernel gives a request to any worker of the
- * port: the request goes to every worker of the node through gw-bridge
- * (GW_MSG_BRIDGE_GATHER; gw-bridge's gather.c), as the control request
- * that gwctl sends to each worker's socket, and their answers are added
- * up here.  The worker's side of it is ctl_gather().
+ * apinode.c -- the HTTP API's requests about more than one worker: POST
+ * /api/disconnect (every node) and GET /api/channels (this node).  A
+ * worker holds only its own connections, and the kernel gives a request
+ * to any worker of the port: the request goes to every worker through
+ * gw-bridge (GW_MSG_BRIDGE_GATHER; gw-bridge's gather.c, which asks the
+ * other nodes' bridges through Redis for a disconnect), as the control
+ * request that gwctl sends to each worker's socket, and their answers
+ * are added up here.  The worker's side of it is ctl_gather().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,12 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* Send request req (a reference this takes) to every worker, for c. */
+/*
+ * Send request req (a reference this takes) to every worker, for c; with
+ * flags GW_GATHER_CLUSTER, to every node's.
+ */
 static void
-apinode_ask(struct conn *c, json_t *req, int kind)
+apinode_ask(struct conn *c, json_t *req, int kind, uint32_t flags)
 {
 	struct ipc_msg	*m;
 	struct pend	*pd;
@@ -25,8 +29,9 @@ apinode_ask(struct conn *c, json_t *req, int kind)
 
 	if (!link_up()) {
 		json_decref(req);
-		api_error(c, 503, "unavailable",
-		    "the node's bridge is not reachable");
+		api_error(c, 503, "unavailable", flags & GW_GATHER_CLUSTER ?
+		    "the node's bridge or Redis is not reachable: no node was "
+		    "asked" : "the node's bridge is not reachable");
 		return;
 	}
 	if ((s = json_dumps(req, JSON_COMPACT)) == NULL)
@@ -36,6 +41,7 @@ apinode_ask(struct conn *c, json_t *req, int kind)
 	pd->pd_api = 1;
 	m = ipc_create(GW_MSG_BRIDGE_GATHER, 0);
 	ipc_add_cstr(m, s);
+	ipc_add_u32(m, flags);
 	free(s);
 	c->c_flags |= CONN_F_WAIT;	/* the next request waits for this */
 	if (link_request(m, pd) == -1)
@@ -57,7 +63,7 @@ apinode_disconnect(struct conn *c, json_t *o)
 	}
 	apinode_ask(c, user != NULL ? json_pack("{s:s, s:s}", "cmd", "kick",
 	    "user", user) : json_pack("{s:s, s:s}", "cmd", "kick", "conn", id),
-	    PD_KICK);
+	    PD_KICK, GW_GATHER_CLUSTER);
 }
 
 /* GET /api/channels: the node's channels matching pattern (NULL: all). */
@@ -68,7 +74,7 @@ apinode_channels(struct conn *c, const char *pattern)
 
 	if (pattern != NULL)
 		json_object_set_new(req, "pattern", json_string(pattern));
-	apinode_ask(c, req, PD_CHANNELS);
+	apinode_ask(c, req, PD_CHANNELS, 0);
 }
 
 static int
@@ -97,15 +103,16 @@ apinode_channel_list(json_t *acc)
 }
 
 /*
- * gw-bridge's GW_MSG_BRIDGE_GATHERED for pd (rd: u32 n, n * str reply):
- * the sum of the workers' answers.  Return value: 0, or -1 if malformed.
+ * gw-bridge's GW_MSG_BRIDGE_GATHERED for pd (rd: u32 n, n * str reply,
+ * u32 nodes, u32 unanswered): the sum of the workers' answers.  Return
+ * value: 0, or -1 if malformed.
  */
 int
 apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 {
 	const char	*s;
 	size_t		 len;
-	uint32_t	 n, i;
+	uint32_t	 n, i, nodes, unanswered;
 	json_t		*r, *acc, *e, *cur;
 	json_int_t	 closed = 0;
 	int		 kick = pd->pd_kind == PD_KICK;
@@ -140,12 +147,25 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 			}
 		json_decref(r);
 	}
-	if (ipc_end(rd) == -1) {
+	if (ipc_get_u32(rd, &nodes) == -1 ||
+	    ipc_get_u32(rd, &unanswered) == -1 || ipc_end(rd) == -1) {
 		json_decref(acc);
 		return -1;
 	}
-	api_item_json(pd, kick ? json_pack("{s:I}", "closed", closed) :
-	    apinode_channel_list(acc), 200);
+	if (kick && unanswered == GW_GATHER_UNASKED) {
+		char	msg[160];
+
+		/* Those of this node are closed: say how many. */
+		snprintf(msg, sizeof(msg), "Redis did not answer: the other "
+		    "nodes may not have been told; %lld closed on this node",
+		    (long long)closed);
+		api_fail(pd, "unavailable", msg);
+	} else if (kick)
+		api_item_json(pd, json_pack("{s:I, s:I, s:I}", "closed",
+		    closed, "nodes", (json_int_t)nodes, "unanswered",
+		    (json_int_t)unanswered), 200);
+	else
+		api_item_json(pd, apinode_channel_list(acc), 200);
 	json_decref(acc);
 	return 0;
 }

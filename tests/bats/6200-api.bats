@@ -69,6 +69,18 @@ acheck() {
 	[ "$st" = 401 ]
 }
 
+@test "api: disconnect closes a user's connections on every node (through Redis); a node that does not answer is not waited for past 2 s and closes them later; Redis stopped 503 with this node's part, Redis gone 503 and nothing closed" {
+	local bridge_b
+	bridge_b=$(head -n 1 "$GW_TMP/b.pids")
+	"$PY" "$AC" cluster --ports "$PA,$PB" --pids "$bridge_b,$REDIS_PID" \
+	    --key "$KEY" --key2 "$KEY2"
+	grep -q 'a cluster-wide request: 1 other nodes did not answer within 2 s' \
+	    "$GW_TMP/gw-bridge.0.log"
+	kill_redis
+	wait_log 'redis (command|pub/sub) link lost' "$GW_TMP/gw-bridge.0.log"
+	"$PY" "$AC" clusterdown --ports "$PA,$PB" --key "$KEY" --key2 "$KEY2"
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \

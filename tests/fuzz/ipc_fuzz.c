@@ -253,8 +253,11 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 	case GW_MSG_SESSION_DROP:
 	case GW_MSG_CTL_REQUEST:
 	case GW_MSG_CTL_REPLY:
-	case GW_MSG_BRIDGE_GATHER:
 		if (get_str(c, &s, &n) == -1)
+			return -1;
+		break;
+	case GW_MSG_BRIDGE_GATHER:
+		if (get_str(c, &s, &n) == -1 || get_u32(c, &u) == -1)
 			return -1;
 		break;
 	case GW_MSG_BRIDGE_GATHERED:
@@ -264,6 +267,8 @@ dispatch(const struct gw_msg_hdr *hdr, struct ctx *c)
 		while (cnt-- > 0)
 			if (get_str(c, &s, &n) == -1)
 				return -1;
+		if (get_u32(c, &u) == -1 || get_u32(c, &u) == -1)
+			return -1;
 		break;
 	case GW_MSG_SESSION_STATE:
 		if (get_u32(c, &u) == -1 || get_str(c, &s, &n) == -1)

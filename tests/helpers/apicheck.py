@@ -134,7 +134,7 @@ async def routes(a):
     # disconnect: carol is on node A: closed with 1008 "kicked".
     r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
                                 {"user": "carol"})
-    want(r == {"closed": 1}, "disconnect %r", r)
+    want(r == {"closed": 1, "nodes": 2, "unanswered": 0}, "disconnect %r", r)
     await pres.until(lambda: pres.closed is not None, "the kick")
     want(pres.ws.close_code == 1008 and pres.ws.close_reason == "kicked",
          "carol closed %r %r", pres.ws.close_code, pres.ws.close_reason)
@@ -317,14 +317,15 @@ async def nodewide(a):
              "channels %r, want vch with 41", r)
     r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
                                 {"user": "victim"})
-    want(r == {"closed": 40}, "disconnect %r, want 40 closed", r)
+    want(r == {"closed": 40, "nodes": 3, "unanswered": 0},
+         "disconnect %r, want 40 closed on 3 nodes", r)
     for v in victims:
         await v.until(lambda: v.closed is not None, "the kick")
         want(v.ws.close_code == 1008 and v.ws.close_reason == "kicked",
              "victim closed %r %r", v.ws.close_code, v.ws.close_reason)
     r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
                                 {"conn": other.welcome["connId"]})
-    want(r == {"closed": 1}, "disconnect by conn %r", r)
+    want(r["closed"] == 1, "disconnect by conn %r", r)
     await other.until(lambda: other.closed is not None, "the kick by id")
     r = await asyncio.to_thread(call, a, "GET", "/api/channels")
     want(r == [], "channels after %r", r)
@@ -448,13 +449,94 @@ async def fastpath(a):
     log("fastpath: as written, jansson's fallback, 400s, duplicates, depth")
 
 
+async def cluster(a):
+    """POST /api/disconnect closes the user's connections on every node
+    (PROTOCOL.md section 6, gw-listen(8)): a user on node A and twice on
+    node B, asked of A: all three closed with 1008 "kicked", counted,
+    another user's left open; a connection of B by its id, asked of A.
+    Then node B's gw-bridge stopped (SIGSTOP): answered after the 2 s
+    wait with A's part and one node unanswered, and B closes its part
+    once its bridge runs again.  Then Redis stopped: 503, A's part done
+    and said so."""
+    import signal
+    import time
+    pa, pb = a.ports
+    bridge_b, redis = a.pids
+    mine = [await peer(pa, "dora"), await peer(pb, "dora"),
+            await peer(pb, "dora")]
+    other = await peer(pb, "ed")
+    r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
+                                {"user": "dora"})
+    want(r == {"closed": 3, "nodes": 2, "unanswered": 0},
+         "disconnect dora on two nodes: %r", r)
+    for p in mine:
+        await p.until(lambda: p.closed is not None, "the kick")
+        want(p.ws.close_code == 1008 and p.ws.close_reason == "kicked",
+             "%s closed %r %r", p.name, p.ws.close_code, p.ws.close_reason)
+    want(other.closed is None, "ed was closed too: %r", other.closed)
+    r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
+                                {"conn": other.welcome["connId"]})
+    want(r == {"closed": 1, "nodes": 2, "unanswered": 0},
+         "disconnect B's connection by id on A: %r", r)
+    await other.until(lambda: other.closed is not None, "the kick by id")
+
+    here, there = await peer(pa, "finn"), await peer(pb, "finn")
+    os.kill(bridge_b, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
+                                    {"user": "finn"})
+        took = time.monotonic() - t0
+        want(r == {"closed": 1, "nodes": 1, "unanswered": 1},
+             "with B's bridge stopped: %r", r)
+        want(took >= 1.9, "answered after %.2f s, before the 2 s wait", took)
+        await here.until(lambda: here.closed is not None, "A's kick")
+        want(there.closed is None, "B closed finn with its bridge stopped")
+    finally:
+        os.kill(bridge_b, signal.SIGCONT)
+    await there.until(lambda: there.closed is not None, "B's late kick")
+    want(there.ws.close_code == 1008 and there.ws.close_reason == "kicked",
+         "B's finn closed %r %r", there.ws.close_code, there.ws.close_reason)
+
+    gus = await peer(pa, "gus")
+    os.kill(redis, signal.SIGSTOP)
+    try:
+        st, r = await asyncio.to_thread(http, pa, "POST", "/api/disconnect",
+                                        {"user": "gus"}, a.key)
+        want(st == 503 and r["error"]["code"] == "unavailable" and
+             "may not have been told; 1 closed on this node" in
+             r["error"]["message"], "with Redis stopped: %d %r", st, r)
+        await gus.until(lambda: gus.closed is not None, "A's kick")
+    finally:
+        os.kill(redis, signal.SIGCONT)
+    log("cluster: a user's connections closed on both nodes; a stopped "
+        "bridge not waited for past 2 s, its node closing later; Redis "
+        "stopped: 503 with this node's part")
+
+
+async def clusterdown(a):
+    """Redis gone (bats killed it, and node A's bridge has seen it):
+    /api/disconnect is 503 and closes nothing, not even on node A."""
+    pa, _ = a.ports
+    hal = await peer(pa, "hal")
+    st, r = await asyncio.to_thread(http, pa, "POST", "/api/disconnect",
+                                    {"user": "hal"}, a.key)
+    want(st == 503 and r["error"]["code"] == "unavailable" and
+         "no node was asked" in r["error"]["message"],
+         "with Redis down: %d %r", st, r)
+    want(hal.closed is None, "hal was closed: %r", hal.closed)
+    log("clusterdown: 503, nothing closed")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=["routes", "errors", "metrics",
                                          "bigbatch", "fastpath",
-                                         "nodewide", "nodestuck"])
+                                         "nodewide", "nodestuck",
+                                         "cluster", "clusterdown"])
     ap.add_argument("--pids", default="",
-                    help="the workers' pids, for nodestuck")
+                    help="the workers' pids, for nodestuck; node B's "
+                    "bridge and Redis, for cluster")
     ap.add_argument("--ports", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--key2", required=True)

@@ -47,8 +47,8 @@ layout(uint32_t type)
 	case GW_MSG_SESSION_STATE:		return "us";
 	case GW_MSG_CTL_REQUEST:		return "s";
 	case GW_MSG_CTL_REPLY:			return "s";
-	case GW_MSG_BRIDGE_GATHER:		return "s";
-	case GW_MSG_BRIDGE_GATHERED:		return "m";
+	case GW_MSG_BRIDGE_GATHER:		return "su";
+	case GW_MSG_BRIDGE_GATHERED:		return "muu";
 	default:				return NULL;
 	}
 }

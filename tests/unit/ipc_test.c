@@ -118,12 +118,13 @@ static const struct sample samples[] = {
 	{ GW_MSG_CTL_REPLY, 21, "GW_MSG_CTL_REPLY",
 	    { S("{\"ok\":true}") } },
 	{ GW_MSG_BRIDGE_GATHER, 22, "GW_MSG_BRIDGE_GATHER",
-	    { S("{\"cmd\":\"kick\",\"user\":\"bob\"}") } },
+	    { S("{\"cmd\":\"kick\",\"user\":\"bob\"}"),
+	    U(GW_GATHER_CLUSTER) } },
 	{ GW_MSG_BRIDGE_GATHERED, 22, "GW_MSG_BRIDGE_GATHERED",
 	    { U(2), S("{\"ok\":true,\"closed\":1}"),
-	    S("{\"ok\":true,\"closed\":0}") } },
+	    S("{\"ok\":true,\"closed\":0}"), U(2), U(1) } },
 	{ GW_MSG_BRIDGE_GATHERED, 23, "GW_MSG_BRIDGE_GATHERED",
-	    { U(0) } },
+	    { U(0), U(1), U(GW_GATHER_UNASKED) } },
 };
 
 static size_t
