@@ -178,11 +178,13 @@ ipc_peer_in_group(int fd, const struct ucred *cred)
 
 /*
  * Accept a connection on the listening socket lfd, non-blocking and
- * close-on-exec, from a peer of our own user, or of the socket group if
- * one is set (SO_PEERCRED): the socket's mode already keeps others out,
- * this is the second lock.  Returns the fd, or -1 with errno: EAGAIN
- * when there is none left, EPERM when a peer was refused (and closed),
- * or accept's.
+ * close-on-exec, from a peer of our own user, of the socket group if
+ * one is set, or root, who could read our memory anyway (SO_PEERCRED):
+ * the socket's mode already keeps others out, this is the second lock.
+ * Root is let in so that "sudo gwctl" works on a node that runs as a
+ * user of its own (the systemd unit's DynamicUser).  Returns the fd, or
+ * -1 with errno: EAGAIN when there is none left, EPERM when a peer was
+ * refused (and closed), or accept's.
  */
 int
 ipc_accept(int lfd)
@@ -195,7 +197,7 @@ ipc_accept(int lfd)
 	    -1)
 		return -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    (cred.uid != geteuid() &&
+	    (cred.uid != geteuid() && cred.uid != 0 &&
 	    !(ipc_grouped && ipc_peer_in_group(fd, &cred)))) {
 		close(fd);
 		errno = EPERM;

@@ -5,10 +5,12 @@
  * timeout.  Each failure is reported here, once, on stderr.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 int	sock_watch_stdout;
 
 static long long	now_ms(void);
+static void		sock_whose(const struct sock *);
 
 static long long
 now_ms(void)
@@ -65,8 +68,11 @@ sock_open(struct sock *s, const char *name, const char *what, int quiet)
 				warnx("no %s at %s: is the node %s?", what,
 				    s->s_path, strcmp(what, "gw-supervise") ==
 				    0 ? "run by gw-supervise" : "running");
-		} else
+		} else {
 			warn("%s at %s", what, s->s_path);
+			if (errno == EACCES)
+				sock_whose(s);
+		}
 		return -1;
 	}
 	s->s_fd = fd;
@@ -79,6 +85,32 @@ sock_open(struct sock *s, const char *name, const char *what, int quiet)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * s could not be reached or closed on us: if the node is another user's,
+ * say so (its sockets serve that user, its socket_group and root).
+ */
+static void
+sock_whose(const struct sock *s)
+{
+	struct stat	 st;
+	struct passwd	*pw;
+	char		 dir[sizeof(s->s_path)], *slash;
+	uid_t		 me = geteuid();
+
+	/* The run directory's owner: the socket may be out of our reach. */
+	snprintf(dir, sizeof(dir), "%s", s->s_path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	if (stat(dir, &st) == -1 || st.st_uid == me || me == 0)
+		return;
+	pw = getpwuid(st.st_uid);
+	warnx("the node's sockets serve uid %u%s%s%s (and its socket_group, "
+	    "and root), not uid %u: run gwctl as that user or as root, or "
+	    "see socket_group in gw.conf(5)", (unsigned)st.st_uid,
+	    pw != NULL ? " (" : "", pw != NULL ? pw->pw_name : "",
+	    pw != NULL ? ")" : "", (unsigned)me);
 }
 
 /* Close s (if open) and free its buffer. */
@@ -128,6 +160,8 @@ sock_send(struct sock *s, struct ipc_msg *m)
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			warn("%s at %s", s->s_what, s->s_path);
+			if (errno == EPIPE || errno == ECONNRESET)
+				sock_whose(s);
 			goto out;
 		}
 		if (poll(&pfd, 1, GWCTL_TIMEOUT) == 0) {
@@ -191,10 +225,13 @@ sock_fill(struct sock *s, int timeout)
 		if (errno == EAGAIN || errno == EINTR)
 			return 1;
 		warn("%s at %s", s->s_what, s->s_path);
+		if (errno == ECONNRESET)
+			sock_whose(s);
 		return -1;
 	}
 	if (n == 0) {
 		warnx("%s at %s closed the connection", s->s_what, s->s_path);
+		sock_whose(s);
 		errno = ECONNRESET;
 		return -1;
 	}

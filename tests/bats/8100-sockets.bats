@@ -54,6 +54,11 @@ need_root() {
 }
 
 teardown() {
+	if [ -n "${OU_PID:-}" ]; then
+		kill -TERM "$OU_PID" 2>/dev/null || true
+		wait_exit "$OU_PID" 20 || kill -KILL "$OU_PID" 2>/dev/null || true
+	fi
+	[ -z "${OU_DIR:-}" ] || rm -rf "$OU_DIR"
 	gw_teardown
 }
 
@@ -99,6 +104,41 @@ except socket.timeout:
 	wait_log 'refused a peer of another user' "$GW_LOG"
 	# Our own uid is still served.
 	[ "$(healthz "$GW_PORT")" = 200 ]
+}
+
+@test "sockets: root is served by a node of another user (the systemd unit's DynamicUser); any other user is refused with a hint that names the node's user" {
+	local port sup
+	need_root
+	# A node run by nobody, as a unit's dynamic user would run it.
+	OU_DIR=$(mktemp -d /tmp/gw-ou.XXXXXX)
+	chmod 0755 "$OU_DIR"
+	chown 65534:65534 "$OU_DIR"
+	sup=$(command -v "$GW_SUPERVISE_BIN")
+	open_path "$(dirname "$sup")"
+	port=$(free_port)
+	as_user 65534 65534 - "$sup" --rundir "$OU_DIR/run" \
+	    --listen "127.0.0.1:$port" --auth none --workers 1 \
+	    </dev/null >"$GW_TMP/ou.log" 2>&1 3>&- &
+	OU_PID=$!
+	wait_health "$port" 200
+	[ "$(stat -c %U "$OU_DIR/run")" = nobody ]
+	# Root's gwctl (sudo gwctl) is served.
+	run --separate-stderr "$GWCTL" --rundir "$OU_DIR/run" status
+	echo "$output$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(.state) | unique')" = '[
+  "running"
+]' ]
+	run --separate-stderr "$GWCTL" --rundir "$OU_DIR/run" stats
+	[ "$status" -eq 0 ]
+	answered "$output"
+	# Another user: refused, told whose node it is.
+	run --separate-stderr as_user 1 1 - "$GWCTL" --rundir "$OU_DIR/run" \
+	    status
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"Permission denied"* ]]
+	[[ "$stderr" == *"the node's sockets serve uid 65534 (nobody) (and its socket_group, and root), not uid 1"* ]]
 }
 
 @test "sockets: with a socket group, 0660 in a 0750 directory of that group; its members are served, others refused" {
