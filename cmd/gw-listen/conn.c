@@ -443,6 +443,7 @@ conn_flush_done(struct conn *c, ssize_t n)
 		c->c_flags |= CONN_F_WWAIT;
 	else {
 		c->c_flags &= ~CONN_F_WWAIT;
+		sess_closed_late(c);	/* if its save waited for this */
 		if (c->c_flags & CONN_F_SHUTWR) {
 			/* All sent: half-close, then read until EOF. */
 			c->c_flags &= ~CONN_F_SHUTWR;
@@ -562,6 +563,7 @@ conn_free(struct conn *c)
 	tlist_remove(c);
 	ev_io_stop(gl->l_loop, &c->c_io);
 	close(c->c_io.fd);
+	sess_closed_late(c);	/* with what was written of its queue */
 	while ((q = c->c_ohead) != NULL) {
 		c->c_ohead = q->oq_next;
 		obuf_unref(q->oq_buf);

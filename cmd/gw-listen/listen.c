@@ -220,6 +220,8 @@ listen_close(struct listen *l)
 	htab_free(l->l_chans);
 	if (l->l_syncpends != NULL)
 		htab_free(l->l_syncpends);
+	if (l->l_late != NULL)
+		htab_free(l->l_late);	/* empty: every connection is freed */
 	sess_free_kept();
 }
 

@@ -303,6 +303,8 @@ enum conn_state {
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
 #define CONN_S_DIRTY	0x04	/* the channels changed: save at the flush */
+#define CONN_S_LATE	0x08	/* closing: its save waits for the messages
+				   still queued (session.c) */
 
 struct conn {
 	ev_io			 c_io;
@@ -378,6 +380,9 @@ struct listen {
 						   marks (subscribe.c) */
 	uint64_t		 l_syncseq;	/* ... the last one's number */
 	struct htab		*l_syncpends;	/* ... by number: the pends */
+	struct htab		*l_late;	/* conn -> struct sclose: closing
+						   saves waiting for their
+						   messages to be written */
 	struct sessq		*l_sessq;	/* closing saves and drops kept
 						   while gw-presence is away */
 	struct sessq		*l_sessq_tail;
@@ -555,6 +560,7 @@ void		 sess_loaded(struct pend *, uint32_t, const char *, size_t);
 void		 sess_changed(struct conn *);
 void		 sess_flush(struct conn *);
 void		 sess_closed(struct conn *);
+void		 sess_closed_late(struct conn *);
 void		 sess_redeclare(void);
 void		 sess_free_kept(void);
 void		 sess_sent(struct conn *, const struct obuf *, uint32_t);

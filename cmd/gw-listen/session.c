@@ -7,6 +7,13 @@
  * (without offsets: a node killed without warning cannot save them), and
  * when it closes, the whole state is saved for resume_window.
  *
+ * A closing connection leaves its channels at once, but the messages
+ * already queued on it are still written before its close frame: its
+ * save waits for them (CONN_S_LATE, a struct sclose in gl->l_late
+ * keeps its channels and the offsets written), and is sent once its
+ * queue is out, or when it is freed.  Saved earlier, its offsets would
+ * miss the messages it got last, and a resume would give them twice.
+ *
  * A change only marks the connection and puts it on the flush list: its
  * list is saved once, at the end of the loop iteration (conn_flush_all(),
  * just before its frames are written), however many subscribes the
@@ -36,7 +43,23 @@
 
 #define SESS_MAXSTATE	(256 * 1024)	/* bytes of a saved state */
 
+/* A closing connection's channels, kept until its last frames are out. */
+struct sclose_ch {
+	char		*sc_name;
+	uint32_t	 sc_serial;	/* the channel's ch_serial */
+	uint8_t		 sc_presence;
+	char		 sc_last[LISTEN_OFFLEN + 1];
+};
+
+struct sclose {
+	uint32_t		 sc_n;
+	struct sclose_ch	 sc_ch[];
+};
+
 static char	*sess_state(struct conn *, int);
+static void	 sess_state_add(struct buf *, int, const char *, int,
+		    const char *);
+static int	 sess_queued_msgs(const struct conn *);
 static void	 sess_save(struct conn *, int);
 static int	 sess_may(struct conn *, const char *);
 static void	 sess_hex(char [33], const uint8_t *);
@@ -70,29 +93,41 @@ sess_state(struct conn *c, int offsets)
 	for (i = 0; i < c->c_nsubs; i++) {
 		struct csub *sb = &c->c_subs[i];
 
-		buf_addstr(&b, i == 0 ? "{\"n\":" : ",{\"n\":");
-		buf_addjson(&b, sb->s_chan->ch_name,
-		    strlen(sb->s_chan->ch_name));
-		buf_addstr(&b, sb->s_presence ? ",\"p\":true" : ",\"p\":false");
-		if (offsets && sb->s_last[0] != '\0') {
-			buf_addstr(&b, ",\"o\":");
-			buf_addjson(&b, sb->s_last, strlen(sb->s_last));
-		}
-		buf_addstr(&b, "}");
+		sess_state_add(&b, i == 0, sb->s_chan->ch_name,
+		    sb->s_presence, offsets ? sb->s_last : "");
 	}
 	buf_addstr(&b, "]}");
 	return b.b_p;
 }
 
-/* The GW_MSG_SESSION_SAVE of c's state (live: open, no offsets). */
+/* One channel of a state: its name, presence flag, and offset if any. */
+static void
+sess_state_add(struct buf *b, int first, const char *name, int presence,
+    const char *last)
+{
+	buf_addstr(b, first ? "{\"n\":" : ",{\"n\":");
+	buf_addjson(b, name, strlen(name));
+	buf_addstr(b, presence ? ",\"p\":true" : ",\"p\":false");
+	if (last[0] != '\0') {
+		buf_addstr(b, ",\"o\":");
+		buf_addjson(b, last, strlen(last));
+	}
+	buf_addstr(b, "}");
+}
+
+/*
+ * The GW_MSG_SESSION_SAVE of c's state (live: open, no offsets), or of
+ * st if not NULL (freed here).
+ */
 static struct ipc_msg *
-sess_save_msg(struct conn *c, int live)
+sess_save_msg(struct conn *c, int live, char *st)
 {
 	struct ipc_msg	*m;
-	char		 sid[33], *st;
+	char		 sid[33];
 
 	sess_hex(sid, c->c_session);
-	st = sess_state(c, !live);
+	if (st == NULL)
+		st = sess_state(c, !live);
 	m = ipc_create(GW_MSG_SESSION_SAVE, 0);
 	ipc_add_cstr(m, sid);
 	ipc_add_cstr(m, c->c_id->id_user);
@@ -105,7 +140,7 @@ sess_save_msg(struct conn *c, int live)
 static void
 sess_save(struct conn *c, int live)
 {
-	plink_send(sess_save_msg(c, live));
+	plink_send(sess_save_msg(c, live, NULL));
 	if (live)
 		c->c_sflags |= CONN_S_STORED;
 }
@@ -225,16 +260,106 @@ sess_flush(struct conn *c)
 void
 sess_closed(struct conn *c)
 {
+	struct sclose	*sc;
+	uint32_t	 i;
+
 	if (c->c_id == NULL || (c->c_sflags & CONN_S_CLOSED))
 		return;
 	c->c_sflags |= CONN_S_CLOSED;
 	/* A pending live save (DIRTY) is not sent now: this one replaces it. */
 	if (c->c_nsubs == 0 && !(c->c_sflags & (CONN_S_STORED | CONN_S_DIRTY)))
 		return;
+	if (!(c->c_flags & CONN_F_DEAD) && sess_queued_msgs(c)) {
+		/* Later, with what is written of them (sess_closed_late()). */
+		sc = xmalloc(sizeof(*sc) + c->c_nsubs * sizeof(sc->sc_ch[0]));
+		sc->sc_n = c->c_nsubs;
+		for (i = 0; i < c->c_nsubs; i++) {
+			struct csub	 *sb = &c->c_subs[i];
+			struct sclose_ch *ch = &sc->sc_ch[i];
+
+			ch->sc_name = xstrdup(sb->s_chan->ch_name);
+			ch->sc_serial = sb->s_chan->ch_serial;
+			ch->sc_presence = sb->s_presence;
+			memcpy(ch->sc_last, sb->s_last, sizeof(ch->sc_last));
+		}
+		if (gl->l_late == NULL)
+			gl->l_late = htab_new();
+		htab_put(gl->l_late, (const char *)&c, sizeof(c), sc);
+		c->c_sflags |= CONN_S_LATE;
+		return;
+	}
 	if (plink_up())
 		sess_save(c, 0);
 	else if (plink_ever())
-		sess_keep(sess_save_msg(c, 0));
+		sess_keep(sess_save_msg(c, 0, NULL));
+}
+
+/* Does c's queue hold a message of a channel?  O(queue), once a close. */
+static int
+sess_queued_msgs(const struct conn *c)
+{
+	const struct oq	*q;
+
+	for (q = c->c_ohead; q != NULL; q = q->oq_next)
+		if (q->oq_buf->ob_chan != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * c, closing, has written its queue, or is being freed: send the save
+ * that sess_closed() put off, with the offsets written meanwhile.
+ */
+void
+sess_closed_late(struct conn *c)
+{
+	struct sclose	*sc;
+	struct buf	 b = { 0 };
+	struct ipc_msg	*m;
+	uint32_t	 i;
+
+	if (!(c->c_sflags & CONN_S_LATE))
+		return;
+	c->c_sflags &= ~CONN_S_LATE;
+	sc = htab_del(gl->l_late, (const char *)&c, sizeof(c));
+	buf_addstr(&b, "{\"c\":[");
+	for (i = 0; i < sc->sc_n; i++) {
+		sess_state_add(&b, i == 0, sc->sc_ch[i].sc_name,
+		    sc->sc_ch[i].sc_presence, sc->sc_ch[i].sc_last);
+		free(sc->sc_ch[i].sc_name);
+	}
+	buf_addstr(&b, "]}");
+	free(sc);
+	m = sess_save_msg(c, 0, b.b_p);
+	if (plink_up())
+		plink_send(m);
+	else if (plink_ever())
+		sess_keep(m);
+	else
+		ipc_msg_free(m);
+}
+
+/* ob, a message, was written to c after it left its channels. */
+static void
+sess_sent_late(struct conn *c, const struct obuf *ob)
+{
+	struct sclose	*sc = htab_get(gl->l_late, (const char *)&c,
+			    sizeof(c));
+	uint32_t	 i;
+
+	for (i = 0; i < sc->sc_n; i++) {
+		char *last = sc->sc_ch[i].sc_last;
+
+		if (sc->sc_ch[i].sc_serial != ob->ob_chan)
+			continue;
+		if (last[0] == '\0' || memcmp(ob->ob_off, last,
+		    LISTEN_EPOCHLEN) != 0 || memcmp(ob->ob_off, last,
+		    LISTEN_OFFLEN) > 0) {
+			memcpy(last, ob->ob_off, LISTEN_OFFLEN);
+			last[LISTEN_OFFLEN] = '\0';
+		}
+		return;
+	}
 }
 
 /* c is kicked: its session is forgotten, not saved. */
@@ -290,8 +415,11 @@ sess_sent(struct conn *c, const struct obuf *ob, uint32_t hint)
 	for (i = 0; s == NULL && i < c->c_nsubs; i++)
 		if (c->c_subs[i].s_chan->ch_serial == ob->ob_chan)
 			s = &c->c_subs[i];
-	if (s == NULL)
+	if (s == NULL) {
+		if (c->c_sflags & CONN_S_LATE)
+			sess_sent_late(c, ob);
 		return;
+	}
 	/*
 	 * chan_after(), without its strlen(): s_last is empty or an offset
 	 * of LISTEN_OFFLEN bytes, its epoch first.

@@ -71,6 +71,10 @@ killed_resume() {
 	echo "node b's gw-presence: $C"
 }
 
+@test "a close in the same turn as a burst of messages: they are written before the close frame, and the session's offset is the last one written, none given again by the resume" {
+	rcheck stalled-close --pid "$LA"
+}
+
 @test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false; the session taken at once (its holder's Redis link gone), not after 0.75 s of loads, and not saved again" {
 	local c
 	killed_resume

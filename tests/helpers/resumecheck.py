@@ -184,6 +184,52 @@ async def other_node(a):
 
 
 @scenario
+async def stalled_close(a):
+    """A client closed (1003, a binary frame) in the same loop turn as a
+    burst of messages is queued for it: the messages are written before
+    the close frame, and the session's offset is that of the last one
+    written, so that a resume gives none of them again.  Node A's worker
+    (--pid) is stopped while two publishers on node B send 180 messages
+    and the client its binary frame; four rounds."""
+    import signal
+    pa, pb = a.ports
+    for rnd in range(4):
+        # New publishers each round: 90 is within a connection's burst.
+        pubs = [await open_peer(pb, "spub%d" % k) for k in range(2)]
+        for p in pubs:
+            await p.subscribe("stall")
+        c = await open_peer(pa, "stal%d" % rnd)
+        sid = c.welcome["session"]
+        await c.subscribe("stall")
+        os.kill(a.pid, signal.SIGSTOP)
+        try:
+            sent = await asyncio.gather(*[publish(p, "stall", 90, "r%d" % rnd)
+                                          for p in pubs])
+            await c.ws.send(b"\x00")
+        finally:
+            os.kill(a.pid, signal.SIGCONT)
+        await c.until(lambda: c.closed is not None, "the close")
+        want(c.ws.close_code == 1003, "%s closed %r", c.name, c.ws.close_code)
+        got = [m["offset"] for m in c.messages("stall")]
+        await session_closed(sid)
+        r = await open_peer(pb, "stal%d" % rnd, session=sid,
+                            name="stal%d-resumed" % rnd)
+        subs = await expect_resumed(r, sid, ["stall"])
+        since = subs["stall"].get("since")
+        want(not got or since == got[-1], "round %d: %d messages written "
+             "before the close, the last %s; restored with since %r", rnd,
+             len(got), got[-1] if got else None, since)
+        await asyncio.sleep(0.3)        # the replay, if any, is in
+        again = set(got) & set(m["offset"] for m in r.messages("stall"))
+        want(not again, "round %d: %d messages written before the close "
+             "given again by the resume", rnd, len(again))
+        log("round %d: %d of %d written before the close, since the last "
+            "of them, none again" % (rnd, len(got), sum(map(len, sent))))
+        for p in pubs + [r]:
+            await p.ws.close()
+
+
+@scenario
 async def killed(a):
     """Node A is killed (SIGKILL): resuming on node B restores the
     channels, with recovered false (no offsets could be saved)."""
@@ -379,6 +425,8 @@ def main():
     ap.add_argument("--grace", type=float, default=1)
     ap.add_argument("--window", type=float, default=30)
     ap.add_argument("--drain", type=float, default=2)
+    ap.add_argument("--pid", type=int, default=0,
+                    help="node A's worker, for stalled-close")
     a = ap.parse_args()
     a.ports = [int(p) for p in a.ports.split(",")]
     ARGS = a
