@@ -244,6 +244,8 @@ pend_free(struct pend *pd)
 {
 	if (pd->pd_kind == PD_HISTORY)
 		gl->l_nhist--;
+	else if (pd->pd_kind == PD_RESWAIT)
+		gl->l_nreswait--;
 	if (pd->pd_prevp != NULL) {
 		if ((*pd->pd_prevp = pd->pd_next) != NULL)
 			pd->pd_next->pd_prevp = pd->pd_prevp;
@@ -420,7 +422,8 @@ client_leave(struct conn *c, uint32_t i, int tell)
 	for (pd = pend_oldest(c); pd != NULL; pd = newer) {
 		newer = pend_newer(c, pd);
 		if (pd->pd_chan != ch || (pd->pd_kind != PD_SUBSCRIBE &&
-		    pd->pd_kind != PD_SUBPRES && pd->pd_msg == NULL))
+		    pd->pd_kind != PD_SUBPRES && pd->pd_kind != PD_RESWAIT &&
+		    pd->pd_msg == NULL))
 			continue;
 		if (tell)
 			client_error(c, pd->pd_reqid, "not_subscribed",
@@ -517,6 +520,13 @@ client_publish(struct conn *c, struct req *rq, uint32_t i)
 	if (data != buf)
 		free(data);
 	pd = pend_new(c, PD_PUBLISH, rq->rq_id);
+	if (client_waits(c, i) && !link_up()) {
+		/* Its subscribe waits for the store (client_sub_wait()). */
+		ipc_msg_free(m);
+		client_fail(pd, "unavailable",
+		    "the node cannot reach its message store; not published");
+		return;
+	}
 	if (client_waits(c, i)) {
 		/* After its subscribe's answer, as it came after it. */
 		pd->pd_chan = c->c_subs[i].s_chan;
@@ -645,6 +655,13 @@ client_fail(struct pend *pd, const char *code, const char *msg)
 		client_gap(ch->ch_name, strlen(ch->ch_name), ch->ch_last,
 		    strlen(ch->ch_last));
 		chan_unrestore(ch);
+		return;
+	}
+	if (pd->pd_kind == PD_SUBSCRIBE && pd->pd_resume &&
+	    strcmp(code, "unavailable") == 0 &&
+	    client_find(c, pd->pd_chan->ch_name) != -1) {
+		/* Asked again when Redis is reachable: see client_sub_wait(). */
+		client_sub_wait(pd);
 		return;
 	}
 	if (pd->pd_kind == PD_SUBSCRIBE && pd->pd_new &&

@@ -346,6 +346,7 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	const char	*ch, *off, *msg, *code, *text;
 	size_t		 chlen, offlen, msglen, codelen, textlen;
 	uint32_t	 up;
+	int		 was;
 	uint64_t	 actor;
 
 	(void)p;
@@ -380,11 +381,14 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (up != (uint32_t)link_healthy)
 			log_info("node %s", up ? "healthy" :
 			    "unhealthy: Redis not reachable both ways");
+		was = link_healthy && !link_silent;
 		link_healthy = up != 0;
 		link_beat = ev_now(gl->l_loop);
 		if (link_silent)
 			log_info("gw-bridge answers again");
 		link_silent = 0;
+		if (!was && link_healthy)
+			client_sub_resend_all();
 		return;
 	case GW_MSG_BRIDGE_GAP:
 		if (ipc_get_str(rd, &ch, &chlen) == -1 ||

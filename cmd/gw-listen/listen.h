@@ -210,7 +210,9 @@ enum pend_kind {
 				   that the bridge answered */
 	PD_SESSION,		/* gw-presence: load a session to resume */
 	PD_KICK,		/* gw-bridge: a kick asked of every worker */
-	PD_CHANNELS		/* ... their channels */
+	PD_CHANNELS,		/* ... their channels */
+	PD_RESWAIT		/* a resume's subscribe, not sent: the node
+				   cannot reach Redis; sent when it can */
 };
 
 struct pend {
@@ -376,6 +378,7 @@ struct listen {
 	uint32_t		 l_chserial;
 	uint64_t		 l_nsubs;	/* subscriptions now */
 	uint32_t		 l_nhist;	/* history reads awaited */
+	uint32_t		 l_nreswait;	/* PD_RESWAIT pends */
 	uint64_t		 l_synctok;	/* random: this process's sync
 						   marks (subscribe.c) */
 	uint64_t		 l_syncseq;	/* ... the last one's number */
@@ -508,6 +511,8 @@ void		 client_subscribe(struct conn *, struct req *);
 int		 client_resubscribe(struct conn *, const char *, int,
 		    const char *);
 void		 client_sub_send(struct pend *, const char *);
+void		 client_sub_wait(struct pend *);
+void		 client_sub_resend_all(void);
 int		 client_subscribed(struct pend *, struct ipc_rd *);
 void		 client_sub_presence(struct pend *, int);
 void		 client_sub_hold(struct pend *, struct hev *);

@@ -66,7 +66,11 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 		    "not allowed on this channel");
 		return;
 	}
-	if (!link_up()) {
+	/*
+	 * A resume's subscribe waits for the store instead (below): the
+	 * welcome listed the channel, and the session keeps it.
+	 */
+	if (!link_up() && !resume) {
 		client_error(c, rq->rq_id, "unavailable",
 		    "the node cannot reach its message store");
 		return;
@@ -105,7 +109,46 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 	if (changed && !resume)
 		sess_changed(c);
 	/* The bridge first; with presence, gw-presence then (see below). */
-	client_sub_send(pd, rq->rq_since);
+	if (link_up())
+		client_sub_send(pd, rq->rq_since);
+	else
+		client_sub_wait(pd);
+}
+
+/*
+ * pd, a resume's subscribe, cannot be done now (the node cannot reach
+ * Redis, or lost its bridge on the way): it waits, its subscription
+ * pending, until the bridge says the node is healthy again
+ * (client_sub_resend_all()).  Sent again, it replays from the session's
+ * offset: nothing is lost, and the client gets its subscribed frame
+ * then.
+ */
+void
+client_sub_wait(struct pend *pd)
+{
+	pd->pd_kind = PD_RESWAIT;
+	gl->l_nreswait++;
+}
+
+/* The node can reach Redis again: send the subscribes that waited. */
+void
+client_sub_resend_all(void)
+{
+	struct tlist	*tl[] = { &gl->l_live, &gl->l_pinged };
+	struct conn	*c;
+	struct pend	*pd, *next;
+	int		 i;
+
+	for (i = 0; i < 2 && gl->l_nreswait > 0; i++)
+		for (c = tl[i]->tl_head; c != NULL && gl->l_nreswait > 0;
+		    c = c->c_tnext)
+			for (pd = c->c_pend; pd != NULL; pd = next) {
+				next = pd->pd_next;
+				if (pd->pd_kind != PD_RESWAIT)
+					continue;
+				gl->l_nreswait--;
+				client_sub_send(pd, pd->pd_sincearg);
+			}
 }
 
 /* Send subscribe pd to the bridge, with since (or NULL). */

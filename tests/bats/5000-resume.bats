@@ -75,6 +75,18 @@ killed_resume() {
 	rcheck stalled-close --pid "$LA"
 }
 
+@test "a resume while the node's gw-bridge is gone: the channels wait, no error; restored from the session's offsets when the bridge is back, the missed messages once" {
+	bg_start bridge-away "$PY" "$RC" bridge-away --ports "$PA,$PB" \
+	    --redis "$REDIS_SOCK" --sync "$GW_TMP/sync"
+	phase_wait killbridge
+	kill_bridge KILL "$(head -n 1 "$GW_TMP/a.pids")"
+	phase_go killbridge
+	phase_wait startbridge
+	GW_NODE_RUNDIR=$GW_TMP/a start_bridge
+	phase_go startbridge
+	bg_finish
+}
+
 @test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false; the session taken at once (its holder's Redis link gone), not after 0.75 s of loads, and not saved again" {
 	local c
 	killed_resume

@@ -230,6 +230,62 @@ async def stalled_close(a):
 
 
 @scenario
+async def bridge_away(a):
+    """A resume on node A while A's gw-bridge is gone (bats killed it):
+    the welcome lists the session's channels, and they stay the
+    connection's, waiting: no error, a publish on one answered
+    unavailable at once.  Once bats has started A's bridge again, each
+    channel is restored (subscribed, recovered true, from the session's
+    offset) with the messages published on node B meanwhile, once each,
+    then live ones; the client publishes again."""
+    sync = Sync(a.sync)
+    pa, pb = a.ports
+    pub = await open_peer(pb, "bpub")
+    await pub.subscribe("b1")
+    c = await open_peer(pa, "bea")
+    sid = c.welcome["session"]
+    await c.subscribe("b1")
+    await c.subscribe("b2", presence=True)
+    before = await publish(pub, "b1", 2, "before")
+    await c.until(lambda: len(c.messages("b1")) == 2, "2 messages")
+    c.ws.transport.abort()
+    await session_closed(sid)
+    await sync.phase("killbridge")
+    r = await open_peer(pa, "bea", session=sid, name="bea-resumed")
+    w = r.welcome
+    want(w.get("resumed") is True and sorted(w.get("channels", [])) ==
+         ["b1", "b2"], "welcome with the bridge gone: %r", w)
+    missed = await publish(pub, "b1", 3, "missed")
+    e = await r.req({"type": "publish", "id": "p0", "channel": "b1",
+                     "data": 1}, "error")
+    want(e.get("code") == "unavailable", "publish with the bridge gone: %r",
+         e)
+    want(not [m for m in r.frames if m.get("type") == "error" and
+              m.get("id") is None] and not resumed_subs(r),
+         "with the bridge gone: %r", r.frames)
+    await sync.phase("startbridge")
+    subs = await expect_resumed(r, sid, ["b1", "b2"])
+    for ch in ("b1", "b2"):
+        want(subs[ch].get("recovered") is True, "%s restored %r", ch,
+             subs[ch])
+    want(subs["b1"].get("since") == before[-1], "b1 restored since %r, "
+         "want %s", subs["b1"].get("since"), before[-1])
+    want("presence" in subs["b2"], "b2 restored without its presence: %r",
+         subs["b2"])
+    await r.until(lambda: len(r.messages("b1")) >= 3, "the 3 missed")
+    await r.req({"type": "publish", "id": "p1", "channel": "b1",
+                 "data": 2}, "published")
+    live = await publish(pub, "b1", 1, "live")
+    await r.until(lambda: len(r.messages("b1")) >= 5, "2 live ones")
+    got = [m["offset"] for m in r.messages("b1")]
+    want(got[:3] == missed and got[4] == live[0] and len(got) == 5,
+         "after the bridge came back: %r, want %r, then ours, then %r",
+         got, missed, live)
+    log("bridge away: restored when it came back, %d missed, none twice" %
+        len(missed))
+
+
+@scenario
 async def killed(a):
     """Node A is killed (SIGKILL): resuming on node B restores the
     channels, with recovered false (no offsets could be saved)."""
