@@ -287,7 +287,8 @@ conf_check(int i, const char *s, char *out, size_t outlen,
 			snprintf(out, outlen, "%s", conf_bool(s) ? "on" : "off");
 			return 0;
 		}
-		snprintf(err, CONF_ERRLEN, "%s: bad value %s: want on or off",
+		snprintf(err, CONF_ERRLEN, "%s: bad value %s: want on or off "
+		    "(yes/no, true/false, 1/0)",
 		    k->k_name, s);
 		return -1;
 	case CONF_T_ENUM:

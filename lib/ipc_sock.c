@@ -82,7 +82,7 @@ ipc_group_opt(const char *name)
 	gid_t	gid;
 
 	if (ipc_group_id(name, &gid) == -1) {
-		log_warnx("--socket-group %s: no such group", name);
+		log_errx("--socket-group %s: no such group", name);
 		exit(2);
 	}
 	ipc_set_group(gid);

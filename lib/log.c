@@ -67,6 +67,16 @@ log_vlog(int pri, const char *level, const char *fmt, va_list ap)
 }
 
 static void
+log_vlogx(int pri, const char *level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(pri, level, fmt, ap);
+	va_end(ap);
+}
+
+static void
 log_vwarn(int witherr, const char *fmt, va_list ap)
 {
 	char	buf[1024];
@@ -97,6 +107,17 @@ log_warnx(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	log_vlog(LOG_WARNING, "warning", fmt, ap);
+	va_end(ap);
+}
+
+/* A message that the process stops on: bad usage or configuration. */
+void
+log_errx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(LOG_ERR, "error", fmt, ap);
 	va_end(ap);
 }
 
@@ -144,7 +165,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	log_warnx("fatal: %s: %s", buf, strerror(saved));
+	log_vlogx(LOG_CRIT, "fatal", "%s: %s", buf, strerror(saved));
 	exit(1);
 }
 
@@ -157,6 +178,6 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	log_warnx("fatal: %s", buf);
+	log_vlogx(LOG_CRIT, "fatal", "%s", buf);
 	exit(1);
 }

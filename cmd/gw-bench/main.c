@@ -110,7 +110,7 @@ opt_num(const char *s, unsigned long long min, unsigned long long max)
 	char			 err[PARSE_ERRLEN];
 
 	if (parse_num(s, min, max, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -124,7 +124,7 @@ opt_secs(const char *s, double min, double max)
 	double	v;
 
 	if (parse_secs(s, min, max, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -141,7 +141,7 @@ opt_rate(const char *s)
 	v = strtod(s, &end);
 	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
 	    !(v >= 0 && v <= 1000000)) {
-		log_warnx("bad --rate %s: want 0..1000000 messages per second",
+		log_errx("bad --rate %s: want 0..1000000 messages per second",
 		    s);
 		exit(2);
 	}
@@ -166,7 +166,7 @@ opt_url(struct bench_target *t, const char *opt, const char *url)
 			break;
 	if (i >= sizeof(t->t_url) || url[i] != '\0' ||
 	    strncmp(url, "ws://", 5) != 0) {
-		log_warnx("bad --%s %s: want ws://127.0.0.1:PORT/PATH", opt,
+		log_errx("bad --%s %s: want ws://127.0.0.1:PORT/PATH", opt,
 		    url);
 		exit(2);
 	}
@@ -193,7 +193,7 @@ opt_url(struct bench_target *t, const char *opt, const char *url)
 	t->t_addr.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &t->t_addr.sin_addr) != 1 ||
 	    (ntohl(t->t_addr.sin_addr.s_addr) >> 24) != 127) {
-		log_warnx("--%s %s: only loopback targets (127.0.0.0/8)", opt,
+		log_errx("--%s %s: only loopback targets (127.0.0.0/8)", opt,
 		    url);
 		exit(2);
 	}
@@ -224,7 +224,7 @@ opt_src(struct bench_conf *conf, const char *s)
 	    (ntohl(lo.s_addr) >> 24) != 127 ||
 	    (ntohl(hi.s_addr) >> 24) != 127 ||
 	    ntohl(hi.s_addr) < ntohl(lo.s_addr)) {
-		log_warnx("bad --source-addrs %s: want 127.0.0.2-127.0.0.250",
+		log_errx("bad --source-addrs %s: want 127.0.0.2-127.0.0.250",
 		    s);
 		exit(2);
 	}
@@ -245,7 +245,7 @@ opt_pids(struct bench_conf *conf, const char *s)
 	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", ", &save)) {
 		if (conf->b_npids == BENCH_MAXPIDS) {
-			log_warnx("--server-pids: at most %d", BENCH_MAXPIDS);
+			log_errx("--server-pids: at most %d", BENCH_MAXPIDS);
 			exit(2);
 		}
 		conf->b_pids[conf->b_npids++] = (pid_t)opt_num(tok, 1, INT_MAX);
@@ -267,7 +267,7 @@ opt_kill(struct bench_conf *conf, const char *s)
 	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", ", &save)) {
 		if (conf->b_nkill == BENCH_MAXPIDS) {
-			log_warnx("--kill: at most %d", BENCH_MAXPIDS);
+			log_errx("--kill: at most %d", BENCH_MAXPIDS);
 			exit(2);
 		}
 		conf->b_kill[conf->b_nkill++] = (pid_t)opt_num(tok, 2,
@@ -300,7 +300,7 @@ opt_apikey(struct bench_conf *conf, const char *path)
 	for (i = 0; i < n && line[i] > ' ' && line[i] <= '~'; i++)
 		;
 	if (n == 0 || n > BENCH_MAXKEY || i < n) {
-		log_warnx("--pub-api %s: want a key of 1 to %d printable "
+		log_errx("--pub-api %s: want a key of 1 to %d printable "
 		    "bytes on a line of its own", path, BENCH_MAXKEY);
 		exit(2);
 	}
@@ -331,7 +331,7 @@ opt_pattern(char *dst, size_t sz, const char *opt, const char *ok,
 			break;
 	}
 	if (*p != '\0' || strlen(s) == 0 || strlen(s) + 8 > sz) {
-		log_warnx("bad --%s %s: want e.g. %s%%d", opt, s,
+		log_errx("bad --%s %s: want e.g. %s%%d", opt, s,
 		    strcmp(opt, "user-pattern") == 0 ? "gwb-u" : "bench:");
 		exit(2);
 	}
@@ -349,18 +349,18 @@ opt_check(struct bench_conf *conf)
 		conf->b_procs = conf->b_conns;
 	if ((conf->b_conns + conf->b_procs - 1) / conf->b_procs >
 	    BENCH_PERPROC) {
-		log_warnx("%u connections need at least %u processes",
+		log_errx("%u connections need at least %u processes",
 		    conf->b_conns, (conf->b_conns + BENCH_PERPROC - 1) /
 		    BENCH_PERPROC);
 		exit(2);
 	}
 	if (conf->b_channels > conf->b_conns) {
-		log_warnx("more channels (%u) than connections (%u)",
+		log_errx("more channels (%u) than connections (%u)",
 		    conf->b_channels, conf->b_conns);
 		exit(2);
 	}
 	if (strstr(conf->b_pattern, "%d") == NULL && conf->b_channels > 1) {
-		log_warnx("--subscribe-pattern %s names one channel: want "
+		log_errx("--subscribe-pattern %s names one channel: want "
 		    "--channels 1", conf->b_pattern);
 		exit(2);
 	}
@@ -370,7 +370,7 @@ opt_check(struct bench_conf *conf)
 		opt_check_resume(conf);
 	else if (conf->b_nkill > 0 || conf->b_bystanders > 0 ||
 	    conf->b_nosince || conf->b_backoff >= 0) {
-		log_warnx("--kill, --bystanders, --backoff and --no-since are "
+		log_errx("--kill, --bystanders, --backoff and --no-since are "
 		    "for a reconnect storm: want --resume-url");
 		exit(2);
 	}
@@ -378,13 +378,13 @@ opt_check(struct bench_conf *conf)
 		conf->b_pub = conf->b_sub;
 	if (conf->b_pubapi && (conf->b_proto != PROTO_GW ||
 	    conf->b_watchers > 0)) {
-		log_warnx("--pub-api: gw's protocol, with a publisher (no "
+		log_errx("--pub-api: gw's protocol, with a publisher (no "
 		    "presence storm)");
 		exit(2);
 	}
 	if (conf->b_proto != PROTO_GW && (conf->b_watchers > 0 ||
 	    conf->b_userpat[0] != '\0' || conf->b_secretlen > 0)) {
-		log_warnx("--proto %s: no presence storm, no users: drop "
+		log_errx("--proto %s: no presence storm, no users: drop "
 		    "--watchers, --user-pattern and --jwt-secret",
 		    peer_name(conf->b_proto));
 		exit(2);
@@ -400,12 +400,12 @@ static void
 opt_check_storm(struct bench_conf *conf)
 {
 	if (conf->b_channels != 1) {
-		log_warnx("--watchers: a presence storm is on one channel: "
+		log_errx("--watchers: a presence storm is on one channel: "
 		    "want --channels 1");
 		exit(2);
 	}
 	if (conf->b_haspub) {
-		log_warnx("--watchers: a presence storm has no publisher: "
+		log_errx("--watchers: a presence storm has no publisher: "
 		    "drop --pub-url");
 		exit(2);
 	}
@@ -415,7 +415,7 @@ opt_check_storm(struct bench_conf *conf)
 	 */
 	opt_fresh_users(conf, "u");
 	if (strstr(conf->b_userpat, "%d") == NULL) {
-		log_warnx("--watchers: --user-pattern %s names one user: want "
+		log_errx("--watchers: --user-pattern %s names one user: want "
 		    "a %%d", conf->b_userpat);
 		exit(2);
 	}
@@ -439,7 +439,7 @@ opt_secret(struct bench_conf *conf, const char *path)
 	char	err[SECRET_ERRLEN];
 
 	if (secret_read(path, conf->b_secret, &conf->b_secretlen, err) == -1) {
-		log_warnx("--jwt-secret: %s", err);
+		log_errx("--jwt-secret: %s", err);
 		exit(2);
 	}
 }
@@ -463,21 +463,21 @@ static void
 opt_check_resume(struct bench_conf *conf)
 {
 	if (conf->b_proto != PROTO_GW || conf->b_watchers > 0) {
-		log_warnx("--resume-url: gw's protocol, no presence storm");
+		log_errx("--resume-url: gw's protocol, no presence storm");
 		exit(2);
 	}
 	if (conf->b_nkill == 0) {
-		log_warnx("--resume-url: want --kill with the pids of the "
+		log_errx("--resume-url: want --kill with the pids of the "
 		    "--url node");
 		exit(2);
 	}
 	if (opt_same(&conf->b_resume, &conf->b_sub)) {
-		log_warnx("--resume-url: the victims must resume elsewhere: "
+		log_errx("--resume-url: the victims must resume elsewhere: "
 		    "it is --url");
 		exit(2);
 	}
 	if (conf->b_haspub && opt_same(&conf->b_pub, &conf->b_sub)) {
-		log_warnx("--resume-url: the publisher must survive the kill: "
+		log_errx("--resume-url: the publisher must survive the kill: "
 		    "--pub-url is --url");
 		exit(2);
 	}
@@ -596,7 +596,7 @@ opt_one(struct bench_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_PROTO:
 		if ((conf->b_proto = peer_proto(arg)) == -1) {
-			log_warnx("bad --proto %s: want gw, nchan or socketio",
+			log_errx("bad --proto %s: want gw, nchan or socketio",
 			    arg);
 			exit(2);
 		}

@@ -69,7 +69,7 @@ opt_num(const char *s, unsigned long long min, unsigned long long max)
 	char			err[PARSE_ERRLEN];
 
 	if (parse_num(s, min, max, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -83,7 +83,7 @@ opt_secs(const char *s)
 	double	v;
 
 	if (parse_secs(s, 0.05, 3600, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -121,7 +121,7 @@ parse_options(int argc, char *argv[], struct bridge_conf *conf,
 		case OPT_NODE:
 			if (strlen(optarg) == 0 ||
 			    strlen(optarg) >= sizeof(conf->bc_node)) {
-				log_warnx("bad node name: %s", optarg);
+				log_errx("bad node name: %s", optarg);
 				exit(2);
 			}
 			strcpy(conf->bc_node, optarg);
@@ -178,16 +178,16 @@ main(int argc, char *argv[])
 	memset(&probe, 0, sizeof(probe));
 	if (redis_parse_url(conf.bc_redis, &probe.b_addr, err,
 	    sizeof(err)) == -1) {
-		log_warnx("bad --redis %s: %s", conf.bc_redis, err);
+		log_errx("bad --redis %s: %s", conf.bc_redis, err);
 		exit(2);
 	}
 	if (redis_parse_url(conf.bc_redis_sub != NULL ? conf.bc_redis_sub :
 	    conf.bc_redis, &probe.b_subaddr, err, sizeof(err)) == -1) {
-		log_warnx("bad --redis-sub %s: %s", conf.bc_redis_sub, err);
+		log_errx("bad --redis-sub %s: %s", conf.bc_redis_sub, err);
 		exit(2);
 	}
 	if (conf.bc_rundir == NULL || strlen(conf.bc_rundir) > 90) {
-		log_warnx("run directory %s: path too long for a socket",
+		log_errx("run directory %s: path too long for a socket",
 		    conf.bc_rundir);
 		exit(2);
 	}

@@ -248,10 +248,11 @@ auth_read_secret(const char *path, struct listen_conf *conf)
 
 	if (secret_read(path, buf, &len, err) == -1) {
 		if (strstr(err, "shorter than") != NULL)
-			log_warnx("%s; make one with: head -c 32 /dev/urandom"
-			    " | base64 > %s", err, path);
+			log_errx("%s; make a new one, in a file of its own, "
+			    "with: head -c 32 /dev/urandom | base64 > secret "
+			    "(and point --secret-file at it)", err);
 		else
-			log_warnx("%s", err);
+			log_errx("%s", err);
 		explicit_bzero(buf, sizeof(buf));
 		return -1;
 	}

@@ -53,7 +53,7 @@ opt_num(const char *s, unsigned long long min, unsigned long long max)
 	char			err[PARSE_ERRLEN];
 
 	if (parse_num(s, min, max, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -67,7 +67,7 @@ opt_secs(const char *s)
 	double	v;
 
 	if (parse_secs(s, 0.05, 86400, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -191,13 +191,13 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		switch (ch) {
 		case 'l':
 			if (conf->lc_naddrs == LISTEN_MAXADDRS) {
-				log_warnx("too many listen addresses (max %d)",
+				log_errx("too many listen addresses (max %d)",
 				    LISTEN_MAXADDRS);
 				exit(2);
 			}
 			if (parse_addr(optarg,
 			    &conf->lc_addrs[conf->lc_naddrs]) == -1) {
-				log_warnx("bad listen address: %s", optarg);
+				log_errx("bad listen address: %s", optarg);
 				exit(2);
 			}
 			conf->lc_naddrs++;
@@ -223,7 +223,7 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		case OPT_NODE:
 			n = strlen(optarg);
 			if (n == 0 || n >= sizeof(conf->lc_node)) {
-				log_warnx("bad node name: %s", optarg);
+				log_errx("bad node name: %s", optarg);
 				exit(2);
 			}
 			memcpy(conf->lc_node, optarg, n + 1);
@@ -249,7 +249,7 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||
 			    strlen(optarg) > LISTEN_MAXRUNDIR) {
-				log_warnx("bad run directory: %s", optarg);
+				log_errx("bad run directory: %s", optarg);
 				exit(2);
 			}
 			conf->lc_rundir = optarg;
@@ -280,13 +280,13 @@ conf_finish(struct listen_conf *conf, struct options *o, char *rundir,
 	}
 	if (strlen(conf->lc_rundir) == 0 ||
 	    strlen(conf->lc_rundir) > LISTEN_MAXRUNDIR) {
-		log_warnx("bad run directory: %s", conf->lc_rundir);
+		log_errx("bad run directory: %s", conf->lc_rundir);
 		exit(2);
 	}
 	if (strcmp(o->o_auth, "none") == 0)
 		conf->lc_authnone = 1;
 	else if (strcmp(o->o_auth, "jwt") != 0) {
-		log_warnx("bad --auth %s: want jwt or none", o->o_auth);
+		log_errx("bad --auth %s: want jwt or none", o->o_auth);
 		exit(2);
 	}
 	if (!conf->lc_authnone) {
@@ -299,7 +299,7 @@ conf_finish(struct listen_conf *conf, struct options *o, char *rundir,
 			exit(2);
 	}
 	if (conf->lc_maxout < conf->lc_maxmsg) {
-		log_warnx("--max-outbound %zu under --max-message %zu: a "
+		log_errx("--max-outbound %zu under --max-message %zu: a "
 		    "message that size would close its subscribers (1013)",
 		    conf->lc_maxout, conf->lc_maxmsg);
 		exit(2);
@@ -309,17 +309,17 @@ conf_finish(struct listen_conf *conf, struct options *o, char *rundir,
 		fatalx("default address");
 	if (conf->lc_demo != NULL &&
 	    static_load(conf->lc_demo, err, sizeof(err)) == -1) {
-		log_warnx("--demo %s: %s", conf->lc_demo, err);
+		log_errx("--demo %s: %s", conf->lc_demo, err);
 		exit(2);
 	}
 	if (conf->lc_apikeys != NULL &&
 	    api_load_keys(conf->lc_apikeys, err, sizeof(err)) == -1) {
-		log_warnx("--api-key-file %s", err);
+		log_errx("--api-key-file %s", err);
 		exit(2);
 	}
 	if (conf->lc_metrics != NULL &&
 	    api_parse_allow(conf->lc_metrics, err, sizeof(err)) == -1) {
-		log_warnx("--metrics-allow: %s", err);
+		log_errx("--metrics-allow: %s", err);
 		exit(2);
 	}
 }

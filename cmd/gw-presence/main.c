@@ -67,7 +67,7 @@ opt_num(const char *s, unsigned long long min, unsigned long long max)
 	char			err[PARSE_ERRLEN];
 
 	if (parse_num(s, min, max, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -81,7 +81,7 @@ opt_secs(const char *s, double min)
 	double	v;
 
 	if (parse_secs(s, min, 3600, &v, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	return v;
@@ -130,7 +130,7 @@ parse_options(int argc, char *argv[], struct presence_conf *conf,
 			break;
 		case OPT_NODE:
 			if (!node_ok(optarg)) {
-				log_warnx("bad node name: %s", optarg);
+				log_errx("bad node name: %s", optarg);
 				exit(2);
 			}
 			strcpy(conf->pc_node, optarg);
@@ -208,11 +208,11 @@ main(int argc, char *argv[])
 
 	parse_options(argc, argv, &conf, &o);
 	if (redis_parse_url(conf.pc_redis, &addr, err, sizeof(err)) == -1) {
-		log_warnx("bad --redis %s: %s", conf.pc_redis, err);
+		log_errx("bad --redis %s: %s", conf.pc_redis, err);
 		exit(2);
 	}
 	if (strlen(conf.pc_rundir) > 90) {
-		log_warnx("run directory %s: path too long for a socket",
+		log_errx("run directory %s: path too long for a socket",
 		    conf.pc_rundir);
 		exit(2);
 	}

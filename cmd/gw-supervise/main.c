@@ -140,7 +140,7 @@ parse_options(int argc, char *argv[], struct supervise *s,
 				usage();
 			if (conf_set(&s->s_flags, ch - OPT_KEY, optarg,
 			    CONF_SRC_FLAG, 0, err) == -1) {
-				log_warnx("--%s: %s",
+				log_errx("--%s: %s",
 				    longopts()[4 + ch - OPT_KEY].name, err);
 				exit(2);
 			}
@@ -180,7 +180,7 @@ sup_where(const struct conf *c, const char *key, char *buf, size_t len)
 		break;
 	default:
 		snprintf(buf, len, "%s", c->c_file != NULL ? c->c_file :
-		    "gw-supervise");
+		    "the defaults");
 	}
 }
 
@@ -379,7 +379,7 @@ main(int argc, char *argv[])
 	conf_init(&s.s_flags);
 	parse_options(argc, argv, &s, &o);
 	if (sup_config(&s.s_conf, s.s_file, &s.s_flags, err) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		exit(2);
 	}
 	if ((v = conf_get(&s.s_conf, "rundir")) != NULL)

@@ -110,6 +110,13 @@ listen_jwt() {
 	printf '%s\n' 0123456789abcde >"$GW_TMP/s15nl"
 	expect_n 2 --secret-file "$GW_TMP/s15nl"
 	expect_n_check
+	# The hint makes a new file, not the one named (a mistyped path
+	# could be anybody's file), and the stop is an error, not a warning.
+	run --separate-stderr "$GW_LISTEN_BIN" -n --auth jwt \
+	    --secret-file "$GW_TMP/s15"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *": error: "*"shorter than 16 bytes; make a new one, in a file of its own, with: head -c 32 /dev/urandom | base64 > secret (and point --secret-file at it)"* ]]
+	[[ "$stderr" != *"> $GW_TMP/s15"* ]]
 }
 
 @test "-n: a secret of 16 bytes is accepted" {

@@ -278,7 +278,15 @@ wait_restarted() {
 	printf 'auth = none\n\nfoo = 1\n' >"$SUP_CONF"
 	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF" --check
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"$SUP_CONF:3: unknown key foo"* ]]
+	[[ "$stderr" == *"]: error: $SUP_CONF:3: unknown key foo"* ]]
+	# The default auth, named so, not as "gw-supervise: ...".
+	run --separate-stderr "$GW_SUPERVISE_BIN" --check
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"]: error: the defaults: auth = jwt needs secret_file"* ]]
+	printf 'auth = none\ndemo = maybe\n' >"$SUP_CONF"
+	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF" --check
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"demo: bad value maybe: want on or off (yes/no, true/false, 1/0)"* ]]
 
 	printf 'auth = none\nmax_message = 5\n' >"$SUP_CONF"
 	run --separate-stderr "$GW_SUPERVISE_BIN" -c "$SUP_CONF"

@@ -21,8 +21,12 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ipcabuse import ipc_version  # noqa: E402
+
 TIMEOUT = 10
-IPC_VERSION = 7
+IPC_VERSION = ipc_version()
 MSG_HELLO = 1
 MSG_CTL_REQUEST = 25
 MSG_CTL_REPLY = 26
