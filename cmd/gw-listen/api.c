@@ -71,7 +71,6 @@ static void	api_get(struct conn *, int, const struct http_req *);
 static int	api_twice(struct conn *, const struct http_req *);
 static struct ipc_msg *api_history_msg(struct conn *, const struct http_req *,
 		    const char *);
-static void	api_metrics(struct conn *);
 
 static int
 api_path_route(const struct http_req *req, const char **method)
@@ -130,7 +129,7 @@ api_route(struct conn *c, const struct http_req *req)
 			api_error_hdr(c, 405, "method_not_allowed",
 			    "use GET", "Allow: GET\r\n");
 		else
-			api_metrics(c);
+			apinode_metrics(c);
 		return 1;
 	}
 	if (req->r_pathlen < 5 || memcmp(req->r_path, "/api/", 5) != 0 ||
@@ -689,7 +688,8 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		    "complete", complete != 0 && !cut), 200);
 		return 0;
 	case GW_MSG_BRIDGE_GATHERED:
-		if (pd->pd_kind != PD_KICK && pd->pd_kind != PD_CHANNELS)
+		if (pd->pd_kind != PD_KICK && pd->pd_kind != PD_CHANNELS &&
+		    pd->pd_kind != PD_METRICS)
 			return -1;
 		return apinode_gathered(pd, rd);
 	}
@@ -782,12 +782,20 @@ api_error_hdr(struct conn *c, int status, const char *code, const char *msg,
 	    code, "message", msg), extra);
 }
 
-static void
-api_metrics(struct conn *c)
+/* A 200 answer that is not JSON (/metrics): text, n bytes, on c. */
+void
+api_text(struct conn *c, const char *type, const char *text, size_t n)
 {
-	char	*s = ctl_metrics();
+	api_send(c, 200, type, text, n, NULL);
+}
 
-	api_send(c, 200, "text/plain; version=0.0.4; charset=utf-8", s,
-	    strlen(s), NULL);
-	free(s);
+/* api_text() for the request pd, if its connection still waits. */
+void
+api_item_text(struct pend *pd, const char *type, const char *text, size_t n)
+{
+	struct conn	*c = pd->pd_conn;
+
+	client_pend_free(pd);
+	if (c->c_state == CONN_ST_HEAD && c->c_head != NULL)
+		api_send(c, 200, type, text, n, NULL);
 }

@@ -27,7 +27,7 @@ apinode_ask(struct conn *c, json_t *req, int kind, uint32_t flags)
 	struct pend	*pd;
 	char		*s;
 
-	if (!link_up()) {
+	if (kind == PD_METRICS ? !link_connected() : !link_up()) {
 		json_decref(req);
 		api_error(c, 503, "unavailable", flags & GW_GATHER_CLUSTER ?
 		    "the node's bridge or Redis is not reachable: no node was "
@@ -77,6 +77,26 @@ apinode_channels(struct conn *c, const char *pattern)
 	apinode_ask(c, req, PD_CHANNELS, 0);
 }
 
+/*
+ * GET /metrics: every worker's counters (through the bridge, which need
+ * not reach Redis for it), or this worker's alone if the bridge is away:
+ * a scrape then still says something.
+ */
+void
+apinode_metrics(struct conn *c)
+{
+	char	*s;
+
+	if (link_connected()) {
+		apinode_ask(c, json_pack("{s:s}", "cmd", "stats"), PD_METRICS,
+		    0);
+		return;
+	}
+	s = ctl_metrics(NULL);
+	api_text(c, API_METRICS_TYPE, s, strlen(s));
+	free(s);
+}
+
 static int
 apinode_cmp(const void *a, const void *b)
 {
@@ -113,7 +133,8 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 	const char	*s;
 	size_t		 len;
 	uint32_t	 n, i, nodes, unanswered;
-	json_t		*r, *acc, *e, *cur;
+	json_t		*r, *acc, *all, *e, *cur;
+	char		*text;
 	json_int_t	 closed = 0;
 	int		 kick = pd->pd_kind == PD_KICK;
 	size_t		 j;
@@ -121,14 +142,18 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 	if (ipc_get_u32(rd, &n) == -1)
 		return -1;
 	acc = json_object();
+	all = json_array();
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(rd, &s, &len) == -1) {
 			json_decref(acc);
+			json_decref(all);
 			return -1;
 		}
 		if ((r = json_loadb(s, len, 0, NULL)) == NULL)
 			continue;
-		if (kick)
+		if (pd->pd_kind == PD_METRICS)
+			json_array_append(all, r);
+		else if (kick)
 			closed += json_integer_value(json_object_get(r,
 			    "closed"));
 		else
@@ -150,9 +175,14 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 	if (ipc_get_u32(rd, &nodes) == -1 ||
 	    ipc_get_u32(rd, &unanswered) == -1 || ipc_end(rd) == -1) {
 		json_decref(acc);
+		json_decref(all);
 		return -1;
 	}
-	if (kick && unanswered == GW_GATHER_UNASKED) {
+	if (pd->pd_kind == PD_METRICS) {
+		text = ctl_metrics(all);
+		api_item_text(pd, API_METRICS_TYPE, text, strlen(text));
+		free(text);
+	} else if (kick && unanswered == GW_GATHER_UNASKED) {
 		char	msg[160];
 
 		/* Those of this node are closed: say how many. */
@@ -167,5 +197,6 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 	else
 		api_item_json(pd, apinode_channel_list(acc), 200);
 	json_decref(acc);
+	json_decref(all);
 	return 0;
 }

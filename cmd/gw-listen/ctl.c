@@ -40,6 +40,8 @@ static void	ctl_dispatch(struct ipc_peer *, const struct gw_msg_hdr *,
 		    struct ipc_rd *);
 static void	ctl_closed(struct ipc_peer *, const char *);
 static json_t	*ctl_run(json_t *);
+static json_t	*ctl_run_stats(void);
+static json_t	*ctl_counters(void);
 
 /* Count a close frame sent with code. */
 void
@@ -148,12 +150,21 @@ ctl_gather(uint32_t id, struct ipc_rd *rd)
 	cmd = req != NULL ? json_string_value(json_object_get(req, "cmd")) :
 	    NULL;
 	if (cmd != NULL && (strcmp(cmd, "kick") == 0 ||
-	    strcmp(cmd, "channels") == 0))
+	    strcmp(cmd, "channels") == 0 || strcmp(cmd, "stats") == 0))
 		r = ctl_run(req);
 	else
-		r = ctl_error("a gather asks kick or channels");
+		r = ctl_error("a gather asks kick, channels or stats");
 	json_decref(req);
 	return ctl_reply(id, r);
+}
+
+/* The answer to "stats": this process and its counters. */
+static json_t *
+ctl_run_stats(void)
+{
+	return json_pack("{s:b, s:s, s:i, s:s, s:o}", "ok", 1, "process",
+	    "gw-listen", "pid", (int)getpid(), "node", gl->l_conf->lc_node,
+	    "counters", ctl_counters());
 }
 
 /* The counters, as a flat JSON object. */
@@ -417,9 +428,7 @@ ctl_run(json_t *req)
 	if (cmd == NULL)
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "no cmd");
 	if (strcmp(cmd, "stats") == 0)
-		return json_pack("{s:b, s:s, s:i, s:s, s:o}", "ok", 1,
-		    "process", "gw-listen", "pid", (int)getpid(), "node",
-		    gl->l_conf->lc_node, "counters", ctl_counters());
+		return ctl_run_stats();
 	if (strcmp(cmd, "conns") == 0) {
 		a = json_array();
 		ctl_each(user, channel, ctl_conn_json, a);
@@ -449,41 +458,75 @@ ctl_run(json_t *req)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command");
 }
 
+static int
+ctl_pid_cmp(const void *a, const void *b)
+{
+	json_int_t	x = json_integer_value(json_object_get(*(json_t *const *)a,
+			    "pid"));
+	json_int_t	y = json_integer_value(json_object_get(*(json_t *const *)b,
+			    "pid"));
+
+	return x < y ? -1 : x > y;
+}
+
+/* Label value v, escaped (backslash, double quote, newline), on f. */
+static void
+ctl_label(FILE *f, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n')
+			fputc('\\', f);
+		fputc(*v == '\n' ? 'n' : *v, f);
+	}
+}
+
 /*
  * The counters in the Prometheus text format (version 0.0.4), for GET
- * /metrics.  Return value: the text, which the caller frees.
+ * /metrics: of the workers whose "stats" answers are in the array stats
+ * (NULL: this process alone), one series per worker (its pid label),
+ * in pid order.  Return value: the text, which the caller frees.
  */
 char *
-ctl_metrics(void)
+ctl_metrics(json_t *stats)
 {
-	json_t		*o = ctl_counters();
-	const char	*k, *q;
-	json_t		*v;
-	char		*buf = NULL, node[2 * sizeof(gl->l_conf->lc_node)];
-	size_t		 len = 0, n = 0;
+	json_t		*own = NULL, *v, *w, **ws;
+	const char	*k;
+	char		*buf = NULL;
+	size_t		 len = 0, i, n = 0;
 	FILE		*f;
 	int		 gauge;
 
-	/* A label value escapes backslash, double quote and newline. */
-	for (q = gl->l_conf->lc_node; *q != '\0' && n + 2 < sizeof(node);
-	    q++) {
-		if (*q == '\\' || *q == '"' || *q == '\n')
-			node[n++] = '\\';
-		node[n++] = *q == '\n' ? 'n' : *q;
-	}
-	node[n] = '\0';
+	if (stats == NULL)
+		stats = own = json_pack("[o]", ctl_run_stats());
+	ws = xcalloc(json_array_size(stats) + 1, sizeof(*ws));
+	json_array_foreach(stats, i, w)
+		if (json_is_object(json_object_get(w, "counters")))
+			ws[n++] = w;
+	qsort(ws, n, sizeof(*ws), ctl_pid_cmp);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		fatal("open_memstream");
-	json_object_foreach(o, k, v) {
+	/* Every worker has the same counters: the first one's names. */
+	json_object_foreach(n > 0 ? json_object_get(ws[0], "counters") :
+	    NULL, k, v) {
 		gauge = strcmp(k, "connections") == 0 ||
 		    strcmp(k, "channels") == 0 ||
 		    strcmp(k, "subscriptions") == 0;
-		fprintf(f, "# TYPE gw_listen_%s %s\n"
-		    "gw_listen_%s{node=\"%s\",pid=\"%d\"} %lld\n", k,
-		    gauge ? "gauge" : "counter", k, node, (int)getpid(),
-		    (long long)json_integer_value(v));
+		fprintf(f, "# TYPE gw_listen_%s %s\n", k,
+		    gauge ? "gauge" : "counter");
+		for (i = 0; i < n; i++) {
+			v = json_object_get(json_object_get(ws[i], "counters"),
+			    k);
+			fprintf(f, "gw_listen_%s{node=\"", k);
+			ctl_label(f, json_string_value(json_object_get(ws[i],
+			    "node")) != NULL ? json_string_value(
+			    json_object_get(ws[i], "node")) : "");
+			fprintf(f, "\",pid=\"%lld\"} %lld\n",
+			    (long long)json_integer_value(json_object_get(ws[i],
+			    "pid")), (long long)json_integer_value(v));
+		}
 	}
 	fclose(f);
-	json_decref(o);
+	free(ws);
+	json_decref(own);
 	return buf;
 }

@@ -164,6 +164,17 @@ link_up(void)
 	return 0;
 }
 
+/*
+ * Is the bridge connected and alive, whether or not it reaches Redis?
+ * (What a question about the node's workers needs: gather.c.)
+ */
+int
+link_connected(void)
+{
+	return bridge_link.lk_peer != NULL &&
+	    ev_now(gl->l_loop) - link_beat <= LINK_SILENT;
+}
+
 /* Did link_up() find the bridge connected but silent? */
 int
 link_silent_now(void)

@@ -211,6 +211,7 @@ enum pend_kind {
 	PD_SESSION,		/* gw-presence: load a session to resume */
 	PD_KICK,		/* gw-bridge: a kick asked of every worker */
 	PD_CHANNELS,		/* ... their channels */
+	PD_METRICS,		/* ... their counters, for /metrics */
 	PD_RESWAIT		/* a resume's subscribe, not sent: the node
 				   cannot reach Redis; sent when it can */
 };
@@ -549,6 +550,7 @@ void		 link_start(void);
 void		 link_stop(void);
 void		 link_flush(double);
 int		 link_up(void);
+int		 link_connected(void);
 int		 link_request(struct ipc_msg *, struct pend *);
 void		 link_forget(struct pend *);
 void		 link_send(struct ipc_msg *);
@@ -585,6 +587,10 @@ void		 api_body(struct conn *);
 void		 api_free_req(struct conn_head *);
 int		 api_answer(struct pend *, uint32_t, struct ipc_rd *);
 void		 api_item_json(struct pend *, json_t *, int);
+void		 api_item_text(struct pend *, const char *, const char *,
+		    size_t);
+void		 api_text(struct conn *, const char *, const char *, size_t);
+#define API_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 void		 api_error(struct conn *, int, const char *, const char *);
 void		 api_fail(struct pend *, const char *, const char *);
 void		 api_presence(struct pend *, json_t *, const char *,
@@ -593,6 +599,7 @@ void		 api_presence(struct pend *, json_t *, const char *,
 /* apinode.c */
 void		 apinode_disconnect(struct conn *, json_t *);
 void		 apinode_channels(struct conn *, const char *);
+void		 apinode_metrics(struct conn *);
 int		 apinode_gathered(struct pend *, struct ipc_rd *);
 
 /* limit.c */
@@ -605,7 +612,7 @@ void		 ctl_start(void);
 void		 ctl_stop(void);
 void		 ctl_count_close(int);
 void		 conn_idhex(char [17], const struct conn *);
-char		*ctl_metrics(void);
+char		*ctl_metrics(json_t *);
 struct ipc_msg	*ctl_gather(uint32_t, struct ipc_rd *);
 
 /* presence.c */

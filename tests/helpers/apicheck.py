@@ -297,8 +297,9 @@ async def bigbatch(a):
 
 
 async def nodewide(a):
-    """/api/channels and /api/disconnect are about the whole node, not
-    the worker that took the request: here the ports are two workers of
+    """/api/channels, /metrics and /api/disconnect are about the whole
+    node (the cluster, for a disconnect), not the worker that took the
+    request: here the ports are two workers of
     one node (on a port each, so that the test knows which holds what),
     the API asked on the first.  40 connections of one user, half on
     each, are all counted on their channel and all closed with 1008
@@ -315,6 +316,16 @@ async def nodewide(a):
                                     "/api/channels?pattern=v*")
         want(r == [{"channel": "vch", "subscribers": 41}],
              "channels %r, want vch with 41", r)
+    # /metrics: every worker's series, whichever worker answers.
+    for port in (pa, pb):
+        st, text = http(port, "GET", "/metrics")
+        conns = [ln for ln in text.splitlines()
+                 if ln.startswith("gw_listen_connections{")]
+        pids = {ln.split('pid="')[1].split('"')[0] for ln in conns}
+        want(st == 200 and len(conns) == 2 and len(pids) == 2 and
+             sum(int(ln.rsplit(" ", 1)[1]) for ln in conns) >= 41 and
+             text.count("# TYPE gw_listen_connections gauge") == 1,
+             "/metrics on %d: %d %r", port, st, conns)
     r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
                                 {"user": "victim"})
     want(r == {"closed": 40, "nodes": 3, "unanswered": 0},
