@@ -372,40 +372,9 @@ main(int argc, char *argv[])
 static int
 parse_addr(const char *s, struct listen_addr *la)
 {
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&la->la_ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&la->la_ss;
-	char			 host[64], *end;
-	const char		*colon;
-	unsigned long		 port;
-
 	memset(la, 0, sizeof(*la));
-	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
-	    (size_t)(colon - s) >= sizeof(host))
+	if (parse_sockaddr(s, &la->la_ss, &la->la_len) == -1)
 		return -1;
-	memcpy(host, s, colon - s);
-	host[colon - s] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
-		return -1;
-	if (host[0] == '[') {
-		size_t hl = strlen(host);
-
-		if (hl < 3 || host[hl - 1] != ']')
-			return -1;
-		host[hl - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		la->la_len = sizeof(*sin6);
-	} else {
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		la->la_len = sizeof(*sin);
-	}
 	snprintf(la->la_name, sizeof(la->la_name), "%s", s);
 	return 0;
 }

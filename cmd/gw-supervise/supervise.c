@@ -3,7 +3,10 @@
  * order (Redis, gw-bridge, gw-presence, the gw-listen workers), signals,
  * the reload on SIGHUP and the drain on SIGTERM or SIGINT.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "parse.h"
 #include "supervise.h"
 #include "xmalloc.h"
 
@@ -26,6 +30,7 @@ static void	sup_reload(void);
 static void	sup_drain_step(void);
 static void	sup_drain_cb(struct ev_loop *, ev_timer *, int);
 static int	sup_phase_of(const struct child *);
+static int	sup_probe_listen(void);
 
 /* The workers wanted: workers, or max(cores, ceil(max_connections/15000)). */
 size_t
@@ -87,6 +92,48 @@ sup_children(void)
  * until SIGTERM or SIGINT has drained it.  Return value: 0 after a clean
  * drain, -1 if the node could not start (logged).
  */
+/*
+ * Is each listen address free?  The workers bind with SO_REUSEPORT, which
+ * the kernel grants to any process of the same user: a second node
+ * started on the address of a running one would share its port, and
+ * take half its clients, without a word.  A bind without it fails
+ * then.  Port 0 (the kernel picks) is not tried.  Return value: 0, or -1
+ * after saying which address is taken.
+ */
+static int
+sup_probe_listen(void)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*s, *comma;
+	char			 addr[128];
+	int			 fd, on = 1, rv = 0;
+
+	for (s = conf_get(&gs->s_conf, "listen"); rv == 0; s = comma + 1) {
+		comma = strchr(s, ',');
+		snprintf(addr, sizeof(addr), "%.*s", comma == NULL ?
+		    (int)strlen(s) : (int)(comma - s), s);
+		/* sin_port and sin6_port lie at the same place. */
+		if (parse_sockaddr(addr, &ss, &len) == 0 &&
+		    ((struct sockaddr_in *)&ss)->sin_port != 0 &&
+		    (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) != -1) {
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+			if (bind(fd, (struct sockaddr *)&ss, len) == -1 &&
+			    errno == EADDRINUSE) {
+				log_errx("listen %s: the address is in use (by "
+				    "another node?): not started", addr);
+				rv = -1;
+			}
+			close(fd);
+		}
+		if (comma == NULL)
+			break;
+	}
+	return rv;
+}
+
 int
 supervise_main(struct supervise *s)
 {
@@ -104,6 +151,10 @@ supervise_main(struct supervise *s)
 	}
 	if (ctl_start() == -1)
 		return -1;
+	if (sup_probe_listen() == -1) {
+		ctl_stop();
+		return -1;
+	}
 	ev_signal_init(&s->s_sigterm, sup_signal_cb, SIGTERM);
 	ev_signal_start(s->s_loop, &s->s_sigterm);
 	ev_signal_init(&s->s_sigint, sup_signal_cb, SIGINT);

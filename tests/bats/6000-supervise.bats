@@ -257,6 +257,21 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: a second node on the address of a running one is refused, exit 1 (SO_REUSEPORT would let it take half the clients)" {
+	sup_start
+	run --separate-stderr timeout 20 "$GW_SUPERVISE_BIN" \
+	    --rundir "$GW_TMP/run2" --listen "127.0.0.1:$SUP_PORT" --auth none \
+	    --workers 1
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"listen 127.0.0.1:$SUP_PORT: the address is in use (by another node?): not started"* ]]
+	[[ "$stderr" != *"gw-listen"* ]]
+	# The first node still serves, alone.
+	[ "$(healthz "$SUP_PORT")" = 200 ]
+	run pgrep -f -- "--rundir $GW_TMP/run2"
+	[ "$status" -eq 1 ]
+}
+
 @test "supervise: a worker's configuration error at the start stops the node, exit 2" {
 	# Only gw-listen reads the key file: the supervisor's own check of
 	# the configuration passes, and the workers exit 2 as they start.
