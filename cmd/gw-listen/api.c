@@ -58,7 +58,8 @@ static void	api_send(struct conn *, int, const char *, const char *,
 		    size_t, const char *);
 static void	api_error_hdr(struct conn *, int, const char *, const char *,
 		    const char *);
-static void	api_item(struct pend *, const char *, size_t, int);
+static void	api_item(struct pend *, const char *, size_t, int,
+		    const char *);
 static void	api_batch_reply(struct conn *, struct api_req *);
 static int	api_publish(struct conn *, const char *, json_t *, uint32_t);
 static int	api_publish_text(struct conn *, const char *, size_t,
@@ -567,10 +568,12 @@ api_get(struct conn *c, int route, const struct http_req *req)
 
 /*
  * A batch item, or the single request, got its answer (or error): t, the
- * answer's JSON text, n bytes.
+ * answer's JSON text, n bytes; extra: header lines of a single request's
+ * answer, or NULL.
  */
 static void
-api_item(struct pend *pd, const char *t, size_t n, int status)
+api_item(struct pend *pd, const char *t, size_t n, int status,
+    const char *extra)
 {
 	struct conn	*c = pd->pd_conn;
 	struct api_req	*ar;
@@ -580,7 +583,7 @@ api_item(struct pend *pd, const char *t, size_t n, int status)
 	if (c->c_state != CONN_ST_HEAD || c->c_head == NULL)
 		return;
 	if ((ar = c->c_head->h_api) == NULL) {
-		api_send(c, status, "application/json", t, n, NULL);
+		api_send(c, status, "application/json", t, n, extra);
 		return;
 	}
 	if (i >= ar->ar_n || ar->ar_at[ar->ar_n + i] != 0) {
@@ -625,13 +628,20 @@ api_batch_reply(struct conn *c, struct api_req *ar)
 void
 api_item_json(struct pend *pd, json_t *o, int status)
 {
+	api_item_json_hdr(pd, o, status, NULL);
+}
+
+/* api_item_json() with header lines extra ("Name: value\r\n"...). */
+void
+api_item_json_hdr(struct pend *pd, json_t *o, int status, const char *extra)
+{
 	char	 buf[PROTO_DUMPBUF], *s;
 	size_t	 n;
 
 	if (o == NULL || (s = proto_dump(o, buf, sizeof(buf), &n)) == NULL)
 		fatalx("api: json out of memory");
 	json_decref(o);
-	api_item(pd, s, n, status);
+	api_item(pd, s, n, status, extra);
 	if (s != buf)
 		free(s);
 }
@@ -657,7 +667,7 @@ api_offset(struct pend *pd, const char *off, size_t len)
 	memcpy(t, "{\"offset\":\"", 11);
 	memcpy(t + 11, off, len);
 	memcpy(t + 11 + len, "\"}", 2);
-	api_item(pd, t, len + 13, 200);
+	api_item(pd, t, len + 13, 200, NULL);
 }
 
 /* The bridge answered an API request. */

@@ -1,6 +1,7 @@
 /*
  * apinode.c -- the HTTP API's requests about more than one worker: POST
- * /api/disconnect (every node) and GET /api/channels (this node).  A
+ * /api/disconnect and GET /api/channels (every node), GET /metrics (this
+ * node).  A
  * worker holds only its own connections, and the kernel gives a request
  * to any worker of the port: the request goes to every worker through
  * gw-bridge (GW_MSG_BRIDGE_GATHER; gw-bridge's gather.c, which asks the
@@ -66,7 +67,10 @@ apinode_disconnect(struct conn *c, json_t *o)
 	    PD_KICK, GW_GATHER_CLUSTER);
 }
 
-/* GET /api/channels: the node's channels matching pattern (NULL: all). */
+/*
+ * GET /api/channels: the channels matching pattern (NULL: all) of every
+ * node, with their subscribers on all of them.
+ */
 void
 apinode_channels(struct conn *c, const char *pattern)
 {
@@ -74,7 +78,7 @@ apinode_channels(struct conn *c, const char *pattern)
 
 	if (pattern != NULL)
 		json_object_set_new(req, "pattern", json_string(pattern));
-	apinode_ask(c, req, PD_CHANNELS, 0);
+	apinode_ask(c, req, PD_CHANNELS, GW_GATHER_CLUSTER);
 }
 
 /*
@@ -194,8 +198,17 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 		api_item_json(pd, json_pack("{s:I, s:I, s:I}", "closed",
 		    closed, "nodes", (json_int_t)nodes, "unanswered",
 		    (json_int_t)unanswered), 200);
-	else
-		api_item_json(pd, apinode_channel_list(acc), 200);
+	else if (unanswered == GW_GATHER_UNASKED)
+		api_fail(pd, "unavailable", "Redis did not answer: the other "
+		    "nodes may not have been asked");
+	else {
+		char	hdr[64];
+
+		/* A node that did not answer in time is missing: say so. */
+		snprintf(hdr, sizeof(hdr), "Gw-Nodes: %u\r\nGw-Unanswered: "
+		    "%u\r\n", nodes, unanswered);
+		api_item_json_hdr(pd, apinode_channel_list(acc), 200, hdr);
+	}
 	json_decref(acc);
 	json_decref(all);
 	return 0;

@@ -587,6 +587,8 @@ void		 api_body(struct conn *);
 void		 api_free_req(struct conn_head *);
 int		 api_answer(struct pend *, uint32_t, struct ipc_rd *);
 void		 api_item_json(struct pend *, json_t *, int);
+void		 api_item_json_hdr(struct pend *, json_t *, int,
+		    const char *);
 void		 api_item_text(struct pend *, const char *, const char *,
 		    size_t);
 void		 api_text(struct conn *, const char *, const char *, size_t);

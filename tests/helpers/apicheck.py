@@ -118,9 +118,9 @@ async def routes(a):
                                 "/api/history?channel=news&limit=2")
     want(len(r["messages"]) == 2 and r["complete"] is False,
          "history limit 2: %r", r)
-    # channels: node A's worker has news with one subscriber.
+    # channels: news has carol on node A and bob on node B.
     r = await asyncio.to_thread(call, a, "GET", "/api/channels?pattern=n*")
-    want(r == [{"channel": "news", "subscribers": 1}], "channels %r", r)
+    want(r == [{"channel": "news", "subscribers": 2}], "channels %r", r)
     # Unknown channels: empty answers, not errors.
     r = await asyncio.to_thread(call, a, "GET",
                                 "/api/history?channel=never")
@@ -460,9 +460,22 @@ async def fastpath(a):
     log("fastpath: as written, jansson's fallback, 400s, duplicates, depth")
 
 
+def channels_hdrs(a, pattern):
+    """GET /api/channels?pattern= on node A: (list, Gw-Nodes,
+    Gw-Unanswered)."""
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/api/channels?pattern=%s" % (a.ports[0],
+                                                          pattern))
+    req.add_header("Authorization", "apikey " + a.key)
+    with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+        return (json.loads(r.read()), r.headers.get("Gw-Nodes"),
+                r.headers.get("Gw-Unanswered"))
+
+
 async def cluster(a):
     """POST /api/disconnect closes the user's connections on every node
-    (PROTOCOL.md section 6, gw-listen(8)): a user on node A and twice on
+    (PROTOCOL.md section 6, gw-listen(8)), and GET /api/channels counts
+    every node's subscribers (Gw-Nodes, Gw-Unanswered headers): a user on node A and twice on
     node B, asked of A: all three closed with 1008 "kicked", counted,
     another user's left open; a connection of B by its id, asked of A.
     Then node B's gw-bridge stopped (SIGSTOP): answered after the 2 s
@@ -476,6 +489,14 @@ async def cluster(a):
     mine = [await peer(pa, "dora"), await peer(pb, "dora"),
             await peer(pb, "dora")]
     other = await peer(pb, "ed")
+    # /api/channels counts every node's subscribers too.
+    for p, ch in ((mine[0], "cl:x"), (mine[0], "cl:y"), (mine[1], "cl:x"),
+                  (other, "cl:x")):
+        await p.subscribe(ch)
+    r = await asyncio.to_thread(channels_hdrs, a, "cl:*")
+    want(r == ([{"channel": "cl:x", "subscribers": 3},
+                {"channel": "cl:y", "subscribers": 1}], "2", "0"),
+         "channels on two nodes: %r", r)
     r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
                                 {"user": "dora"})
     want(r == {"closed": 3, "nodes": 2, "unanswered": 0},
@@ -492,8 +513,13 @@ async def cluster(a):
     await other.until(lambda: other.closed is not None, "the kick by id")
 
     here, there = await peer(pa, "finn"), await peer(pb, "finn")
+    await here.subscribe("cl:z")
+    await there.subscribe("cl:z")
     os.kill(bridge_b, signal.SIGSTOP)
     try:
+        r = await asyncio.to_thread(channels_hdrs, a, "cl:*")
+        want(r == ([{"channel": "cl:z", "subscribers": 1}], "1", "1"),
+             "channels with B's bridge stopped: %r", r)
         t0 = time.monotonic()
         r = await asyncio.to_thread(call, a, "POST", "/api/disconnect",
                                     {"user": "finn"})
