@@ -21,6 +21,7 @@
  * less itself, within the same GATHER_TIMEOUT (gw-ipc(7)).
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,11 @@
 #define GATHER_MAXREQ	4096		/* bytes of a request */
 #define GATHER_MAX	64		/* under way at once, of each kind */
 #define GATHER_MAXREP	(1024 * 1024)	/* bytes of a node's replies */
+#define GATHER_MAXKEEP	(4 * 1024 * 1024)	/* bytes of replies kept for
+					   one gather: its answer must fit
+					   in an IPC message */
+#define GATHER_MAXWAIT	10000		/* other nodes' questions waiting
+					   for one of the GATHER_MAX */
 
 struct gather {
 	struct gather	*g_next;
@@ -53,13 +59,31 @@ struct gather {
 	int		 g_unasked;	/* the question was not published */
 	char		*g_replyto;	/* asked by another node: its channel */
 	uint32_t	 g_rid;		/* and its gather's id */
+	size_t		 g_keptbytes;	/* of g_rep */
 	ev_timer	 g_timer;
+};
+
+/*
+ * Another node's question waiting for a place (GATHER_MAX under way): a
+ * bridge that was stuck gets them all at once, and a kick must not be
+ * dropped for that.
+ */
+struct gwait {
+	struct gwait	*gw_next;
+	char		*gw_replyto;
+	uint32_t	 gw_rid;
+	size_t		 gw_reqlen;
+	char		 gw_req[];
 };
 
 static struct gather	*gathers;
 static size_t		 ngathers;	/* asked by a worker of ours */
 static size_t		 nremote;	/* asked by another node */
 static uint32_t		 gather_lastid;
+static struct gwait	*gwaits, **gwaits_tail = &gwaits;
+static size_t		 ngwaits;
+static ev_tstamp	 gather_lastwarn;	/* gather_warnx() */
+static unsigned		 gather_unsaid;
 
 static struct gather *gather_new(const char *, size_t);
 static void	gather_arm(struct gather *);
@@ -69,6 +93,40 @@ static void	gather_free(struct gather *);
 static void	gather_answer(struct gather *);
 static void	gather_publish_reply(struct gather *);
 static void	gather_timeout_cb(struct ev_loop *, ev_timer *, int);
+static void	gather_remote(const char *, size_t, uint32_t, const char *,
+		    size_t);
+static void	gather_remote_start(const char *, size_t, uint32_t,
+		    const char *, size_t);
+static void	gather_remote_next(void);
+static void	gather_warnx(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+
+/*
+ * Warn about what Redis brought (malformed or surplus questions and
+ * answers, which any Redis client can publish): once a second at most,
+ * with the number left unsaid, so that a flood does not flood the log.
+ */
+static void
+gather_warnx(const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	if (ev_now(gb->b_loop) - gather_lastwarn < 1.0) {
+		gather_unsaid++;
+		return;
+	}
+	gather_lastwarn = ev_now(gb->b_loop);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (gather_unsaid > 0)
+		log_warnx("%s (and %u such lines unsaid in the last second)",
+		    msg, gather_unsaid);
+	else
+		log_warnx("%s", msg);
+	gather_unsaid = 0;
+}
 
 /*
  * Worker w asks request id of every worker (rd: str request, a JSON
@@ -194,6 +252,7 @@ gather_keep(struct gather *g, const char *rep, size_t len)
 		g->g_replen = xrealloc(g->g_replen, g->g_caprep *
 		    sizeof(*g->g_replen));
 	}
+	g->g_keptbytes += len;
 	g->g_rep[g->g_nrep] = xmalloc(len + 1);
 	memcpy(g->g_rep[g->g_nrep], rep, len);
 	g->g_rep[g->g_nrep][len] = '\0';
@@ -277,7 +336,6 @@ void
 gather_cluster_request(const char *msg, size_t len)
 {
 	const char	*nl, *nl2, *end = msg + len;
-	struct gather	*g;
 	char		*ep;
 	unsigned long	 rid;
 
@@ -285,7 +343,7 @@ gather_cluster_request(const char *msg, size_t len)
 	    (nl2 = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) == NULL ||
 	    nl == msg || (size_t)(nl - msg) >= sizeof(gb->b_gatherch) ||
 	    end - nl2 - 1 <= 0 || end - nl2 - 1 > GATHER_MAXREQ) {
-		log_warnx("%s: a malformed question ignored", GATHER_CH);
+		gather_warnx("%s: a malformed question ignored", GATHER_CH);
 		return;
 	}
 	if ((size_t)(nl - msg) == strlen(gb->b_gatherch) &&
@@ -293,19 +351,78 @@ gather_cluster_request(const char *msg, size_t len)
 		return;		/* ours, back to us */
 	rid = strtoul(nl + 1, &ep, 10);
 	if (ep != nl2 || rid == 0 || rid > UINT32_MAX) {
-		log_warnx("%s: a malformed question ignored", GATHER_CH);
+		gather_warnx("%s: a malformed question ignored", GATHER_CH);
 		return;
 	}
-	if (nremote >= GATHER_MAX) {
-		log_warnx("%s: a question of another node ignored: %d "
-		    "under way", GATHER_CH, GATHER_MAX);
+	gather_remote(msg, (size_t)(nl - msg), (uint32_t)rid, nl2 + 1,
+	    (size_t)(end - nl2 - 1));
+}
+
+/*
+ * Ask our workers the question req of the bridge whose channel is
+ * replyto (its gather rid), now if fewer than GATHER_MAX are under way,
+ * else in turn.
+ */
+static void
+gather_remote(const char *replyto, size_t rtlen, uint32_t rid,
+    const char *req, size_t reqlen)
+{
+	struct gwait	*w;
+
+	if (nremote >= GATHER_MAX || ngwaits > 0) {
+		if (ngwaits >= GATHER_MAXWAIT) {
+			gather_warnx("%s: a question of another node ignored: "
+			    "%d waiting", GATHER_CH, GATHER_MAXWAIT);
+			return;
+		}
+		w = xmalloc(sizeof(*w) + reqlen);
+		w->gw_next = NULL;
+		w->gw_replyto = xstrndup(replyto, rtlen);
+		w->gw_rid = rid;
+		w->gw_reqlen = reqlen;
+		memcpy(w->gw_req, req, reqlen);
+		*gwaits_tail = w;
+		gwaits_tail = &w->gw_next;
+		ngwaits++;
 		return;
 	}
-	g = gather_new(nl2 + 1, (size_t)(end - nl2 - 1));
+	gather_remote_start(replyto, rtlen, rid, req, reqlen);
+}
+
+/* Ask our workers another node's question now. */
+static void
+gather_remote_start(const char *replyto, size_t rtlen, uint32_t rid,
+    const char *req, size_t reqlen)
+{
+	struct gather	*g;
+
+	g = gather_new(req, reqlen);
 	nremote++;
-	g->g_replyto = xstrndup(msg, (size_t)(nl - msg));
-	g->g_rid = (uint32_t)rid;
+	g->g_replyto = xstrndup(replyto, rtlen);
+	g->g_rid = rid;
 	gather_arm(g);
+}
+
+/* A place is free: start the questions that waited for one, in turn. */
+static void
+gather_remote_next(void)
+{
+	static int	 busy;
+	struct gwait	*w;
+
+	if (busy)
+		return;		/* gather_arm() below may answer at once */
+	busy = 1;
+	while (nremote < GATHER_MAX && (w = gwaits) != NULL) {
+		if ((gwaits = w->gw_next) == NULL)
+			gwaits_tail = &gwaits;
+		ngwaits--;
+		gather_remote_start(w->gw_replyto, strlen(w->gw_replyto),
+		    w->gw_rid, w->gw_req, w->gw_reqlen);
+		free(w->gw_replyto);
+		free(w);
+	}
+	busy = 0;
 }
 
 /*
@@ -331,6 +448,11 @@ gather_cluster_reply(const char *msg, size_t len)
 			break;
 	if (g == NULL)
 		return;		/* late, after the timeout */
+	if (g->g_keptbytes + len > GATHER_MAXKEEP) {
+		gather_warnx("%s: an answer of %zu bytes over the %d kept for "
+		    "a request ignored", gb->b_gatherch, len, GATHER_MAXKEEP);
+		return;
+	}
 	p = ep + 1;
 	for (i = 0; i < n; i++) {
 		rl = strtoul(p, &ep, 10);
@@ -344,7 +466,7 @@ gather_cluster_reply(const char *msg, size_t len)
 	gather_check(g);
 	return;
 bad:
-	log_warnx("%s: a malformed answer ignored", gb->b_gatherch);
+	gather_warnx("%s: a malformed answer ignored", gb->b_gatherch);
 }
 
 static void
@@ -371,11 +493,15 @@ gather_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 gather_done(struct gather *g)
 {
-	if (g->g_replyto != NULL)
+	int	remote = g->g_replyto != NULL;
+
+	if (remote)
 		gather_publish_reply(g);
 	else
 		gather_answer(g);
 	gather_free(g);
+	if (remote)
+		gather_remote_next();
 }
 
 /* Take g off the list and free it. */
@@ -454,6 +580,15 @@ gather_publish_reply(struct gather *g)
 void
 gather_stop(void)
 {
+	struct gwait	*w;
+
 	while (gathers != NULL)
 		gather_free(gathers);
+	while ((w = gwaits) != NULL) {
+		gwaits = w->gw_next;
+		free(w->gw_replyto);
+		free(w);
+	}
+	gwaits_tail = &gwaits;
+	ngwaits = 0;
 }

@@ -81,6 +81,14 @@ acheck() {
 	"$PY" "$AC" clusterdown --ports "$PA,$PB" --key "$KEY" --key2 "$KEY2"
 }
 
+@test "api: a node whose bridge was stopped gets the disconnects of the other nodes all at once when it runs again, more than it takes at a time, and does every one" {
+	"$PY" "$AC" clusterbacklog --ports "$PA,$PB" \
+	    --pids "$(head -n 1 "$GW_TMP/b.pids")" --key "$KEY" --key2 "$KEY2"
+	grep -q 'a question of another node ignored' "$GW_TMP/gw-bridge.1.log" &&
+	    return 1
+	return 0
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \

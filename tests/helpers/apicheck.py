@@ -551,6 +551,41 @@ async def cluster(a):
         "stopped: 503 with this node's part")
 
 
+async def clusterbacklog(a):
+    """Node B's gw-bridge stopped while 100 disconnects of 100 users of
+    B are asked on A (each answered with B unanswered): once it runs
+    again, B gets them all at once, more than the 64 it asks its workers
+    at a time, and closes every one of the 100."""
+    import signal
+    pa, pb = a.ports
+    bridge_b = a.pids[0]
+    users = [await peer(pb, "bl%d" % k) for k in range(100)]
+    os.kill(bridge_b, signal.SIGSTOP)
+    try:
+        loop = asyncio.get_running_loop()
+        rs = []
+        # Two waves of 50: A itself takes 64 such requests at a time.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=50) as ex:
+            for wave in range(2):
+                rs += await asyncio.gather(*[loop.run_in_executor(
+                    ex, http, pa, "POST", "/api/disconnect",
+                    {"user": "bl%d" % k}, a.key)
+                    for k in range(50 * wave, 50 * wave + 50)])
+        want(all(st == 200 and r == {"closed": 0, "nodes": 1,
+                                     "unanswered": 1} for st, r in rs),
+             "100 disconnects with B's bridge stopped: %r",
+             [r for st, r in rs if st != 200 or r.get("unanswered") != 1][:3])
+    finally:
+        os.kill(bridge_b, signal.SIGCONT)
+    for u in users:
+        await u.until(lambda: u.closed is not None, "the late kick",
+                      timeout=20)
+        want(u.ws.close_code == 1008 and u.ws.close_reason == "kicked",
+             "%s closed %r %r", u.name, u.ws.close_code, u.ws.close_reason)
+    log("clusterbacklog: 100 kicks held by a stopped bridge, all done "
+        "once it ran again")
+
+
 async def clusterdown(a):
     """Redis gone (bats killed it, and node A's bridge has seen it):
     /api/disconnect is 503 and closes nothing, not even on node A."""
@@ -570,7 +605,8 @@ def main():
     ap.add_argument("scenario", choices=["routes", "errors", "metrics",
                                          "bigbatch", "fastpath",
                                          "nodewide", "nodestuck",
-                                         "cluster", "clusterdown"])
+                                         "cluster", "clusterdown",
+                                         "clusterbacklog"])
     ap.add_argument("--pids", default="",
                     help="the workers' pids, for nodestuck; node B's "
                     "bridge and Redis, for cluster")
