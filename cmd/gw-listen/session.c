@@ -60,6 +60,7 @@ static char	*sess_state(struct conn *, int);
 static void	 sess_state_add(struct buf *, int, const char *, int,
 		    const char *);
 static int	 sess_queued_msgs(const struct conn *);
+static const char *sess_offset(const struct conn *, const struct csub *);
 static void	 sess_save(struct conn *, int);
 static int	 sess_may(struct conn *, const char *);
 static void	 sess_hex(char [33], const uint8_t *);
@@ -94,10 +95,31 @@ sess_state(struct conn *c, int offsets)
 		struct csub *sb = &c->c_subs[i];
 
 		sess_state_add(&b, i == 0, sb->s_chan->ch_name,
-		    sb->s_presence, offsets ? sb->s_last : "");
+		    sb->s_presence, offsets ? sess_offset(c, sb) : "");
 	}
 	buf_addstr(&b, "]}");
 	return b.b_p;
+}
+
+/*
+ * The offset to save for c's subscription sb: the last one written on
+ * it; or, for a resume's subscription not answered yet (its subscribe in
+ * flight, or waiting for the store), the offset it resumes from: the
+ * client has everything up to it, from the connection before.
+ */
+static const char *
+sess_offset(const struct conn *c, const struct csub *sb)
+{
+	const struct pend	*pd;
+
+	if (sb->s_last[0] != '\0' || !sb->s_pending)
+		return sb->s_last;
+	for (pd = c->c_pend; pd != NULL; pd = pd->pd_next)
+		if (pd->pd_chan == sb->s_chan && pd->pd_resume &&
+		    pd->pd_sincearg != NULL &&
+		    strlen(pd->pd_sincearg) <= LISTEN_OFFLEN)
+			return pd->pd_sincearg;
+	return sb->s_last;
 }
 
 /* One channel of a state: its name, presence flag, and offset if any. */
@@ -280,7 +302,8 @@ sess_closed(struct conn *c)
 			ch->sc_name = xstrdup(sb->s_chan->ch_name);
 			ch->sc_serial = sb->s_chan->ch_serial;
 			ch->sc_presence = sb->s_presence;
-			memcpy(ch->sc_last, sb->s_last, sizeof(ch->sc_last));
+			snprintf(ch->sc_last, sizeof(ch->sc_last), "%s",
+			    sess_offset(c, sb));
 		}
 		if (gl->l_late == NULL)
 			gl->l_late = htab_new();

@@ -87,6 +87,15 @@ killed_resume() {
 	bg_finish
 }
 
+@test "a resume while the bridge is gone that leaves before it is back keeps the session's offsets: a resume elsewhere recovers what was missed" {
+	bg_start bridge-away-closed "$PY" "$RC" bridge-away-closed \
+	    --ports "$PA,$PB" --redis "$REDIS_SOCK" --sync "$GW_TMP/sync"
+	phase_wait killbridge
+	kill_bridge KILL "$(head -n 1 "$GW_TMP/a.pids")"
+	phase_go killbridge
+	bg_finish
+}
+
 @test "resume after the node was killed (SIGKILL): the channels and presence flags are restored, recovered false; the session taken at once (its holder's Redis link gone), not after 0.75 s of loads, and not saved again" {
 	local c
 	killed_resume

@@ -286,6 +286,43 @@ async def bridge_away(a):
 
 
 @scenario
+async def bridge_away_closed(a):
+    """As bridge-away, but the resumed client leaves again before A's
+    bridge is back: its session keeps the offsets it resumed from, and a
+    resume on node B recovers every message published meanwhile."""
+    sync = Sync(a.sync)
+    pa, pb = a.ports
+    pub = await open_peer(pb, "cpub")
+    await pub.subscribe("c1")
+    c = await open_peer(pa, "cal")
+    sid = c.welcome["session"]
+    await c.subscribe("c1")
+    await c.subscribe("c2", presence=True)
+    before = await publish(pub, "c1", 2, "before")
+    await c.until(lambda: len(c.messages("c1")) == 2, "2 messages")
+    c.ws.transport.abort()
+    await session_closed(sid)
+    await sync.phase("killbridge")
+    r = await open_peer(pa, "cal", session=sid, name="cal-resumed")
+    want(r.welcome.get("resumed") is True, "welcome %r", r.welcome)
+    await asyncio.sleep(0.2)
+    r.ws.transport.abort()
+    # The closing save of the waiting resume, then what it missed.
+    await asyncio.sleep(0.5)
+    await session_closed(sid)
+    missed = await publish(pub, "c1", 3, "missed")
+    b = await open_peer(pb, "cal", session=sid, name="cal-on-b")
+    subs = await expect_resumed(b, sid, ["c1", "c2"])
+    want(subs["c1"].get("recovered") is True and
+         subs["c1"].get("since") == before[-1], "c1 restored on B: %r, "
+         "want recovered true since %s", subs["c1"], before[-1])
+    await b.until(lambda: len(b.messages("c1")) >= 3, "the 3 missed")
+    check_offsets(b, "c1", missed, "after the second resume")
+    log("bridge away, closed again: the offsets kept, %d missed recovered"
+        % len(missed))
+
+
+@scenario
 async def killed(a):
     """Node A is killed (SIGKILL): resuming on node B restores the
     channels, with recovered false (no offsets could be saved)."""
