@@ -310,6 +310,7 @@ child_spawn(struct child *ch)
 	ch->ch_pid = pid;
 	ch->ch_started = ev_now(gs->s_loop);
 	ch->ch_ready = 0;
+	ch->ch_readyeof = 0;
 	ch->ch_state = ch->ch_crashloop ? CHILD_ST_CRASHLOOP : CHILD_ST_RUNNING;
 
 	lp = xcalloc(1, sizeof(*lp));
@@ -421,6 +422,15 @@ child_ready_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (n == 1)
 		log_verbose("%s: ready", ch->ch_name);
 	ch->ch_ready = n == 1;
+	if (n != 1 && revents != 0) {
+		/*
+		 * EOF: it is dying.  Its exit, not this, goes on with the
+		 * start (child_exit_cb()): an exit 2 must stop the node
+		 * before the next child starts or the node is said up.
+		 */
+		ch->ch_readyeof = 1;
+		return;
+	}
 	sup_child_ready(ch, n == 1);
 }
 
@@ -541,7 +551,7 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 		 * Its configuration is the node's: the others would fail
 		 * alike, and a node up without them would say it is up.
 		 */
-		log_warnx("%s: bad usage or configuration (exit 2) before the "
+		log_errx("%s: bad usage or configuration (exit 2) before the "
 		    "node was up: stopping the node; see its message above",
 		    ch->ch_name);
 		gs->s_status = 2;
@@ -550,6 +560,9 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 	if (ch->ch_readyfd != -1) {
 		/* Its ready pipe is at EOF too: child_ready_cb() says so. */
 		child_ready_cb(loop, &ch->ch_readyio, 0);
+	} else if (ch->ch_readyeof) {
+		ch->ch_readyeof = 0;
+		sup_child_ready(ch, 0);
 	}
 	if (ch->ch_stop || gs->s_drain) {
 		ch->ch_state = CHILD_ST_STOPPED;
@@ -557,7 +570,7 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 		return;
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-		log_warnx("%s: bad usage or configuration (exit 2): not "
+		log_errx("%s: bad usage or configuration (exit 2): not "
 		    "restarted; see its message above", ch->ch_name);
 		ch->ch_state = CHILD_ST_STOPPED;
 		return;

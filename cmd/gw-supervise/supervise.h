@@ -49,6 +49,8 @@ struct child {
 	int		 ch_crashloop;	/* reported as one, not yet healed */
 	int		 ch_stop;	/* being stopped: never restarted */
 	int		 ch_ready;	/* ready since its last start */
+	int		 ch_readyeof;	/* its ready pipe ended, not ready:
+					   its exit goes on with the start */
 	ev_tstamp	 ch_started;
 	double		 ch_backoff;	/* next restart delay */
 	ev_tstamp	 ch_hist[SUP_LOOPN];	/* times of the last restarts */

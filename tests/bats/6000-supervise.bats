@@ -287,6 +287,13 @@ wait_restarted() {
 	# Nothing of it is left running.
 	run pgrep -f -- "--rundir $GW_TMP/run"
 	[ "$status" -eq 1 ]
+	# One worker: its ready pipe ends before its exit is seen; the
+	# start must wait for the exit, not call the node up.
+	run --separate-stderr timeout 30 "$GW_SUPERVISE_BIN" -c "$SUP_CONF" \
+	    --rundir "$GW_TMP/run" --workers 1
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"]: error: gw-listen[0]: bad usage or configuration (exit 2) before the node was up: stopping the node"* ]]
+	[[ "$stderr" != *" up: "*" processes"* ]]
 }
 
 @test "supervise: configuration errors name the file and line, exit 2" {
