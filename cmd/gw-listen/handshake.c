@@ -253,6 +253,7 @@ void
 handshake_expire(struct conn *c)
 {
 	ev_tstamp	 t = c->c_tstamp;
+	struct pend	*pd;
 
 	if (!(c->c_flags & CONN_F_WAIT)) {
 		handshake_read(c);
@@ -269,6 +270,22 @@ handshake_expire(struct conn *c)
 		log_debug("keep-alive connection idle");
 		handshake_free(c);
 		conn_close_after_flush(c);
+		return;
+	}
+	if (c->c_flags & CONN_F_WAIT) {
+		/*
+		 * The head was read: its answer waits for gw-bridge or
+		 * gw-presence, which did not give it (stopped, stuck).
+		 */
+		for (pd = c->c_pend; pd != NULL && !pd->pd_api;
+		    pd = pd->pd_next)
+			;
+		if (pd != NULL)
+			api_error(c, 503, "unavailable",
+			    "the node did not answer in time");
+		else
+			handshake_fail(c, 503, "the node did not load the "
+			    "session in time; try again", NULL);
 		return;
 	}
 	log_debug("request head timeout");

@@ -89,6 +89,18 @@ acheck() {
 	return 0
 }
 
+@test "api: a request whose answer a just-stopped bridge never gives is answered 503 unavailable at the head deadline, not 408 (its head was read)" {
+	local bridge out
+	start_node s 1 --api-key-file "$GW_TMP/keys" --head-timeout 1
+	bridge=$(head -n 1 "$GW_TMP/s.pids")
+	kill -STOP "$bridge"
+	out=$(curl -s -m 10 -w ' %{http_code}' -H "Authorization: apikey $KEY" \
+	    -d '{"channel":"x","data":1}' "http://127.0.0.1:$GW_PORT/api/publish")
+	kill -CONT "$bridge"
+	echo "$out"
+	[[ "$out" == *'"code":"unavailable","message":"the node did not answer in time"'*' 503' ]]
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
