@@ -91,6 +91,7 @@ void		 out_flush(void);
 
 /* sock.c */
 int		 sock_open(struct sock *, const char *, const char *, int);
+void		 sock_whose_path(const char *);
 void		 sock_close(struct sock *);
 int		 sock_send(struct sock *, struct ipc_msg *);
 int		 sock_recv(struct sock *, struct gw_msg_hdr *, struct ipc_rd *,

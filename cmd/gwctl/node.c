@@ -114,7 +114,11 @@ node_gather(json_t *req, int *failed)
 		globfree(&g);
 	}
 	if (tried == 0) {
-		warnx("no gw-listen at %s: is the node running?", pat);
+		if (access(gc.g_rundir, R_OK | X_OK) == -1 && errno == EACCES) {
+			warn("gw-listen at %s", pat);
+			sock_whose_path(pat);
+		} else
+			warnx("no gw-listen at %s: is the node running?", pat);
 		json_decref(a);
 		return NULL;
 	}

@@ -94,13 +94,20 @@ sock_open(struct sock *s, const char *name, const char *what, int quiet)
 static void
 sock_whose(const struct sock *s)
 {
+	sock_whose_path(s->s_path);
+}
+
+/* The same for the socket path, which may not be there. */
+void
+sock_whose_path(const char *path)
+{
 	struct stat	 st;
 	struct passwd	*pw;
-	char		 dir[sizeof(s->s_path)], *slash;
+	char		 dir[PATH_MAX], *slash;
 	uid_t		 me = geteuid();
 
 	/* The run directory's owner: the socket may be out of our reach. */
-	snprintf(dir, sizeof(dir), "%s", s->s_path);
+	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
 		*slash = '\0';
 	if (stat(dir, &st) == -1 || st.st_uid == me || me == 0)

@@ -139,6 +139,13 @@ except socket.timeout:
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"Permission denied"* ]]
 	[[ "$stderr" == *"the node's sockets serve uid 65534 (nobody) (and its socket_group, and root), not uid 1"* ]]
+	# The workers' commands look for their sockets: denied, not absent.
+	run --separate-stderr as_user 1 1 - "$GWCTL" --rundir "$OU_DIR/run" \
+	    conns
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"gw-listen at $OU_DIR/run/listen-*.sock: Permission denied"* ]]
+	[[ "$stderr" == *"the node's sockets serve uid 65534 (nobody)"* ]]
 }
 
 @test "sockets: with a socket group, 0660 in a 0750 directory of that group; its members are served, others refused" {
