@@ -382,7 +382,17 @@ main(int argc, char *argv[])
 		log_errx("%s", err);
 		exit(2);
 	}
-	if ((v = conf_get(&s.s_conf, "rundir")) != NULL)
+	if ((v = conf_get(&s.s_conf, "rundir")) != NULL && v[0] != '/') {
+		char	cwd[PATH_MAX];
+
+		/* The children get unix://RUNDIR/redis.sock: absolute. */
+		if (getcwd(cwd, sizeof(cwd)) == NULL || (size_t)snprintf(
+		    s.s_rundir, sizeof(s.s_rundir), "%s/%s", cwd, v) > 90) {
+			log_errx("rundir %s: over 90 bytes as an absolute "
+			    "path: give a shorter one", v);
+			exit(2);
+		}
+	} else if (v != NULL)
 		snprintf(s.s_rundir, sizeof(s.s_rundir), "%s", v);
 	else
 		snprintf(s.s_rundir, sizeof(s.s_rundir), "/tmp/gw-%d",

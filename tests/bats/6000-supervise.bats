@@ -257,6 +257,14 @@ wait_restarted() {
 	[ "$SUP_STATUS" -eq 0 ]
 }
 
+@test "supervise: a relative rundir is taken from the current directory (the children get an absolute unix:// Redis URL)" {
+	mkdir -p "$GW_TMP/rel"
+	cd "$GW_TMP"
+	sup_start --rundir rel/s
+	[ -S "$GW_TMP/rel/s/supervise.sock" ]
+	grep -q "starting node .* in $GW_TMP/rel/s:" "$SUP_LOG"
+}
+
 @test "supervise: a second node on the address of a running one is refused, exit 1 (SO_REUSEPORT would let it take half the clients)" {
 	sup_start
 	run --separate-stderr timeout 20 "$GW_SUPERVISE_BIN" \
