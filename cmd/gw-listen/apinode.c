@@ -57,9 +57,12 @@ apinode_disconnect(struct conn *c, json_t *o)
 
 	user = json_string_value(json_object_get(o, "user"));
 	id = json_string_value(json_object_get(o, "conn"));
-	if ((user == NULL) == (id == NULL)) {
+	if ((user == NULL) == (id == NULL) ||
+	    (user != NULL && (*user == '\0' || strlen(user) > LISTEN_MAXUSER)) ||
+	    (id != NULL && (*id == '\0' || strlen(id) > 64))) {
 		api_error(c, 400, "bad_request",
-		    "want {\"user\": U} or {\"conn\": ID}, not both");
+		    "want {\"user\": U} or {\"conn\": ID}, not both; U a user "
+		    "id of 1 to 128 bytes, ID a connection id");
 		return;
 	}
 	apinode_ask(c, user != NULL ? json_pack("{s:s, s:s}", "cmd", "kick",

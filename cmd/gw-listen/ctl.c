@@ -510,7 +510,9 @@ ctl_metrics(json_t *stats)
 	    NULL, k, v) {
 		gauge = strcmp(k, "connections") == 0 ||
 		    strcmp(k, "channels") == 0 ||
-		    strcmp(k, "subscriptions") == 0;
+		    strcmp(k, "subscriptions") == 0 ||
+		    strcmp(k, "io_uring") == 0 ||
+		    strcmp(k, "loop_max_ms") == 0;
 		fprintf(f, "# TYPE gw_listen_%s %s\n", k,
 		    gauge ? "gauge" : "counter");
 		for (i = 0; i < n; i++) {

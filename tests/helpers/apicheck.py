@@ -240,8 +240,11 @@ async def metrics(a):
     want(vals["gw_listen_subscriptions"] >= 1 and
          vals["gw_listen_published"] >= 1,
          "counters do not count: %r", vals)
-    want("# TYPE gw_listen_connections gauge" in text,
-         "no TYPE lines: %s", text[:200])
+    want("# TYPE gw_listen_connections gauge" in text and
+         "# TYPE gw_listen_io_uring gauge" in text and
+         "# TYPE gw_listen_loop_max_ms gauge" in text and
+         "# TYPE gw_listen_published counter" in text,
+         "TYPE lines: %s", text[:200])
     st, _ = http(pa, "POST", "/metrics", raw=b"x")
     want(st == 405, "POST /metrics: %d", st)
     log("metrics: %d series" % len(vals))
@@ -344,6 +347,12 @@ async def nodewide(a):
                  a.key)
     want(st == 400 and r["error"]["code"] == "bad_request",
          "user and conn: %d %r, want 400", st, r)
+    for body in ({"user": ""}, {"user": "u" * 129}, {"conn": ""},
+                 {"conn": "c" * 5000}):
+        st, r = http(pa, "POST", "/api/disconnect", body, a.key)
+        want(st == 400 and r["error"]["code"] == "bad_request" and
+             "1 to 128 bytes" in r["error"]["message"],
+             "disconnect %.40r: %d %r, want 400", body, st, r)
     log("nodewide: 41 subscribers counted, 40 + 1 closed, over 2 workers")
 
 
