@@ -425,7 +425,8 @@ client_leave(struct conn *c, uint32_t i, int tell)
 		    pd->pd_kind != PD_SUBPRES && pd->pd_kind != PD_RESWAIT &&
 		    pd->pd_msg == NULL))
 			continue;
-		if (tell)
+		/* A resume's subscribe was nobody's request: no answer. */
+		if (tell && !(pd->pd_resume && pd->pd_msg == NULL))
 			client_error(c, pd->pd_reqid, "not_subscribed",
 			    pd->pd_msg != NULL ? "the subscription ended "
 			    "before its subscribe was answered; not "
