@@ -101,6 +101,13 @@ acheck() {
 	[[ "$out" == *'"code":"unavailable","message":"the node did not answer in time"'*' 503' ]]
 }
 
+@test "api: an answer over the 4 MiB kept for one cluster request (any Redis client may publish one) is ignored, and the request is answered" {
+	"$PY" "$AC" clusterbig --ports "$PA,$PB" --redis "$REDIS_SOCK" \
+	    --pids "$(head -n 1 "$GW_TMP/b.pids")" --key "$KEY" --key2 "$KEY2"
+	grep -Eq 'an answer of 50000[0-9]{2} bytes over the 4194304 kept for a request ignored' \
+	    "$GW_TMP/gw-bridge.0.log"
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \

@@ -595,6 +595,59 @@ async def clusterbacklog(a):
         "once it ran again")
 
 
+async def clusterbig(a):
+    """An answer of 5 MB published on an asking bridge's channel (any
+    Redis client may): past the 4 MiB kept for one request, it is
+    ignored, and the request is answered (its node counted as not
+    answering) instead of never.  Node B's bridge is stopped so that the
+    question waits; redis-cli, subscribed to gw:cluster to read it, is
+    one more subscriber that does not answer."""
+    import signal
+    import subprocess
+    import threading
+    import time
+    pa, _ = a.ports
+    bridge_b = a.pids[0]
+    sub = subprocess.Popen(["stdbuf", "-oL", "redis-cli", "-s", a.redis,
+                            "--no-raw", "SUBSCRIBE", "gw:cluster"],
+                           stdout=subprocess.PIPE, text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(sub.stdout),
+                              daemon=True)
+    reader.start()
+    try:
+        await asyncio.sleep(0.3)        # subscribed
+        os.kill(bridge_b, signal.SIGSTOP)
+        try:
+            ask = asyncio.create_task(asyncio.to_thread(
+                http, pa, "POST", "/api/disconnect", {"user": "nobody"},
+                a.key))
+            deadline = time.monotonic() + 5
+            q = None
+            while q is None and time.monotonic() < deadline:
+                q = next((ln for ln in list(lines) if "\\n" in ln and
+                          "kick" in ln), None)
+                await asyncio.sleep(0.02)
+            want(q is not None, "no question seen on gw:cluster: %r", lines)
+            import re
+            m = re.search(r'(gw:cluster:[^\\"]+)\\n(\d+)\\n', q)
+            want(m is not None, "question %r", q)
+            replych, gid = m.group(1), m.group(2)
+            big = "%s 1\n5000000\n%s" % (gid, "x" * 5000000)
+            subprocess.run(["redis-cli", "-s", a.redis, "-x", "PUBLISH",
+                            replych], input=big, text=True, check=True,
+                           stdout=subprocess.DEVNULL, timeout=10)
+            st, r = await ask
+        finally:
+            os.kill(bridge_b, signal.SIGCONT)
+        want(st == 200 and r == {"closed": 0, "nodes": 1, "unanswered": 2},
+             "with a 5 MB answer: %d %r", st, r)
+    finally:
+        sub.kill()
+        sub.wait()
+    log("clusterbig: a 5 MB answer ignored, the request answered")
+
+
 async def clusterdown(a):
     """Redis gone (bats killed it, and node A's bridge has seen it):
     /api/disconnect is 503 and closes nothing, not even on node A."""
@@ -615,13 +668,14 @@ def main():
                                          "bigbatch", "fastpath",
                                          "nodewide", "nodestuck",
                                          "cluster", "clusterdown",
-                                         "clusterbacklog"])
+                                         "clusterbacklog", "clusterbig"])
     ap.add_argument("--pids", default="",
                     help="the workers' pids, for nodestuck; node B's "
                     "bridge and Redis, for cluster")
     ap.add_argument("--ports", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--key2", required=True)
+    ap.add_argument("--redis", help="the Redis socket, for clusterbig")
     a = ap.parse_args()
     a.ports = [int(p) for p in a.ports.split(",")]
     a.pids = [int(p) for p in a.pids.split(",") if p]
