@@ -108,6 +108,24 @@ acheck() {
 	    "$GW_TMP/gw-bridge.0.log"
 }
 
+@test "api: garbage published on gw:cluster by any Redis client is ignored and logged once a second at most, with the number left unsaid" {
+	local i n
+	printf 'PUBLISH gw:cluster garbage%s\n' $(seq 1000) |
+	    redis-cli -s "$REDIS_SOCK" >/dev/null
+	# The next one after a second says how many were not.
+	for ((i = 0; i < 30; i++)); do
+		grep -q 'such lines unsaid' "$GW_TMP/gw-bridge.0.log" && break
+		redis-cli -s "$REDIS_SOCK" PUBLISH gw:cluster garbage >/dev/null
+		nap "$i"
+	done
+	grep 'malformed question' "$GW_TMP/gw-bridge.0.log"
+	n=$(grep -c 'malformed question' "$GW_TMP/gw-bridge.0.log")
+	[ "$n" -ge 2 ] && [ "$n" -le 6 ]
+	grep -Eq 'a malformed question ignored \(and [0-9]+ such lines unsaid in the last second\)' \
+	    "$GW_TMP/gw-bridge.0.log"
+	[ "$(healthz "$PA")" = 200 ]
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
