@@ -112,8 +112,8 @@ acheck() {
 	local i n
 	printf 'PUBLISH gw:cluster garbage%s\n' $(seq 1000) |
 	    redis-cli -s "$REDIS_SOCK" >/dev/null
-	# The next one after a second says how many were not.
-	for ((i = 0; i < 30; i++)); do
+	# The next one after a second says how many were not (5 s at most).
+	for ((i = 0; i < 116; i++)); do
 		grep -q 'such lines unsaid' "$GW_TMP/gw-bridge.0.log" && break
 		redis-cli -s "$REDIS_SOCK" PUBLISH gw:cluster garbage >/dev/null
 		nap "$i"
