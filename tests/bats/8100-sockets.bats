@@ -58,7 +58,11 @@ teardown() {
 		kill -TERM "$OU_PID" 2>/dev/null || true
 		wait_exit "$OU_PID" 20 || kill -KILL "$OU_PID" 2>/dev/null || true
 	fi
-	[ -z "${OU_DIR:-}" ] || rm -rf "$OU_DIR"
+	if [ -n "${OU_DIR:-}" ]; then
+		# Its children too, were its supervisor killed.
+		pkill -KILL -f -- "--rundir $OU_DIR/run" || true
+		rm -rf "$OU_DIR"
+	fi
 	gw_teardown
 }
 
@@ -116,7 +120,11 @@ except socket.timeout:
 	sup=$(command -v "$GW_SUPERVISE_BIN")
 	open_path "$(dirname "$sup")"
 	port=$(free_port)
-	as_user 65534 65534 - "$sup" --rundir "$OU_DIR/run" \
+	# setpriv itself, not as_user: $! must be the process that becomes
+	# gw-supervise (a function in the background is a subshell whose
+	# child would outlive the teardown's kill).
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$sup" \
+	    --rundir "$OU_DIR/run" \
 	    --listen "127.0.0.1:$port" --auth none --workers 1 \
 	    </dev/null >"$GW_TMP/ou.log" 2>&1 3>&- &
 	OU_PID=$!
