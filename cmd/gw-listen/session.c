@@ -61,6 +61,7 @@ static void	 sess_state_add(struct buf *, int, const char *, int,
 		    const char *);
 static int	 sess_queued_msgs(const struct conn *);
 static const char *sess_offset(const struct conn *, const struct csub *);
+static void	 sess_post(struct ipc_msg *);
 static void	 sess_save(struct conn *, int);
 static int	 sess_may(struct conn *, const char *);
 static void	 sess_hex(char [33], const uint8_t *);
@@ -311,10 +312,22 @@ sess_closed(struct conn *c)
 		c->c_sflags |= CONN_S_LATE;
 		return;
 	}
+	sess_post(sess_save_msg(c, 0, NULL));
+}
+
+/*
+ * Send m, a closing save or a drop, to gw-presence; or keep it while
+ * gw-presence is away (sess_keep()); or, if there never was one, drop it.
+ */
+static void
+sess_post(struct ipc_msg *m)
+{
 	if (plink_up())
-		sess_save(c, 0);
+		plink_send(m);
 	else if (plink_ever())
-		sess_keep(sess_save_msg(c, 0, NULL));
+		sess_keep(m);
+	else
+		ipc_msg_free(m);
 }
 
 /* Does c's queue hold a message of a channel?  O(queue), once a close. */
@@ -338,7 +351,6 @@ sess_closed_late(struct conn *c)
 {
 	struct sclose	*sc;
 	struct buf	 b = { 0 };
-	struct ipc_msg	*m;
 	uint32_t	 i;
 
 	if (!(c->c_sflags & CONN_S_LATE))
@@ -353,13 +365,7 @@ sess_closed_late(struct conn *c)
 	}
 	buf_addstr(&b, "]}");
 	free(sc);
-	m = sess_save_msg(c, 0, b.b_p);
-	if (plink_up())
-		plink_send(m);
-	else if (plink_ever())
-		sess_keep(m);
-	else
-		ipc_msg_free(m);
+	sess_post(sess_save_msg(c, 0, b.b_p));
 }
 
 /* ob, a message, was written to c after it left its channels. */
@@ -396,12 +402,7 @@ sess_drop(struct conn *c)
 	sess_hex(sid, c->c_session);
 	m = ipc_create(GW_MSG_SESSION_DROP, 0);
 	ipc_add_cstr(m, sid);
-	if (plink_up())
-		plink_send(m);
-	else if (plink_ever())
-		sess_keep(m);
-	else
-		ipc_msg_free(m);
+	sess_post(m);
 }
 
 /* gw-presence is back (maybe a new one): it must know the open sessions. */

@@ -229,6 +229,32 @@ async def stalled_close(a):
             await p.ws.close()
 
 
+async def away_setup(a, user, ch1, ch2):
+    """The start of the bridge-away scenarios: USER on node A on CH1 and
+    CH2 (with presence) gets two messages of a publisher on node B on
+    CH1, drops, and its session is saved; bats kills A's bridge; USER
+    resumes on A.  Returns (sync, publisher, resumed peer, sid, the two
+    messages' offsets)."""
+    sync = Sync(a.sync)
+    pa, pb = a.ports
+    pub = await open_peer(pb, user + "-pub")
+    await pub.subscribe(ch1)
+    c = await open_peer(pa, user)
+    sid = c.welcome["session"]
+    await c.subscribe(ch1)
+    await c.subscribe(ch2, presence=True)
+    before = await publish(pub, ch1, 2, "before")
+    await c.until(lambda: len(c.messages(ch1)) == 2, "2 messages")
+    c.ws.transport.abort()
+    await session_closed(sid)
+    await sync.phase("killbridge")
+    r = await open_peer(pa, user, session=sid, name=user + "-resumed")
+    w = r.welcome
+    want(w.get("resumed") is True and sorted(w.get("channels", [])) ==
+         sorted([ch1, ch2]), "welcome with the bridge gone: %r", w)
+    return sync, pub, r, sid, before
+
+
 @scenario
 async def bridge_away(a):
     """A resume on node A while A's gw-bridge is gone (bats killed it):
@@ -238,23 +264,7 @@ async def bridge_away(a):
     channel is restored (subscribed, recovered true, from the session's
     offset) with the messages published on node B meanwhile, once each,
     then live ones; the client publishes again."""
-    sync = Sync(a.sync)
-    pa, pb = a.ports
-    pub = await open_peer(pb, "bpub")
-    await pub.subscribe("b1")
-    c = await open_peer(pa, "bea")
-    sid = c.welcome["session"]
-    await c.subscribe("b1")
-    await c.subscribe("b2", presence=True)
-    before = await publish(pub, "b1", 2, "before")
-    await c.until(lambda: len(c.messages("b1")) == 2, "2 messages")
-    c.ws.transport.abort()
-    await session_closed(sid)
-    await sync.phase("killbridge")
-    r = await open_peer(pa, "bea", session=sid, name="bea-resumed")
-    w = r.welcome
-    want(w.get("resumed") is True and sorted(w.get("channels", [])) ==
-         ["b1", "b2"], "welcome with the bridge gone: %r", w)
+    sync, pub, r, sid, before = await away_setup(a, "bea", "b1", "b2")
     missed = await publish(pub, "b1", 3, "missed")
     e = await r.req({"type": "publish", "id": "p0", "channel": "b1",
                      "data": 1}, "error")
@@ -290,21 +300,8 @@ async def bridge_away_closed(a):
     """As bridge-away, but the resumed client leaves again before A's
     bridge is back: its session keeps the offsets it resumed from, and a
     resume on node B recovers every message published meanwhile."""
-    sync = Sync(a.sync)
-    pa, pb = a.ports
-    pub = await open_peer(pb, "cpub")
-    await pub.subscribe("c1")
-    c = await open_peer(pa, "cal")
-    sid = c.welcome["session"]
-    await c.subscribe("c1")
-    await c.subscribe("c2", presence=True)
-    before = await publish(pub, "c1", 2, "before")
-    await c.until(lambda: len(c.messages("c1")) == 2, "2 messages")
-    c.ws.transport.abort()
-    await session_closed(sid)
-    await sync.phase("killbridge")
-    r = await open_peer(pa, "cal", session=sid, name="cal-resumed")
-    want(r.welcome.get("resumed") is True, "welcome %r", r.welcome)
+    _, pub, r, sid, before = await away_setup(a, "cal", "c1", "c2")
+    pb = a.ports[1]
     # Leaving a channel that waits: answered, and no error for the
     # restore nobody asked for.
     await r.req({"type": "unsubscribe", "id": "u2", "channel": "c2"},
