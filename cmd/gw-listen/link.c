@@ -357,7 +357,6 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 	const char	*ch, *off, *msg, *code, *text;
 	size_t		 chlen, offlen, msglen, codelen, textlen;
 	uint32_t	 up;
-	int		 was;
 	uint64_t	 actor;
 
 	(void)p;
@@ -392,13 +391,17 @@ link_dispatch(struct ipc_peer *p, const struct gw_msg_hdr *h,
 		if (up != (uint32_t)link_healthy)
 			log_info("node %s", up ? "healthy" :
 			    "unhealthy: Redis not reachable both ways");
-		was = link_healthy && !link_silent;
 		link_healthy = up != 0;
 		link_beat = ev_now(gl->l_loop);
 		if (link_silent)
 			log_info("gw-bridge answers again");
 		link_silent = 0;
-		if (!was && link_healthy)
+		/*
+		 * Resumes' subscribes that wait for the store: each beat
+		 * while it is reachable (one the bridge refused in the
+		 * instant Redis was away is asked again within a second).
+		 */
+		if (link_healthy && gl->l_nreswait > 0)
 			client_sub_resend_all();
 		return;
 	case GW_MSG_BRIDGE_GAP:

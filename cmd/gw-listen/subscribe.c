@@ -118,8 +118,8 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 /*
  * pd, a resume's subscribe, cannot be done now (the node cannot reach
  * Redis, or lost its bridge on the way): it waits, its subscription
- * pending, until the bridge says the node is healthy again
- * (client_sub_resend_all()).  Sent again, it replays from the session's
+ * pending, until the bridge says the node is healthy (its beat, every
+ * second: client_sub_resend_all()).  Sent again, it replays from the session's
  * offset: nothing is lost, and the client gets its subscribed frame
  * then.
  */
