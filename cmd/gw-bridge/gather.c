@@ -32,6 +32,10 @@
 #include "xmalloc.h"
 
 #define GATHER_TIMEOUT	2.0		/* seconds to wait for the workers */
+#define GATHER_TIMEOUT_REMOTE 1.5	/* ... for another node's question:
+					   its answer must reach the asker
+					   within the asker's GATHER_TIMEOUT,
+					   a stuck worker or not */
 #define GATHER_MAXREQ	4096		/* bytes of a request */
 #define GATHER_MAX	64		/* under way at once, of each kind */
 #define GATHER_MAXREP	(1024 * 1024)	/* bytes of a node's replies */
@@ -228,8 +232,11 @@ gather_arm(struct gather *g)
 {
 	if (g->g_nwait == 0 && g->g_expect == (int64_t)g->g_got)
 		gather_done(g);
-	else
+	else {
+		ev_timer_set(&g->g_timer, g->g_replyto != NULL ?
+		    GATHER_TIMEOUT_REMOTE : GATHER_TIMEOUT, 0.);
 		ev_timer_start(gb->b_loop, &g->g_timer);
+	}
 }
 
 /* g has what it waited for: answer. */
@@ -478,7 +485,8 @@ gather_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (g->g_nwait > 0)
 		log_warnx("a node-wide request: %zu workers did not answer "
-		    "within %.0f s", g->g_nwait, GATHER_TIMEOUT);
+		    "within %.1f s", g->g_nwait, g->g_replyto != NULL ?
+		    GATHER_TIMEOUT_REMOTE : GATHER_TIMEOUT);
 	if (g->g_expect == -1)
 		log_warnx("a cluster-wide request: Redis did not say within "
 		    "%.0f s whether it was published", GATHER_TIMEOUT);

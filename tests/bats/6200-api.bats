@@ -126,6 +126,12 @@ acheck() {
 	[ "$(healthz "$PA")" = 200 ]
 }
 
+@test "api: a node with a stopped worker still answers a cluster disconnect within the asker's 2 s, with its other worker's part" {
+	start_node c 2
+	"$PY" "$AC" clusterslow --ports "$PA,${NODE_PORTS[0]},${NODE_PORTS[1]}" \
+	    --pids "${NODE_PIDS[1]}" --key "$KEY" --key2 "$KEY2"
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \

@@ -648,6 +648,27 @@ async def clusterbig(a):
     log("clusterbig: a 5 MB answer ignored, the request answered")
 
 
+async def clusterslow(a):
+    """A node (C: ports[1] and ports[2] are its two workers) with one
+    worker stopped answers a cluster question with its other worker's
+    part within the asker's 2 s: it waits 1.5 s for its own workers, not
+    2, so the asker (node A, ports[0]) counts it."""
+    import signal
+    pa, pc0, _ = a.ports
+    stuck = a.pids[0]
+    here = await peer(pc0, "slow")
+    os.kill(stuck, signal.SIGSTOP)
+    try:
+        st, r = await asyncio.to_thread(http, pa, "POST", "/api/disconnect",
+                                        {"user": "slow"}, a.key)
+    finally:
+        os.kill(stuck, signal.SIGCONT)
+    want(st == 200 and r == {"closed": 1, "nodes": 3, "unanswered": 0},
+         "a node with a stopped worker: %d %r", st, r)
+    await here.until(lambda: here.closed is not None, "the kick")
+    log("clusterslow: a node with a stopped worker answered in time")
+
+
 async def clusterdown(a):
     """Redis gone (bats killed it, and node A's bridge has seen it):
     /api/disconnect is 503 and closes nothing, not even on node A."""
@@ -668,7 +689,8 @@ def main():
                                          "bigbatch", "fastpath",
                                          "nodewide", "nodestuck",
                                          "cluster", "clusterdown",
-                                         "clusterbacklog", "clusterbig"])
+                                         "clusterbacklog", "clusterbig",
+                                         "clusterslow"])
     ap.add_argument("--pids", default="",
                     help="the workers' pids, for nodestuck; node B's "
                     "bridge and Redis, for cluster")
