@@ -17,6 +17,7 @@
 #include "xmalloc.h"
 
 static void	client_subscribe_as(struct conn *, struct req *, int);
+static int	client_sub_restoring(struct conn *, const char *);
 static void	client_sub_mark(const struct pend *, struct conn *, uint32_t,
 		    uint32_t, const char *);
 static int	client_sub_ask_presence(struct pend *, const struct ipc_rd *);
@@ -70,7 +71,8 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 	 * A resume's subscribe waits for the store instead (below): the
 	 * welcome listed the channel, and the session keeps it.
 	 */
-	if (!link_up() && !resume) {
+	if (!link_up() && !resume &&
+	    !client_sub_restoring(c, rq->rq_channel)) {
 		client_error(c, rq->rq_id, "unavailable",
 		    "the node cannot reach its message store");
 		return;
@@ -113,6 +115,23 @@ client_subscribe_as(struct conn *c, struct req *rq, int resume)
 		client_sub_send(pd, rq->rq_since);
 	else
 		client_sub_wait(pd);
+}
+
+/*
+ * Does a resume's subscribe to channel name wait for the store on c?  A
+ * subscribe to it meanwhile waits too (it is the connection's channel),
+ * rather than being told unavailable.
+ */
+static int
+client_sub_restoring(struct conn *c, const char *name)
+{
+	struct pend	*pd;
+
+	for (pd = c->c_pend; pd != NULL; pd = pd->pd_next)
+		if (pd->pd_kind == PD_RESWAIT &&
+		    strcmp(pd->pd_chan->ch_name, name) == 0)
+			return 1;
+	return 0;
 }
 
 /*

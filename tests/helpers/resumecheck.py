@@ -270,8 +270,12 @@ async def bridge_away(a):
                      "data": 1}, "error")
     want(e.get("code") == "unavailable", "publish with the bridge gone: %r",
          e)
+    # A subscribe to a channel that waits waits too (answered later).
+    await r.ws.send(json.dumps({"type": "subscribe", "id": "s2",
+                                "channel": "b2", "presence": True}))
+    await asyncio.sleep(0.2)
     want(not [m for m in r.frames if m.get("type") == "error" and
-              m.get("id") is None] and not resumed_subs(r),
+              m.get("id") != "p0"] and not resumed_subs(r),
          "with the bridge gone: %r", r.frames)
     await sync.phase("startbridge")
     subs = await expect_resumed(r, sid, ["b1", "b2"])
@@ -282,6 +286,10 @@ async def bridge_away(a):
          "want %s", subs["b1"].get("since"), before[-1])
     want("presence" in subs["b2"], "b2 restored without its presence: %r",
          subs["b2"])
+    await r.until(lambda: "s2" in r.replies, "the answer to the subscribe "
+                  "made meanwhile")
+    want(r.replies["s2"].get("type") == "subscribed", "the subscribe made "
+         "meanwhile: %r", r.replies["s2"])
     await r.until(lambda: len(r.messages("b1")) >= 3, "the 3 missed")
     await r.req({"type": "publish", "id": "p1", "channel": "b1",
                  "data": 2}, "published")
