@@ -110,15 +110,30 @@ apinode_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The workers' channels (acc: name -> count) as the API's array. */
+/*
+ * The workers' answers to "channels" (reps), every channel's
+ * subscribers added up, as the API's array, sorted by name.
+ */
 static json_t *
-apinode_channel_list(json_t *acc)
+apinode_channel_list(json_t *reps)
 {
-	const char	**names, *k;
-	json_t		 *a = json_array(), *v;
-	size_t		  i = 0, n = json_object_size(acc);
+	const char	**names, *k, *ch;
+	json_t		 *acc = json_object(), *a = json_array(), *r, *e, *v;
+	size_t		  i, j, n;
 
+	json_array_foreach(reps, i, r)
+		json_array_foreach(json_object_get(r, "channels"), j, e) {
+			if ((ch = json_string_value(json_object_get(e,
+			    "channel"))) == NULL)
+				continue;
+			json_object_set_new(acc, ch, json_integer(
+			    json_integer_value(json_object_get(acc, ch)) +
+			    json_integer_value(json_object_get(e,
+			    "subscribers"))));
+		}
+	n = json_object_size(acc);
 	names = xcalloc(n + 1, sizeof(*names));
+	i = 0;
 	json_object_foreach(acc, k, v)
 		names[i++] = k;
 	qsort(names, n, sizeof(*names), apinode_cmp);
@@ -126,13 +141,59 @@ apinode_channel_list(json_t *acc)
 		json_array_append_new(a, json_pack("{s:s, s:O}", "channel",
 		    names[i], "subscribers", json_object_get(acc, names[i])));
 	free(names);
+	json_decref(acc);
 	return a;
+}
+
+/* The answer to pd from the workers' answers reps (all nodes'). */
+static void
+apinode_answer(struct pend *pd, json_t *reps, uint32_t nodes,
+    uint32_t unanswered)
+{
+	char		 msg[160], *text;
+	json_int_t	 closed = 0;
+	json_t		*r;
+	size_t		 i;
+
+	switch (pd->pd_kind) {
+	case PD_METRICS:
+		text = ctl_metrics(reps);
+		api_item_text(pd, API_METRICS_TYPE, text, strlen(text));
+		free(text);
+		return;
+	case PD_KICK:
+		json_array_foreach(reps, i, r)
+			closed += json_integer_value(json_object_get(r,
+			    "closed"));
+		if (unanswered != GW_GATHER_UNASKED) {
+			api_item_json(pd, json_pack("{s:I, s:I, s:I}",
+			    "closed", closed, "nodes", (json_int_t)nodes,
+			    "unanswered", (json_int_t)unanswered), 200);
+			return;
+		}
+		/* Those of this node are closed: say how many. */
+		snprintf(msg, sizeof(msg), "Redis did not answer: the other "
+		    "nodes may not have been told; %lld closed on this node",
+		    (long long)closed);
+		api_fail(pd, "unavailable", msg);
+		return;
+	default:
+		if (unanswered == GW_GATHER_UNASKED) {
+			api_fail(pd, "unavailable", "Redis did not answer: the "
+			    "other nodes may not have been asked");
+			return;
+		}
+		/* A node that did not answer in time is missing: say so. */
+		snprintf(msg, sizeof(msg), "Gw-Nodes: %u\r\nGw-Unanswered: "
+		    "%u\r\n", nodes, unanswered);
+		api_item_json_hdr(pd, apinode_channel_list(reps), 200, msg);
+	}
 }
 
 /*
  * gw-bridge's GW_MSG_BRIDGE_GATHERED for pd (rd: u32 n, n * str reply,
- * u32 nodes, u32 unanswered): the sum of the workers' answers.  Return
- * value: 0, or -1 if malformed.
+ * u32 nodes, u32 unanswered): the workers' answers, for apinode_answer().
+ * Return value: 0, or -1 if malformed.
  */
 int
 apinode_gathered(struct pend *pd, struct ipc_rd *rd)
@@ -140,79 +201,25 @@ apinode_gathered(struct pend *pd, struct ipc_rd *rd)
 	const char	*s;
 	size_t		 len;
 	uint32_t	 n, i, nodes, unanswered;
-	json_t		*r, *acc, *all, *e, *cur;
-	char		*text;
-	json_int_t	 closed = 0;
-	int		 kick = pd->pd_kind == PD_KICK;
-	size_t		 j;
+	json_t		*reps, *r;
 
 	if (ipc_get_u32(rd, &n) == -1)
 		return -1;
-	acc = json_object();
-	all = json_array();
+	reps = json_array();
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(rd, &s, &len) == -1) {
-			json_decref(acc);
-			json_decref(all);
+			json_decref(reps);
 			return -1;
 		}
-		if ((r = json_loadb(s, len, 0, NULL)) == NULL)
-			continue;
-		if (pd->pd_kind == PD_METRICS)
-			json_array_append(all, r);
-		else if (kick)
-			closed += json_integer_value(json_object_get(r,
-			    "closed"));
-		else
-			json_array_foreach(json_object_get(r, "channels"), j,
-			    e) {
-				const char *ch = json_string_value(
-				    json_object_get(e, "channel"));
-
-				if (ch == NULL)
-					continue;
-				cur = json_object_get(acc, ch);
-				json_object_set_new(acc, ch, json_integer(
-				    json_integer_value(cur) +
-				    json_integer_value(json_object_get(e,
-				    "subscribers"))));
-			}
-		json_decref(r);
+		if ((r = json_loadb(s, len, 0, NULL)) != NULL)
+			json_array_append_new(reps, r);
 	}
 	if (ipc_get_u32(rd, &nodes) == -1 ||
 	    ipc_get_u32(rd, &unanswered) == -1 || ipc_end(rd) == -1) {
-		json_decref(acc);
-		json_decref(all);
+		json_decref(reps);
 		return -1;
 	}
-	if (pd->pd_kind == PD_METRICS) {
-		text = ctl_metrics(all);
-		api_item_text(pd, API_METRICS_TYPE, text, strlen(text));
-		free(text);
-	} else if (kick && unanswered == GW_GATHER_UNASKED) {
-		char	msg[160];
-
-		/* Those of this node are closed: say how many. */
-		snprintf(msg, sizeof(msg), "Redis did not answer: the other "
-		    "nodes may not have been told; %lld closed on this node",
-		    (long long)closed);
-		api_fail(pd, "unavailable", msg);
-	} else if (kick)
-		api_item_json(pd, json_pack("{s:I, s:I, s:I}", "closed",
-		    closed, "nodes", (json_int_t)nodes, "unanswered",
-		    (json_int_t)unanswered), 200);
-	else if (unanswered == GW_GATHER_UNASKED)
-		api_fail(pd, "unavailable", "Redis did not answer: the other "
-		    "nodes may not have been asked");
-	else {
-		char	hdr[64];
-
-		/* A node that did not answer in time is missing: say so. */
-		snprintf(hdr, sizeof(hdr), "Gw-Nodes: %u\r\nGw-Unanswered: "
-		    "%u\r\n", nodes, unanswered);
-		api_item_json_hdr(pd, apinode_channel_list(acc), 200, hdr);
-	}
-	json_decref(acc);
-	json_decref(all);
+	apinode_answer(pd, reps, nodes, unanswered);
+	json_decref(reps);
 	return 0;
 }

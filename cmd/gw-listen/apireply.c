@@ -130,9 +130,8 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 {
 	const char	*off;
 	size_t		 offlen;
-	uint32_t	 complete, n;
 	json_t		*a;
-	int		 cut;
+	int		 complete;
 
 	switch (type) {
 	case GW_MSG_BRIDGE_PUBLISHED:
@@ -144,12 +143,10 @@ api_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		return 0;
 	case GW_MSG_BRIDGE_HISTORY_REPLY:
 		if (pd->pd_kind != PD_HISTORY ||
-		    ipc_get_u32(rd, &complete) == -1 ||
-		    ipc_get_u32(rd, &n) == -1 ||
-		    (a = client_history_entries(rd, n, &cut)) == NULL)
+		    (a = client_history_read(rd, &complete)) == NULL)
 			return -1;
 		api_item_json(pd, json_pack("{s:o, s:b}", "messages", a,
-		    "complete", complete != 0 && !cut), 200);
+		    "complete", complete), 200);
 		return 0;
 	case GW_MSG_BRIDGE_GATHERED:
 		if (pd->pd_kind != PD_KICK && pd->pd_kind != PD_CHANNELS &&

@@ -26,6 +26,7 @@ static void	client_dispatch(struct conn *, struct req *);
 static void	client_unsubscribe(struct conn *, struct req *, int);
 static void	client_publish(struct conn *, struct req *, uint32_t);
 static int	client_waits(struct conn *, uint32_t);
+static json_t	*client_history_entries(struct ipc_rd *, uint32_t, int *);
 static size_t	client_nwaiting(struct conn *);
 static struct pend *pend_oldest(struct conn *);
 static struct pend *pend_newer(struct conn *, struct pend *);
@@ -682,12 +683,28 @@ client_fail(struct pend *pd, const char *code, const char *msg)
 }
 
 /*
- * Parse n (offset, message) pairs into a JSON array of history entries,
- * at most LISTEN_MAXHISTORY bytes of them: *cut is set when some were left
- * out (the reply then says complete false, and the client pages on with
- * since).
+ * Parse a GW_MSG_BRIDGE_HISTORY_REPLY (rd: u32 complete, u32 n, n
+ * (offset, message) pairs) into a JSON array of history entries, at most
+ * LISTEN_MAXHISTORY bytes of them; *complete is 0 if the bridge says so
+ * or some were left out here (the client pages on with since).  Return
+ * value: the array, or NULL if the reply is malformed.
  */
 json_t *
+client_history_read(struct ipc_rd *rd, int *complete)
+{
+	uint32_t	 all, n;
+	json_t		*a;
+	int		 cut;
+
+	if (ipc_get_u32(rd, &all) == -1 || ipc_get_u32(rd, &n) == -1 ||
+	    (a = client_history_entries(rd, n, &cut)) == NULL)
+		return NULL;
+	*complete = all != 0 && !cut;
+	return a;
+}
+
+/* The n entries of a history reply; *cut if some were left out. */
+static json_t *
 client_history_entries(struct ipc_rd *rd, uint32_t n, int *cut)
 {
 	const char	*off, *msg;
@@ -728,9 +745,8 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 	struct conn	*c = pd->pd_conn;
 	const char	*off;
 	size_t		 offlen;
-	uint32_t	 complete, n;
 	json_t		*o, *a;
-	int		 cut;
+	int		 complete;
 
 	if (pd->pd_api)
 		return api_answer(pd, type, rd);
@@ -752,12 +768,8 @@ client_answer(struct pend *pd, uint32_t type, struct ipc_rd *rd)
 		return 0;
 	case GW_MSG_BRIDGE_HISTORY_REPLY:
 		if (pd->pd_kind != PD_HISTORY ||
-		    ipc_get_u32(rd, &complete) == -1 ||
-		    ipc_get_u32(rd, &n) == -1 ||
-		    (a = client_history_entries(rd, n, &cut)) == NULL)
+		    (a = client_history_read(rd, &complete)) == NULL)
 			return -1;
-		if (cut)
-			complete = 0;
 		o = json_pack("{s:s, s:O?, s:s, s:o, s:b}", "type", "history",
 		    "id", pd->pd_reqid, "channel", pd->pd_channel, "messages",
 		    a, "complete", complete != 0);

@@ -443,7 +443,8 @@ conn_flush_done(struct conn *c, ssize_t n)
 		c->c_flags |= CONN_F_WWAIT;
 	else {
 		c->c_flags &= ~CONN_F_WWAIT;
-		sess_closed_late(c);	/* if its save waited for this */
+		if (c->c_sflags & CONN_S_LATE)	/* its save waited for this */
+			sess_closed_late(c);
 		if (c->c_flags & CONN_F_SHUTWR) {
 			/* All sent: half-close, then read until EOF. */
 			c->c_flags &= ~CONN_F_SHUTWR;

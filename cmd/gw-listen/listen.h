@@ -502,7 +502,7 @@ void		 client_presence_answer(struct pend *, json_t *, const char *,
 		    const char *);
 struct pend	*client_pend(struct conn *, int, json_t *);
 const char	*client_hist_busy(struct conn *);
-json_t		*client_history_entries(struct ipc_rd *, uint32_t, int *);
+json_t		*client_history_read(struct ipc_rd *, int *);
 void		 client_pend_free(struct pend *);
 void		 client_sub_answered(struct conn *, uint32_t);
 

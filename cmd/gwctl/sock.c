@@ -24,7 +24,6 @@
 int	sock_watch_stdout;
 
 static long long	now_ms(void);
-static void		sock_whose(const struct sock *);
 
 static long long
 now_ms(void)
@@ -71,7 +70,7 @@ sock_open(struct sock *s, const char *name, const char *what, int quiet)
 		} else {
 			warn("%s at %s", what, s->s_path);
 			if (errno == EACCES)
-				sock_whose(s);
+				sock_whose_path(s->s_path);
 		}
 		return -1;
 	}
@@ -87,17 +86,12 @@ sock_open(struct sock *s, const char *name, const char *what, int quiet)
 	return 0;
 }
 
-/*
- * s could not be reached or closed on us: if the node is another user's,
- * say so (its sockets serve that user, its socket_group and root).
- */
-static void
-sock_whose(const struct sock *s)
-{
-	sock_whose_path(s->s_path);
-}
 
-/* The same for the socket path, which may not be there. */
+/*
+ * The node's socket path (which may not be there) could not be reached
+ * or closed on us: if the node is another user's, say so (its sockets
+ * serve that user, its socket_group and root).
+ */
 void
 sock_whose_path(const char *path)
 {
@@ -168,7 +162,7 @@ sock_send(struct sock *s, struct ipc_msg *m)
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			warn("%s at %s", s->s_what, s->s_path);
 			if (errno == EPIPE || errno == ECONNRESET)
-				sock_whose(s);
+				sock_whose_path(s->s_path);
 			goto out;
 		}
 		if (poll(&pfd, 1, GWCTL_TIMEOUT) == 0) {
@@ -233,12 +227,12 @@ sock_fill(struct sock *s, int timeout)
 			return 1;
 		warn("%s at %s", s->s_what, s->s_path);
 		if (errno == ECONNRESET)
-			sock_whose(s);
+			sock_whose_path(s->s_path);
 		return -1;
 	}
 	if (n == 0) {
 		warnx("%s at %s closed the connection", s->s_what, s->s_path);
-		sock_whose(s);
+		sock_whose_path(s->s_path);
 		errno = ECONNRESET;
 		return -1;
 	}

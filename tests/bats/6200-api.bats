@@ -132,6 +132,19 @@ acheck() {
 	    --pids "${NODE_PIDS[1]}" --key "$KEY" --key2 "$KEY2"
 }
 
+@test "metrics: with the node's gw-bridge gone, a worker answers with its own counters alone (200), not an error" {
+	local out log
+	start_node c 2
+	log=$(grep -l "gw-listen\[${NODE_PIDS[0]}\]" "$GW_TMP"/gw-listen.*.log)
+	kill_bridge KILL "$(head -n 1 "$GW_TMP/c.pids")"
+	wait_log 'lost gw-bridge' "$log"
+	out=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:${NODE_PORTS[0]}/metrics")
+	echo "$out" | grep '^gw_listen_connections{'
+	[ "$(echo "$out" | tail -n 1)" = 200 ]
+	[ "$(echo "$out" | grep -c '^gw_listen_connections{')" -eq 1 ]
+	echo "$out" | grep -q "^gw_listen_connections{node=\"c\",pid=\"${NODE_PIDS[0]}\"} "
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
