@@ -31,6 +31,7 @@ static void	conn_flush(struct conn *);
 static int	conn_flush_iov(struct conn *, struct iovec *);
 static void	conn_flush_done(struct conn *, ssize_t);
 static void	conn_flush_batch(int);
+static void	conn_close_fd(struct conn *);
 static void	conn_read_later(struct conn *);
 static void	conn_free(struct conn *);
 static void	conn_drain_input(struct conn *);
@@ -56,6 +57,16 @@ static struct conn	*rd_conn[URING_BATCH];
 static int		 rd_fd[URING_BATCH];
 static int		 rd_res[URING_BATCH];
 static uint8_t		 rd_buf[URING_BATCH][CONN_RDBUF];
+
+/*
+ * The connections that receive through the ring's multishot requests
+ * (uring_ms_*), by descriptor: a completion names only that.  A freed
+ * connection's descriptor stays open until its request's last
+ * completion, so that no new connection has it meanwhile.
+ */
+static struct conn	**ms_conn;
+static size_t		 ms_cap;
+#define CONN_MS_DRAIN	8192	/* completions handled a turn */
 
 /* Take ownership of an accepted socket and wait for its request head. */
 void
@@ -462,7 +473,7 @@ conn_flush_done(struct conn *c, ssize_t n)
 void
 conn_update_events(struct conn *c)
 {
-	int	ev = (c->c_flags & CONN_F_RPAUSE) ? 0 : EV_READ;
+	int	ev = (c->c_flags & (CONN_F_RPAUSE | CONN_F_MS)) ? 0 : EV_READ;
 
 	if (c->c_flags & CONN_F_DEAD)
 		return;
@@ -563,7 +574,7 @@ conn_free(struct conn *c)
 	}
 	tlist_remove(c);
 	ev_io_stop(gl->l_loop, &c->c_io);
-	close(c->c_io.fd);
+	conn_close_fd(c);
 	sess_closed_late(c);	/* with what was written of its queue */
 	while ((q = c->c_ohead) != NULL) {
 		c->c_ohead = q->oq_next;
@@ -630,7 +641,7 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		handshake_read(c);
 		break;
 	case CONN_ST_WS:
-		if (uring_on() && !ws_pending(c))
+		if (uring_on() && !ws_pending(c) && !(c->c_flags & CONN_F_MS))
 			conn_read_later(c);
 		else
 			ws_read(c);
@@ -639,4 +650,111 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		conn_drain_input(c);
 		break;
 	}
+}
+
+/*
+ * c just upgraded: receive its frames through a multishot request of
+ * the ring, if the ring has them, instead of the loop's readiness and a
+ * read each time.
+ */
+void
+conn_ms_start(struct conn *c)
+{
+	int	fd = c->c_io.fd;
+	size_t	cap;
+
+	if (!uring_ms_on())
+		return;
+	if ((size_t)fd >= ms_cap) {
+		cap = ms_cap == 0 ? 1024 : ms_cap;
+		while (cap <= (size_t)fd)
+			cap *= 2;
+		ms_conn = xrealloc(ms_conn, cap * sizeof(*ms_conn));
+		memset(ms_conn + ms_cap, 0, (cap - ms_cap) * sizeof(*ms_conn));
+		ms_cap = cap;
+	}
+	ms_conn[fd] = c;
+	c->c_flags |= CONN_F_MS | CONN_F_MSARM;
+	uring_ms_arm(fd);
+	conn_update_events(c);
+}
+
+/*
+ * Close c's descriptor, or, while its multishot receive goes on, cancel
+ * that: conn_ms_drain() closes it at the last completion.
+ */
+static void
+conn_close_fd(struct conn *c)
+{
+	int	fd = c->c_io.fd;
+
+	if (c->c_flags & CONN_F_MS) {
+		ms_conn[fd] = NULL;
+		if ((c->c_flags & CONN_F_MSARM) && uring_ms_on()) {
+			uring_ms_cancel(fd);
+			return;
+		}
+	}
+	close(fd);
+}
+
+/*
+ * Handle what the multishot receives brought, in order, up to
+ * CONN_MS_DRAIN completions (the rest at the next turn): each chunk to
+ * its connection's frames, EOF and errors as a read's, and arm again a
+ * request that ended (out of buffers).
+ */
+void
+conn_ms_drain(void)
+{
+	struct uring_ms	 m;
+	struct conn	*c;
+	int		 k = 0;
+
+	while (k++ < CONN_MS_DRAIN && uring_ms_next(&m)) {
+		c = (size_t)m.um_fd < ms_cap ? ms_conn[m.um_fd] : NULL;
+		if (c == NULL) {
+			/* Freed: the request's last words. */
+			if (m.um_last)
+				uring_ms_recycle((uint16_t)m.um_buf);
+			if (!m.um_more)
+				close(m.um_fd);
+			continue;
+		}
+		if (!m.um_more)
+			c->c_flags &= ~CONN_F_MSARM;
+		if (m.um_res > 0 && m.um_buf >= 0) {
+			if (c->c_state == CONN_ST_WS &&
+			    !(c->c_flags & CONN_F_DEAD))
+				ws_read_with(c, m.um_data, (size_t)m.um_res,
+				    1);
+			/* CLOSING: input is dropped until the EOF. */
+			if (m.um_last)
+				uring_ms_recycle((uint16_t)m.um_buf);
+		} else if (m.um_res != -ENOBUFS) {
+			/* EOF, or an error: gone. */
+			conn_kill(c);
+			continue;
+		}
+		if (!(c->c_flags & (CONN_F_MSARM | CONN_F_DEAD))) {
+			c->c_flags |= CONN_F_MSARM;
+			uring_ms_arm(m.um_fd);
+		}
+	}
+}
+
+/*
+ * Take the completions the ring has now and handle them: once per loop
+ * iteration at most (a pong timeout's check, see ws_pong_expire()).
+ */
+void
+conn_ms_poll(void)
+{
+	static ev_tstamp	polled;
+
+	if (!uring_ms_on() || polled == ev_now(gl->l_loop))
+		return;
+	polled = ev_now(gl->l_loop);
+	uring_ms_submit();
+	conn_ms_drain();
 }

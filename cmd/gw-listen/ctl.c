@@ -215,6 +215,10 @@ ctl_counters(void)
 	    json_integer((json_int_t)us.us_sends));
 	json_object_set_new(o, "uring_recvs",
 	    json_integer((json_int_t)us.us_recvs));
+	json_object_set_new(o, "uring_recv_arms",
+	    json_integer((json_int_t)us.us_arms));
+	json_object_set_new(o, "uring_recv_chunks",
+	    json_integer((json_int_t)us.us_msrecvs));
 	return o;
 }
 

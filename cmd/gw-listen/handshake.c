@@ -515,6 +515,7 @@ handshake_finish(struct conn *c, const char *accept, size_t headlen)
 	head = c->c_head;
 	c->c_head = NULL;
 	ev_timer_stop(gl->l_loop, &head->h_again);
+	conn_ms_start(c);	/* before ws_start() feeds a read event */
 	ws_start(c, head->h_buf + headlen, head->h_len - headlen);
 	api_free_req(head);
 	free(head);

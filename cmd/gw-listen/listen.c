@@ -37,6 +37,8 @@ static void	listen_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	listen_stop_cb(struct ev_loop *, ev_timer *, int);
 static void	tlist_timer_cb(struct ev_loop *, ev_timer *, int);
 static int	listen_open(struct listen *);
+static void	listen_ring_cb(struct ev_loop *, ev_io *, int);
+static void	listen_ringidle_cb(struct ev_loop *, ev_idle *, int);
 static void	listen_close(struct listen *);
 
 static int
@@ -155,6 +157,16 @@ listen_open(struct listen *l)
 	if (uring_init() == -1)
 		log_info("no io_uring (%s): a writev per connection",
 		    strerror(errno));
+	else if (!uring_ms_on())
+		log_info("io_uring without multishot receives: the readable "
+		    "connections are read in batches");
+	if (uring_ms_on()) {
+		log_info("io_uring: multishot receives");
+		ev_io_init(&l->l_ring, listen_ring_cb, uring_fd(), EV_READ);
+		ev_io_start(l->l_loop, &l->l_ring);
+		ev_unref(l->l_loop);
+		ev_idle_init(&l->l_ringidle, listen_ringidle_cb);
+	}
 	/*
 	 * Catch SIGTERM before the first client can connect: a supervisor
 	 * that stops us at once must still get a clean exit.
@@ -363,6 +375,26 @@ listen_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_io_start(loop, &gl->l_accept[i]);
 }
 
+/* The ring has completions of the multishot receives: handle them. */
+static void
+listen_ring_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	uring_ms_submit();
+	conn_ms_drain();
+}
+
+/* Completions taken by a turn's sends wait: handle them without sleeping. */
+static void
+listen_ringidle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(loop, w);
+	conn_ms_drain();
+}
+
 /*
  * Once per loop iteration, before the loop sleeps: read the connections
  * found readable (together, through the ring), free what was closed
@@ -374,10 +406,15 @@ listen_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	(void)w;
 	(void)revents;
+	conn_ms_drain();
 	conn_read_all();
 	conn_reap_all();
 	conn_flush_all();
 	conn_reap_all();
+	if (uring_ms_queued())
+		uring_ms_submit();
+	if (uring_ms_pending())
+		ev_idle_start(loop, &gl->l_ringidle);
 	listen_turn(loop);
 	if (gl->l_stopping && gl->l_nconns == 0 &&
 	    !ev_is_active(&gl->l_draintimer))

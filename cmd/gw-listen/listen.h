@@ -302,6 +302,8 @@ enum conn_state {
 				   the next one's bytes filling the head
 				   buffer */
 #define CONN_F_EXPIRES	0x200	/* its token has an exp (c_id->id_exp) */
+#define CONN_F_MS	0x400	/* receives through the ring (uring_ms_*) */
+#define CONN_F_MSARM	0x800	/* its multishot receive goes on */
 
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
@@ -361,6 +363,8 @@ struct listen {
 	int			 l_full;	/* not listening: out of files */
 	int			 l_fdbase;	/* descriptors not connections */
 	ev_prepare		 l_prepare;
+	ev_io			 l_ring;	/* the ring has completions */
+	ev_idle			 l_ringidle;	/* completions taken, not handled */
 	ev_signal		 l_sigterm;
 	ev_signal		 l_sigint;
 	ev_timer		 l_stoptimer;
@@ -440,6 +444,9 @@ void		 conn_send_raw(struct conn *, const void *, size_t);
 void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
 void		 conn_read_all(void);
+void		 conn_ms_start(struct conn *);
+void		 conn_ms_drain(void);
+void		 conn_ms_poll(void);
 void		 conn_schedule(struct conn *);
 void		 conn_reap_all(void);
 void		 conn_close_after_flush(struct conn *);

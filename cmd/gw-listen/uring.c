@@ -1,23 +1,32 @@
 /*
  * uring.c -- many sends, or many receives, in one system call.  At the
  * end of a loop iteration every connection with frames queued gets one
- * send, and every connection the loop found readable one read; with a
- * writev or a read each, a fan-out to 10 000 sockets is 10 000 system
+ * send; with a writev each, a fan-out to 10 000 sockets is 10 000 system
  * calls, and on this kind of machine the entry and exit of each is a
- * third of a send's cost and more than half of a small read's
- * (docs/BENCH.md).  An io_uring takes up to URING_BATCH of them per
- * io_uring_enter().
+ * third of a send's cost (docs/BENCH.md).  An io_uring takes up to
+ * URING_BATCH of them per io_uring_enter().  Every send carries
+ * MSG_DONTWAIT: a socket whose buffer is full completes at once with
+ * -EAGAIN (the kernel arms no poll of its own), so all requests of a
+ * batch are complete when io_uring_enter() returns, as with writev; no
+ * buffer is lent to the kernel past the call.
  *
- * Every request carries MSG_DONTWAIT: a socket whose buffer is full (or,
- * for a read, empty) completes at once with -EAGAIN (the kernel arms no
- * poll of its own), so all requests of a batch are complete when
- * io_uring_enter() returns, as with writev and read: nothing stays in
- * flight, no buffer is lent to the kernel past the call.  The ring is set
- * up with the system calls themselves (no liburing): one ring, single
- * issuer.  If the kernel has no io_uring (or it is disabled, or
- * --no-io-uring), the callers use writev and read.
+ * Receives: where the kernel has multishot receives and buffers shared
+ * by many of them (incremental buffer rings, Linux 6.12), each upgraded
+ * connection gets one receive request, armed once (uring_ms_arm()),
+ * which posts a completion for every chunk that comes, in a buffer of a
+ * ring the kernel takes from as it needs (URING_MS_BUFS of
+ * URING_MS_BUFSZ, a pong taking six bytes of one): no readiness through
+ * the event loop and no request per read; the loop watches the ring's
+ * descriptor instead.  Elsewhere (or with GW_LISTEN_NO_MULTISHOT set)
+ * the connections found readable by the loop are read together, a batch
+ * of receives with MSG_DONTWAIT like the sends.
+ *
+ * The ring is set up with the system calls themselves (no liburing):
+ * one ring, single issuer.  If the kernel has no io_uring (or it is
+ * disabled, or --no-io-uring), the callers use writev and read.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -26,8 +35,24 @@
 #include <linux/io_uring.h>
 
 #include "uring.h"
+#include "xmalloc.h"
 
-#define URING_ENTRIES	URING_BATCH
+/*
+ * The submission queue holds a batch and the multishot requests queued
+ * for the next submit (up to URING_BATCH of each); the completion queue
+ * also takes what the armed receives post between two harvests.
+ */
+#define URING_ENTRIES	(2 * URING_BATCH)
+#define URING_CQ_ENTRIES 8192
+#define URING_TAG_MS	(1ULL << 62)	/* user_data: a multishot receive */
+#define URING_TAG_CANCEL (1ULL << 61)	/* user_data: its cancel */
+/* Newer than Debian 12's headers (Linux 6.12). */
+#ifndef IOU_PBUF_RING_INC
+#define IOU_PBUF_RING_INC	2
+#endif
+#ifndef IORING_CQE_F_BUF_MORE
+#define IORING_CQE_F_BUF_MORE	(1U << 4)
+#endif
 
 static struct {
 	int			 fd;
@@ -43,15 +68,39 @@ static struct {
 	size_t			 ringsz;
 	size_t			 sqesz;
 	int			 disabled;
+	unsigned		 nq;	/* SQEs queued, not submitted yet */
+	unsigned		 nlate;	/* published, the kernel refused them */
 } u = { .fd = -1 };
 
+/*
+ * Multishot receives: one request per connection, armed once, posts a
+ * completion for each chunk that comes, in a buffer the kernel takes
+ * from the ring of URING_MS_BUFS; no poll of the socket by the event
+ * loop, no request per read.  Completions wait in pend (a FIFO) until
+ * uring_ms_next() hands them out.
+ */
+static struct {
+	int			 on;
+	struct io_uring_buf_ring *br;
+	size_t			 brsz;
+	uint8_t			*bufs;
+	uint16_t		 tail;
+	uint32_t		 off[URING_MS_BUFS];	/* taken so far */
+	struct uring_ms		*pend;
+	size_t			 phead, ptail, pcap;
+} ms;
+
 static struct uring_stats ust;
+
+static void	uring_ms_setup(void);
+static void	uring_ms_push(const struct io_uring_cqe *);
 
 static int
 uring_setup(unsigned entries, struct io_uring_params *p, unsigned flags)
 {
 	memset(p, 0, sizeof(*p));
 	p->flags = flags;
+	p->cq_entries = URING_CQ_ENTRIES;
 	return (int)syscall(__NR_io_uring_setup, entries, p);
 }
 
@@ -66,6 +115,7 @@ uring_init(void)
 	struct io_uring_params	p;
 	size_t			sqsz, cqsz;
 	char			*r;
+	int			newer = 1;
 
 	if (u.disabled) {
 		errno = ENOTSUP;
@@ -73,9 +123,12 @@ uring_init(void)
 	}
 	/* Newest flags first; older kernels refuse them with EINVAL. */
 	u.fd = uring_setup(URING_ENTRIES, &p, IORING_SETUP_SUBMIT_ALL |
-	    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER);
-	if (u.fd == -1 && errno == EINVAL)
+	    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+	    IORING_SETUP_CQSIZE);
+	if (u.fd == -1 && errno == EINVAL) {
+		newer = 0;
 		u.fd = uring_setup(URING_ENTRIES, &p, 0);
+	}
 	if (u.fd == -1)
 		return -1;
 	if (!(p.features & IORING_FEAT_SINGLE_MMAP) ||
@@ -107,6 +160,8 @@ uring_init(void)
 	u.cq_tail = (unsigned *)(r + p.cq_off.tail);
 	u.cq_mask = (unsigned *)(r + p.cq_off.ring_mask);
 	u.cqes = (struct io_uring_cqe *)(r + p.cq_off.cqes);
+	if (newer && getenv("GW_LISTEN_NO_MULTISHOT") == NULL)
+		uring_ms_setup();
 	return 0;
 fail:
 	close(u.fd);
@@ -141,13 +196,15 @@ uring_run(unsigned tail, int *res, int n)
 {
 	struct io_uring_cqe	*cqe;
 	unsigned		 head, ctail;
+	unsigned		 nsub = u.nlate + u.nq + (unsigned)n;
 	int			 i, got = 0, rv;
 
 	__atomic_store_n(u.sq_tail, tail + n, __ATOMIC_RELEASE);
+	u.nq = u.nlate = 0;
 	ust.us_submits++;
 	do {
 		/* Asking to submit more than is queued submits what is. */
-		rv = (int)syscall(__NR_io_uring_enter, u.fd, (unsigned)n,
+		rv = (int)syscall(__NR_io_uring_enter, u.fd, nsub,
 		    (unsigned)(n - got), IORING_ENTER_GETEVENTS, NULL, 0);
 		if (rv == -1 && errno != EINTR)
 			break;
@@ -155,7 +212,9 @@ uring_run(unsigned tail, int *res, int n)
 		ctail = __atomic_load_n(u.cq_tail, __ATOMIC_ACQUIRE);
 		for (; head != ctail; head++) {
 			cqe = &u.cqes[head & *u.cq_mask];
-			if (cqe->user_data < (uint64_t)n &&
+			if (cqe->user_data & URING_TAG_MS)
+				uring_ms_push(cqe);
+			else if (cqe->user_data < (uint64_t)n &&
 			    res[cqe->user_data] == -EINPROGRESS) {
 				res[cqe->user_data] = cqe->res;
 				got++;
@@ -201,7 +260,7 @@ void
 uring_sendmsg_all(int *fds, struct msghdr *msgs, int *res, int n)
 {
 	struct io_uring_sqe	*sqe;
-	unsigned		 tail = *u.sq_tail;
+	unsigned		 tail = *u.sq_tail + u.nq;
 	int			 i;
 
 	for (i = 0; i < n; i++) {
@@ -232,7 +291,7 @@ void
 uring_recv_all(int *fds, uint8_t **bufs, size_t len, int *res, int n)
 {
 	struct io_uring_sqe	*sqe;
-	unsigned		 tail = *u.sq_tail;
+	unsigned		 tail = *u.sq_tail + u.nq;
 	int			 i;
 
 	for (i = 0; i < n; i++) {
@@ -252,4 +311,221 @@ uring_get_stats(struct uring_stats *s)
 {
 	*s = ust;
 	s->us_on = uring_on();
+}
+
+/*
+ * Set up the buffers of the multishot receives and register them; if the
+ * kernel refuses (older than 5.19), the connections are read as before.
+ */
+static void
+uring_ms_setup(void)
+{
+	struct io_uring_buf_reg	 reg;
+	int			 i;
+
+	ms.brsz = URING_MS_BUFS * sizeof(struct io_uring_buf);
+	ms.br = mmap(NULL, ms.brsz, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ms.br == MAP_FAILED)
+		return;
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)ms.br;
+	reg.ring_entries = URING_MS_BUFS;
+	reg.bgid = 0;
+	/*
+	 * A receive takes only the bytes it needs of a buffer (a pong is
+	 * six): without this, each took a whole one and a burst of pongs
+	 * ran the ring dry.
+	 */
+	reg.pad = IOU_PBUF_RING_INC;
+	if (syscall(__NR_io_uring_register, u.fd, IORING_REGISTER_PBUF_RING,
+	    &reg, 1) != 0) {
+		munmap(ms.br, ms.brsz);
+		return;
+	}
+	ms.bufs = malloc((size_t)URING_MS_BUFS * URING_MS_BUFSZ);
+	if (ms.bufs == NULL)
+		return;		/* registered, never used */
+	for (i = 0; i < URING_MS_BUFS; i++)
+		uring_ms_recycle((uint16_t)i);
+	ms.on = 1;
+}
+
+/* Do the connections receive through multishot requests? */
+int
+uring_ms_on(void)
+{
+	return ms.on && u.fd != -1;
+}
+
+/* The ring's descriptor: readable when completions wait (event loop). */
+int
+uring_fd(void)
+{
+	return u.fd;
+}
+
+/* Queue an SQE for the next submit, submitting the queue first if full. */
+static struct io_uring_sqe *
+uring_ms_sqe(void)
+{
+	struct io_uring_sqe	*sqe;
+	unsigned		 idx;
+
+	if (u.nq == URING_BATCH)
+		uring_ms_submit();
+	idx = (*u.sq_tail + u.nq) & *u.sq_mask;
+	sqe = &u.sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	u.sq_array[idx] = idx;
+	u.nq++;
+	return sqe;
+}
+
+/*
+ * Arm a multishot receive on fd: every chunk that comes is a completion
+ * (uring_ms_next()) until one without URING_MS_MORE ends it.  Submitted
+ * with the next batch, or by uring_ms_submit().
+ */
+void
+uring_ms_arm(int fd)
+{
+	struct io_uring_sqe	*sqe = uring_ms_sqe();
+
+	sqe->opcode = IORING_OP_RECV;
+	sqe->fd = fd;
+	sqe->ioprio = IORING_RECV_MULTISHOT;
+	sqe->flags = IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 0;
+	sqe->user_data = URING_TAG_MS | (uint32_t)fd;
+	ust.us_arms++;
+}
+
+/* Cancel fd's multishot receive: its last completion follows. */
+void
+uring_ms_cancel(int fd)
+{
+	struct io_uring_sqe	*sqe = uring_ms_sqe();
+
+	sqe->opcode = IORING_OP_ASYNC_CANCEL;
+	sqe->fd = -1;
+	sqe->addr = URING_TAG_MS | (uint32_t)fd;
+	sqe->user_data = URING_TAG_CANCEL;
+}
+
+static void
+uring_ms_push(const struct io_uring_cqe *cqe)
+{
+	struct uring_ms	*m;
+	unsigned	 b;
+
+	if (ms.ptail == ms.pcap) {
+		if (ms.phead > 0) {
+			memmove(ms.pend, ms.pend + ms.phead,
+			    (ms.ptail - ms.phead) * sizeof(*ms.pend));
+			ms.ptail -= ms.phead;
+			ms.phead = 0;
+		}
+		if (ms.ptail == ms.pcap) {
+			ms.pcap = ms.pcap == 0 ? 256 : ms.pcap * 2;
+			ms.pend = xrealloc(ms.pend,
+			    ms.pcap * sizeof(*ms.pend));
+		}
+	}
+	m = &ms.pend[ms.ptail++];
+	m->um_fd = (int)(uint32_t)cqe->user_data;
+	m->um_res = cqe->res;
+	m->um_more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+	m->um_buf = -1;
+	m->um_last = 0;
+	m->um_data = NULL;
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		b = (cqe->flags >> IORING_CQE_BUFFER_SHIFT) &
+		    (URING_MS_BUFS - 1);
+		m->um_buf = (int)b;
+		m->um_data = ms.bufs + (size_t)b * URING_MS_BUFSZ + ms.off[b];
+		if (m->um_res > 0)
+			ms.off[b] += (uint32_t)m->um_res;
+		m->um_last = !(cqe->flags & IORING_CQE_F_BUF_MORE);
+	}
+	if (m->um_res > 0)
+		ust.us_msrecvs++;
+}
+
+/*
+ * Submit what is queued, and take every completion there is: the
+ * receives' wait for uring_ms_next().  The receives run in the kernel's
+ * task work, which any system call's return runs (COOP_TASKRUN): their
+ * completions are in the ring when it is readable.
+ */
+void
+uring_ms_submit(void)
+{
+	struct io_uring_cqe	*cqe;
+	unsigned		 head, ctail, n = u.nq;
+	int			 rv;
+
+	if (u.fd == -1)
+		return;
+	if (n > 0) {
+		__atomic_store_n(u.sq_tail, *u.sq_tail + n, __ATOMIC_RELEASE);
+		u.nq = 0;
+		ust.us_submits++;
+		n += u.nlate;
+		do
+			rv = (int)syscall(__NR_io_uring_enter, u.fd, n, 0, 0,
+			    NULL, 0);
+		while (rv == -1 && errno == EINTR);
+		/* Refused (EBUSY, EAGAIN): submitted with the next ones. */
+		u.nlate = rv < 0 ? n : n - (unsigned)rv;
+	}
+	head = *u.cq_head;
+	ctail = __atomic_load_n(u.cq_tail, __ATOMIC_ACQUIRE);
+	for (; head != ctail; head++) {
+		cqe = &u.cqes[head & *u.cq_mask];
+		if (cqe->user_data & URING_TAG_MS)
+			uring_ms_push(cqe);
+	}
+	__atomic_store_n(u.cq_head, head, __ATOMIC_RELEASE);
+}
+
+/* Do completions wait for uring_ms_next()? */
+int
+uring_ms_pending(void)
+{
+	return ms.phead != ms.ptail;
+}
+
+/* Are SQEs queued? */
+int
+uring_ms_queued(void)
+{
+	return u.nq > 0;
+}
+
+/* The next completion of a multishot receive, in order: 1, or 0 if none. */
+int
+uring_ms_next(struct uring_ms *m)
+{
+	if (ms.phead == ms.ptail) {
+		ms.phead = ms.ptail = 0;
+		return 0;
+	}
+	*m = ms.pend[ms.phead++];
+	return 1;
+}
+
+/* Give buffer b back to the kernel for the next chunks. */
+void
+uring_ms_recycle(uint16_t b)
+{
+	struct io_uring_buf	*ib;
+
+	ib = &ms.br->bufs[ms.tail & (URING_MS_BUFS - 1)];
+	ib->addr = (uint64_t)(uintptr_t)(ms.bufs + (size_t)b * URING_MS_BUFSZ);
+	ib->len = URING_MS_BUFSZ;
+	ib->bid = b;
+	ms.off[b] = 0;
+	ms.tail++;
+	__atomic_store_n(&ms.br->tail, ms.tail, __ATOMIC_RELEASE);
 }

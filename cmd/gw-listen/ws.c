@@ -320,7 +320,8 @@ ws_pending(const struct conn *c)
 void
 ws_read(struct conn *c)
 {
-	ws_read_with(c, NULL, 0, 0);
+	/* With a multishot receive, what the socket holds comes from it. */
+	ws_read_with(c, NULL, 0, (c->c_flags & CONN_F_MS) != 0);
 }
 
 /*
@@ -698,7 +699,10 @@ ws_ping_expire(struct conn *c)
 void
 ws_pong_expire(struct conn *c)
 {
-	ws_read(c);
+	if (c->c_flags & CONN_F_MS)
+		conn_ms_poll();
+	else
+		ws_read(c);
 	if (c->c_tlist == &gl->l_pinged && c->c_state == CONN_ST_WS &&
 	    !(c->c_flags & CONN_F_DEAD))
 		ws_close(c, 1008, "ping timeout");

@@ -10,7 +10,10 @@ the counters are read again.  Then every client unsubscribes (N frames
 to read) and the counters are read a third time.  Prints one JSON
 object: received, io_uring, sends (uring_sends after the message minus
 before), submits (the same for uring_submits), recvs (uring_recvs after
-the unsubscribes minus after the message).
+the unsubscribes minus after the message), chunks (the same for
+uring_recv_chunks: what multishot receives brought) and arms
+(uring_recv_arms at the end: multishot receives armed since gw-listen
+started).
 """
 
 import argparse
@@ -83,6 +86,8 @@ async def main():
         "sends": after["uring_sends"] - before["uring_sends"],
         "submits": after["uring_submits"] - before["uring_submits"],
         "recvs": last["uring_recvs"] - after["uring_recvs"],
+        "chunks": last["uring_recv_chunks"] - after["uring_recv_chunks"],
+        "arms": last["uring_recv_arms"],
     }))
     return 0 if received == a.conns else 1
 
