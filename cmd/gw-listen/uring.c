@@ -59,6 +59,7 @@ static struct {
 	unsigned		*sq_tail;
 	unsigned		*sq_mask;
 	unsigned		*sq_array;
+	unsigned		*sq_flags;
 	unsigned		*cq_head;
 	unsigned		*cq_tail;
 	unsigned		*cq_mask;
@@ -156,6 +157,7 @@ uring_init(void)
 	u.sq_tail = (unsigned *)(r + p.sq_off.tail);
 	u.sq_mask = (unsigned *)(r + p.sq_off.ring_mask);
 	u.sq_array = (unsigned *)(r + p.sq_off.array);
+	u.sq_flags = (unsigned *)(r + p.sq_off.flags);
 	u.cq_head = (unsigned *)(r + p.cq_off.head);
 	u.cq_tail = (unsigned *)(r + p.cq_off.tail);
 	u.cq_mask = (unsigned *)(r + p.cq_off.ring_mask);
@@ -467,14 +469,20 @@ uring_ms_submit(void)
 
 	if (u.fd == -1)
 		return;
-	if (n > 0) {
+	/*
+	 * Completions the ring had no room for wait in the kernel (its
+	 * descriptor stays readable) until an io_uring_enter() that asks
+	 * for completions moves them in.
+	 */
+	if (n > 0 || (__atomic_load_n(u.sq_flags, __ATOMIC_ACQUIRE) &
+	    IORING_SQ_CQ_OVERFLOW)) {
 		__atomic_store_n(u.sq_tail, *u.sq_tail + n, __ATOMIC_RELEASE);
 		u.nq = 0;
 		ust.us_submits++;
 		n += u.nlate;
 		do
-			rv = (int)syscall(__NR_io_uring_enter, u.fd, n, 0, 0,
-			    NULL, 0);
+			rv = (int)syscall(__NR_io_uring_enter, u.fd, n, 0,
+			    IORING_ENTER_GETEVENTS, NULL, 0);
 		while (rv == -1 && errno == EINTR);
 		/* Refused (EBUSY, EAGAIN): submitted with the next ones. */
 		u.nlate = rv < 0 ? n : n - (unsigned)rv;

@@ -1241,6 +1241,17 @@ fanout() {
 	[ "$(lstat uring_recv_arms)" -gt 40 ]
 }
 
+@test "multishot receives: more completions at once than the ring holds (8 400 clients' frames, the worker stopped) are all handled, those the kernel kept aside too" {
+	listen_none --ping-interval 60
+	grep -q 'io_uring: multishot receives' "$GW_LOG" ||
+	    skip "this kernel has no multishot receives with shared buffers"
+	run timeout 120 "$PY" "$GW_HELPERS/msoverflow.py" "$GW_PORT" \
+	    "$GW_PID" "$BRIDGE_RUNDIR" 8400
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"for 8400 frames: all"* ]]
+}
+
 @test "multishot receives: the descriptor of a connection that ended is closed: its close, its EOF, and one the worker gave up on (its receive cancelled) while the client holds it" {
 	listen_none
 	grep -q 'io_uring: multishot receives' "$GW_LOG" ||
