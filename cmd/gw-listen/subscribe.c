@@ -483,6 +483,40 @@ client_sub_mark(const struct pend *pd, struct conn *c, uint32_t i,
 }
 
 /*
+ * The subscribed frame answering pd: the channel's latest offset, its
+ * presence if asked, whether the replay is complete, and for a restore
+ * (no request asked) where it replayed from.  Owned by the caller.
+ */
+static json_t *
+client_subscribed_frame(struct pend *pd, const char *latest,
+    size_t latestlen, uint32_t rec)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s, s:O?, s:s, s:s%}", "type", "subscribed", "id",
+	    pd->pd_reqid, "channel", pd->pd_chan->ch_name, "offset", latest,
+	    latestlen);
+	if (pd->pd_presence)
+		json_object_set_new(o, "presence", pd->pd_pres != NULL ?
+		    json_incref(pd->pd_pres) : chan_presence(pd->pd_chan));
+	if (pd->pd_since || pd->pd_resume)
+		json_object_set_new(o, "recovered",
+		    json_boolean(pd->pd_since && rec == GW_REC_TRUE));
+	if (pd->pd_resume) {
+		json_object_del(o, "id");	/* no request asked */
+		/*
+		 * Where the restore replayed from: the offset last written
+		 * to the old connection.  A client that got less (what was
+		 * in flight when it broke) asks again from its own.
+		 */
+		if (pd->pd_sincearg != NULL)
+			json_object_set_new(o, "since",
+			    json_string(pd->pd_sincearg));
+	}
+	return o;
+}
+
+/*
  * The bridge's GW_MSG_BRIDGE_SUBSCRIBED for pd (a subscribe or a restore),
  * its payload in rd: the subscribed frame, the replay, and the live
  * stream let through.  Return value: 0, or -1 if the payload is
@@ -519,26 +553,7 @@ client_subscribed(struct pend *pd, struct ipc_rd *rd)
 	if (pd->pd_presence && pd->pd_kind == PD_SUBSCRIBE &&
 	    client_sub_ask_presence(pd, &rd0))
 		return 0;
-	o = json_pack("{s:s, s:O?, s:s, s:s%}", "type", "subscribed", "id",
-	    pd->pd_reqid, "channel", pd->pd_chan->ch_name, "offset", latest,
-	    latestlen);
-	if (pd->pd_presence)
-		json_object_set_new(o, "presence", pd->pd_pres != NULL ?
-		    json_incref(pd->pd_pres) : chan_presence(pd->pd_chan));
-	if (pd->pd_since || pd->pd_resume)
-		json_object_set_new(o, "recovered",
-		    json_boolean(pd->pd_since && rec == GW_REC_TRUE));
-	if (pd->pd_resume) {
-		json_object_del(o, "id");	/* no request asked */
-		/*
-		 * Where the restore replayed from: the offset last written
-		 * to the old connection.  A client that got less (what was
-		 * in flight when it broke) asks again from its own.
-		 */
-		if (pd->pd_sincearg != NULL)
-			json_object_set_new(o, "since",
-			    json_string(pd->pd_sincearg));
-	}
+	o = client_subscribed_frame(pd, latest, latestlen, rec);
 	/*
 	 * A subscription already live whose stream began after a gap: what
 	 * it was given since (up to hi) is not replayed again.  The replay
