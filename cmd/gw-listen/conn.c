@@ -32,6 +32,8 @@ static int	conn_flush_iov(struct conn *, struct iovec *);
 static void	conn_flush_done(struct conn *, ssize_t);
 static void	conn_flush_batch(int);
 static void	conn_close_fd(struct conn *);
+static void	conn_ms_chunk(struct conn *, const uint8_t *, size_t);
+static void	conn_ms_stop(struct conn *);
 static void	conn_read_later(struct conn *);
 static void	conn_free(struct conn *);
 static void	conn_drain_input(struct conn *);
@@ -702,14 +704,21 @@ conn_close_fd(struct conn *c)
  * Handle what the multishot receives brought, in order, up to
  * CONN_MS_DRAIN completions (the rest at the next turn): each chunk to
  * its connection's frames, EOF and errors as a read's, and arm again a
- * request that ended (out of buffers).
+ * request that ended (out of buffers).  A connection that sent more
+ * than LISTEN_READ_BUDGET in one drain is read as the connections of
+ * the batched path from then on (its receive cancelled, what comes
+ * before the cancel's end kept in order, ws_hold()): its input waits
+ * in its socket, a budget a turn, rather than be taken all at once
+ * while its own answers pile up (a client that publishes a burst on
+ * a channel it reads).
  */
 void
 conn_ms_drain(void)
 {
+	static struct conn *touched[CONN_MS_DRAIN];
 	struct uring_ms	 m;
 	struct conn	*c;
-	int		 k = 0;
+	int		 k = 0, nt = 0;
 
 	while (k++ < CONN_MS_DRAIN && uring_ms_next(&m)) {
 		c = (size_t)m.um_fd < ms_cap ? ms_conn[m.um_fd] : NULL;
@@ -721,26 +730,64 @@ conn_ms_drain(void)
 				close(m.um_fd);
 			continue;
 		}
-		if (!m.um_more)
-			c->c_flags &= ~CONN_F_MSARM;
 		if (m.um_res > 0 && m.um_buf >= 0) {
-			if (c->c_state == CONN_ST_WS &&
-			    !(c->c_flags & CONN_F_DEAD))
-				ws_read_with(c, m.um_data, (size_t)m.um_res,
-				    1);
-			/* CLOSING: input is dropped until the EOF. */
+			if (c->c_rdturn == 0)
+				touched[nt++] = c;
+			conn_ms_chunk(c, m.um_data, (size_t)m.um_res);
 			if (m.um_last)
 				uring_ms_recycle((uint16_t)m.um_buf);
-		} else if (m.um_res != -ENOBUFS) {
-			/* EOF, or an error: gone. */
-			conn_kill(c);
-			continue;
 		}
-		if (!(c->c_flags & (CONN_F_MSARM | CONN_F_DEAD))) {
+		if (m.um_more)
+			continue;
+		c->c_flags &= ~CONN_F_MSARM;
+		if (c->c_flags & CONN_F_MSOFF)
+			conn_ms_stop(c);
+		else if (m.um_res <= 0 && m.um_res != -ENOBUFS)
+			conn_kill(c);	/* EOF, or an error: gone */
+		else if (!(c->c_flags & CONN_F_DEAD)) {
 			c->c_flags |= CONN_F_MSARM;
 			uring_ms_arm(m.um_fd);
 		}
 	}
+	while (nt > 0)
+		touched[--nt]->c_rdturn = 0;
+}
+
+/* n bytes from c's multishot receive (conn_ms_drain()). */
+static void
+conn_ms_chunk(struct conn *c, const uint8_t *p, size_t n)
+{
+	c->c_rdturn = c->c_rdturn + n > UINT32_MAX ? UINT32_MAX :
+	    c->c_rdturn + (uint32_t)n;
+	/* CLOSING: input is dropped until the EOF. */
+	if (c->c_state != CONN_ST_WS || (c->c_flags & CONN_F_DEAD))
+		return;
+	if (c->c_flags & CONN_F_MSOFF) {
+		ws_hold(c, p, n);
+		return;
+	}
+	ws_read_with(c, p, n, 1);
+	if (c->c_rdturn > LISTEN_READ_BUDGET && c->c_state == CONN_ST_WS &&
+	    !(c->c_flags & CONN_F_DEAD) && (c->c_flags & CONN_F_MSARM)) {
+		c->c_flags |= CONN_F_MSOFF;
+		uring_ms_cancel(c->c_io.fd);
+	}
+}
+
+/*
+ * c's multishot receive has ended after conn_ms_chunk() cancelled it:
+ * read c through the loop's readiness from now on, what was kept first.
+ */
+static void
+conn_ms_stop(struct conn *c)
+{
+	ms_conn[c->c_io.fd] = NULL;
+	c->c_flags &= ~(CONN_F_MS | CONN_F_MSOFF);
+	if (c->c_flags & CONN_F_DEAD)
+		return;
+	conn_update_events(c);
+	if (ws_pending(c))
+		ev_feed_event(gl->l_loop, &c->c_io, EV_READ);
 }
 
 /*

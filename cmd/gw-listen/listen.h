@@ -304,6 +304,7 @@ enum conn_state {
 #define CONN_F_EXPIRES	0x200	/* its token has an exp (c_id->id_exp) */
 #define CONN_F_MS	0x400	/* receives through the ring (uring_ms_*) */
 #define CONN_F_MSARM	0x800	/* its multishot receive goes on */
+#define CONN_F_MSOFF	0x1000	/* ...cancelled: read as the others next */
 
 #define CONN_S_STORED	0x01	/* gw-presence holds the session, live */
 #define CONN_S_CLOSED	0x02	/* the session was saved as closed */
@@ -337,6 +338,7 @@ struct conn {
 	struct pend		*c_pend;	/* requests to the bridge */
 	ev_tstamp		 c_tlast;	/* publish token bucket */
 	float			 c_tokens;
+	uint32_t		 c_rdturn;	/* bytes handled this drain */
 	uint64_t		 c_connid;
 	uint64_t		 c_born;	/* ms since the epoch: connectedAt */
 	char			*c_ipkey;	/* --max-conns-per-ip: its address */
@@ -480,6 +482,7 @@ void		 auth_random(void *, size_t);
 /* ws.c */
 void		 ws_start(struct conn *, const char *, size_t);
 void		 ws_read(struct conn *);
+void		 ws_hold(struct conn *, const uint8_t *, size_t);
 int		 ws_pending(const struct conn *);
 void		 ws_read_with(struct conn *, const uint8_t *, size_t, int);
 void		 ws_free(struct conn *);

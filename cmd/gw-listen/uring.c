@@ -186,6 +186,34 @@ uring_on(void)
 }
 
 /*
+ * Take every completion in the ring: a multishot receive's waits for
+ * uring_ms_next(), the answer to request i of the batch in hand (i < n)
+ * goes to res[i].  Return value: the batch's answers taken.
+ */
+static int
+uring_reap(int *res, int n)
+{
+	struct io_uring_cqe	*cqe;
+	unsigned		 head, ctail;
+	int			 got = 0;
+
+	head = *u.cq_head;
+	ctail = __atomic_load_n(u.cq_tail, __ATOMIC_ACQUIRE);
+	for (; head != ctail; head++) {
+		cqe = &u.cqes[head & *u.cq_mask];
+		if (cqe->user_data & URING_TAG_MS)
+			uring_ms_push(cqe);
+		else if (cqe->user_data < (uint64_t)n &&
+		    res[cqe->user_data] == -EINPROGRESS) {
+			res[cqe->user_data] = cqe->res;
+			got++;
+		}
+	}
+	__atomic_store_n(u.cq_head, head, __ATOMIC_RELEASE);
+	return got;
+}
+
+/*
  * Submit the n SQEs written from tail on, wait until all are answered,
  * and put each answer in res (by user_data).  If the ring itself fails
  * (it never should), the requests not answered get -EIO (whether the
@@ -196,8 +224,6 @@ uring_on(void)
 static void
 uring_run(unsigned tail, int *res, int n)
 {
-	struct io_uring_cqe	*cqe;
-	unsigned		 head, ctail;
 	unsigned		 nsub = u.nlate + u.nq + (unsigned)n;
 	int			 i, got = 0, rv;
 
@@ -210,19 +236,7 @@ uring_run(unsigned tail, int *res, int n)
 		    (unsigned)(n - got), IORING_ENTER_GETEVENTS, NULL, 0);
 		if (rv == -1 && errno != EINTR)
 			break;
-		head = *u.cq_head;
-		ctail = __atomic_load_n(u.cq_tail, __ATOMIC_ACQUIRE);
-		for (; head != ctail; head++) {
-			cqe = &u.cqes[head & *u.cq_mask];
-			if (cqe->user_data & URING_TAG_MS)
-				uring_ms_push(cqe);
-			else if (cqe->user_data < (uint64_t)n &&
-			    res[cqe->user_data] == -EINPROGRESS) {
-				res[cqe->user_data] = cqe->res;
-				got++;
-			}
-		}
-		__atomic_store_n(u.cq_head, head, __ATOMIC_RELEASE);
+		got += uring_reap(res, n);
 	} while (got < n);
 	if (got == n)
 		return;
@@ -463,9 +477,8 @@ uring_ms_push(const struct io_uring_cqe *cqe)
 void
 uring_ms_submit(void)
 {
-	struct io_uring_cqe	*cqe;
-	unsigned		 head, ctail, n = u.nq;
-	int			 rv;
+	unsigned	n = u.nq;
+	int		rv;
 
 	if (u.fd == -1)
 		return;
@@ -487,14 +500,7 @@ uring_ms_submit(void)
 		/* Refused (EBUSY, EAGAIN): submitted with the next ones. */
 		u.nlate = rv < 0 ? n : n - (unsigned)rv;
 	}
-	head = *u.cq_head;
-	ctail = __atomic_load_n(u.cq_tail, __ATOMIC_ACQUIRE);
-	for (; head != ctail; head++) {
-		cqe = &u.cqes[head & *u.cq_mask];
-		if (cqe->user_data & URING_TAG_MS)
-			uring_ms_push(cqe);
-	}
-	__atomic_store_n(u.cq_head, head, __ATOMIC_RELEASE);
+	(void)uring_reap(NULL, 0);
 }
 
 /* Do completions wait for uring_ms_next()? */

@@ -316,6 +316,25 @@ ws_pending(const struct conn *c)
 	return c->c_rx != NULL && c->c_rx->rx_pend != NULL;
 }
 
+/*
+ * Keep n bytes the client sent, to be handled after those kept before
+ * (ws_read() takes them first): a multishot receive's chunks that came
+ * after c was switched to the loop's readiness (conn_ms_drain()).
+ */
+void
+ws_hold(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct conn_rx	*rx;
+
+	if (c->c_rx == NULL)
+		c->c_rx = ws_rx_get();
+	rx = c->c_rx;
+	rx->rx_pend = xrealloc(rx->rx_pend, rx->rx_pendlen + n);
+	memcpy(rx->rx_pend + rx->rx_pendlen, p, n);
+	rx->rx_pendlen += n;
+	gst.st_bytes_in += n;	/* read now, handled as the head's are */
+}
+
 /* Read and handle what the client sent, within the read budget. */
 void
 ws_read(struct conn *c)
