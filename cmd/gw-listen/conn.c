@@ -771,6 +771,7 @@ conn_ms_chunk(struct conn *c, const uint8_t *p, size_t n)
 	    !(c->c_flags & CONN_F_DEAD) && (c->c_flags & CONN_F_MSARM)) {
 		c->c_flags |= CONN_F_MSOFF;
 		uring_ms_cancel(c->c_io.fd);
+		uring_ms_count_off();
 	}
 }
 

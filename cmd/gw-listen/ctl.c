@@ -219,6 +219,8 @@ ctl_counters(void)
 	    json_integer((json_int_t)us.us_arms));
 	json_object_set_new(o, "uring_recv_chunks",
 	    json_integer((json_int_t)us.us_msrecvs));
+	json_object_set_new(o, "uring_recv_moved",
+	    json_integer((json_int_t)us.us_msoff));
 	return o;
 }
 

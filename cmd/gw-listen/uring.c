@@ -417,6 +417,13 @@ uring_ms_arm(int fd)
 	ust.us_arms++;
 }
 
+/* A connection's receive was cancelled for the batched reads (stats). */
+void
+uring_ms_count_off(void)
+{
+	ust.us_msoff++;
+}
+
 /* Cancel fd's multishot receive: its last completion follows. */
 void
 uring_ms_cancel(int fd)

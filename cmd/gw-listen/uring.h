@@ -18,6 +18,7 @@ struct uring_stats {
 	uint64_t	us_recvs;	/* receives through them */
 	uint64_t	us_arms;	/* multishot receives armed */
 	uint64_t	us_msrecvs;	/* chunks they received */
+	uint64_t	us_msoff;	/* connections moved to the batched reads */
 };
 
 #define URING_MS_BUFS	16	/* receive buffers, a power of 2 */
@@ -43,6 +44,7 @@ int	uring_fd(void);
 int	uring_ms_on(void);
 void	uring_ms_arm(int);
 void	uring_ms_cancel(int);
+void	uring_ms_count_off(void);
 void	uring_ms_submit(void);
 int	uring_ms_queued(void);
 int	uring_ms_pending(void);

@@ -1252,6 +1252,17 @@ fanout() {
 	[[ "$output" == *"for 8400 frames: all"* ]]
 }
 
+@test "multishot receives: a client's burst of publishes on a channel it reads (7.7 MB) moves it to the batched reads, a budget a turn: every publish answered in order, every echo delivered (no 1013); the other client keeps its receive" {
+	listen_none --publish-rate 100000 --publish-burst 100000
+	grep -q 'io_uring: multishot receives' "$GW_LOG" ||
+	    skip "this kernel has no multishot receives with shared buffers"
+	run timeout 120 "$PY" "$GW_HELPERS/msburst.py" "$GW_PORT" 128 60000
+	echo "$output; moved $(lstat uring_recv_moved)"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"published 128 in order, 128 messages; calm served"* ]]
+	[ "$(lstat uring_recv_moved)" -eq 1 ]
+}
+
 @test "multishot receives: the descriptor of a connection that ended is closed: its close, its EOF, and one the worker gave up on (its receive cancelled) while the client holds it" {
 	listen_none
 	grep -q 'io_uring: multishot receives' "$GW_LOG" ||
