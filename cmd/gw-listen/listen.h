@@ -447,6 +447,7 @@ void		 conn_drop_queue(struct conn *);
 void		 conn_flush_all(void);
 void		 conn_read_all(void);
 void		 conn_ms_start(struct conn *);
+int		 conn_ms_close(struct conn *);
 void		 conn_ms_drain(void);
 void		 conn_ms_poll(void);
 void		 conn_schedule(struct conn *);
