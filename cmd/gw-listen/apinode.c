@@ -21,7 +21,7 @@
  * Send request req (a reference this takes) to every worker, for c; with
  * flags GW_GATHER_CLUSTER, to every node's.
  */
-static void
+static struct pend *
 apinode_ask(struct conn *c, json_t *req, int kind, uint32_t flags)
 {
 	struct ipc_msg	*m;
@@ -33,7 +33,7 @@ apinode_ask(struct conn *c, json_t *req, int kind, uint32_t flags)
 		api_error(c, 503, "unavailable", flags & GW_GATHER_CLUSTER ?
 		    "the node's bridge or Redis is not reachable: no node was "
 		    "asked" : "the node's bridge is not reachable");
-		return;
+		return NULL;
 	}
 	if ((s = json_dumps(req, JSON_COMPACT)) == NULL)
 		fatalx("api: json out of memory");
@@ -45,8 +45,11 @@ apinode_ask(struct conn *c, json_t *req, int kind, uint32_t flags)
 	ipc_add_u32(m, flags);
 	free(s);
 	c->c_flags |= CONN_F_WAIT;	/* the next request waits for this */
-	if (link_request(m, pd) == -1)
+	if (link_request(m, pd) == -1) {
 		api_fail(pd, "unavailable", "the node's bridge is not reachable");
+		return NULL;
+	}
+	return pd;
 }
 
 /* POST /api/disconnect: close the connections of a user, or one. */
@@ -65,7 +68,7 @@ apinode_disconnect(struct conn *c, json_t *o)
 		    "id of 1 to 128 bytes, ID a connection id");
 		return;
 	}
-	apinode_ask(c, user != NULL ? json_pack("{s:s, s:s}", "cmd", "kick",
+	(void)apinode_ask(c, user != NULL ? json_pack("{s:s, s:s}", "cmd", "kick",
 	    "user", user) : json_pack("{s:s, s:s}", "cmd", "kick", "conn", id),
 	    PD_KICK, GW_GATHER_CLUSTER);
 }
@@ -81,27 +84,107 @@ apinode_channels(struct conn *c, const char *pattern)
 
 	if (pattern != NULL)
 		json_object_set_new(req, "pattern", json_string(pattern));
-	apinode_ask(c, req, PD_CHANNELS, GW_GATHER_CLUSTER);
+	(void)apinode_ask(c, req, PD_CHANNELS, GW_GATHER_CLUSTER);
+}
+
+/*
+ * Scrapes waiting for the other workers' counters, and since when.  A
+ * bridge that is stopped (not gone: link_connected() still holds) would
+ * never answer them: past APINODE_METRICS_WAIT, this worker's own
+ * counters answer instead, as when the bridge is away.
+ */
+#define APINODE_METRICS_MAX	64
+#define APINODE_METRICS_WAIT	2.0
+static struct pend	*mw_pend[APINODE_METRICS_MAX];
+static ev_tstamp	 mw_asked[APINODE_METRICS_MAX];
+static int		 mw_n;
+static ev_timer		 mw_timer;
+
+static void	apinode_metrics_cb(struct ev_loop *, ev_timer *, int);
+
+/* This worker's counters alone, as the answer to c's /metrics. */
+static void
+apinode_metrics_own(struct conn *c, struct pend *pd)
+{
+	char	*s = ctl_metrics(NULL);
+
+	if (pd != NULL)
+		api_item_text(pd, API_METRICS_TYPE, s, strlen(s));
+	else
+		api_text(c, API_METRICS_TYPE, s, strlen(s));
+	free(s);
 }
 
 /*
  * GET /metrics: every worker's counters (through the bridge, which need
- * not reach Redis for it), or this worker's alone if the bridge is away:
- * a scrape then still says something.
+ * not reach Redis for it), or this worker's alone if the bridge is away,
+ * does not answer within APINODE_METRICS_WAIT, or 64 scrapes wait
+ * already: a scrape then still says something.
  */
 void
 apinode_metrics(struct conn *c)
 {
-	char	*s;
+	struct pend	*pd;
 
-	if (link_connected()) {
-		apinode_ask(c, json_pack("{s:s}", "cmd", "stats"), PD_METRICS,
-		    0);
+	if (!link_connected() || mw_n == APINODE_METRICS_MAX) {
+		apinode_metrics_own(c, NULL);
 		return;
 	}
-	s = ctl_metrics(NULL);
-	api_text(c, API_METRICS_TYPE, s, strlen(s));
-	free(s);
+	pd = apinode_ask(c, json_pack("{s:s}", "cmd", "stats"), PD_METRICS, 0);
+	if (pd == NULL)
+		return;
+	mw_pend[mw_n] = pd;
+	mw_asked[mw_n++] = ev_now(gl->l_loop);
+	if (!ev_is_active(&mw_timer)) {
+		ev_timer_init(&mw_timer, apinode_metrics_cb,
+		    APINODE_METRICS_WAIT, 0.);
+		ev_timer_start(gl->l_loop, &mw_timer);
+	}
+}
+
+/* Scrapes that waited APINODE_METRICS_WAIT: this worker's counters. */
+static void
+apinode_metrics_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	ev_tstamp	 now = ev_now(loop), next = APINODE_METRICS_WAIT;
+	struct pend	*pd;
+	int		 i = 0;
+
+	(void)revents;
+	while (i < mw_n) {
+		if (now - mw_asked[i] < APINODE_METRICS_WAIT) {
+			if (mw_asked[i] + APINODE_METRICS_WAIT - now < next)
+				next = mw_asked[i] + APINODE_METRICS_WAIT - now;
+			i++;
+			continue;
+		}
+		pd = mw_pend[i];
+		log_info("metrics: gw-bridge did not answer in %.0f s: this "
+		    "worker's counters alone", APINODE_METRICS_WAIT);
+		link_forget(pd);
+		/* Frees pd, which takes it off the list (index i). */
+		apinode_metrics_own(pd->pd_conn, pd);
+	}
+	if (mw_n > 0) {
+		ev_timer_set(t, next > 0.01 ? next : 0.01, 0.);
+		ev_timer_start(loop, t);
+	}
+}
+
+/* pd, a /metrics request, is answered or gone: off the list. */
+void
+apinode_metrics_done(struct pend *pd)
+{
+	int	i;
+
+	for (i = 0; i < mw_n; i++)
+		if (mw_pend[i] == pd) {
+			mw_pend[i] = mw_pend[--mw_n];
+			mw_asked[i] = mw_asked[mw_n];
+			break;
+		}
+	if (mw_n == 0 && ev_is_active(&mw_timer))
+		ev_timer_stop(gl->l_loop, &mw_timer);
 }
 
 static int

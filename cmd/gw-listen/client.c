@@ -247,6 +247,8 @@ pend_free(struct pend *pd)
 		gl->l_nhist--;
 	else if (pd->pd_kind == PD_RESWAIT)
 		gl->l_nreswait--;
+	else if (pd->pd_kind == PD_METRICS)
+		apinode_metrics_done(pd);
 	if (pd->pd_prevp != NULL) {
 		if ((*pd->pd_prevp = pd->pd_next) != NULL)
 			pd->pd_next->pd_prevp = pd->pd_prevp;

@@ -613,6 +613,7 @@ void		 api_presence(struct pend *, json_t *, const char *,
 void		 apinode_disconnect(struct conn *, json_t *);
 void		 apinode_channels(struct conn *, const char *);
 void		 apinode_metrics(struct conn *);
+void		 apinode_metrics_done(struct pend *);
 int		 apinode_gathered(struct pend *, struct ipc_rd *);
 
 /* limit.c */

@@ -145,6 +145,25 @@ acheck() {
 	echo "$out" | grep -q "^gw_listen_connections{node=\"c\",pid=\"${NODE_PIDS[0]}\"} "
 }
 
+@test "metrics: with the node's gw-bridge stopped (SIGSTOP: connected, silent), a scrape gets the worker's own counters after 2 s (200), not a 503 at the head deadline; both workers' again once it runs" {
+	local out log bp
+	start_node c 2
+	bp=$(head -n 1 "$GW_TMP/c.pids")
+	log=$(grep -l "gw-listen\[${NODE_PIDS[0]}\]" "$GW_TMP"/gw-listen.*.log)
+	kill -STOP "$bp"
+	out=$(curl -s -m 9 -w '\n%{http_code}' "http://127.0.0.1:${NODE_PORTS[0]}/metrics")
+	kill -CONT "$bp"
+	echo "$out" | grep '^gw_listen_connections{' || true
+	[ "$(echo "$out" | tail -n 1)" = 200 ]
+	[ "$(echo "$out" | grep -c '^gw_listen_connections{')" -eq 1 ]
+	echo "$out" | grep -q "^gw_listen_connections{node=\"c\",pid=\"${NODE_PIDS[0]}\"} "
+	grep -q "metrics: gw-bridge did not answer in 2 s" "$log"
+	# The bridge's late answer is dropped; the next scrape has both.
+	out=$(curl -s -m 9 -w '\n%{http_code}' "http://127.0.0.1:${NODE_PORTS[0]}/metrics")
+	[ "$(echo "$out" | tail -n 1)" = 200 ]
+	[ "$(echo "$out" | grep -c '^gw_listen_connections{')" -eq 2 ]
+}
+
 @test "api: channels and disconnect are the node's, every worker's (through gw-bridge), not the worker's that took the request" {
 	start_node c 2 --api-key-file "$GW_TMP/keys"
 	"$PY" "$AC" nodewide --ports "${NODE_PORTS[0]},${NODE_PORTS[1]}" \
