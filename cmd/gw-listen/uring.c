@@ -54,6 +54,20 @@
 #define IORING_CQE_F_BUF_MORE	(1U << 4)
 #endif
 
+/*
+ * struct io_uring_buf_reg, whose fourth field is "pad" in older headers
+ * and "flags" in newer ones: the layout the kernel reads, named here.
+ */
+struct uring_buf_reg {
+	uint64_t	ring_addr;
+	uint32_t	ring_entries;
+	uint16_t	bgid;
+	uint16_t	flags;
+	uint64_t	resv[3];
+};
+_Static_assert(sizeof(struct uring_buf_reg) ==
+    sizeof(struct io_uring_buf_reg), "io_uring_buf_reg layout");
+
 static struct {
 	int			 fd;
 	unsigned		*sq_tail;
@@ -336,7 +350,7 @@ uring_get_stats(struct uring_stats *s)
 static void
 uring_ms_setup(void)
 {
-	struct io_uring_buf_reg	 reg;
+	struct uring_buf_reg	 reg;
 	int			 i;
 
 	ms.brsz = URING_MS_BUFS * sizeof(struct io_uring_buf);
@@ -353,7 +367,7 @@ uring_ms_setup(void)
 	 * six): without this, each took a whole one and a burst of pongs
 	 * ran the ring dry.
 	 */
-	reg.pad = IOU_PBUF_RING_INC;
+	reg.flags = IOU_PBUF_RING_INC;
 	if (syscall(__NR_io_uring_register, u.fd, IORING_REGISTER_PBUF_RING,
 	    &reg, 1) != 0) {
 		munmap(ms.br, ms.brsz);
