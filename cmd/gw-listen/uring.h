@@ -1,7 +1,11 @@
 /*
  * uring.h -- many socket sends, or receives, in one system call
  * (io_uring): the flush at the end of each loop iteration, and the reads
- * of the connections that became readable in it.
+ * of the connections: one multishot receive each where the kernel has
+ * them (uring_ms_*: armed once, their completions taken with
+ * uring_ms_submit() and handed out in order by uring_ms_next(), each
+ * buffer given back with uring_ms_recycle() once used up), else a batch
+ * of the ones that became readable (uring_recv_all()).
  */
 #ifndef GW_LISTEN_URING_H
 #define GW_LISTEN_URING_H
