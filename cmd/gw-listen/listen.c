@@ -411,8 +411,8 @@ listen_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	conn_reap_all();
 	conn_flush_all();
 	conn_reap_all();
-	if (uring_ms_queued())
-		uring_ms_submit();
+	if (uring_ms_on())
+		uring_ms_submit();	/* what is queued, and what came */
 	if (uring_ms_pending())
 		ev_idle_start(loop, &gl->l_ringidle);
 	listen_turn(loop);

@@ -135,8 +135,8 @@ conn_ms_drain(void)
 static void
 conn_ms_chunk(struct conn *c, const uint8_t *p, size_t n)
 {
-	c->c_rdturn = c->c_rdturn + n > UINT32_MAX ? UINT32_MAX :
-	    c->c_rdturn + (uint32_t)n;
+	/* At most CONN_MS_DRAIN chunks of URING_MS_BUFSZ: no overflow. */
+	c->c_rdturn += (uint32_t)n;
 	/* CLOSING: input is dropped until the EOF. */
 	if (c->c_state != CONN_ST_WS || (c->c_flags & CONN_F_DEAD))
 		return;

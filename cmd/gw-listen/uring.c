@@ -345,7 +345,8 @@ uring_get_stats(struct uring_stats *s)
 
 /*
  * Set up the buffers of the multishot receives and register them; if the
- * kernel refuses (older than 5.19), the connections are read as before.
+ * kernel refuses (older than 6.12: no incremental buffers), the
+ * connections are read in batches as before.
  */
 static void
 uring_ms_setup(void)
@@ -414,7 +415,7 @@ uring_ms_sqe(void)
 
 /*
  * Arm a multishot receive on fd: every chunk that comes is a completion
- * (uring_ms_next()) until one without URING_MS_MORE ends it.  Submitted
+ * (uring_ms_next()) until one without um_more ends it.  Submitted
  * with the next batch, or by uring_ms_submit().
  */
 void
@@ -529,13 +530,6 @@ int
 uring_ms_pending(void)
 {
 	return ms.phead != ms.ptail;
-}
-
-/* Are SQEs queued? */
-int
-uring_ms_queued(void)
-{
-	return u.nq > 0;
 }
 
 /* The next completion of a multishot receive, in order: 1, or 0 if none. */

@@ -50,7 +50,6 @@ void	uring_ms_arm(int);
 void	uring_ms_cancel(int);
 void	uring_ms_count_off(void);
 void	uring_ms_submit(void);
-int	uring_ms_queued(void);
 int	uring_ms_pending(void);
 int	uring_ms_next(struct uring_ms *);
 void	uring_ms_recycle(uint16_t);

@@ -87,6 +87,7 @@ static int	ws_frame_check(struct conn *, struct conn_rx *, int, int, int,
 		    uint64_t);
 static void	ws_peek_header(struct conn *, struct conn_rx *);
 static void	ws_keep_tail(struct conn_rx *, const uint8_t *, size_t);
+static void	ws_keep(struct conn *, const uint8_t *, size_t);
 static void	ws_control(struct conn *, struct conn_rx *, int);
 static int	ws_token_expired(struct conn *);
 
@@ -267,10 +268,7 @@ ws_start(struct conn *c, const char *p, size_t len)
 	c->c_rx = NULL;
 	if (len == 0)
 		return;
-	c->c_rx = ws_rx_get();
-	c->c_rx->rx_pend = xmalloc(len);
-	memcpy(c->c_rx->rx_pend, p, len);
-	c->c_rx->rx_pendlen = len;
+	ws_keep(c, (const uint8_t *)p, len);
 	/* No read event may come for bytes we already hold. */
 	ev_feed_event(gl->l_loop, &c->c_io, EV_READ);
 }
@@ -324,6 +322,14 @@ ws_pending(const struct conn *c)
 void
 ws_hold(struct conn *c, const uint8_t *p, size_t n)
 {
+	ws_keep(c, p, n);
+	gst.st_bytes_in += n;	/* read now, handled as the head's are */
+}
+
+/* Append n bytes to c's bytes held for ws_read() (rx_pend). */
+static void
+ws_keep(struct conn *c, const uint8_t *p, size_t n)
+{
 	struct conn_rx	*rx;
 
 	if (c->c_rx == NULL)
@@ -332,7 +338,6 @@ ws_hold(struct conn *c, const uint8_t *p, size_t n)
 	rx->rx_pend = xrealloc(rx->rx_pend, rx->rx_pendlen + n);
 	memcpy(rx->rx_pend + rx->rx_pendlen, p, n);
 	rx->rx_pendlen += n;
-	gst.st_bytes_in += n;	/* read now, handled as the head's are */
 }
 
 /* Read and handle what the client sent, within the read budget. */
