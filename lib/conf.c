@@ -53,6 +53,7 @@ static const struct conf_key keys[] = {
 	{ "api_key_file", CONF_T_PATH, 1, 4096, NULL, NULL, 0 },
 	{ "metrics_allow", CONF_T_STR, 1, CONF_MAXVAL, NULL, NULL, 0 },
 	{ "max_conns_per_ip", CONF_T_NUM, 0, 10000000, NULL, "0", 0 },
+	{ "upgrade_rate", CONF_T_NUM, 0, 10000000, NULL, NULL, 0 },
 	{ "io_uring", CONF_T_BOOL, 0, 0, NULL, "on", 0 },
 	{ "redis", CONF_T_REDIS, 0, 0, NULL, NULL, 0 },
 	{ "history_size", CONF_T_NUM, 1, 100000, NULL, "128", 0 },

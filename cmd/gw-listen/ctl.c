@@ -199,6 +199,10 @@ ctl_counters(void)
 	}
 	json_object_set_new(o, "events_in",
 	    json_integer((json_int_t)gst.st_events_in));
+	json_object_set_new(o, "upgrades_waited",
+	    json_integer((json_int_t)gst.st_upwaited));
+	json_object_set_new(o, "upgrades_waiting",
+	    json_integer((json_int_t)limit_waiting()));
 	json_object_set_new(o, "loop_max_ms",
 	    json_integer((json_int_t)(gst.st_turn_max_us / 1000)));
 	json_object_set_new(o, "loop_turns_100ms",
@@ -518,6 +522,7 @@ ctl_metrics(json_t *stats)
 		    strcmp(k, "channels") == 0 ||
 		    strcmp(k, "subscriptions") == 0 ||
 		    strcmp(k, "io_uring") == 0 ||
+		    strcmp(k, "upgrades_waiting") == 0 ||
 		    strcmp(k, "loop_max_ms") == 0;
 		fprintf(f, "# TYPE gw_listen_%s %s\n", k,
 		    gauge ? "gauge" : "counter");

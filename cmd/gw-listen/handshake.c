@@ -48,6 +48,7 @@ handshake_read(struct conn *c)
 		h->h_bodylen = h->h_bodygot = 0;
 		h->h_route = h->h_keep = 0;
 		h->h_api = NULL;
+		h->h_upwait = NULL;
 		ev_init(&h->h_again, handshake_again_cb);
 		h->h_again.data = c;
 	}
@@ -232,6 +233,7 @@ handshake_free(struct conn *c)
 	c->c_flags &= ~CONN_F_RPAUSE;
 	if (c->c_head != NULL) {
 		ev_timer_stop(gl->l_loop, &c->c_head->h_again);
+		limit_unwait(c->c_head);
 		api_free_req(c->c_head);
 	}
 	free(c->c_head);
@@ -270,6 +272,12 @@ handshake_expire(struct conn *c)
 		log_debug("keep-alive connection idle");
 		handshake_free(c);
 		conn_close_after_flush(c);
+		return;
+	}
+	if (c->c_head != NULL && c->c_head->h_upwait != NULL) {
+		/* Still waiting for its turn (--upgrade-rate). */
+		handshake_fail(c, 503, "too many upgrades at once; try again",
+		    "Retry-After: 1\r\n");
 		return;
 	}
 	if (c->c_flags & CONN_F_WAIT) {
@@ -479,11 +487,29 @@ handshake_upgrade(struct conn *c, const struct http_req *req)
 	c->c_id = id;
 	if (id->id_exp != 0)
 		c->c_flags |= CONN_F_EXPIRES;
-	if (req->r_query != NULL && (n = http_query_get(req->r_query,
-	    req->r_querylen, "session", sid, sizeof(sid))) > 0 &&
-	    sess_load(c, sid, n, accept, req->r_headlen) == 0)
+	if (req->r_query == NULL || (n = http_query_get(req->r_query,
+	    req->r_querylen, "session", sid, sizeof(sid))) < 0)
+		n = 0;
+	if (limit_upgrade(c, accept, sid, (size_t)n, req->r_headlen))
+		handshake_begin(c, accept, sid, (size_t)n, req->r_headlen);
+}
+
+/*
+ * c's upgrade, checked and counted, begins (now, or at its turn under
+ * --upgrade-rate): load the session sid (sidlen bytes, 0 for none) and
+ * answer once it is loaded, or answer now and welcome a fresh session.
+ */
+void
+handshake_begin(struct conn *c, const char *accept, const char *sid,
+    size_t sidlen, size_t headlen)
+{
+	if (gl->l_stopping) {
+		handshake_fail(c, 503, "draining", NULL);
+		return;
+	}
+	if (sidlen > 0 && sess_load(c, sid, sidlen, accept, headlen) == 0)
 		return;		/* answered once the session is loaded */
-	handshake_finish(c, accept, req->r_headlen);
+	handshake_finish(c, accept, headlen);
 	if (c->c_state == CONN_ST_WS)
 		client_welcome(c, 0, NULL);
 }

@@ -519,6 +519,7 @@ listen_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (w->signum == SIGTERM && !gl->l_stopping &&
 	    gl->l_conf->lc_drain > 0) {
 		gl->l_stopping = 1;
+		limit_drain();
 		for (c = gl->l_live.tl_head; c != NULL; c = c->c_tnext)
 			n++;
 		for (c = gl->l_pinged.tl_head; c != NULL; c = c->c_tnext)

@@ -14,6 +14,7 @@
 
 #include "http.h"
 #include "ipc.h"
+#include "wskey.h"
 
 #define LISTEN_MAXADDRS		16
 #define LISTEN_READ_BUDGET	(64 * 1024)	/* bytes read per event */
@@ -53,6 +54,9 @@
 #define LISTEN_MAXKEEP		10000	/* API requests per connection */
 #define LISTEN_ROUTE_BUDGET	64	/* pipelined requests routed per
 					   event */
+#define LISTEN_UPGRADE_RATE	2000	/* --upgrade-rate's default */
+#define LISTEN_UPGRADE_BURST	0.05	/* s of --upgrade-rate at once */
+#define LISTEN_UPGRADE_TICK	0.005	/* s between turns of the waiting */
 
 struct listen_addr {
 	struct sockaddr_storage	 la_ss;
@@ -85,6 +89,7 @@ struct listen_conf {
 	const char		*lc_metrics;	/* --metrics-allow */
 	unsigned		 lc_maxconns;	/* WebSockets; 0: no limit */
 	unsigned		 lc_maxperip;	/* per client address; 0: off */
+	unsigned		 lc_uprate;	/* upgrades begun a second; 0: off */
 };
 
 /* Who a connection is: fixed at the handshake. */
@@ -168,8 +173,24 @@ struct conn_head {
 	int		 h_keep;	/* API: keep the connection after
 					   the answer */
 	struct api_req	*h_api;		/* API: a batch's answers */
+	struct upwait	*h_upwait;	/* an upgrade waiting its turn */
 	ev_timer	 h_again;	/* routes what is buffered */
 	char		 h_buf[HTTP_MAXHEAD];
+};
+
+/*
+ * An upgrade waiting for its turn under --upgrade-rate (limit.c): what
+ * handshake_begin() needs to go on.  Owned by the queue; its connection's
+ * head points at it.
+ */
+struct upwait {
+	struct upwait	*uw_next;
+	struct upwait	**uw_prevp;
+	struct conn	*uw_conn;
+	size_t		 uw_headlen;
+	size_t		 uw_sidlen;
+	char		 uw_accept[WSKEY_ACCEPTLEN + 1];
+	char		 uw_sid[40];
 };
 
 /* A live message held for a subscription waiting for its history. */
@@ -416,6 +437,8 @@ struct listen_stats {
 	uint64_t	st_errors;		/* error frames */
 	uint64_t	st_rate_limited;
 	uint64_t	st_resumed;		/* sessions resumed */
+	uint64_t	st_upwaited;		/* upgrades that waited their
+						   turn (--upgrade-rate) */
 	uint64_t	st_kicked;
 	uint64_t	st_events_in;		/* presence/typing from the bridge */
 	uint64_t	st_closes[16];		/* by code, see ctl.c */
@@ -468,6 +491,8 @@ void		 handshake_read(struct conn *);
 void		 handshake_free(struct conn *);
 void		 handshake_expire(struct conn *);
 void		 handshake_finish(struct conn *, const char *, size_t);
+void		 handshake_begin(struct conn *, const char *, const char *,
+		    size_t, size_t);
 void		 handshake_answered(struct conn *, int);
 const char	*handshake_reason(int);
 
@@ -619,6 +644,11 @@ int		 apinode_gathered(struct pend *, struct ipc_rd *);
 /* limit.c */
 int		 limit_take(struct conn *);
 void		 limit_release(struct conn *);
+int		 limit_upgrade(struct conn *, const char *, const char *,
+		    size_t, size_t);
+void		 limit_unwait(struct conn_head *);
+void		 limit_drain(void);
+size_t		 limit_waiting(void);
 void		 limit_free(void);
 
 /* ctl.c */

@@ -86,7 +86,8 @@ usage(void)
 "                 [--publish-burst n] [--drain-time seconds] [--demo dir]\n"
 "                 [--api-key-file file] [--metrics-allow net,...]\n"
 "                 [--max-connections n] [--max-conns-per-ip n]\n"
-"                 [--socket-group group] [--no-io-uring] [--spill]\n");
+"                 [--upgrade-rate n] [--socket-group group]\n"
+"                 [--no-io-uring] [--spill]\n");
 	exit(2);
 }
 
@@ -94,8 +95,8 @@ enum {
 	OPT_AUTH = 256, OPT_SECRET, OPT_ORIGIN, OPT_NODE, OPT_MAXMSG,
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
 	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
-	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_GROUP, OPT_NOURING,
-	OPT_SPILL
+	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_UPRATE, OPT_GROUP,
+	OPT_NOURING, OPT_SPILL
 };
 
 static const struct option longopts[] = {
@@ -120,6 +121,7 @@ static const struct option longopts[] = {
 	{ "metrics-allow",	required_argument,	NULL, OPT_METRICS },
 	{ "max-connections",	required_argument,	NULL, OPT_MAXCONNS },
 	{ "max-conns-per-ip",	required_argument,	NULL, OPT_MAXPERIP },
+	{ "upgrade-rate",	required_argument,	NULL, OPT_UPRATE },
 	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
 	{ "no-io-uring",	no_argument,		NULL, OPT_NOURING },
 	{ "spill",		no_argument,		NULL, OPT_SPILL },
@@ -161,6 +163,9 @@ opt_limit(struct listen_conf *conf, int ch, const char *arg)
 		break;
 	case OPT_MAXPERIP:
 		conf->lc_maxperip = opt_num(arg, 0, 10000000);
+		break;
+	case OPT_UPRATE:
+		conf->lc_uprate = opt_num(arg, 0, 10000000);
 		break;
 	case OPT_PUBRATE:
 		conf->lc_pubrate = opt_num(arg, 1, 1000000);
@@ -341,6 +346,7 @@ main(int argc, char *argv[])
 	conf.lc_ping = 25;
 	conf.lc_pong = 10;
 	conf.lc_headtmo = 10;
+	conf.lc_uprate = LISTEN_UPGRADE_RATE;
 	conf.lc_drain = 10;
 	conf.lc_readyfd = -1;
 	if (gethostname(conf.lc_node, sizeof(conf.lc_node) - 1) == -1)

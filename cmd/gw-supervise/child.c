@@ -177,6 +177,15 @@ arg_listen(struct argv *a, const struct conf *c)
 		arg_add(a, "--max-connections");
 		arg_add(a, "%lu", (max + n - 1) / n);
 	}
+	if (conf_raw(c, "upgrade_rate") != NULL) {
+		/* The node's rate, shared by its workers (0: no limit). */
+		unsigned long rate = strtoul(conf_get(c, "upgrade_rate"),
+		    NULL, 10);
+		size_t n = sup_nworkers(c);
+
+		arg_add(a, "--upgrade-rate");
+		arg_add(a, "%lu", (rate + n - 1) / n);
+	}
 }
 
 /*

@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 load ../helpers/gw
 
 LC="$GW_HELPERS/limitcheck.py"
+UC="$GW_HELPERS/upratecheck.py"
 
 setup() {
 	gw_setup
@@ -69,11 +70,65 @@ asyncio.run(main())
 PYEOF
 }
 
-@test "limits: gw-supervise gives each of its workers its share of max_connections, and max_conns_per_ip" {
+# listen_counter NAME: gw-listen's counter NAME in gwctl stats.
+listen_counter() {
+	"$GWCTL_BIN" --rundir "$GW_TMP/run" --json stats |
+	    jq -r "select(.process == \"gw-listen\") | .counters.$1"
+}
+
+@test "limits: --upgrade-rate 20: 30 clients at once are all welcomed, spread over the rate (the counters say 29 waited, none waits now)" {
+	start_listen --auth none --upgrade-rate 20
+	"$PY" "$UC" paced --port "$GW_PORT" --rate 20 --n 30
+	[ "$(listen_counter upgrades_waited)" -eq 29 ]
+	[ "$(listen_counter upgrades_waiting)" -eq 0 ]
+}
+
+@test "limits: by default a worker begins 2000 upgrades a second: of 2000 sent at once, some wait their turn, and all are upgraded" {
+	start_listen --auth none
+	"$PY" "$UC" burst --port "$GW_PORT" --n 2000
+	[ "$(listen_counter upgrades_waited)" -gt 0 ]
+	[ "$(listen_counter upgrades_waiting)" -eq 0 ]
+}
+
+@test "limits: --upgrade-rate: an upgrade still waiting at its head deadline gets 503 with Retry-After" {
+	start_listen --auth none --upgrade-rate 1 --head-timeout 1 -v
+	"$PY" "$UC" deadline --port "$GW_PORT"
+	[ "$(listen_counter upgrades_waiting)" -eq 0 ]
+	grep -q 'http 503: too many upgrades at once; try again' "$GW_LOG"
+}
+
+@test "limits: --upgrade-rate: a client that leaves while its upgrade waits loses its place; those after it are answered in order" {
+	start_listen --auth none --upgrade-rate 1 --head-timeout 30
+	"$PY" "$UC" gone --port "$GW_PORT"
+	[ "$(listen_counter upgrades_waited)" -eq 3 ]
+	[ "$(listen_counter upgrades_waiting)" -eq 0 ]
+}
+
+@test "limits: --upgrade-rate: /healthz does not wait behind the upgrades" {
+	start_listen --auth none --upgrade-rate 1 --head-timeout 30
+	"$PY" "$UC" healthz --port "$GW_PORT"
+}
+
+@test "limits: --upgrade-rate: a drain answers the upgrades still waiting 503 at once" {
+	start_listen --auth none --upgrade-rate 1 --head-timeout 30
+	"$PY" "$UC" drain --port "$GW_PORT" --pid "$GW_PID"
+	wait_exit "$GW_PID" 10
+}
+
+@test "limits: --upgrade-rate: a resume that waited for its turn restores its session" {
+	NODE_PRESENCE=1 start_node u 1 --upgrade-rate 1
+	"$PY" "$UC" resume --port "$GW_PORT"
+	[ "$("$GWCTL_BIN" --rundir "$GW_TMP/u" --json stats |
+	    jq -r 'select(.process == "gw-listen") |
+	    .counters.upgrades_waited')" -ge 1 ]
+}
+
+@test "limits: gw-supervise gives each of its workers its share of max_connections and upgrade_rate, and max_conns_per_ip" {
 	local rd=$GW_TMP/sup port pid args n=0 i
 	port=$(free_port)
 	"$GW_SUPERVISE_BIN" --rundir "$rd" --auth none --listen "127.0.0.1:$port" \
 	    --workers 2 --max-connections 5 --max-conns-per-ip 7 \
+	    --upgrade-rate 5 \
 	    >"$GW_TMP/sup.log" 2>&1 &
 	pid=$!
 	echo "$pid" >>"$GW_TMP/spawned.pids"
@@ -83,6 +138,7 @@ PYEOF
 		echo "$args"
 		[[ "$args" == *"--max-connections 3"* ]]
 		[[ "$args" == *"--max-conns-per-ip 7"* ]]
+		[[ "$args" == *"--upgrade-rate 3"* ]]
 		n=$((n + 1))
 	done
 	[ "$n" -eq 2 ]
