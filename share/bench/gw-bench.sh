@@ -42,7 +42,9 @@
 #	and its children) and every victim resumes its session on b (not
 #	in the default set: about 2 minutes); GW_BENCH_S6_NICE=N runs
 #	the victims' processes at nice N (the bystanders' and the
-#	publisher's at 0), as if the victims had cores of their own
+#	publisher's at 0), as if the victims had cores of their own;
+#	GW_BENCH_S6_UPRATE=N gives node b upgrade_rate N (0: no limit;
+#	unset: the default, 2000 a second for each worker)
 #
 # s1m runs in a network namespace of its own, with a bigger table of
 # connections, when it can (root, Linux 5.19; GW_BENCH_NETNS=no: never).
@@ -223,6 +225,8 @@ reconnect_storm() {
 	local name=$1 n=$2 y=$3 w pb sa kids
 	w=$(((n + 17999) / 18000))
 	node_args=(--max-connections $(((n + y) * 2)))
+	[ -z "${GW_BENCH_S6_UPRATE:-}" ] ||
+	    node_args+=(--upgrade-rate "$GW_BENCH_S6_UPRATE")
 	start_node b "$w"
 	pb=$port
 	node_args=(--redis "unix://$run/b/redis.sock" \
