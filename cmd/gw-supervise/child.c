@@ -49,6 +49,8 @@ struct argv {
 static void	arg_add(struct argv *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	arg_keys(struct argv *, const struct conf *, const char *);
+static void	arg_share(struct argv *, const struct conf *, const char *,
+		    const char *);
 static void	arg_redis(struct argv *, const struct conf *);
 static void	arg_listen(struct argv *, const struct conf *);
 static void	log_line(struct logpipe *, const char *, size_t);
@@ -168,24 +170,24 @@ arg_listen(struct argv *a, const struct conf *c)
 	    "max_subscriptions ping_interval pong_timeout publish_rate "
 	    "publish_burst drain_time api_key_file metrics_allow "
 	    "max_conns_per_ip socket_group");
-	if (conf_raw(c, "max_connections") != NULL) {
-		/* The node's limit, shared by its workers. */
-		unsigned long max = strtoul(conf_get(c, "max_connections"),
-		    NULL, 10);
-		size_t n = sup_nworkers(c);
+	/* The node's limit and rate, shared by its workers. */
+	arg_share(a, c, "max_connections", "--max-connections");
+	arg_share(a, c, "upgrade_rate", "--upgrade-rate");
+}
 
-		arg_add(a, "--max-connections");
-		arg_add(a, "%lu", (max + n - 1) / n);
-	}
-	if (conf_raw(c, "upgrade_rate") != NULL) {
-		/* The node's rate, shared by its workers (0: no limit). */
-		unsigned long rate = strtoul(conf_get(c, "upgrade_rate"),
-		    NULL, 10);
-		size_t n = sup_nworkers(c);
+/* If key is set, give flag each worker's share of it: key / N, rounded up. */
+static void
+arg_share(struct argv *a, const struct conf *c, const char *key,
+    const char *flag)
+{
+	unsigned long	 v;
+	size_t		 n = sup_nworkers(c);
 
-		arg_add(a, "--upgrade-rate");
-		arg_add(a, "%lu", (rate + n - 1) / n);
-	}
+	if (conf_raw(c, key) == NULL)
+		return;
+	v = strtoul(conf_get(c, key), NULL, 10);
+	arg_add(a, "%s", flag);
+	arg_add(a, "%lu", (v + n - 1) / n);
 }
 
 /*
