@@ -17,7 +17,8 @@
 #	18 000 (20 000 open files per process); s1m is the same with
 #	1 000 000 (not in the default set: about 10 minutes and 15 GiB);
 #	both hold the connections GW_BENCH_S1_HOLD seconds (10)
-# s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s
+# s2	fan-out: 1 000 subscribers of one channel, 100 msg/s for 5 s (the
+#	subscribers in two receiver processes, one a core, as the workers)
 # s2big	fan-out: 10 000 subscribers of one channel, 100 msg/s for 5 s
 # s3	many channels: 10 000 subscribers on 10 000 channels, 10 000
 #	msg/s over them in shuffled rounds for 3 s (after a 1 s warm-up),
@@ -329,7 +330,7 @@ for s in "$@"; do
 		node_args=()
 		node_nice= ;;
 	s2)
-		scenario s2-fanout-1k 2 --conns 1000 --channels 1 \
+		scenario s2-fanout-1k 2 --conns 1000 --procs 2 --channels 1 \
 		    --rate 100 --warmup 1 --duration 5 ;;
 	s2big)
 		scenario s2-fanout-10k 2 --conns 10000 --channels 1 \
