@@ -232,11 +232,16 @@ EOF
 	[[ "${lines[1]}" == "chat     "* ]]
 }
 
-@test "gwctl publish: a value of 1 MiB is published, one byte more refused (exit 1, said), as gwctl(8) says" {
+@test "gwctl publish: a value of 1 MiB is published and reaches a subscriber (its frame over max_outbound: not a slow consumer), one byte more refused (exit 1, said), as gwctl(8) says" {
 	node
+	ws sub --port "$GW_PORT" --user bob --channel big --count 1
 	# On stdin: an argument is limited to 128 KiB by the kernel.
 	run bash -c "printf '\"%s\"\\n' \"\$(head -c $((1024 * 1024 - 2)) /dev/zero | tr '\\0' x)\" | '$GWCTL' publish big"
 	[ "$status" -eq 0 ]
+	wait_pid "$WS_PID"
+	[ "$WAIT_STATUS" -eq 0 ]
+	[ "$(grep '"message"' "$GW_TMP/sub.out" | jq '.data | length')" -eq \
+	    $((1024 * 1024 - 2)) ]
 	run bash -c "printf '\"%s\"\\n' \"\$(head -c $((1024 * 1024 - 1)) /dev/zero | tr '\\0' x)\" | '$GWCTL' publish big"
 	echo "$output"
 	[ "$status" -eq 1 ]

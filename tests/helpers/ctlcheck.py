@@ -31,7 +31,9 @@ async def run(a):
     q = {"token": a.token} if a.token else {"user": a.user} if a.user else {}
     url = "ws://127.0.0.1:%d/ws?%s" % (a.port, urllib.parse.urlencode(q))
     try:
-        ws = await websockets.connect(url, open_timeout=a.timeout)
+        # No frame size limit: gwctl's values go up to 1 MiB.
+        ws = await websockets.connect(url, open_timeout=a.timeout,
+                                      max_size=None)
     except websockets.exceptions.InvalidStatusCode as e:
         out({"http": e.status_code})
         return 3
