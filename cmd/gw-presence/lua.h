@@ -186,6 +186,11 @@
 /*
  * Save a session.  KEYS: gw:sess:SID, gw:isess:INST.  ARGV: sid, user,
  * state, instance, live ('1' or '0'), resume window (ms).
+ * Field h names the instance that last held the session (a live save or
+ * a load; a close leaves it): a save from another node than h's comes
+ * from a connection that held the session before a resume there (its
+ * save was late: its gw-presence stopped, say), and is left alone, so
+ * that its older offsets do not replace those of the newer holder.
  * Live: the session is this instance's, with no expiry (taken from any
  * other owner, whose set loses it).  Closed: it is kept for the resume
  * window with no owner, unless another instance that is alive holds it
@@ -196,17 +201,23 @@
  * Returns 1 if saved, 0 if left alone.
  */
 #define LUA_SSAVE \
-"local o = redis.call('HGET', KEYS[1], 'o')\n" \
+"local v = redis.call('HMGET', KEYS[1], 'o', 'h')\n" \
+"local o, h = v[1], v[2]\n" \
 "local other = o and o ~= '' and o ~= ARGV[4]\n" \
+"local function node(i) return string.match(i, '^(.*)/[^/]*$') end\n" \
+"if h and h ~= '' and node(h) ~= node(ARGV[4]) then\n" \
+"  if ARGV[5] ~= '1' then redis.call('SREM', KEYS[2], ARGV[1]) end\n" \
+"  return 0\n" \
+"end\n" \
 "if ARGV[5] == '1' then\n" \
 "  if other then redis.call('SREM', 'gw:isess:' .. o, ARGV[1]) end\n" \
-"  redis.call('HSET', KEYS[1], 'u', ARGV[2], 's', ARGV[3], 'o', ARGV[4])\n" \
+"  redis.call('HSET', KEYS[1], 'u', ARGV[2], 's', ARGV[3], 'o', ARGV[4],\n" \
+"    'h', ARGV[4])\n" \
 "  redis.call('PERSIST', KEYS[1])\n" \
 "  redis.call('SADD', KEYS[2], ARGV[1])\n" \
 "  return 1\n" \
 "end\n" \
 "redis.call('SREM', KEYS[2], ARGV[1])\n" \
-"local function node(i) return string.match(i, '^(.*)/[^/]*$') end\n" \
 "if other and node(o) ~= node(ARGV[4]) and\n" \
 "    redis.call('EXISTS', 'gw:lease:' .. o) == 1 then\n" \
 "  return 0\n" \
@@ -236,7 +247,7 @@
 "if o and o ~= '' and o ~= ARGV[3] then\n" \
 "  redis.call('SREM', 'gw:isess:' .. o, ARGV[1])\n" \
 "end\n" \
-"redis.call('HSET', KEYS[1], 'o', ARGV[3])\n" \
+"redis.call('HSET', KEYS[1], 'o', ARGV[3], 'h', ARGV[3])\n" \
 "redis.call('PERSIST', KEYS[1])\n" \
 "redis.call('SADD', KEYS[2], ARGV[1])\n" \
 "return v[2]\n"
@@ -258,12 +269,16 @@
  * may have closed it while its connection is still open here).  KEYS:
  * gw:sess:SID, gw:isess:INST.  ARGV: instance, sid.  A session that is
  * ours or has no owner becomes live and ours; one another instance has
- * taken, or that is gone, is left.  Returns 1 if owned.
+ * taken (or another node held last: h), or that is gone, is left.
+ * Returns 1 if owned.
  */
 #define LUA_SOWN \
-"local o = redis.call('HGET', KEYS[1], 'o')\n" \
+"local v = redis.call('HMGET', KEYS[1], 'o', 'h')\n" \
+"local o, h = v[1], v[2]\n" \
+"local function node(i) return string.match(i, '^(.*)/[^/]*$') end\n" \
 "if o ~= ARGV[1] and o ~= '' then return 0 end\n" \
-"redis.call('HSET', KEYS[1], 'o', ARGV[1])\n" \
+"if h and h ~= '' and node(h) ~= node(ARGV[1]) then return 0 end\n" \
+"redis.call('HSET', KEYS[1], 'o', ARGV[1], 'h', ARGV[1])\n" \
 "redis.call('PERSIST', KEYS[1])\n" \
 "redis.call('SADD', KEYS[2], ARGV[2])\n" \
 "return 1\n"

@@ -33,6 +33,7 @@ setup() {
 	LA=$GW_PID
 	start_node b 1 --drain-time "$DRAIN"
 	PB=$GW_PORT
+	PRB=$PRESENCE_PID
 }
 
 teardown() {
@@ -73,6 +74,10 @@ killed_resume() {
 
 @test "a close in the same turn as a burst of messages: they are written before the close frame, and the session's offset is the last one written, none given again by the resume" {
 	rcheck stalled-close --pid "$LA"
+}
+
+@test "a closing save that comes late from the node the session was on before (its gw-presence stopped) does not replace the state of the node that resumed it since: the next resume gives nothing twice" {
+	rcheck stale-close --pid "$PRB"
 }
 
 @test "a resume while the node's gw-bridge is gone: the channels wait, no error; restored from the session's offsets when the bridge is back, the missed messages once" {

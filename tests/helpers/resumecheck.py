@@ -229,6 +229,53 @@ async def stalled_close(a):
             await p.ws.close()
 
 
+@scenario
+async def stale_close(a):
+    """A closing save that comes late from the node the session was on
+    before (node B's gw-presence, --pid, stopped meanwhile) does not
+    replace the state saved by the node where it was resumed since: the
+    next resume starts after what that node gave, not before it."""
+    import signal
+    pa, pb = a.ports
+    pub = await open_peer(pa, "scpub")
+    await pub.subscribe("sc")
+    c = await open_peer(pb, "stale")
+    sid = c.welcome["session"]
+    await c.subscribe("sc")
+    before = await publish(pub, "sc", 2, "before")
+    await c.until(lambda: len(c.messages("sc")) == 2, "2 messages")
+    os.kill(a.pid, signal.SIGSTOP)
+    try:
+        # B's closing save waits in its stopped gw-presence.
+        await c.close()
+        r = await open_peer(pa, "stale", session=sid, name="stale-on-a")
+        await expect_resumed(r, sid, ["sc"])
+        mid = await publish(pub, "sc", 2, "mid")
+        await r.until(lambda: [m["offset"] for m in r.messages("sc")]
+                      [-2:] == mid, "the 2 messages published on A")
+        await r.close()
+        await session_closed(sid)
+    finally:
+        os.kill(a.pid, signal.SIGCONT)
+    # A subscribe with presence on B is answered through B's gw-presence
+    # after the closing save it holds has gone to Redis (one link to it,
+    # and one to Redis, each in order).
+    q = await open_peer(pb, "scq")
+    await q.subscribe("sc", presence=True)
+    r2 = await open_peer(pa, "stale", session=sid, name="stale-again")
+    subs = await expect_resumed(r2, sid, ["sc"])
+    want(subs["sc"].get("since") == mid[-1], "resumed with since %r, want "
+         "%r (what A gave last; %r is what B gave last)",
+         subs["sc"].get("since"), mid[-1], before[-1])
+    after = await publish(pub, "sc", 1, "after")
+    await r2.until(lambda: any(m["offset"] == after[0]
+                               for m in r2.messages("sc")), "a live message")
+    again = set(before + mid) & set(m["offset"] for m in r2.messages("sc"))
+    want(not again, "%d messages given again by the resume", len(again))
+    log("the late closing save of B left alone: resumed after %s" %
+        mid[-1])
+
+
 async def away_setup(a, user, ch1, ch2):
     """The start of the bridge-away scenarios: USER on node A on CH1 and
     CH2 (with presence) gets two messages of a publisher on node B on
@@ -530,7 +577,8 @@ def main():
     ap.add_argument("--window", type=float, default=30)
     ap.add_argument("--drain", type=float, default=2)
     ap.add_argument("--pid", type=int, default=0,
-                    help="node A's worker, for stalled-close")
+                    help="node A's worker, for stalled-close; node B's "
+                    "gw-presence, for stale-close")
     a = ap.parse_args()
     a.ports = [int(p) for p in a.ports.split(",")]
     ARGS = a
