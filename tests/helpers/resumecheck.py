@@ -85,6 +85,19 @@ async def publish(pub, channel, n, tag):
     return offs
 
 
+async def two_given(pport, puser, cport, user, channel):
+    """A publisher PUSER on port PPORT and a client USER on CPORT, both on
+    CHANNEL; the client gets two messages.  Returns (publisher, client,
+    the client's session, the two offsets)."""
+    pub = await open_peer(pport, puser)
+    await pub.subscribe(channel)
+    c = await open_peer(cport, user)
+    await c.subscribe(channel)
+    before = await publish(pub, channel, 2, "before")
+    await c.until(lambda: len(c.messages(channel)) == 2, "2 messages")
+    return pub, c, c.welcome["session"], before
+
+
 def resumed_subs(p):
     """The subscribed frames without an id, by channel."""
     return {m["channel"]: m for m in p.frames
@@ -237,13 +250,7 @@ async def stale_close(a):
     next resume starts after what that node gave, not before it."""
     import signal
     pa, pb = a.ports
-    pub = await open_peer(pa, "scpub")
-    await pub.subscribe("sc")
-    c = await open_peer(pb, "stale")
-    sid = c.welcome["session"]
-    await c.subscribe("sc")
-    before = await publish(pub, "sc", 2, "before")
-    await c.until(lambda: len(c.messages("sc")) == 2, "2 messages")
+    pub, c, sid, before = await two_given(pa, "scpub", pb, "stale", "sc")
     os.kill(a.pid, signal.SIGSTOP)
     try:
         # B's closing save waits in its stopped gw-presence.
@@ -421,13 +428,7 @@ async def killed_fill(a):
     the gap with what was published while it was away, and not the live
     ones it was given since the resume (none twice), then live again."""
     pa, pb = a.ports
-    pub = await open_peer(pb, "pub")
-    await pub.subscribe("g1")
-    c = await open_peer(pa, "gil")
-    sid = c.welcome["session"]
-    await c.subscribe("g1")
-    before = await publish(pub, "g1", 2, "before")
-    await c.until(lambda: len(c.messages("g1")) == 2, "2 messages")
+    pub, c, sid, before = await two_given(pb, "pub", pa, "gil", "g1")
     seen = c.messages("g1")[-1]["offset"]
     await Sync(a.sync).phase("killme")
     gap = await publish(pub, "g1", 3, "gap")
