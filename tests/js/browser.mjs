@@ -33,7 +33,8 @@ const require = createRequire(path.join(npmdir, "package.json"));
 const STEP_TIMEOUT = 15000;	// ms for one check
 const RECONNECT_TIMEOUT = 30000;	// ms for bob's page to come back
 const KILL_TIMEOUT = 60000;	// ms to wait for killme.go
-const WATCHDOG = 110000;	// ms for the whole script
+const WATCHDOG = 85000;	// ms for the whole script (its report, and
+				// the bats test's 120 s, after it)
 
 function usage(msg) {
 	console.error(`browser.mjs: ${msg}`);
@@ -77,6 +78,12 @@ function sleep(ms) {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+// p, or undefined after ms: a loaded machine's chromium may never answer
+// (a close, an evaluate in a stuck page), and the test must end by itself.
+function bounded(p, ms) {
+	return Promise.race([p.catch(() => {}), sleep(ms)]);
+}
+
 // Save screenshots and print the consoles: the failing state, for humans.
 async function report(why) {
 	console.log(`browser.mjs: FAILED at step "${step}": ${why}`);
@@ -86,20 +93,22 @@ async function report(why) {
 		    `gw-demo-${user}-${process.pid}-${nonce}.png`);
 		try {
 			await p.page.screenshot({ path: file, fullPage: true,
-			    timeout: 5000 });
+			    timeout: 3000 });
 			console.log(`# screenshot of ${user}'s page: ${file}`);
 		} catch (e) {
 			console.log(`# no screenshot of ${user}'s page: ` +
 			    `${e.message.split("\n")[0]}`);
 		}
 		try {
-			const html = await p.page.evaluate(() =>
+			const html = await bounded(p.page.evaluate(() =>
 			    ["state", "viewers", "typing", "chat", "counter",
 			    "notice"].map((id) => {
 				const e = document.getElementById(id);
 				return `${id}: ${e ? e.innerText.replace(
 				    /\s+/g, " ").slice(0, 300) : "(none)"}`;
-			    }).join("\n"));
+			    }).join("\n")), 3000);
+			if (html === undefined)
+				throw new Error("no answer");
 			console.log(`# ${user}'s page now:`);
 			for (const l of html.split("\n"))
 				console.log(`#   ${l}`);
@@ -118,7 +127,7 @@ async function fail(why) {
 		await report(why);
 	} finally {
 		if (browser !== null)
-			await browser.close().catch(() => {});
+			await bounded(browser.close(), 5000);
 		process.exit(1);
 	}
 }
@@ -364,8 +373,8 @@ try {
 			throw new Error(`${user}'s page threw: ${errs[0]}`);
 	}
 	clearTimeout(watchdog);
-	await browser.close();
 	say("all browser checks passed");
+	await bounded(browser.close(), 5000);
 	process.exit(0);
 } catch (e) {
 	clearTimeout(watchdog);
