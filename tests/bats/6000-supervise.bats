@@ -138,7 +138,11 @@ wait_restarted() {
 @test "supervise: workers = 2 start with --spill (a full one lets the other take its port's connections); workers = 1 without" {
 	local pid args n
 	for n in 2 1; do
-		sed -i "s/^workers = .*/workers = $n/" "$SUP_CONF"
+		# A port of its own each time: the one just given back may
+		# be taken meanwhile by a test of the other bats stream.
+		SUP_PORT=$(free_port)
+		sed -i "s/^workers = .*/workers = $n/; s/^listen = .*/listen = 127.0.0.1:$SUP_PORT/" \
+		    "$SUP_CONF"
 		sup_start
 		for pid in $(child pid 'gw-listen[0]') $(child pid 'gw-listen[1]'); do
 			args=$(tr '\0' ' ' <"/proc/$pid/cmdline")
