@@ -34,6 +34,7 @@ static ev_timer		 up_timer;
 
 static void	up_refill(void);
 static void	up_arm(void);
+static struct conn *up_pop(struct upwait *);
 static void	up_timer_cb(struct ev_loop *, ev_timer *, int);
 
 /* The address of c's peer as bytes (4 or 16), or 0 if unknown. */
@@ -204,6 +205,21 @@ limit_waiting(void)
 }
 
 /*
+ * Take the oldest upgrade out of the queue, what it needs into *uw; its
+ * connection, no longer waiting, is returned.
+ */
+static struct conn *
+up_pop(struct upwait *uw)
+{
+	struct conn	*c = up_head->uw_conn;
+
+	*uw = *up_head;
+	limit_unwait(c->c_head);
+	c->c_flags &= ~CONN_F_WAIT;
+	return c;
+}
+
+/*
  * Tokens came: begin the oldest upgrades, one a token (at most a burst
  * of them, which bounds the loop).  One whose connection was killed
  * meanwhile (freed at the reap) costs none.  Draining: 503.
@@ -218,10 +234,7 @@ up_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	up_refill();
 	while (up_head != NULL && up_tokens >= 1) {
-		uw = *up_head;
-		c = uw.uw_conn;
-		limit_unwait(c->c_head);
-		c->c_flags &= ~CONN_F_WAIT;
+		c = up_pop(&uw);
 		if (c->c_flags & CONN_F_DEAD)
 			continue;
 		up_tokens -= 1;
@@ -242,10 +255,7 @@ limit_drain(void)
 	struct conn	*c;
 
 	while (up_head != NULL) {
-		uw = *up_head;
-		c = uw.uw_conn;
-		limit_unwait(c->c_head);
-		c->c_flags &= ~CONN_F_WAIT;
+		c = up_pop(&uw);
 		if (!(c->c_flags & CONN_F_DEAD))
 			handshake_begin(c, uw.uw_accept, uw.uw_sid,
 			    uw.uw_sidlen, uw.uw_headlen);
