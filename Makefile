@@ -80,6 +80,7 @@ UNIT_EXTRA_proto_test := $(B)/cmd/gw-listen/proto.o
 UNIT_EXTRA_presence_test := $(B)/cmd/gw-presence/pjson.o
 UNIT_EXTRA_static_test := $(B)/cmd/gw-listen/static.o
 UNIT_EXTRA_oq_test := $(B)/cmd/gw-listen/oq.o
+UNIT_EXTRA_expiry_test := $(B)/cmd/gw-listen/expiry.o
 UNIT_EXTRA_jscan_test := $(B)/cmd/gw-listen/jscan.o
 UNIT_EXTRA_rqueue_test := $(B)/cmd/gw-presence/rqueue.o
 .SECONDEXPANSION:

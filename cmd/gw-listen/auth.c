@@ -3,6 +3,7 @@
  * (auth = jwt) or a user id in the query (auth = none, development only).
  */
 #include <fnmatch.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,8 +191,7 @@ ident_new(const char *user, size_t n)
 {
 	struct ident	*id;
 
-	id = xcalloc(1, sizeof(*id) + n + 1);
-	id->id_user = id->id_buf;
+	id = xcalloc(1, offsetof(struct ident, id_user) + n + 1);
 	memcpy(id->id_user, user, n);
 	return id;
 }

@@ -582,6 +582,7 @@ conn_free(struct conn *c)
 		ws_free(c);
 	client_forget(c);
 	limit_release(c);
+	expiry_remove(c);
 	ident_free(c->c_id);
 	free(c->c_subs);
 	free(c);

@@ -533,6 +533,8 @@ handshake_finish(struct conn *c, const char *accept, size_t headlen)
 	    "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
 	tlist_remove(c);
 	c->c_state = CONN_ST_WS;
+	if (c->c_flags & CONN_F_EXPIRES)
+		expiry_add(c);
 	conn_send_raw(c, resp, n);
 	/*
 	 * Bytes the client sent after its head are its first frames.  The

@@ -227,6 +227,7 @@ listen_close(struct listen *l)
 	link_stop();
 	ctl_stop();
 	ws_cleanup();
+	expiry_cleanup();
 	log_info("stopped after %llu connections",
 	    (unsigned long long)l->l_served);
 	htab_free(l->l_chans);

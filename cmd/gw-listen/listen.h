@@ -94,11 +94,11 @@ struct listen_conf {
 
 /* Who a connection is: fixed at the handshake. */
 struct ident {
-	char	*id_user;	/* in id_buf */
 	char	*id_info;	/* compact JSON object text, or NULL */
 	char	**id_globs;	/* NULL-terminated channels claim, or NULL */
 	int64_t	 id_exp;	/* 0: never */
-	char	 id_buf[];	/* the user id and its NUL: one allocation */
+	uint32_t id_hidx;	/* 1 + its place in expiry.c's heap; 0: none */
+	char	 id_user[];	/* the user id and its NUL: one allocation */
 };
 
 /* A frame ready to write, shared by every connection that sends it. */
@@ -455,6 +455,11 @@ int		 listen_main(struct listen_conf *);
 void		 tlist_init(struct tlist *, ev_tstamp, void (*)(struct conn *));
 void		 tlist_add(struct tlist *, struct conn *, ev_tstamp);
 void		 tlist_remove(struct conn *);
+
+/* expiry.c */
+void		 expiry_add(struct conn *);
+void		 expiry_remove(struct conn *);
+void		 expiry_cleanup(void);
 
 /* conn.c */
 void		 conn_accept(int);

@@ -472,12 +472,66 @@ async def ws_claims(a):
     await c.ws.close()
 
 
+async def ws_expire_several(key, port):
+    """40 connections whose tokens expire in 2 to 4 s, in a shuffled
+    order, 10 whose tokens expire in an hour, and 10 more expiring in
+    2 to 4 s that the client closes first (so that the node's heap of
+    expiries loses entries from its middle): each of the 40 is closed
+    with 1008 "token expired", silent (it sends nothing, and the node's
+    first ping is 25 s away), none before its second; the 10 of the
+    hour still answer after."""
+    import conformance
+    import random
+    now = int(time.time())
+    rnd = random.Random(now)
+    exps = [now + 2 + rnd.randrange(3) for _ in range(60)] + \
+        [now + 3600] * 10
+    order = list(range(70))
+    rnd.shuffle(order)
+    cs = {}
+    for i in order:
+        tok = conformance.mint(key, {"sub": "tok%d" % i, "exp": exps[i]})
+        cs[i] = await connect(port, path="/ws?token=" + tok,
+                              name="tok%d" % i)
+    for i in range(40, 50):
+        await cs[i].ws.close()
+    closed = {}
+
+    async def watch(i):
+        await cs[i].ws.wait_closed()
+        closed[i] = time.time()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(watch(i)
+                                                for i in range(40))), 8)
+    except asyncio.TimeoutError:
+        raise Fail("8 s after connecting, %d of 40 closed"
+                   % len(closed))
+    for i in range(40):
+        want(cs[i].ws.close_code == 1008 and
+             cs[i].ws.close_reason == "token expired",
+             "connection %d: close %r %r, want 1008 token expired", i,
+             cs[i].ws.close_code, cs[i].ws.close_reason)
+        want(closed[i] >= exps[i] - 1.0, "connection %d closed %.1f s"
+             " before its exp", i, exps[i] - closed[i])
+    for i in range(60, 70):
+        await cs[i].req_next({"type": "subscribe", "id": 1,
+                              "channel": "still"}, "subscribed")
+        await cs[i].ws.close()
+    late = [closed[i] - exps[i] for i in range(40)]
+    print("40 closed %.2f to %.2f s after their exp; the hour's 10 still"
+          " answer" % (min(late), max(late)))
+
+
 async def ws_expire(a):
-    """A token that expires while connected closes with 1008: by itself
-    (--case silent, run with a short --ping-interval), or at the next
-    request (--case message)."""
+    """A token that expires while connected closes with 1008: by itself,
+    in the second it expires (--case silent, the default ping interval:
+    no ping falls due first), or at the next request (--case message);
+    --case several: three connections, see ws_expire_several."""
     import conformance
     key = conformance.read_secret(a.secret_file)
+    if a.case == "several":
+        await ws_expire_several(key, a.port)
+        return
     exp = int(time.time()) + 2
     tok = conformance.mint(key, {"sub": "shortlived", "exp": exp})
     c = await connect(a.port, path="/ws?token=" + tok, name="shortlived")
