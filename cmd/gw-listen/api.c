@@ -289,8 +289,9 @@ api_body(struct conn *c)
 	if ((head->h_route == R_PUBLISH || head->h_route == R_BATCH) &&
 	    api_fast(c))
 		return;
-	if ((o = json_loadb(head->h_body, head->h_bodylen, 0, &jerr)) ==
-	    NULL) {
+	/* A key given twice is refused, as on the WebSocket (proto.c). */
+	if ((o = json_loadb(head->h_body, head->h_bodylen,
+	    JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		char	msg[sizeof(jerr.text) + 32];
 
 		/* jansson's reason: a number too big for 64 bits, say. */
