@@ -76,9 +76,10 @@ enum gw_msg_type {
 
 	/* gw-listen -> gw-presence: sessions */
 	GW_MSG_SESSION_SAVE,		/* str sid, str user, str state,
-					   u32 live */
+					   u32 live, u64 conn */
 	GW_MSG_SESSION_DROP,		/* str sid */
-	GW_MSG_SESSION_LOAD,		/* id; str sid, str user */
+	GW_MSG_SESSION_LOAD,		/* id; str sid, str user,
+					   u64 conn */
 
 	/* gw-presence -> gw-listen */
 	GW_MSG_SESSION_STATE,		/* id; u32 found, str state */

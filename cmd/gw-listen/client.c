@@ -98,6 +98,19 @@ client_error(struct conn *c, json_t *id, const char *code, const char *msg)
 }
 
 /*
+ * Give c its connection id, once: at its session's load (which names the
+ * connection that holds it) or at its welcome.
+ */
+void
+client_connid(struct conn *c)
+{
+	if (c->c_connid != 0)
+		return;
+	auth_random(&c->c_connid, sizeof(c->c_connid));
+	c->c_connid |= 1;	/* 0 means "no connection" to gw-presence */
+}
+
+/*
  * The first frame after the upgrade: who the client is, and its session:
  * a new one, or (resumed) the one c->c_session names, whose channels are
  * the JSON array channels (the caller keeps it).
@@ -109,10 +122,9 @@ client_welcome(struct conn *c, int resumed, json_t *channels)
 	struct timespec	 now;
 	json_t		*o, *ping;
 
-	auth_random(&c->c_connid, sizeof(c->c_connid));
+	client_connid(c);
 	if (!resumed)
 		auth_random(c->c_session, sizeof(c->c_session));
-	c->c_connid |= 1;	/* 0 means "no connection" to gw-presence */
 	hex(connid, (uint8_t *)&c->c_connid, sizeof(c->c_connid));
 	hex(session, c->c_session, sizeof(c->c_session));
 	if (gl->l_conf->lc_ping == (double)(long)gl->l_conf->lc_ping)

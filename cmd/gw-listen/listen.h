@@ -525,6 +525,7 @@ int		 ws_is_ping(const struct obuf *);
 void		 ws_pong_expire(struct conn *);
 
 /* client.c */
+void		 client_connid(struct conn *);
 void		 client_welcome(struct conn *, int, json_t *);
 void		 client_error(struct conn *, json_t *, const char *,
 		    const char *);

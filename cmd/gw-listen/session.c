@@ -156,6 +156,7 @@ sess_save_msg(struct conn *c, int live, char *st)
 	ipc_add_cstr(m, c->c_id->id_user);
 	ipc_add_cstr(m, st);
 	ipc_add_u32(m, live);
+	ipc_add_u64(m, c->c_connid);	/* only its own saves count */
 	free(st);
 	return m;
 }
@@ -503,6 +504,8 @@ sess_load(struct conn *c, const char *sid, size_t n, const char *accept,
 	m = ipc_create(GW_MSG_SESSION_LOAD, 0);
 	ipc_add_str(m, sid, n);
 	ipc_add_cstr(m, c->c_id->id_user);
+	client_connid(c);
+	ipc_add_u64(m, c->c_connid);	/* the holder if found */
 	if (link_request(m, pd) == -1) {
 		client_pend_free(pd);
 		return -1;

@@ -185,12 +185,19 @@
 
 /*
  * Save a session.  KEYS: gw:sess:SID, gw:isess:INST.  ARGV: sid, user,
- * state, instance, live ('1' or '0'), resume window (ms).
- * Field h names the instance that last held the session (a live save or
- * a load; a close leaves it): a save from another node than h's comes
- * from a connection that held the session before a resume there (its
- * save was late: its gw-presence stopped, say), and is left alone, so
- * that its older offsets do not replace those of the newer holder.
+ * state, instance, live ('1' or '0'), resume window (ms), connection id
+ * (16 hex digits).
+ * Field h names the instance and the connection that last held the
+ * session, "INSTANCE#CONN" (a live save or a load; a close leaves it): a
+ * save from another node than h's, or from another connection of this
+ * node, comes from a connection that held the session before it was
+ * resumed (its save was late: its gw-presence stopped, or it was still
+ * open, its client gone unseen, when the client resumed), and is left
+ * alone, so that its older state does not replace the newer holder's.
+ * The connection is compared by its id, the node by its name: a new
+ * instance of this node (gw-presence restarted) saves for the same
+ * connections.  An h without "#CONN" (written before connections were
+ * named) is compared by node alone.
  * Live: the session is this instance's, with no expiry (taken from any
  * other owner, whose set loses it).  Closed: it is kept for the resume
  * window with no owner, unless another instance that is alive holds it
@@ -205,14 +212,18 @@
 "local o, h = v[1], v[2]\n" \
 "local other = o and o ~= '' and o ~= ARGV[4]\n" \
 "local function node(i) return string.match(i, '^(.*)/[^/]*$') end\n" \
-"if h and h ~= '' and node(h) ~= node(ARGV[4]) then\n" \
-"  if ARGV[5] ~= '1' then redis.call('SREM', KEYS[2], ARGV[1]) end\n" \
+"local hc = h and string.match(h, '#(.*)$')\n" \
+"if h and h ~= '' and (node(h) ~= node(ARGV[4]) or\n" \
+"    (hc and hc ~= ARGV[7])) then\n" \
+"  if ARGV[5] ~= '1' and o ~= ARGV[4] then\n" \
+"    redis.call('SREM', KEYS[2], ARGV[1])\n" \
+"  end\n" \
 "  return 0\n" \
 "end\n" \
 "if ARGV[5] == '1' then\n" \
 "  if other then redis.call('SREM', 'gw:isess:' .. o, ARGV[1]) end\n" \
 "  redis.call('HSET', KEYS[1], 'u', ARGV[2], 's', ARGV[3], 'o', ARGV[4],\n" \
-"    'h', ARGV[4])\n" \
+"    'h', ARGV[4] .. '#' .. ARGV[7])\n" \
 "  redis.call('PERSIST', KEYS[1])\n" \
 "  redis.call('SADD', KEYS[2], ARGV[1])\n" \
 "  return 1\n" \
@@ -228,9 +239,10 @@
 
 /*
  * Load a session.  KEYS: gw:sess:SID, gw:isess:INST.  ARGV: sid, user,
- * instance, force.  If the session exists and is the user's, it becomes
- * live and this instance's (no expiry; taken from any other owner) and
- * its state is returned; else nil.  Unless force is '1', a session that
+ * instance, force, connection id.  If the session exists and is the
+ * user's, it becomes live and this instance's and connection's (no
+ * expiry; taken from any other owner; h names them) and its state is
+ * returned; else nil.  Unless force is '1', a session that
  * another live instance holds is left alone and {that instance} returned:
  * its connection is most likely closing (a drain, a dropped link), and
  * its closing save, with the offsets, is on its way; the caller asks
@@ -247,7 +259,7 @@
 "if o and o ~= '' and o ~= ARGV[3] then\n" \
 "  redis.call('SREM', 'gw:isess:' .. o, ARGV[1])\n" \
 "end\n" \
-"redis.call('HSET', KEYS[1], 'o', ARGV[3], 'h', ARGV[3])\n" \
+"redis.call('HSET', KEYS[1], 'o', ARGV[3], 'h', ARGV[3] .. '#' .. ARGV[5])\n" \
 "redis.call('PERSIST', KEYS[1])\n" \
 "redis.call('SADD', KEYS[2], ARGV[1])\n" \
 "return v[2]\n"
@@ -270,6 +282,7 @@
  * gw:sess:SID, gw:isess:INST.  ARGV: instance, sid.  A session that is
  * ours or has no owner becomes live and ours; one another instance has
  * taken (or another node held last: h), or that is gone, is left.
+ * h keeps its connection: the one that holds it here still does.
  * Returns 1 if owned.
  */
 #define LUA_SOWN \
@@ -278,7 +291,8 @@
 "local function node(i) return string.match(i, '^(.*)/[^/]*$') end\n" \
 "if o ~= ARGV[1] and o ~= '' then return 0 end\n" \
 "if h and h ~= '' and node(h) ~= node(ARGV[1]) then return 0 end\n" \
-"redis.call('HSET', KEYS[1], 'o', ARGV[1], 'h', ARGV[1])\n" \
+"local hc = h and string.match(h, '#.*$') or ''\n" \
+"redis.call('HSET', KEYS[1], 'o', ARGV[1], 'h', ARGV[1] .. hc)\n" \
 "redis.call('PERSIST', KEYS[1])\n" \
 "redis.call('SADD', KEYS[2], ARGV[2])\n" \
 "return 1\n"

@@ -443,17 +443,19 @@ presence_do_ssave(struct peer *p, struct ipc_rd *rd)
 	const char	*user, *state;
 	size_t		 userlen, statelen;
 	uint32_t	 live;
+	uint64_t	 conn;
 	char		 sid[PJSON_SIDLEN + 1];
 
 	if (presence_get_sid(rd, sid) == -1 ||
 	    ipc_get_str(rd, &user, &userlen) == -1 ||
 	    ipc_get_str(rd, &state, &statelen) == -1 ||
-	    ipc_get_u32(rd, &live) == -1 || ipc_end(rd) == -1)
+	    ipc_get_u32(rd, &live) == -1 || ipc_get_u64(rd, &conn) == -1 ||
+	    ipc_end(rd) == -1)
 		return -1;
 	if (userlen == 0 || userlen > PRESENCE_MAXUSER || live > 1 ||
 	    !pjson_state_ok(state, statelen))
 		return -1;
-	session_save(p, sid, user, userlen, state, statelen, live);
+	session_save(p, sid, user, userlen, state, statelen, live, conn);
 	return 0;
 }
 
@@ -473,13 +475,15 @@ presence_do_sload(struct peer *p, uint32_t id, struct ipc_rd *rd)
 {
 	const char	*user;
 	size_t		 userlen;
+	uint64_t	 conn;
 	char		 sid[PJSON_SIDLEN + 1];
 
 	if (presence_get_sid(rd, sid) == -1 ||
-	    ipc_get_str(rd, &user, &userlen) == -1 || ipc_end(rd) == -1 ||
+	    ipc_get_str(rd, &user, &userlen) == -1 ||
+	    ipc_get_u64(rd, &conn) == -1 || ipc_end(rd) == -1 ||
 	    userlen == 0 || userlen > PRESENCE_MAXUSER)
 		return -1;
-	session_load(p, id, sid, user, userlen);
+	session_load(p, id, sid, user, userlen, conn);
 	return 0;
 }
 

@@ -215,14 +215,14 @@ void		 typing_free_all(void);
 /* session.c */
 void		 session_init(void);
 void		 session_save(struct peer *, const char *, const char *,
-		    size_t, const char *, size_t, int);
+		    size_t, const char *, size_t, int, uint64_t);
 void		 session_drop(struct peer *, const char *);
 void		 session_load(struct peer *, uint32_t, const char *,
-		    const char *, size_t);
+		    const char *, size_t, uint64_t);
 void		 session_loaded(uint64_t, uint32_t, const char *,
 		    const char *, size_t, int);
 void		 session_retry(uint64_t, uint32_t, const char *,
-		    const char *, size_t, int, const char *);
+		    const char *, size_t, uint64_t, int, const char *);
 void		 session_retry_gone(void);
 void		 session_peer_gone(struct peer *);
 void		 session_reown(void);
@@ -244,6 +244,7 @@ struct rreq {
 	char		*rq_user;	/* RQ_SLOAD */
 	size_t		 rq_ulen;
 	int		 rq_try;	/* RQ_SLOAD: attempts made before */
+	uint64_t	 rq_conn;	/* RQ_SLOAD: the connection loading */
 	int		 rq_sent;	/* on the link, not queued (rqueue.c) */
 };
 
@@ -259,7 +260,7 @@ int		 redis_query(struct peer *, uint32_t, const char *, size_t,
 		    const char *, size_t);
 int		 redis_publish(const char *, size_t, const char *, size_t);
 int		 redis_sess_save(const char *, const char *, size_t,
-		    const char *, size_t, int);
+		    const char *, size_t, int, uint64_t);
 int		 redis_sess_drop(const char *);
 void		 redis_reply_cb(redisAsyncContext *, void *, void *);
 
@@ -279,7 +280,7 @@ void		 redis_sload_reply(struct rreq *, const redisReply *);
 void		 redis_query_reply(struct rreq *, const redisReply *);
 void		 redis_qlen_reply(struct rreq *, const redisReply *);
 int		 redis_sess_load(uint64_t, uint32_t, const char *,
-		    const char *, size_t, int);
+		    const char *, size_t, uint64_t, int);
 int		 redis_sess_free(const char *);
 int		 redis_sess_own(const char *);
 void		 rsess_setname(redisAsyncContext *);

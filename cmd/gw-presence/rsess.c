@@ -142,17 +142,17 @@ redis_sesskeys(char *key, size_t keylen, char *set, size_t setlen,
 
 /*
  * Save session sid (a checked 32-hex-digit id) of user with its state
- * (JSON object text): live, ours with no expiry; else closed, for the
- * resume window.  One script, not waited for.  Return value: 0 if sent,
+ * (JSON object text) for connection conn: live, ours with no expiry;
+ * else closed, for the resume window.  One script, not waited for.  Return value: 0 if sent,
  * -1 if Redis is not up (the save is lost).
  */
 int
 redis_sess_save(const char *sid, const char *user, size_t userlen,
-    const char *state, size_t statelen, int live)
+    const char *state, size_t statelen, int live, uint64_t conn)
 {
-	const char	*argv[11];
-	size_t		 lens[11];
-	char		 key[64], set[128], win[24];
+	const char	*argv[12];
+	size_t		 lens[12];
+	char		 key[64], set[128], win[24], cid[17];
 
 	if (!gp->p_up)
 		return -1;
@@ -169,7 +169,9 @@ redis_sess_save(const char *sid, const char *user, size_t userlen,
 	argv[8] = gp->p_inst; lens[8] = strlen(gp->p_inst);
 	argv[9] = live ? "1" : "0"; lens[9] = 1;
 	argv[10] = win; lens[10] = strlen(win);
-	return redis_send_event(11, argv, lens);
+	snprintf(cid, sizeof(cid), "%016llx", (unsigned long long)conn);
+	argv[11] = cid; lens[11] = 16;
+	return redis_send_event(12, argv, lens);
 }
 
 /*
@@ -198,17 +200,18 @@ redis_sess_drop(const char *sid)
 
 /*
  * Load session sid for user, for request id of the peer with serial
- * peer: if found, it becomes live and ours in the same script.
+ * peer and its connection conn: if found, it becomes live and ours (and
+ * that connection's) in the same script.
  * session_loaded() gets the answer.  Return value: 0 if sent, -1 if
  * Redis is not up.
  */
 int
 redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
-    const char *user, size_t userlen, int try)
+    const char *user, size_t userlen, uint64_t conn, int try)
 {
-	const char	*argv[9];
-	size_t		 lens[9];
-	char		 key[64], set[128];
+	const char	*argv[10];
+	size_t		 lens[10];
+	char		 key[64], set[128], cid[17];
 	struct rreq	*rq;
 
 	if (!gp->p_up)
@@ -223,6 +226,8 @@ redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
 	argv[6] = user; lens[6] = userlen;
 	argv[7] = gp->p_inst; lens[7] = strlen(gp->p_inst);
 	argv[8] = try >= REDIS_SLOAD_TRIES ? "1" : "0"; lens[8] = 1;
+	snprintf(cid, sizeof(cid), "%016llx", (unsigned long long)conn);
+	argv[9] = cid; lens[9] = 16;
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_SLOAD;
 	rq->rq_peer = peer;
@@ -234,8 +239,9 @@ redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
 	rq->rq_user[userlen] = '\0';
 	rq->rq_ulen = userlen;
 	rq->rq_try = try;
+	rq->rq_conn = conn;
 	gp->p_sloads++;
-	return redis_send(rq, 9, argv, lens);
+	return redis_send(rq, 10, argv, lens);
 }
 
 /* Run script sc (SC_SFREE or SC_SOWN) for session sid. */
@@ -300,7 +306,8 @@ redis_sload_reply(struct rreq *rq, const redisReply *reply)
 		 */
 		rsess_ask();
 		session_retry(rq->rq_peer, rq->rq_id, rq->rq_str, rq->rq_user,
-		    rq->rq_ulen, rq->rq_try + 1, reply->element[0]->str);
+		    rq->rq_ulen, rq->rq_conn, rq->rq_try + 1,
+		    reply->element[0]->str);
 		return;
 	}
 	found = reply != NULL && !redis_failed(reply, "session load") &&

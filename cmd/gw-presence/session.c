@@ -63,13 +63,16 @@ session_release(const char *sid, uint64_t peer)
 
 /*
  * Peer p saves session sid (checked: 32 lowercase hex digits, NUL-
- * terminated) of user with state (a checked JSON object): live, the
- * connection is open; else it closed.  A close from a peer that no
- * longer holds the session is ignored.
+ * terminated) of user with state (a checked JSON object) for its
+ * connection conn: live, the connection is open; else it closed.  A
+ * close from a peer that no longer holds the session is ignored; and
+ * Redis ignores a save from a connection other than the one that holds
+ * the session there (lua.h).
  */
 void
 session_save(struct peer *p, const char *sid, const char *user,
-    size_t userlen, const char *state, size_t statelen, int live)
+    size_t userlen, const char *state, size_t statelen, int live,
+    uint64_t conn)
 {
 	if (live)
 		session_hold(sid, p);
@@ -78,7 +81,8 @@ session_save(struct peer *p, const char *sid, const char *user,
 		    "since: ignored", p->pr_name, sid);
 		return;
 	}
-	if (redis_sess_save(sid, user, userlen, state, statelen, live) == -1) {
+	if (redis_sess_save(sid, user, userlen, state, statelen, live,
+	    conn) == -1) {
 		log_verbose("%s: session %s not saved: Redis is down",
 		    p->pr_name, sid);
 		return;
@@ -101,15 +105,17 @@ session_drop(struct peer *p, const char *sid)
 }
 
 /*
- * Peer p asks for session sid of user, request id.  The answer,
+ * Peer p asks for session sid of user, request id, for its connection
+ * conn (which holds it if found).  The answer,
  * GW_MSG_SESSION_STATE, comes from session_loaded(), or at once (not
  * found) if Redis is down: a fresh session, not an error.
  */
 void
 session_load(struct peer *p, uint32_t id, const char *sid,
-    const char *user, size_t userlen)
+    const char *user, size_t userlen, uint64_t conn)
 {
-	if (redis_sess_load(p->pr_serial, id, sid, user, userlen, 0) == -1)
+	if (redis_sess_load(p->pr_serial, id, sid, user, userlen, conn,
+	    0) == -1)
 		session_loaded(p->pr_serial, id, sid, "", 0, 0);
 }
 
@@ -119,6 +125,7 @@ struct sretry {
 	struct sretry	*sr_next, *sr_prev;	/* sretries */
 	uint64_t	 sr_peer;
 	uint32_t	 sr_id;
+	uint64_t	 sr_conn;
 	int		 sr_try;
 	size_t		 sr_ulen;
 	char		 sr_sid[PJSON_SIDLEN + 1];
@@ -154,7 +161,7 @@ session_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (presence_peer(sr->sr_peer) != NULL &&
 	    redis_sess_load(sr->sr_peer, sr->sr_id, sr->sr_sid, sr->sr_user,
-	    sr->sr_ulen, sr->sr_try) == -1)
+	    sr->sr_ulen, sr->sr_conn, sr->sr_try) == -1)
 		session_loaded(sr->sr_peer, sr->sr_id, sr->sr_sid, "", 0, 0);
 	free(sr);
 }
@@ -171,7 +178,7 @@ session_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
  */
 void
 session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
-    size_t ulen, int try, const char *owner)
+    size_t ulen, uint64_t conn, int try, const char *owner)
 {
 	struct sretry	*sr;
 
@@ -180,6 +187,7 @@ session_retry(uint64_t peer, uint32_t id, const char *sid, const char *user,
 	sr = xcalloc(1, sizeof(*sr) + ulen + 1);
 	sr->sr_peer = peer;
 	sr->sr_id = id;
+	sr->sr_conn = conn;
 	sr->sr_try = try;
 	sr->sr_ulen = ulen;
 	snprintf(sr->sr_sid, sizeof(sr->sr_sid), "%s", sid);

@@ -167,3 +167,8 @@ killed_resume() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"# pass 1"* ]]
 }
+
+@test "a session resumed while its first connection is still open (same node, other node): the first connection's later subscribe and close leave the resumer's state alone" {
+	rcheck resumed-open --case same
+	rcheck resumed-open --case other
+}

@@ -101,9 +101,9 @@ GOOD = {
     "PRESENCE_REPLY": [("s", '{"count":0,"users":[]}')],
     "PRESENCE_FAIL": [("s", "unavailable"), ("s", "no")],
     "SESSION_SAVE": [("s", SID), ("s", "abuser"), ("s", '{"c":[]}'),
-                     ("u", 0)],
+                     ("u", 0), ("q", 7)],
     "SESSION_DROP": [("s", SID)],
-    "SESSION_LOAD": [("s", SID), ("s", "abuser")],
+    "SESSION_LOAD": [("s", SID), ("s", "abuser"), ("q", 7)],
     "SESSION_STATE": [("u", 0), ("s", "")],
     "CTL_REQUEST": [("s", '{"cmd":"stats"}')],
     "CTL_REPLY": [("s", '{"ok":true}')],
@@ -486,10 +486,10 @@ def battery_cases(kind):
             encode([("s", SID.upper())])), "closed", "GW_MSG_SESSION_DROP ")
         add("session-state-nul", hello() + frame(T["SESSION_SAVE"],
             encode([("s", SID), ("s", "abuser"), ("s", b'{"c":[]}\x00'),
-                    ("u", 1)])), "closed", "GW_MSG_SESSION_SAVE ")
+                    ("u", 1), ("q", 7)])), "closed", "GW_MSG_SESSION_SAVE ")
         add("session-live-2", hello() + frame(T["SESSION_SAVE"],
             encode([("s", SID), ("s", "abuser"), ("s", '{"c":[]}'),
-                    ("u", 2)])), "closed", "GW_MSG_SESSION_SAVE ")
+                    ("u", 2), ("q", 7)])), "closed", "GW_MSG_SESSION_SAVE ")
     return cases
 
 

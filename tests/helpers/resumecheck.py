@@ -566,6 +566,39 @@ async def drain(a):
     log("drained: %d clients closed over %.2fs, resumed on B, %d messages "
         "each, none lost or doubled" % (n, spread, len(published)))
 
+@scenario
+async def resumed_open(a):
+    """A session resumed while its first connection is still open (its
+    client gone without a word, say, and back on a new connection), on
+    the same node (--case same) or the other (--case other): the first
+    connection's later saves, a subscribe and its close, do not replace
+    the state of the connection that resumed it.  The next resume gets
+    the resumer's channels and offsets."""
+    pa, pb = a.ports
+    rport = pb if a.case == "same" else pa
+    pub, c, sid, before = await two_given(pa, "ropub", pb, "ropen", "ro")
+    r = await open_peer(rport, "ropen", session=sid, name="ropen-2")
+    await expect_resumed(r, sid, ["ro"])
+    await c.subscribe("ro-old")  # a live save of the first connection
+    await r.subscribe("ro-new")
+    mid = await publish(pub, "ro", 2, "mid")
+    await r.until(lambda: [m["offset"] for m in r.messages("ro")][-2:] ==
+                  mid, "the 2 messages published after the resume")
+    await r.close()
+    await session_closed(sid)
+    await c.close()
+    # Answered by B's gw-presence after c's closing save went to Redis
+    # (one worker, one link to gw-presence and one from it, in order).
+    q = await open_peer(pb, "roq")
+    await q.subscribe("ro", presence=True)
+    r2 = await open_peer(pb, "ropen", session=sid, name="ropen-3")
+    subs = await expect_resumed(r2, sid, ["ro", "ro-new"])
+    want(subs["ro"].get("since") == mid[-1], "resumed with since %r, want "
+         "%r (what the resumer got last; %r is the first connection's)",
+         subs["ro"].get("since"), mid[-1], before[-1])
+    log("%s node: the first connection's saves left alone; resumed with"
+        " %r after %s" % (a.case, sorted(subs), mid[-1]))
+
 
 def main():
     global ARGS
@@ -577,6 +610,8 @@ def main():
     ap.add_argument("--grace", type=float, default=1)
     ap.add_argument("--window", type=float, default=30)
     ap.add_argument("--drain", type=float, default=2)
+    ap.add_argument("--case", default="same", choices=["same", "other"],
+                    help="resumed-open: where the resume goes")
     ap.add_argument("--pid", type=int, default=0,
                     help="node A's worker, for stalled-close; node B's "
                     "gw-presence, for stale-close")

@@ -41,9 +41,9 @@ layout(uint32_t type)
 	case GW_MSG_PRESENCE_QUERY:		return "ss";
 	case GW_MSG_PRESENCE_REPLY:		return "s";
 	case GW_MSG_PRESENCE_FAIL:		return "ss";
-	case GW_MSG_SESSION_SAVE:		return "sssu";
+	case GW_MSG_SESSION_SAVE:		return "sssuq";
 	case GW_MSG_SESSION_DROP:		return "s";
-	case GW_MSG_SESSION_LOAD:		return "ss";
+	case GW_MSG_SESSION_LOAD:		return "ssq";
 	case GW_MSG_SESSION_STATE:		return "us";
 	case GW_MSG_CTL_REQUEST:		return "s";
 	case GW_MSG_CTL_REPLY:			return "s";
