@@ -125,7 +125,7 @@ client_welcome(struct conn *c, int resumed, json_t *channels)
 	client_connid(c);
 	if (!resumed)
 		auth_random(c->c_session, sizeof(c->c_session));
-	hex(connid, (uint8_t *)&c->c_connid, sizeof(c->c_connid));
+	conn_idhex(connid, c);
 	hex(session, c->c_session, sizeof(c->c_session));
 	if (gl->l_conf->lc_ping == (double)(long)gl->l_conf->lc_ping)
 		ping = json_integer((long)gl->l_conf->lc_ping);

@@ -228,19 +228,14 @@ ctl_counters(void)
 	return o;
 }
 
-/* c's id as the welcome frame shows it: 16 hex digits. */
+/*
+ * c's id as the welcome frame shows it: 16 hex digits, as the logs and
+ * gw-presence (a session's holder) write it too.
+ */
 void
 conn_idhex(char dst[17], const struct conn *c)
 {
-	static const char	 digits[] = "0123456789abcdef";
-	const uint8_t		*p = (const uint8_t *)&c->c_connid;
-	int			 i;
-
-	for (i = 0; i < 8; i++) {
-		dst[2 * i] = digits[p[i] >> 4];
-		dst[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	dst[16] = '\0';
+	snprintf(dst, 17, "%016llx", (unsigned long long)c->c_connid);
 }
 
 /* Does c match the filters (user, channel; NULL: any)? */
