@@ -131,6 +131,13 @@ redis_window(char *buf, size_t len)
 	snprintf(buf, len, "%.0f", gp->p_conf->pc_window * 1000);
 }
 
+/* A connection's id as h names it (lua.h), and as gw-listen logs it. */
+static void
+redis_connhex(char cid[17], uint64_t conn)
+{
+	snprintf(cid, 17, "%016llx", (unsigned long long)conn);
+}
+
 /* The keys of session sid and of our instance's session set. */
 static void
 redis_sesskeys(char *key, size_t keylen, char *set, size_t setlen,
@@ -169,7 +176,7 @@ redis_sess_save(const char *sid, const char *user, size_t userlen,
 	argv[8] = gp->p_inst; lens[8] = strlen(gp->p_inst);
 	argv[9] = live ? "1" : "0"; lens[9] = 1;
 	argv[10] = win; lens[10] = strlen(win);
-	snprintf(cid, sizeof(cid), "%016llx", (unsigned long long)conn);
+	redis_connhex(cid, conn);
 	argv[11] = cid; lens[11] = 16;
 	return redis_send_event(12, argv, lens);
 }
@@ -226,7 +233,7 @@ redis_sess_load(uint64_t peer, uint32_t id, const char *sid,
 	argv[6] = user; lens[6] = userlen;
 	argv[7] = gp->p_inst; lens[7] = strlen(gp->p_inst);
 	argv[8] = try >= REDIS_SLOAD_TRIES ? "1" : "0"; lens[8] = 1;
-	snprintf(cid, sizeof(cid), "%016llx", (unsigned long long)conn);
+	redis_connhex(cid, conn);
 	argv[9] = cid; lens[9] = 16;
 	rq = xcalloc(1, sizeof(*rq));
 	rq->rq_kind = RQ_SLOAD;
