@@ -46,7 +46,6 @@ static const struct conf_key keys[] = {
 	{ "max_subscriptions", CONF_T_NUM, 1, 65535, NULL, "128", 1 },
 	{ "ping_interval", CONF_T_SECS, 0.05, 86400, NULL, "25", 0 },
 	{ "pong_timeout", CONF_T_SECS, 0.05, 86400, NULL, "10", 0 },
-	{ "ping_mode", CONF_T_ENUM, 0, 0, "ws|tcp", "ws", 0 },
 	{ "publish_rate", CONF_T_NUM, 1, 1000000, NULL, "50", 1 },
 	{ "publish_burst", CONF_T_NUM, 1, 1000000, NULL, "100", 1 },
 	{ "drain_time", CONF_T_SECS, 0.05, 3600, NULL, "10", 0 },

@@ -127,9 +127,7 @@ client_welcome(struct conn *c, int resumed, json_t *channels)
 		auth_random(c->c_session, sizeof(c->c_session));
 	conn_idhex(connid, c);
 	hex(session, c->c_session, sizeof(c->c_session));
-	if (gl->l_conf->lc_tcpka)
-		ping = json_integer(0);		/* no WebSocket pings */
-	else if (gl->l_conf->lc_ping == (double)(long)gl->l_conf->lc_ping)
+	if (gl->l_conf->lc_ping == (double)(long)gl->l_conf->lc_ping)
 		ping = json_integer((long)gl->l_conf->lc_ping);
 	else
 		ping = json_real(gl->l_conf->lc_ping);

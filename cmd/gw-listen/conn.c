@@ -58,40 +58,6 @@ static int		 rd_res[URING_BATCH];
 static uint8_t		 rd_buf[URING_BATCH][CONN_RDBUF];
 
 
-/*
- * --ping-mode tcp, at the upgrade: the kernel checks that the peer is
- * still there, with TCP keepalive probes once the connection was silent
- * for ping_interval (whole seconds, at least 1), one a second after
- * that, and ends it (ETIMEDOUT, read as any error) once nothing came
- * from the peer's side, not even an ACK, for ping_interval plus
- * pong_timeout (TCP_USER_TIMEOUT, which bounds unacknowledged writes
- * too).  No process wakes up for a probe, on either side.
- */
-void
-conn_keepalive(struct conn *c)
-{
-	const struct listen_conf *lc = gl->l_conf;
-	int			 fd = c->c_io.fd, on = 1, intvl = 1;
-	int			 idle, cnt = 127;
-	unsigned int		 tmo;
-	static int		 warned;
-
-	idle = lc->lc_ping < 1 ? 1 : lc->lc_ping > 32767 ? 32767 :
-	    (int)(lc->lc_ping + 0.999);
-	tmo = (unsigned int)((lc->lc_ping + lc->lc_pong) * 1000);
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
-	    sizeof(idle)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-	    sizeof(intvl)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &tmo,
-	    sizeof(tmo)) == -1) {
-		if (!warned++)	/* once: it would fail for every one */
-			log_warn("--ping-mode tcp: a connection's keepalive");
-	}
-}
-
 /* Take ownership of an accepted socket and wait for its request head. */
 void
 conn_accept(int fd)

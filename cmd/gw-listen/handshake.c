@@ -535,8 +535,6 @@ handshake_finish(struct conn *c, const char *accept, size_t headlen)
 	c->c_state = CONN_ST_WS;
 	if (c->c_flags & CONN_F_EXPIRES)
 		expiry_add(c);
-	if (gl->l_conf->lc_tcpka)
-		conn_keepalive(c);
 	conn_send_raw(c, resp, n);
 	/*
 	 * Bytes the client sent after its head are its first frames.  The

@@ -80,8 +80,6 @@ struct listen_conf {
 	double			 lc_headtmo;
 	int			 lc_readyfd;
 	int			 lc_spill;	/* --spill: listen_full() */
-	int			 lc_tcpka;	/* --ping-mode tcp: TCP keepalive
-						   instead of WebSocket pings */
 	char			*lc_rundir;
 	double			 lc_pubrate;	/* publishes per second */
 	double			 lc_pubburst;
@@ -465,7 +463,6 @@ void		 expiry_cleanup(void);
 
 /* conn.c */
 void		 conn_accept(int);
-void		 conn_keepalive(struct conn *);
 struct obuf	*obuf_new(size_t);
 void		 obuf_mark(struct obuf *, const struct chan *, const char *,
 		    size_t);

@@ -87,7 +87,7 @@ usage(void)
 "                 [--api-key-file file] [--metrics-allow net,...]\n"
 "                 [--max-connections n] [--max-conns-per-ip n]\n"
 "                 [--upgrade-rate n] [--socket-group group]\n"
-"                 [--ping-mode ws|tcp] [--no-io-uring] [--spill]\n");
+"                 [--no-io-uring] [--spill]\n");
 	exit(2);
 }
 
@@ -96,7 +96,7 @@ enum {
 	OPT_MAXOUT, OPT_MAXSUBS, OPT_PING, OPT_PONG, OPT_HEADTMO, OPT_READYFD,
 	OPT_RUNDIR, OPT_PUBRATE, OPT_PUBBURST, OPT_DRAIN, OPT_DEMO, OPT_APIKEYS,
 	OPT_METRICS, OPT_MAXCONNS, OPT_MAXPERIP, OPT_UPRATE, OPT_GROUP,
-	OPT_NOURING, OPT_SPILL, OPT_PINGMODE
+	OPT_NOURING, OPT_SPILL
 };
 
 static const struct option longopts[] = {
@@ -123,7 +123,6 @@ static const struct option longopts[] = {
 	{ "max-conns-per-ip",	required_argument,	NULL, OPT_MAXPERIP },
 	{ "upgrade-rate",	required_argument,	NULL, OPT_UPRATE },
 	{ "socket-group",	required_argument,	NULL, OPT_GROUP },
-	{ "ping-mode",		required_argument,	NULL, OPT_PINGMODE },
 	{ "no-io-uring",	no_argument,		NULL, OPT_NOURING },
 	{ "spill",		no_argument,		NULL, OPT_SPILL },
 	{ "help",		no_argument,		NULL, 'h' },
@@ -251,15 +250,6 @@ parse_options(int argc, char *argv[], struct listen_conf *conf,
 			break;
 		case OPT_SPILL:
 			conf->lc_spill = 1;
-			break;
-		case OPT_PINGMODE:
-			if (strcmp(optarg, "ws") != 0 &&
-			    strcmp(optarg, "tcp") != 0) {
-				log_errx("bad --ping-mode %s: want ws or tcp",
-				    optarg);
-				exit(2);
-			}
-			conf->lc_tcpka = strcmp(optarg, "tcp") == 0;
 			break;
 		case OPT_RUNDIR:
 			if (strlen(optarg) == 0 ||

@@ -697,8 +697,7 @@ ws_is_ping(const struct obuf *ob)
 }
 
 /*
- * Silent for ping_interval: check the token, ping, and wait pong_timeout
- * (with --ping-mode tcp, only wait again).
+ * Silent for ping_interval: check the token, ping, and wait pong_timeout.
  * Every ping is the same two bytes: one frame, built once, is queued on
  * all (ws_cleanup() drops it).
  */
@@ -707,11 +706,6 @@ ws_ping_expire(struct conn *c)
 {
 	if (ws_token_expired(c))
 		return;
-	if (gl->l_conf->lc_tcpka) {
-		/* The kernel's keepalive checks it (conn_keepalive()). */
-		tlist_add(&gl->l_live, c, ev_now(gl->l_loop));
-		return;
-	}
 	tlist_add(&gl->l_pinged, c, ev_now(gl->l_loop));
 	if (ws_ping == NULL)
 		ws_ping = ws_frame(WS_OP_PING, NULL, 0);

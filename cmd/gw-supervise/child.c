@@ -169,7 +169,7 @@ arg_listen(struct argv *a, const struct conf *c)
 	arg_keys(a, c, "secret_file allow_origin max_message max_outbound "
 	    "max_subscriptions ping_interval pong_timeout publish_rate "
 	    "publish_burst drain_time api_key_file metrics_allow "
-	    "max_conns_per_ip socket_group ping_mode");
+	    "max_conns_per_ip socket_group");
 	/* The node's limit and rate, shared by its workers. */
 	arg_share(a, c, "max_connections", "--max-connections");
 	arg_share(a, c, "upgrade_rate", "--upgrade-rate");

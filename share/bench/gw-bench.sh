@@ -46,8 +46,6 @@
 #	publisher's at 0), as if the victims had cores of their own;
 #	GW_BENCH_S6_UPRATE=N gives node b upgrade_rate N (0: no limit;
 #	unset: the default, 2000 a second for each worker)
-# GW_BENCH_PING_MODE=tcp runs s1, s1big and s1m's node with
-#	--ping-mode tcp (TCP keepalive instead of WebSocket pings)
 #
 # s1m runs in a network namespace of its own, with a bigger table of
 # connections, when it can (root, Linux 5.19; GW_BENCH_NETNS=no: never).
@@ -299,8 +297,7 @@ for s in "$@"; do
 	case $s in
 	s1)
 		# Pings every 5 s, so that 10 s hold two rounds of them.
-		node_args=(--ping-interval 5
-		    --ping-mode "${GW_BENCH_PING_MODE:-ws}")
+		node_args=(--ping-interval 5)
 		scenario s1-idle 2 --conns "${GW_BENCH_S1_CONNS:-20000}" \
 		    --channels 100 --rate 0 --warmup 0 --duration 10
 		node_args=() ;;
@@ -319,7 +316,6 @@ for s in "$@"; do
 		# both sides (docs/BENCH.md).
 		node_args=(--ping-interval 5 --max-connections $((n * 2)))
 		[ "$s" = s1big ] || node_args=(--max-connections $((n * 2)))
-		node_args+=(--ping-mode "${GW_BENCH_PING_MODE:-ws}")
 		# A million: 112 busy processes on two cores preempted Redis
 		# in the middle of its scripts for up to 244 ms (SLOWLOG: a
 		# subscribe script of microseconds), links timed out and

@@ -1004,23 +1004,6 @@ lint_man() {
 	scenario ws-stays-open --min 4
 }
 
-@test "ping-mode tcp: welcome pingInterval 0; a client that answers nothing gets no ping and stays open past interval + timeout; keepalive on the socket" {
-	listen_none --ping-mode tcp --ping-interval 1 --pong-timeout 1
-	scenario tcp-keepalive --max 4
-}
-
-@test "ping-mode tcp: a peer whose network is gone (a private netns, lo down) is closed after ping-interval + pong-timeout" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root (unshare -n)"
-	command -v unshare >/dev/null || skip "no unshare"
-	gw_tmpdir >/dev/null
-	run timeout 60 unshare -n bash "$GW_HELPERS/deadpeer.sh" \
-	    "$GW_LISTEN_BIN" "$GW_TMP/dp"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"keepalive"* ]]
-	[[ "$output" == *"gw-listen closed it"* ]]
-}
-
 @test "ping: a pong that came while gw-listen was stopped past the pong timeout is read before the deadline is judged" {
 	listen_none --ping-interval 1 --pong-timeout 1
 	scenario ping-stalled --pid "$GW_PID" --max 1

@@ -123,12 +123,12 @@ listen_counter() {
 	    .counters.upgrades_waited')" -ge 1 ]
 }
 
-@test "limits: gw-supervise gives each of its workers its share of max_connections and upgrade_rate, and max_conns_per_ip and ping_mode" {
+@test "limits: gw-supervise gives each of its workers its share of max_connections and upgrade_rate, and max_conns_per_ip" {
 	local rd=$GW_TMP/sup port pid args n=0 i
 	port=$(free_port)
 	"$GW_SUPERVISE_BIN" --rundir "$rd" --auth none --listen "127.0.0.1:$port" \
 	    --workers 2 --max-connections 5 --max-conns-per-ip 7 \
-	    --upgrade-rate 5 --ping-mode tcp \
+	    --upgrade-rate 5 \
 	    >"$GW_TMP/sup.log" 2>&1 &
 	pid=$!
 	echo "$pid" >>"$GW_TMP/spawned.pids"
@@ -139,7 +139,6 @@ listen_counter() {
 		[[ "$args" == *"--max-connections 3"* ]]
 		[[ "$args" == *"--max-conns-per-ip 7"* ]]
 		[[ "$args" == *"--upgrade-rate 3"* ]]
-		[[ "$args" == *"--ping-mode tcp"* ]]
 		n=$((n + 1))
 	done
 	[ "$n" -eq 2 ]

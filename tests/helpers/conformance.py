@@ -818,34 +818,6 @@ def sc_server_ping(a):
         raise Fail("ping came too soon for --ping-interval 1")
 
 
-@scenario("tcp-keepalive")
-def sc_tcp_keepalive(a):
-    """--ping-mode tcp (run with --ping-interval 1 --pong-timeout 1): the
-    welcome says pingInterval 0; a client that answers nothing gets no
-    ping and is not closed for --max seconds (past the interval and the
-    timeout: its kernel answers the probes); the server's socket has
-    the keepalive timer on (ss)."""
-    c = ws_open(a.port)
-    want_ping = c.welcome.get("pingInterval")
-    if want_ping != 0:
-        raise Fail("welcome pingInterval %r, want 0" % want_ping)
-    deadline = time.monotonic() + a.max
-    while True:
-        try:
-            f = c.recv_frame(max(0.0, deadline - time.monotonic()))
-        except Timeout:
-            break
-        except Eof:
-            raise Fail("closed by the server (EOF) within %.1fs" % a.max)
-        raise Fail("a frame from the server: %r" % f)
-    out = subprocess.run(["ss", "-tnoH", "state", "established",
-                          "( sport = :%d )" % a.port], capture_output=True,
-                         text=True, timeout=10).stdout
-    if "keepalive" not in out:
-        raise Fail("no keepalive timer on the server's socket: %r" % out)
-    log("%.1fs: no ping, still open; %s" % (a.max, out.split()[-1]))
-
-
 @scenario("late-pong")
 def sc_late_pong(a):
     """Write "ready" to --log once welcomed, then answer --count pings,
