@@ -671,7 +671,7 @@ lint_man() {
 	scenario ws-expire --case silent --secret-file "$GW_SECRET"
 }
 
-@test "jwt: 40 tokens expiring in 2 to 4 s, 10 closed first, 10 in an hour -> the 40 closed 1008" {
+@test "jwt: 40 tokens expiring in 5 to 7 s, 10 closed first, 10 in an hour -> the 40 closed 1008" {
 	listen_jwt
 	scenario ws-expire --case several --secret-file "$GW_SECRET"
 }
