@@ -20,9 +20,7 @@
 static struct conn	**exp_heap;
 static uint32_t		 exp_n;
 static uint32_t		 exp_cap;
-static ev_periodic	 exp_timer;
-static int		 exp_armed_at_root;	/* the timer waits for heap[0] */
-static int		 exp_inited;
+static ev_periodic	 exp_timer;	/* set up with the first array */
 
 static void	exp_timer_cb(struct ev_loop *, ev_periodic *, int);
 
@@ -85,36 +83,35 @@ exp_arm(void)
 		ev_periodic_stop(loop, &exp_timer);
 		return;
 	}
-	if (ev_is_active(&exp_timer) && exp_armed_at_root)
+	if (ev_is_active(&exp_timer) &&
+	    ev_periodic_at(&exp_timer) == (ev_tstamp)exp_of(0))
 		return;
 	ev_periodic_stop(loop, &exp_timer);
 	ev_periodic_set(&exp_timer, (ev_tstamp)exp_of(0), 0, NULL);
 	ev_periodic_start(loop, &exp_timer);
-	exp_armed_at_root = 1;
 }
 
-/* c was upgraded with a token that expires: watch it. */
+/* c was upgraded with a token that expires (CONN_F_EXPIRES): watch it. */
 void
 expiry_add(struct conn *c)
 {
-	if (c->c_id == NULL || c->c_id->id_exp == 0 || c->c_id->id_hidx != 0)
+	if (c->c_id->id_hidx != 0)
 		return;
 	if (exp_n == exp_cap) {
+		if (exp_cap == 0)
+			ev_periodic_init(&exp_timer, exp_timer_cb, 0, 0, NULL);
 		exp_cap = exp_cap == 0 ? 64 : exp_cap * 2;
 		exp_heap = xrealloc(exp_heap, exp_cap * sizeof(*exp_heap));
 	}
-	if (!exp_inited) {
-		ev_periodic_init(&exp_timer, exp_timer_cb, 0, 0, NULL);
-		exp_inited = 1;
-	}
 	exp_heap[exp_n] = c;
 	exp_up(exp_n++);
-	if (c->c_id->id_hidx == 1)
-		exp_armed_at_root = 0;	/* a new earliest */
 	exp_arm();
 }
 
-/* c is freed: forget it.  The timer may then fire early, and re-arm. */
+/*
+ * c is freed: forget it.  The timer may then fire early (for the one
+ * removed), and wait again for the next.
+ */
 void
 expiry_remove(struct conn *c)
 {
@@ -125,8 +122,6 @@ expiry_remove(struct conn *c)
 		return;
 	i = c->c_id->id_hidx - 1;
 	c->c_id->id_hidx = 0;
-	if (i == 0)
-		exp_armed_at_root = 0;
 	if (i != --exp_n) {
 		m = exp_heap[exp_n];	/* the last takes its place */
 		exp_set(i, m);
@@ -150,7 +145,6 @@ exp_timer_cb(struct ev_loop *loop, ev_periodic *w, int revents)
 
 	(void)w;
 	(void)revents;
-	exp_armed_at_root = 0;
 	while (exp_n > 0 && (ev_tstamp)exp_of(0) <= now) {
 		c = exp_heap[0];
 		expiry_remove(c);

@@ -697,15 +697,14 @@ ws_is_ping(const struct obuf *ob)
 }
 
 /*
- * Silent for ping_interval: check the token, ping, and wait pong_timeout.
- * Every ping is the same two bytes: one frame, built once, is queued on
- * all (ws_cleanup() drops it).
+ * Silent for ping_interval: ping, and wait pong_timeout (an expired
+ * token's connection is closed by expiry.c, not here).  Every ping is
+ * the same two bytes: one frame, built once, is queued on all
+ * (ws_cleanup() drops it).
  */
 void
 ws_ping_expire(struct conn *c)
 {
-	if (ws_token_expired(c))
-		return;
 	tlist_add(&gl->l_pinged, c, ev_now(gl->l_loop));
 	if (ws_ping == NULL)
 		ws_ping = ws_frame(WS_OP_PING, NULL, 0);

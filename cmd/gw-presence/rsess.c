@@ -150,8 +150,8 @@ redis_sesskeys(char *key, size_t keylen, char *set, size_t setlen,
 /*
  * Save session sid (a checked 32-hex-digit id) of user with its state
  * (JSON object text) for connection conn: live, ours with no expiry;
- * else closed, for the resume window.  One script, not waited for.  Return value: 0 if sent,
- * -1 if Redis is not up (the save is lost).
+ * else closed, for the resume window.  One script, not waited for.
+ * Return value: 0 if sent, -1 if Redis is not up (the save is lost).
  */
 int
 redis_sess_save(const char *sid, const char *user, size_t userlen,

@@ -579,6 +579,9 @@ async def resumed_open(a):
     pub, c, sid, before = await two_given(pa, "ropub", pb, "ropen", "ro")
     r = await open_peer(rport, "ropen", session=sid, name="ropen-2")
     await expect_resumed(r, sid, ["ro"])
+    h = redis("HGET", "gw:sess:" + sid, "h")
+    want(h.endswith("#" + r.welcome["connId"]), "the session's holder h"
+         " is %r, want the resumer's connId %s", h, r.welcome["connId"])
     await c.subscribe("ro-old")  # a live save of the first connection
     await r.subscribe("ro-new")
     mid = await publish(pub, "ro", 2, "mid")
